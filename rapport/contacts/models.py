@@ -1,0 +1,277 @@
+"""People, organizations, who works where, tags and admin-defined custom fields."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from rapport.core.models import TimeStamped
+
+
+class Tag(models.Model):
+    """A coloured label shared by contacts and organizations; names are unique ignoring case."""
+
+    name = models.CharField(max_length=60)
+    name_key = models.CharField(max_length=60, unique=True, editable=False)
+    color = models.CharField(max_length=7, default="#64748b")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name_key"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomFieldDefinition(models.Model):
+    """A field admins add to contacts or organizations; values live in ``custom_fields`` JSON."""
+
+    class Target(models.TextChoices):
+        CONTACT = "contact", "Contacts"
+        ORGANIZATION = "organization", "Organizations"
+
+    class FieldType(models.TextChoices):
+        TEXT = "text", "Text"
+        LONG_TEXT = "long_text", "Long text"
+        NUMBER = "number", "Number"
+        DATE = "date", "Date"
+        BOOLEAN = "boolean", "Yes / no"
+        CHOICE = "choice", "Single choice"
+        MULTI_CHOICE = "multi_choice", "Multiple choice"
+        URL = "url", "URL"
+        EMAIL = "email", "Email"
+        PHONE = "phone", "Phone"
+
+    target = models.CharField(max_length=16, choices=Target.choices)
+    key = models.SlugField(max_length=50)
+    label = models.CharField(max_length=100)
+    field_type = models.CharField(max_length=16, choices=FieldType.choices)
+    required = models.BooleanField(default=False)
+    choices = models.JSONField(default=list, blank=True)
+    help_text = models.CharField(max_length=200, blank=True)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["target", "position", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["target", "key"], name="custom_field_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.get_target_display()})"
+
+
+class Organization(TimeStamped):
+    """A company or other body. ``parent`` forms a hierarchy of any depth without cycles."""
+
+    class SizeBand(models.TextChoices):
+        MICRO = "1-9", "1–9"
+        SMALL = "10-49", "10–49"
+        MEDIUM = "50-249", "50–249"
+        LARGE = "250-999", "250–999"
+        ENTERPRISE = "1000+", "1,000+"
+
+    name = models.CharField(max_length=200)
+    legal_name = models.CharField(max_length=200, blank=True)
+    domains = models.JSONField(default=list, blank=True)
+    industry = models.CharField(max_length=100, blank=True)
+    size_band = models.CharField(max_length=10, choices=SizeBand.choices, blank=True)
+    website = models.URLField(max_length=500, blank=True)
+    notes = models.TextField(blank=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="organizations")
+    custom_fields = models.JSONField(default=dict, blank=True)
+    sort_name = models.CharField(max_length=200, db_index=True, editable=False)
+    search_doc = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        ordering = ["sort_name", "id"]
+        indexes = [
+            models.Index(fields=["sort_name", "id"], name="org_sort_name_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(TimeStamped):
+    """A person. ``display_name``, ``sort_name`` and ``search_doc`` are derived by services."""
+
+    class Lifecycle(models.TextChoices):
+        LEAD = "lead", "Lead"
+        PROSPECT = "prospect", "Prospect"
+        CUSTOMER = "customer", "Customer"
+        FORMER_CUSTOMER = "former_customer", "Former customer"
+        PARTNER = "partner", "Partner"
+        OTHER = "other", "Other"
+
+    prefix = models.CharField(max_length=30, blank=True)
+    given_name = models.CharField(max_length=100, blank=True)
+    middle_name = models.CharField(max_length=100, blank=True)
+    family_name = models.CharField(max_length=100, blank=True)
+    suffix = models.CharField(max_length=30, blank=True)
+    nickname = models.CharField(max_length=100, blank=True)
+    display_name = models.CharField(max_length=300)
+    birthday = models.DateField(null=True, blank=True)
+    job_title = models.CharField(max_length=200, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    notes = models.TextField(blank=True)
+    photo = models.FileField(upload_to="photos/%Y/%m/", blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=100, blank=True)
+    lifecycle_stage = models.CharField(
+        max_length=20, choices=Lifecycle.choices, default=Lifecycle.LEAD, db_index=True
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="contacts")
+    custom_fields = models.JSONField(default=dict, blank=True)
+    sort_name = models.CharField(max_length=300, editable=False)
+    family_key = models.CharField(max_length=100, blank=True, editable=False)
+    search_doc = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        ordering = ["sort_name", "id"]
+        indexes = [
+            models.Index(fields=["sort_name", "id"], name="contact_sort_name_id"),
+            models.Index(fields=["family_key", "sort_name"], name="contact_family_key"),
+            models.Index(fields=["created_at", "id"], name="contact_created_id"),
+            models.Index(fields=["updated_at", "id"], name="contact_updated_id"),
+            models.Index(fields=["owner", "sort_name", "id"], name="contact_owner_sort"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class _ContactPoint(models.Model):
+    label = models.CharField(max_length=40, blank=True)
+    primary = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "id"]
+
+
+class Email(_ContactPoint):
+    """An email address of a contact; stored normalised (domain lower-cased)."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="emails")
+    address = models.CharField(max_length=254)
+    address_key = models.CharField(max_length=254, db_index=True, editable=False)
+
+    class Meta(_ContactPoint.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "address_key"], name="email_unique_per_contact")
+        ]
+
+    def __str__(self) -> str:
+        return self.address
+
+
+def _one_owner() -> Q:
+    return Q(contact__isnull=False, organization__isnull=True) | Q(
+        contact__isnull=True, organization__isnull=False
+    )
+
+
+class Phone(_ContactPoint):
+    """A phone number of a contact or an organization: E.164 plus the text as typed."""
+
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="phones"
+    )
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="phones"
+    )
+    number = models.CharField(max_length=64)
+    e164 = models.CharField(max_length=20, db_index=True)
+    extension = models.CharField(max_length=12, blank=True)
+
+    class Meta(_ContactPoint.Meta):
+        constraints = [models.CheckConstraint(condition=_one_owner(), name="phone_one_owner")]
+
+    def __str__(self) -> str:
+        return self.e164 + (f" ext. {self.extension}" if self.extension else "")
+
+
+class Address(_ContactPoint):
+    """A structured postal address; ``country`` is an ISO 3166-1 alpha-2 code."""
+
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="addresses"
+    )
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="addresses"
+    )
+    street = models.CharField(max_length=300, blank=True)
+    locality = models.CharField(max_length=100, blank=True)
+    region = models.CharField(max_length=100, blank=True)
+    postcode = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, blank=True, db_index=True)
+
+    class Meta(_ContactPoint.Meta):
+        constraints = [models.CheckConstraint(condition=_one_owner(), name="address_one_owner")]
+
+    def __str__(self) -> str:
+        return ", ".join(p for p in [self.street, self.locality, self.postcode, self.country] if p)
+
+
+class WebLink(_ContactPoint):
+    """A website or social profile of a contact (``kind``; ``label`` names the network)."""
+
+    class Kind(models.TextChoices):
+        WEBSITE = "website", "Website"
+        SOCIAL = "social", "Social profile"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="links")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.WEBSITE)
+    url = models.URLField(max_length=500)
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class Affiliation(TimeStamped):
+    """A person's role at an organization over a period, with reporting line and buying role."""
+
+    class BuyingRole(models.TextChoices):
+        DECISION_MAKER = "decision_maker", "Decision maker"
+        ECONOMIC_BUYER = "economic_buyer", "Economic buyer"
+        CHAMPION = "champion", "Champion"
+        INFLUENCER = "influencer", "Influencer"
+        USER = "user", "User"
+        BLOCKER = "blocker", "Blocker"
+        GATEKEEPER = "gatekeeper", "Gatekeeper"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="affiliations")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="affiliations"
+    )
+    title = models.CharField(max_length=200, blank=True)
+    department = models.CharField(max_length=100, blank=True)
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    is_current = models.BooleanField(default=True)
+    reports_to = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
+    buying_role = models.CharField(max_length=20, choices=BuyingRole.choices, blank=True)
+
+    class Meta:
+        ordering = ["-is_current", "-start_date", "id"]
+        indexes = [
+            models.Index(fields=["organization", "is_current"], name="affiliation_org_current"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} @ {self.organization_id}"

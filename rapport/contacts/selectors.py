@@ -1,0 +1,364 @@
+"""Every non-trivial read in the contacts area: lists with search, filters and cursors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from rapport.access.models import ChangeRecord
+from rapport.contacts.models import (
+    Address,
+    Affiliation,
+    Contact,
+    CustomFieldDefinition,
+    Email,
+    Organization,
+    Tag,
+)
+from rapport.contacts.services._common import custom_value
+from rapport.core import policy, search
+from rapport.core.cursor import decode_cursor, encode_cursor
+from rapport.core.errors import FieldError, InvalidInput, NotPermitted
+from rapport.core.text import fold
+
+MAX_LIMIT = 200
+SORTS = {
+    "name": ("sort_name", "id"),
+    "-name": ("-sort_name", "-id"),
+    "created": ("created_at", "id"),
+    "-created": ("-created_at", "-id"),
+    "updated": ("updated_at", "id"),
+    "-updated": ("-updated_at", "-id"),
+}
+
+
+@dataclass
+class Page:
+    """One page of results and the cursor that fetches the next (None at the end)."""
+
+    items: list[Any]
+    next_cursor: str | None
+
+
+@dataclass
+class ContactFilters:
+    """Filters a contact list accepts; every one narrows the result (AND)."""
+
+    tags: list[str] = field(default_factory=list)
+    owner: str | None = None
+    organization: int | None = None
+    lifecycle_stage: str | None = None
+    country: str | None = None
+    created_after: dt.datetime | None = None
+    created_before: dt.datetime | None = None
+    updated_after: dt.datetime | None = None
+    updated_before: dt.datetime | None = None
+    custom: dict[str, str] = field(default_factory=dict)
+
+
+def _custom_filters(qs: QuerySet, custom: Mapping[str, str], target: str) -> QuerySet:
+    if not custom:
+        return qs
+    definitions = {d.key: d for d in CustomFieldDefinition.objects.filter(target=target)}
+    errors = []
+    for raw_key, raw_value in custom.items():
+        key, _, op = raw_key.partition("__")
+        definition = definitions.get(key)
+        path = f"custom.{raw_key}"
+        if definition is None:
+            errors.append(FieldError(path, "There is no such custom field."))
+            continue
+        if op not in ("", "gte", "lte"):
+            errors.append(FieldError(path, "Use custom.<key>, custom.<key>__gte or custom.<key>__lte."))
+            continue
+        if op and definition.field_type not in ("number", "date"):
+            errors.append(FieldError(path, "Ranges work only on number and date fields."))
+            continue
+        try:
+            value = custom_value(definition, raw_value, region="US")
+        except ValueError as exc:
+            errors.append(FieldError(path, str(exc)))
+            continue
+        lookup = f"custom_fields__{key}"
+        if definition.field_type == "multi_choice":
+            qs = qs.filter(**{f"{lookup}__contains": value}) if value else qs
+        elif op:
+            qs = qs.filter(**{f"{lookup}__{op}": value})
+        else:
+            qs = qs.filter(**{lookup: value})
+    if errors:
+        raise InvalidInput(errors)
+    return qs
+
+
+def _contact_filtered(filters: ContactFilters) -> QuerySet[Contact]:
+    qs = Contact.objects.all()
+    for name in filters.tags:
+        qs = qs.filter(tags__name_key=fold(name))
+    if filters.owner:
+        qs = qs.filter(owner__username=filters.owner)
+    if filters.organization:
+        qs = qs.filter(
+            Exists(Affiliation.objects.filter(contact=OuterRef("pk"), organization_id=filters.organization))
+        )
+    if filters.lifecycle_stage:
+        qs = qs.filter(lifecycle_stage=filters.lifecycle_stage)
+    if filters.country:
+        qs = qs.filter(Exists(Address.objects.filter(contact=OuterRef("pk"), country=filters.country.upper())))
+    for attr, lookup in (
+        ("created_after", "created_at__gte"),
+        ("created_before", "created_at__lt"),
+        ("updated_after", "updated_at__gte"),
+        ("updated_before", "updated_at__lt"),
+    ):
+        if getattr(filters, attr):
+            qs = qs.filter(**{lookup: getattr(filters, attr)})
+    return _custom_filters(qs, filters.custom, "contact")
+
+
+def contact_prefetch(qs: QuerySet[Contact]) -> QuerySet[Contact]:
+    """Everything a contact's representation shows, in a fixed number of queries."""
+    return qs.select_related("owner").prefetch_related(
+        "emails",
+        "phones",
+        "addresses",
+        "links",
+        "tags",
+        Prefetch(
+            "affiliations",
+            queryset=Affiliation.objects.select_related("organization", "reports_to"),
+        ),
+    )
+
+
+def _keyset(qs: QuerySet, order: tuple[str, str], cursor: str | None) -> QuerySet:
+    qs = qs.order_by(*order)
+    if not cursor:
+        return qs
+    first, last_id = decode_cursor(cursor, 2)
+    field_name = order[0].lstrip("-")
+    descending = order[0].startswith("-")
+    if field_name.endswith("_at"):
+        try:
+            first = dt.datetime.fromisoformat(str(first))
+        except ValueError:
+            raise InvalidInput.single("cursor", "This cursor is not valid.") from None
+    if not isinstance(last_id, int):
+        raise InvalidInput.single("cursor", "This cursor is not valid.")
+    op = "lt" if descending else "gt"
+    return qs.filter(Q(**{f"{field_name}__{op}": first}) | Q(**{field_name: first, f"id__{op}": last_id}))
+
+
+def _page(rows: list[Any], limit: int, key: Any) -> Page:
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(items=rows, next_cursor=encode_cursor(key(rows[-1])) if more and rows else None)
+
+
+def _limit(limit: int) -> int:
+    if limit < 1 or limit > MAX_LIMIT:
+        raise InvalidInput.single("limit", f"Must be between 1 and {MAX_LIMIT}.")
+    return limit
+
+
+def contact_list(
+    *,
+    actor: Any,
+    q: str = "",
+    filters: ContactFilters | None = None,
+    sort: str = "",
+    cursor: str | None = None,
+    limit: int = 25,
+) -> Page:
+    """Contacts the actor may see, filtered, searched and sorted, one keyset page at a time.
+
+    With a search and no explicit sort, names starting with the query come first (in
+    name order), then every other match (in id order). Raises InvalidInput for a bad
+    sort, cursor, limit or filter, NotPermitted when the actor may not read contacts.
+    """
+    policy.require(actor, "contacts.view")
+    limit = _limit(limit)
+    if sort and sort not in SORTS:
+        raise InvalidInput.single("sort", f"Must be one of: {', '.join(SORTS)}.")
+    base = _contact_filtered(filters or ContactFilters())
+    query = search.parse(q)
+    if query.fragments and not sort:
+        return _ranked_page(base, query, cursor, limit)
+    if query.fragments:
+        base = search.contains_all(base, query)
+    order = SORTS[sort or "name"]
+    rows = list(contact_prefetch(_keyset(base, order, cursor))[: limit + 1])
+    field_name = order[0].lstrip("-")
+    return _page(rows, limit, lambda c: [getattr(c, field_name), c.pk])
+
+
+def _ranked_page(base: QuerySet[Contact], query: Any, cursor: str | None, limit: int) -> Page:
+    prefix = query.text
+    head = search.starts_with("sort_name", prefix) | search.starts_with("family_key", prefix)
+    if "@" in prefix:
+        head |= Q(pk__in=Email.objects.filter(address_key=prefix).values("contact_id"))
+    phase, key, last_id = decode_cursor(cursor, 3) if cursor else (0, "", 0)
+    if phase not in (0, 1) or not isinstance(last_id, int) or not isinstance(key, str):
+        raise InvalidInput.single("cursor", "This cursor is not valid.")
+    rows: list[Contact] = []
+    if phase == 0:
+        first = base.filter(head)
+        if cursor:
+            first = first.filter(Q(sort_name__gt=key) | Q(sort_name=key, id__gt=last_id))
+        rows = list(contact_prefetch(first.order_by("sort_name", "id"))[: limit + 1])
+        if len(rows) > limit:
+            rows = rows[:limit]
+            return Page(rows, encode_cursor([0, rows[-1].sort_name, rows[-1].pk]))
+        last_id = 0
+    if len(query.fragments) == 1 and len(query.fragments[0]) < search.MIN_FRAGMENT:
+        return Page(rows, None)  # too short for a substring search: prefixes only
+    rest = search.contains_all(base, query).exclude(head).filter(id__gt=last_id).order_by("id")
+    wanted = limit - len(rows)
+    more = list(contact_prefetch(rest)[: wanted + 1])
+    if len(more) > wanted:
+        more = more[:wanted]
+        rows += more
+        return Page(rows, encode_cursor([1, "", more[-1].pk]) if more else encode_cursor([0, rows[-1].sort_name, rows[-1].pk]))
+    return Page(rows + more, None)
+
+
+def contact_get(*, actor: Any, contact_id: int) -> Contact:
+    """One contact with everything its page shows; raises Contact.DoesNotExist."""
+    policy.require(actor, "contacts.view")
+    return contact_prefetch(Contact.objects.all()).get(pk=contact_id)
+
+
+def history_for(*, actor: Any, object_type: str, object_id: int, limit: int = 100) -> list[ChangeRecord]:
+    policy.require(actor, "contacts.view" if object_type == "contact" else "organizations.view")
+    return list(
+        ChangeRecord.objects.filter(object_type=object_type, object_id=object_id)
+        .select_related("actor")
+        .order_by("-at", "-id")[:limit]
+    )
+
+
+@dataclass
+class OrganizationFilters:
+    tags: list[str] = field(default_factory=list)
+    owner: str | None = None
+    parent: int | None = None
+    industry: str | None = None
+    country: str | None = None
+    custom: dict[str, str] = field(default_factory=dict)
+
+
+def organization_list(
+    *,
+    actor: Any,
+    q: str = "",
+    filters: OrganizationFilters | None = None,
+    sort: str = "",
+    cursor: str | None = None,
+    limit: int = 25,
+) -> Page:
+    """Organizations, searched and filtered, one keyset page at a time."""
+    policy.require(actor, "organizations.view")
+    limit = _limit(limit)
+    if sort and sort not in SORTS:
+        raise InvalidInput.single("sort", f"Must be one of: {', '.join(SORTS)}.")
+    filters = filters or OrganizationFilters()
+    qs = Organization.objects.all()
+    for name in filters.tags:
+        qs = qs.filter(tags__name_key=fold(name))
+    if filters.owner:
+        qs = qs.filter(owner__username=filters.owner)
+    if filters.parent:
+        qs = qs.filter(parent_id=filters.parent)
+    if filters.industry:
+        qs = qs.filter(industry__iexact=filters.industry)
+    if filters.country:
+        qs = qs.filter(Exists(Address.objects.filter(organization=OuterRef("pk"), country=filters.country.upper())))
+    qs = _custom_filters(qs, filters.custom, "organization")
+    query = search.parse(q)
+    if query.fragments:
+        if len(query.fragments) == 1 and len(query.fragments[0]) < search.MIN_FRAGMENT:
+            qs = qs.filter(search.starts_with("sort_name", query.text))
+        else:
+            qs = search.contains_all(qs, query)
+    order = SORTS[sort or "name"]
+    qs = _keyset(qs, order, cursor).select_related("owner", "parent").prefetch_related(
+        "tags", "phones", "addresses"
+    )
+    rows = list(qs[: limit + 1])
+    field_name = order[0].lstrip("-")
+    return _page(rows, limit, lambda o: [getattr(o, field_name), o.pk])
+
+
+def organization_get(*, actor: Any, org_id: int) -> Organization:
+    policy.require(actor, "organizations.view")
+    return (
+        Organization.objects.select_related("owner", "parent")
+        .prefetch_related("tags", "phones", "addresses", "children")
+        .get(pk=org_id)
+    )
+
+
+@dataclass
+class ChartNode:
+    """One person in an organization's chart and the people who report to them."""
+
+    affiliation: Affiliation
+    reports: list[ChartNode] = field(default_factory=list)
+
+
+def organization_chart(*, actor: Any, org: Organization) -> list[ChartNode]:
+    """The current people of ``org`` as trees built from reports-to; roots first by name."""
+    policy.require(actor, "organizations.view")
+    current = list(
+        Affiliation.objects.filter(organization=org, is_current=True)
+        .select_related("contact")
+        .order_by("contact__sort_name", "id")
+    )
+    nodes = {a.contact_id: ChartNode(a) for a in current}
+    roots = []
+    for a in current:
+        boss = nodes.get(a.reports_to_id) if a.reports_to_id else None
+        if boss is not None and boss is not nodes[a.contact_id]:
+            boss.reports.append(nodes[a.contact_id])
+        else:
+            roots.append(nodes[a.contact_id])
+    return roots
+
+
+def organization_people(*, actor: Any, org: Organization) -> list[Affiliation]:
+    policy.require(actor, "organizations.view")
+    return list(
+        Affiliation.objects.filter(organization=org)
+        .select_related("contact", "reports_to")
+        .order_by("-is_current", "contact__sort_name", "id")
+    )
+
+
+def tag_list(*, actor: Any) -> list[Tag]:
+    policy.require(actor, "tags.view")
+    return list(Tag.objects.order_by("name_key"))
+
+
+def custom_field_list(*, actor: Any, target: str | None = None) -> list[CustomFieldDefinition]:
+    policy.require(actor, "custom_fields.view")
+    qs = CustomFieldDefinition.objects.all()
+    if target:
+        qs = qs.filter(target=target)
+    return list(qs.order_by("target", "position", "label"))
+
+
+def search_everything(*, actor: Any, q: str, limit: int = 8) -> dict[str, list[Any]]:
+    """The global search box: the best contacts and organizations for ``q``."""
+    result: dict[str, list[Any]] = {"contacts": [], "organizations": []}
+    if policy.can(actor, "contacts.view"):
+        result["contacts"] = contact_list(actor=actor, q=q, limit=limit).items
+    if policy.can(actor, "organizations.view"):
+        result["organizations"] = organization_list(actor=actor, q=q, limit=min(limit, 5)).items
+    return result
+
+
+__all__ = ["NotPermitted"]

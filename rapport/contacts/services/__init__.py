@@ -1,0 +1,47 @@
+"""Every write in the contacts area. UI, API, CLI and importers call these and nothing else."""
+
+from rapport.contacts.services.affiliations import (
+    affiliation_create,
+    affiliation_delete,
+    affiliation_update,
+)
+from rapport.contacts.services.contacts import (
+    contact_create,
+    contact_delete,
+    contact_refresh_search,
+    contact_snapshot,
+    contact_update,
+)
+from rapport.contacts.services.organizations import (
+    organization_create,
+    organization_delete,
+    organization_update,
+)
+from rapport.contacts.services.tags import (
+    custom_field_create,
+    custom_field_delete,
+    custom_field_update,
+    tag_create,
+    tag_delete,
+    tag_update,
+)
+
+__all__ = [
+    "affiliation_create",
+    "affiliation_delete",
+    "affiliation_update",
+    "contact_create",
+    "contact_delete",
+    "contact_refresh_search",
+    "contact_snapshot",
+    "contact_update",
+    "custom_field_create",
+    "custom_field_delete",
+    "custom_field_update",
+    "organization_create",
+    "organization_delete",
+    "organization_update",
+    "tag_create",
+    "tag_delete",
+    "tag_update",
+]

@@ -1,0 +1,270 @@
+"""Validation helpers shared by the contact and organization services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.conf import settings
+
+from rapport.access.models import User
+from rapport.contacts import normalize
+from rapport.contacts.models import CustomFieldDefinition, Tag
+from rapport.core import policy
+from rapport.core.errors import FieldError
+from rapport.core.text import fold
+
+
+class Collector:
+    """Collects field errors while a whole input is checked, so all are reported at once."""
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.errors.append(FieldError(path, message))
+
+    def check(self, path: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ValueError as exc:
+            self.add(path, str(exc))
+            return None
+
+
+def text(c: Collector, data: Mapping[str, Any], key: str, max_length: int) -> str:
+    value = data.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        c.add(key, "Must be text.")
+        return ""
+    value = value.strip()
+    if len(value) > max_length:
+        c.add(key, f"Must be at most {max_length} characters (it has {len(value)}).")
+        return value[:max_length]
+    return value
+
+
+def items(c: Collector, data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    value = data.get(key) or []
+    if not isinstance(value, list):
+        c.add(key, "Must be a list.")
+        return []
+    if len(value) > 50:
+        c.add(key, "At most 50 entries are allowed.")
+        return []
+    result = []
+    for i, item in enumerate(value):
+        if isinstance(item, str):
+            item = {"value": item}
+        if not isinstance(item, Mapping):
+            c.add(f"{key}[{i}]", "Must be an object.")
+            continue
+        result.append(item)
+    return result
+
+
+def item_text(c: Collector, item: Mapping[str, Any], path: str, key: str, max_length: int) -> str:
+    value = item.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str | int):
+        c.add(f"{path}.{key}", "Must be text.")
+        return ""
+    value = str(value).strip()
+    if len(value) > max_length:
+        c.add(f"{path}.{key}", f"Must be at most {max_length} characters.")
+        return value[:max_length]
+    return value
+
+
+def primary_flags(c: Collector, rows: list[dict[str, Any]], key: str) -> None:
+    """Exactly one primary per list: the one marked, else the first."""
+    marked = [i for i, row in enumerate(rows) if row.get("primary")]
+    if len(marked) > 1:
+        c.add(f"{key}[{marked[1]}].primary", "Only one entry can be primary.")
+    first = marked[0] if marked else 0
+    for i, row in enumerate(rows):
+        row["primary"] = i == first
+        row["position"] = i
+
+
+def addresses(c: Collector, data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for i, item in enumerate(items(c, data, "addresses")):
+        path = f"addresses[{i}]"
+        row = {
+            "label": item_text(c, item, path, "label", 40),
+            "street": item_text(c, item, path, "street", 300),
+            "locality": item_text(c, item, path, "locality", 100),
+            "region": item_text(c, item, path, "region", 100),
+            "postcode": item_text(c, item, path, "postcode", 20),
+            "country": c.check(f"{path}.country", normalize.country, str(item.get("country") or ""))
+            or "",
+            "primary": bool(item.get("primary")),
+        }
+        if not any(row[k] for k in ("street", "locality", "region", "postcode", "country")):
+            c.add(path, "An address needs at least one of street, locality, region, postcode or country.")
+            continue
+        rows.append(row)
+    primary_flags(c, rows, "addresses")
+    return rows
+
+
+def phones(c: Collector, data: Mapping[str, Any], region: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, item in enumerate(items(c, data, "phones")):
+        path = f"phones[{i}]"
+        raw = item_text(c, item, path, "number", 64) or item_text(c, item, path, "value", 64)
+        parsed = c.check(f"{path}.number", normalize.phone, raw, region=region)
+        if parsed is None:
+            continue
+        key = (parsed.e164, parsed.extension)
+        if key in seen:
+            c.add(f"{path}.number", f"This number is already listed as phones[{seen[key]}].")
+            continue
+        seen[key] = i
+        rows.append(
+            {
+                "number": raw,
+                "e164": parsed.e164,
+                "extension": parsed.extension,
+                "label": item_text(c, item, path, "label", 40),
+                "primary": bool(item.get("primary")),
+            }
+        )
+    primary_flags(c, rows, "phones")
+    return rows
+
+
+def default_region(address_rows: list[dict[str, Any]]) -> str:
+    for row in sorted(address_rows, key=lambda r: not r["primary"]):
+        if row.get("country"):
+            return str(row["country"])
+    return str(settings.RAPPORT_DEFAULT_REGION)
+
+
+def tags(c: Collector, data: Mapping[str, Any], actor: Any) -> list[Tag] | None:
+    """Existing tags by name (ignoring case); unknown names are created when allowed."""
+    if "tags" not in data:
+        return None
+    raw = data.get("tags") or []
+    if not isinstance(raw, list):
+        c.add("tags", "Must be a list of tag names.")
+        return None
+    names: dict[str, str] = {}
+    for i, name in enumerate(raw):
+        if isinstance(name, Mapping):
+            name = name.get("name")
+        if not isinstance(name, str) or not name.strip():
+            c.add(f"tags[{i}]", "A tag needs a name.")
+            continue
+        if len(name.strip()) > 60:
+            c.add(f"tags[{i}]", "A tag name can have at most 60 characters.")
+            continue
+        names.setdefault(fold(name), name.strip())
+    existing = {t.name_key: t for t in Tag.objects.filter(name_key__in=list(names))}
+    missing = [key for key in names if key not in existing]
+    if missing and not policy.can(actor, "tags.add"):
+        c.add("tags", f"The tag “{names[missing[0]]}” does not exist.")
+        return None
+    result = list(existing.values())
+    for key in missing:
+        tag, _ = Tag.objects.get_or_create(name_key=key, defaults={"name": names[key]})
+        result.append(tag)
+    return result
+
+
+def owner(c: Collector, data: Mapping[str, Any]) -> User | None:
+    value = data.get("owner")
+    if value in (None, ""):
+        return None
+    user = User.objects.filter(username=str(value), is_active=True).first()
+    if user is None:
+        c.add("owner", f"There is no active user named “{value}”.")
+    return user
+
+
+def custom_fields(
+    c: Collector,
+    data: Mapping[str, Any],
+    *,
+    target: str,
+    current: Mapping[str, Any],
+    region: str,
+) -> dict[str, Any]:
+    """Validate custom field values against the admin's definitions; return the new map."""
+    given = data.get("custom_fields")
+    if given is None:
+        given = {}
+    if not isinstance(given, Mapping):
+        c.add("custom_fields", "Must be an object of field keys to values.")
+        return dict(current)
+    definitions = {d.key: d for d in CustomFieldDefinition.objects.filter(target=target)}
+    values = {k: v for k, v in current.items() if k in definitions}
+    for key, value in given.items():
+        path = f"custom_fields.{key}"
+        definition = definitions.get(key)
+        if definition is None:
+            c.add(path, "There is no such custom field.")
+            continue
+        if value in (None, "", []):
+            values.pop(key, None)
+            continue
+        converted = c.check(path, custom_value, definition, value, region=region)
+        if converted is not None:
+            values[key] = converted
+    for key, definition in definitions.items():
+        if definition.required and values.get(key) in (None, "", []):
+            c.add(f"custom_fields.{key}", f"{definition.label} is required.")
+    return values
+
+
+def custom_value(definition: CustomFieldDefinition, value: Any, *, region: str) -> Any:
+    """One custom field value, converted to its JSON form; ValueError says why not."""
+    kind = definition.field_type
+    types = CustomFieldDefinition.FieldType
+    if kind in (types.TEXT, types.LONG_TEXT):
+        limit = 200 if kind == types.TEXT else 10_000
+        value = str(value).strip()
+        if len(value) > limit:
+            raise ValueError(f"Must be at most {limit} characters.")
+        return value
+    if kind == types.NUMBER:
+        if isinstance(value, bool):
+            raise ValueError("Must be a number.")
+        result = normalize.number(value)
+        return int(result) if result == result.to_integral_value() else float(result)
+    if kind == types.DATE:
+        return normalize.parse_date(str(value)).isoformat()
+    if kind == types.BOOLEAN:
+        if isinstance(value, bool):
+            return value
+        lowered = str(value).strip().lower()
+        if lowered in {"true", "yes", "1", "on"}:
+            return True
+        if lowered in {"false", "no", "0", "off"}:
+            return False
+        raise ValueError("Must be yes or no.")
+    if kind == types.CHOICE:
+        choice = str(value).strip()
+        if choice not in definition.choices:
+            raise ValueError(f"“{choice}” is not one of: {', '.join(definition.choices)}.")
+        return choice
+    if kind == types.MULTI_CHOICE:
+        chosen = [v.strip() for v in value.split(",")] if isinstance(value, str) else value
+        if not isinstance(chosen, list):
+            raise ValueError("Must be a list of choices.")
+        unknown = [str(v) for v in chosen if v not in definition.choices]
+        if unknown:
+            raise ValueError(f"“{unknown[0]}” is not one of: {', '.join(definition.choices)}.")
+        return [v for v in definition.choices if v in chosen]
+    if kind == types.URL:
+        return normalize.url(str(value))
+    if kind == types.EMAIL:
+        return normalize.email(str(value))
+    if kind == types.PHONE:
+        return normalize.phone(str(value), region=region).e164
+    raise ValueError("Unknown field type.")

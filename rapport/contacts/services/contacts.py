@@ -1,0 +1,338 @@
+"""Every write to a contact: create, update (full or partial), delete."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+
+from rapport.access.services import change_record, diff
+from rapport.contacts import normalize
+from rapport.contacts.models import Address, Contact, Email, Phone, WebLink
+from rapport.contacts.services import _common as v
+from rapport.contacts.services import search_doc
+from rapport.core import policy
+from rapport.core.errors import Conflict, InvalidInput
+from rapport.core.text import fold
+
+NAME_FIELDS = ("prefix", "given_name", "middle_name", "family_name", "suffix", "nickname")
+NAME_LIMITS = {"prefix": 30, "suffix": 30}
+SCALAR_FIELDS = (
+    *NAME_FIELDS,
+    "birthday",
+    "job_title",
+    "time_zone",
+    "language",
+    "notes",
+    "owner",
+    "source",
+    "lifecycle_stage",
+)
+LIST_FIELDS = ("emails", "phones", "addresses", "urls", "tags", "custom_fields")
+KNOWN_FIELDS = frozenset({"full_name", *SCALAR_FIELDS, *LIST_FIELDS})
+
+
+def contact_snapshot(contact: Contact) -> dict[str, Any]:
+    """A JSON-ready picture of the contact, used for history diffs."""
+    return {
+        **{f: getattr(contact, f) for f in NAME_FIELDS},
+        "birthday": contact.birthday.isoformat() if contact.birthday else None,
+        "job_title": contact.job_title,
+        "time_zone": contact.time_zone,
+        "language": contact.language,
+        "notes": contact.notes,
+        "owner": contact.owner.username if contact.owner_id and contact.owner else None,
+        "source": contact.source,
+        "lifecycle_stage": contact.lifecycle_stage,
+        "emails": [_email_text(e) for e in contact.emails.all()],
+        "phones": [_phone_text(p) for p in contact.phones.all()],
+        "addresses": [f"{a}" + (f" ({a.label})" if a.label else "") for a in contact.addresses.all()],
+        "urls": [w.url for w in contact.links.all()],
+        "tags": sorted(t.name for t in contact.tags.all()),
+        "custom_fields": dict(contact.custom_fields),
+    }
+
+
+def _email_text(e: Email) -> str:
+    return e.address + (f" ({e.label})" if e.label else "") + (" *" if e.primary else "")
+
+
+def _phone_text(p: Phone) -> str:
+    return str(p) + (f" ({p.label})" if p.label else "") + (" *" if p.primary else "")
+
+
+def _current(contact: Contact | None) -> dict[str, Any]:
+    """The contact's present values in input form, so a PATCH can fill what was not sent."""
+    if contact is None:
+        return {}
+    return {
+        **{f: getattr(contact, f) for f in NAME_FIELDS},
+        "birthday": contact.birthday,
+        "job_title": contact.job_title,
+        "time_zone": contact.time_zone,
+        "language": contact.language,
+        "notes": contact.notes,
+        "owner": contact.owner.username if contact.owner_id and contact.owner else None,
+        "source": contact.source,
+        "lifecycle_stage": contact.lifecycle_stage,
+        "emails": [
+            {"address": e.address, "label": e.label, "primary": e.primary}
+            for e in contact.emails.all()
+        ],
+        "phones": [
+            {
+                "number": p.number + (f" ext. {p.extension}" if p.extension and "x" not in p.number.lower() else ""),
+                "label": p.label,
+                "primary": p.primary,
+            }
+            for p in contact.phones.all()
+        ],
+        "addresses": [
+            {
+                "street": a.street,
+                "locality": a.locality,
+                "region": a.region,
+                "postcode": a.postcode,
+                "country": a.country,
+                "label": a.label,
+                "primary": a.primary,
+            }
+            for a in contact.addresses.all()
+        ],
+        "urls": [
+            {"url": w.url, "kind": w.kind, "label": w.label, "primary": w.primary}
+            for w in contact.links.all()
+        ],
+    }
+
+
+def _validate(
+    data: Mapping[str, Any], *, actor: Any, current: Contact | None
+) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], Any]:
+    """Check and normalise the whole input; raise InvalidInput listing every problem."""
+    c = v.Collector()
+    for key in data:
+        if key not in KNOWN_FIELDS:
+            c.add(key, "Unknown field.")
+    merged: dict[str, Any] = {**_current(current), **{k: v_ for k, v_ in data.items() if k in KNOWN_FIELDS}}
+
+    fields: dict[str, Any] = {}
+    parts = normalize.split_full_name(v.text(c, data, "full_name", 300)) if data.get("full_name") else None
+    for name in NAME_FIELDS:
+        explicit = v.text(c, merged, name, NAME_LIMITS.get(name, 100))
+        fields[name] = explicit if (parts is None or name in data) else getattr(parts, name)
+    fields["job_title"] = v.text(c, merged, "job_title", 200)
+    fields["notes"] = v.text(c, merged, "notes", 20_000)
+    fields["source"] = v.text(c, merged, "source", 100)
+    fields["time_zone"] = c.check("time_zone", normalize.time_zone, merged.get("time_zone") or "") or ""
+    fields["language"] = c.check("language", normalize.language, merged.get("language") or "") or ""
+    birthday = merged.get("birthday")
+    fields["birthday"] = c.check("birthday", normalize.birthday, birthday) if birthday else None
+    stage = merged.get("lifecycle_stage") or Contact.Lifecycle.LEAD
+    if stage not in Contact.Lifecycle.values:
+        c.add("lifecycle_stage", f"Must be one of: {', '.join(Contact.Lifecycle.values)}.")
+    fields["lifecycle_stage"] = stage
+    fields["owner"] = v.owner(c, merged)
+
+    address_rows = v.addresses(c, merged)
+    region = v.default_region(address_rows)
+    email_rows: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(v.items(c, merged, "emails")):
+        path = f"emails[{i}]"
+        raw = v.item_text(c, item, path, "address", 254) or v.item_text(c, item, path, "value", 254)
+        address = c.check(f"{path}.address", normalize.email, raw)
+        if address is None:
+            continue
+        key = normalize.email_key(address)
+        if key in seen:
+            c.add(f"{path}.address", f"{address} is already listed as emails[{seen[key]}].")
+            continue
+        seen[key] = i
+        email_rows.append(
+            {"address": address, "address_key": key, "label": v.item_text(c, item, path, "label", 40),
+             "primary": bool(item.get("primary"))}
+        )
+    v.primary_flags(c, email_rows, "emails")
+    phone_rows = v.phones(c, merged, region)
+    url_rows = []
+    for i, item in enumerate(v.items(c, merged, "urls")):
+        path = f"urls[{i}]"
+        raw = v.item_text(c, item, path, "url", 500) or v.item_text(c, item, path, "value", 500)
+        link = c.check(f"{path}.url", normalize.url, raw)
+        kind = item.get("kind") or WebLink.Kind.WEBSITE
+        if kind not in WebLink.Kind.values:
+            c.add(f"{path}.kind", "Must be website or social.")
+        if link:
+            url_rows.append({"url": link, "kind": kind, "label": v.item_text(c, item, path, "label", 40),
+                             "primary": bool(item.get("primary"))})
+    v.primary_flags(c, url_rows, "urls")
+
+    fields["custom_fields"] = v.custom_fields(
+        c, data, target="contact", current=current.custom_fields if current else {}, region=region
+    )
+    tags = v.tags(c, data, actor)
+
+    parts_ = normalize.NameParts(**{n: fields[n] for n in NAME_FIELDS})
+    display = normalize.display_name(parts_)
+    if not display:
+        display = fields["nickname"] or (email_rows[0]["address"] if email_rows else "") or (
+            normalize.phone_display(phone_rows[0]["e164"]) if phone_rows else ""
+        )
+    if not display:
+        c.add("given_name", "Enter a name, an email address or a phone number.")
+    fields["display_name"] = display[:300]
+    if c.errors:
+        raise InvalidInput(c.errors)
+    children = {"emails": email_rows, "phones": phone_rows, "addresses": address_rows, "urls": url_rows}
+    return fields, children, tags
+
+
+def _write_children(contact: Contact, children: Mapping[str, list[dict[str, Any]]], replace: set[str]) -> None:
+    if "emails" in replace:
+        contact.emails.all().delete()
+        Email.objects.bulk_create([Email(contact=contact, **row) for row in children["emails"]])
+    if "phones" in replace:
+        contact.phones.all().delete()
+        Phone.objects.bulk_create([Phone(contact=contact, **row) for row in children["phones"]])
+    if "addresses" in replace:
+        contact.addresses.all().delete()
+        Address.objects.bulk_create([Address(contact=contact, **row) for row in children["addresses"]])
+    if "urls" in replace:
+        contact.links.all().delete()
+        WebLink.objects.bulk_create([WebLink(contact=contact, **row) for row in children["urls"]])
+
+
+def contact_refresh_search(*, contact: Contact) -> None:
+    """Rebuild the contact's sort key and search text from its current rows."""
+    organizations = [
+        a.organization.name
+        for a in contact.affiliations.select_related("organization").filter(is_current=True)
+    ]
+    doc = search_doc.build(
+        names=[contact.display_name, contact.nickname],
+        emails=contact.emails.values_list("address", flat=True),
+        phones=contact.phones.values_list("e164", flat=True),
+        organizations=organizations,
+        places=contact.addresses.values_list("locality", flat=True),
+        tags=contact.tags.values_list("name", flat=True),
+        extra=[contact.job_title],
+    )
+    Contact.objects.filter(pk=contact.pk).update(
+        search_doc=doc, sort_name=_sort_key(vars(contact)), family_key=fold(contact.family_name)
+    )
+    contact.search_doc = doc
+
+
+def _sort_key(fields: Mapping[str, Any]) -> str:
+    """Names sort by what people call them: the display name without a prefix like 'Dr.'."""
+    display = str(fields["display_name"])
+    prefix = str(fields.get("prefix") or "")
+    if prefix and display.startswith(prefix + " "):
+        display = display[len(prefix) + 1 :]
+    return fold(display)[:300]
+
+
+def _load(contact_id: int) -> Contact:
+    return (
+        Contact.objects.select_related("owner")
+        .prefetch_related("emails", "phones", "addresses", "links", "tags")
+        .get(pk=contact_id)
+    )
+
+
+@transaction.atomic
+def contact_create(*, actor: Any, data: Mapping[str, Any], via: str = "ui") -> Contact:
+    """Validate and save a new contact with its emails, phones, addresses, links and tags.
+
+    Raises NotPermitted when the actor may not add contacts, InvalidInput (nothing saved)
+    listing every invalid field by path.
+    """
+    policy.require(actor, "contacts.add")
+    fields, children, tags = _validate(data, actor=actor, current=None)
+    if fields["owner"] is None and getattr(actor, "pk", None):
+        fields["owner"] = actor
+    contact = Contact.objects.create(
+        **fields, sort_name=_sort_key(fields), family_key=fold(fields["family_name"])
+    )
+    _write_children(contact, children, set(children))
+    if tags:
+        contact.tags.set(tags)
+    contact_refresh_search(contact=contact)
+    contact = _load(contact.pk)
+    change_record(
+        actor=actor, object_type="contact", object_id=contact.pk, object_repr=contact.display_name,
+        action="create", changes=diff({}, contact_snapshot(contact)), via=via,
+    )
+    return contact
+
+
+@transaction.atomic
+def contact_update(
+    *,
+    actor: Any,
+    contact: Contact,
+    data: Mapping[str, Any],
+    expected_version: int | None = None,
+    partial: bool = True,
+    via: str = "ui",
+) -> Contact:
+    """Change a contact. ``partial`` keeps fields that were not sent; a full update clears them.
+
+    Raises Conflict when ``expected_version`` no longer matches (someone else saved first).
+    """
+    policy.require(actor, "contacts.change", contact)
+    locked = Contact.objects.select_for_update().filter(pk=contact.pk).values_list("version", flat=True)
+    version = locked.first()
+    if version is None:
+        raise Conflict("This contact has been deleted.")
+    if expected_version is not None and version != expected_version:
+        raise Conflict("This contact was changed by someone else since you loaded it.")
+    before_obj = _load(contact.pk)
+    before = contact_snapshot(before_obj)
+    if not partial:
+        data = {**{f: None for f in SCALAR_FIELDS}, **{f: [] for f in LIST_FIELDS if f != "custom_fields"},
+                "custom_fields": {k: None for k in before_obj.custom_fields}, **data}
+    fields, children, tags = _validate(data, actor=actor, current=before_obj)
+    for key, value in fields.items():
+        setattr(before_obj, key, value)
+    before_obj.sort_name = _sort_key(fields)
+    before_obj.family_key = fold(fields["family_name"])
+    before_obj.version = F("version") + 1
+    before_obj.save()
+    _write_children(before_obj, children, {k for k in children if k in data})
+    if tags is not None:
+        before_obj.tags.set(tags)
+    updated = _load(contact.pk)
+    contact_refresh_search(contact=updated)
+    changes = diff(before, contact_snapshot(updated))
+    if changes:
+        change_record(
+            actor=actor, object_type="contact", object_id=updated.pk,
+            object_repr=updated.display_name, action="update", changes=changes, via=via,
+        )
+    return updated
+
+
+@transaction.atomic
+def contact_delete(
+    *, actor: Any, contact: Contact, expected_version: int | None = None, via: str = "ui"
+) -> None:
+    """Delete a contact and its emails, phones, addresses and affiliations; keep its history."""
+    policy.require(actor, "contacts.delete", contact)
+    current = _load(contact.pk)
+    if expected_version is not None and current.version != expected_version:
+        raise Conflict("This contact was changed by someone else since you loaded it.")
+    snapshot = contact_snapshot(current)
+    change_record(
+        actor=actor, object_type="contact", object_id=current.pk, object_repr=current.display_name,
+        action="delete", changes=diff(snapshot, {}), via=via,
+    )
+    current.delete()
+
+
+def contact_touch(*, contact_id: int) -> None:
+    """Bump the version after a change to something shown with the contact (affiliations)."""
+    Contact.objects.filter(pk=contact_id).update(version=F("version") + 1)

@@ -1,0 +1,253 @@
+"""Every write to an organization: create, update, delete; the hierarchy never cycles."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+
+from rapport.access.services import change_record, diff
+from rapport.contacts import normalize
+from rapport.contacts.models import Address, Contact, Organization, Phone
+from rapport.contacts.services import _common as v
+from rapport.contacts.services import search_doc
+from rapport.core import policy
+from rapport.core.errors import Conflict, InvalidInput
+from rapport.core.text import fold
+
+SCALAR_FIELDS = ("name", "legal_name", "industry", "size_band", "website", "notes", "owner", "parent")
+LIST_FIELDS = ("domains", "phones", "addresses", "tags", "custom_fields")
+KNOWN_FIELDS = frozenset({*SCALAR_FIELDS, *LIST_FIELDS})
+
+
+def organization_snapshot(org: Organization) -> dict[str, Any]:
+    return {
+        "name": org.name,
+        "legal_name": org.legal_name,
+        "industry": org.industry,
+        "size_band": org.size_band,
+        "website": org.website,
+        "notes": org.notes,
+        "owner": org.owner.username if org.owner_id and org.owner else None,
+        "parent": org.parent.name if org.parent_id and org.parent else None,
+        "domains": list(org.domains),
+        "phones": [str(p) + (f" ({p.label})" if p.label else "") for p in org.phones.all()],
+        "addresses": [str(a) for a in org.addresses.all()],
+        "tags": sorted(t.name for t in org.tags.all()),
+        "custom_fields": dict(org.custom_fields),
+    }
+
+
+def _current(org: Organization | None) -> dict[str, Any]:
+    if org is None:
+        return {}
+    return {
+        "name": org.name,
+        "legal_name": org.legal_name,
+        "industry": org.industry,
+        "size_band": org.size_band,
+        "website": org.website,
+        "notes": org.notes,
+        "owner": org.owner.username if org.owner_id and org.owner else None,
+        "parent": org.parent_id,
+        "domains": list(org.domains),
+        "phones": [{"number": p.number, "label": p.label, "primary": p.primary} for p in org.phones.all()],
+        "addresses": [
+            {"street": a.street, "locality": a.locality, "region": a.region, "postcode": a.postcode,
+             "country": a.country, "label": a.label, "primary": a.primary}
+            for a in org.addresses.all()
+        ],
+    }
+
+
+def _ancestors(org_id: int) -> set[int]:
+    seen: set[int] = set()
+    current: int | None = org_id
+    while current is not None and current not in seen:
+        seen.add(current)
+        current = Organization.objects.filter(pk=current).values_list("parent_id", flat=True).first()
+    return seen
+
+
+def _validate(
+    data: Mapping[str, Any], *, actor: Any, current: Organization | None
+) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], Any]:
+    c = v.Collector()
+    for key in data:
+        if key not in KNOWN_FIELDS:
+            c.add(key, "Unknown field.")
+    merged = {**_current(current), **{k: x for k, x in data.items() if k in KNOWN_FIELDS}}
+    fields: dict[str, Any] = {
+        "name": v.text(c, merged, "name", 200),
+        "legal_name": v.text(c, merged, "legal_name", 200),
+        "industry": v.text(c, merged, "industry", 100),
+        "notes": v.text(c, merged, "notes", 20_000),
+        "owner": v.owner(c, merged),
+    }
+    if not fields["name"]:
+        c.add("name", "An organization needs a name.")
+    size = merged.get("size_band") or ""
+    if size and size not in Organization.SizeBand.values:
+        c.add("size_band", f"Must be one of: {', '.join(Organization.SizeBand.values)}.")
+    fields["size_band"] = size
+    website = merged.get("website") or ""
+    fields["website"] = (c.check("website", normalize.url, str(website)) or "") if website else ""
+    domains: list[str] = []
+    raw_domains = merged.get("domains") or []
+    if isinstance(raw_domains, str):
+        raw_domains = [d for d in raw_domains.replace(",", " ").split() if d]
+    if not isinstance(raw_domains, list):
+        c.add("domains", "Must be a list of domain names.")
+        raw_domains = []
+    for i, raw in enumerate(raw_domains):
+        found = c.check(f"domains[{i}]", normalize.domain, str(raw))
+        if found and found not in domains:
+            domains.append(found)
+    fields["domains"] = domains
+    parent_id = merged.get("parent")
+    if isinstance(parent_id, Organization):
+        parent_id = parent_id.pk
+    fields["parent"] = None
+    if parent_id not in (None, ""):
+        parent = Organization.objects.filter(pk=parent_id).first() if str(parent_id).isdigit() else None
+        if parent is None:
+            c.add("parent", f"There is no organization with id {parent_id}.")
+        elif current is not None and current.pk in _ancestors(parent.pk):
+            c.add("parent", f"“{parent.name}” is part of this organization; the hierarchy cannot loop.")
+        else:
+            fields["parent"] = parent
+    address_rows = v.addresses(c, merged)
+    region = v.default_region(address_rows)
+    phone_rows = v.phones(c, merged, region)
+    fields["custom_fields"] = v.custom_fields(
+        c, data, target="organization", current=current.custom_fields if current else {}, region=region
+    )
+    tags = v.tags(c, data, actor)
+    if c.errors:
+        raise InvalidInput(c.errors)
+    return fields, {"phones": phone_rows, "addresses": address_rows}, tags
+
+
+def organization_refresh_search(*, org: Organization) -> None:
+    doc = search_doc.build(
+        names=[org.name, org.legal_name],
+        emails=[f"@{d}" for d in org.domains],
+        phones=org.phones.values_list("e164", flat=True),
+        places=org.addresses.values_list("locality", flat=True),
+        tags=org.tags.values_list("name", flat=True),
+        extra=[org.industry],
+    )
+    Organization.objects.filter(pk=org.pk).update(search_doc=doc, sort_name=fold(org.name))
+
+
+def _load(org_id: int) -> Organization:
+    return (
+        Organization.objects.select_related("owner", "parent")
+        .prefetch_related("phones", "addresses", "tags")
+        .get(pk=org_id)
+    )
+
+
+def _write_children(org: Organization, children: Mapping[str, list[dict[str, Any]]], replace: set[str]) -> None:
+    if "phones" in replace:
+        org.phones.all().delete()
+        Phone.objects.bulk_create([Phone(organization=org, **row) for row in children["phones"]])
+    if "addresses" in replace:
+        org.addresses.all().delete()
+        Address.objects.bulk_create([Address(organization=org, **row) for row in children["addresses"]])
+
+
+@transaction.atomic
+def organization_create(*, actor: Any, data: Mapping[str, Any], via: str = "ui") -> Organization:
+    """Validate and save a new organization. Raises NotPermitted or InvalidInput."""
+    policy.require(actor, "organizations.add")
+    fields, children, tags = _validate(data, actor=actor, current=None)
+    if fields["owner"] is None and getattr(actor, "pk", None):
+        fields["owner"] = actor
+    org = Organization.objects.create(**fields, sort_name=fold(fields["name"]))
+    _write_children(org, children, set(children))
+    if tags:
+        org.tags.set(tags)
+    organization_refresh_search(org=org)
+    org = _load(org.pk)
+    change_record(
+        actor=actor, object_type="organization", object_id=org.pk, object_repr=org.name,
+        action="create", changes=diff({}, organization_snapshot(org)), via=via,
+    )
+    return org
+
+
+@transaction.atomic
+def organization_update(
+    *,
+    actor: Any,
+    org: Organization,
+    data: Mapping[str, Any],
+    expected_version: int | None = None,
+    partial: bool = True,
+    via: str = "ui",
+) -> Organization:
+    """Change an organization; raises Conflict on a stale ``expected_version``."""
+    policy.require(actor, "organizations.change", org)
+    version = Organization.objects.select_for_update().filter(pk=org.pk).values_list("version", flat=True).first()
+    if version is None:
+        raise Conflict("This organization has been deleted.")
+    if expected_version is not None and version != expected_version:
+        raise Conflict("This organization was changed by someone else since you loaded it.")
+    current = _load(org.pk)
+    before = organization_snapshot(current)
+    if not partial:
+        data = {**{f: None for f in SCALAR_FIELDS}, "domains": [], "phones": [], "addresses": [],
+                "tags": [], "custom_fields": {k: None for k in current.custom_fields}, **data}
+    fields, children, tags = _validate(data, actor=actor, current=current)
+    renamed = fields["name"] != current.name
+    for key, value in fields.items():
+        setattr(current, key, value)
+    current.sort_name = fold(fields["name"])
+    current.version = F("version") + 1
+    current.save()
+    _write_children(current, children, {k for k in children if k in data})
+    if tags is not None:
+        current.tags.set(tags)
+    updated = _load(org.pk)
+    organization_refresh_search(org=updated)
+    if renamed:
+        _refresh_people(updated)
+    changes = diff(before, organization_snapshot(updated))
+    if changes:
+        change_record(
+            actor=actor, object_type="organization", object_id=updated.pk, object_repr=updated.name,
+            action="update", changes=changes, via=via,
+        )
+    return updated
+
+
+def _refresh_people(org: Organization) -> None:
+    from rapport.contacts.services.contacts import contact_refresh_search
+
+    people = Contact.objects.filter(affiliations__organization=org, affiliations__is_current=True).distinct()
+    for person in people.iterator(chunk_size=500):
+        contact_refresh_search(contact=person)
+
+
+@transaction.atomic
+def organization_delete(
+    *, actor: Any, org: Organization, expected_version: int | None = None, via: str = "ui"
+) -> None:
+    """Delete an organization and its affiliations; child organizations lose their parent."""
+    policy.require(actor, "organizations.delete", org)
+    current = _load(org.pk)
+    if expected_version is not None and current.version != expected_version:
+        raise Conflict("This organization was changed by someone else since you loaded it.")
+    people = list(Contact.objects.filter(affiliations__organization=current).distinct())
+    change_record(
+        actor=actor, object_type="organization", object_id=current.pk, object_repr=current.name,
+        action="delete", changes=diff(organization_snapshot(current), {}), via=via,
+    )
+    current.delete()
+    from rapport.contacts.services.contacts import contact_refresh_search
+
+    for person in people:
+        contact_refresh_search(contact=person)

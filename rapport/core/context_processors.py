@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from rapport.core.policy import allowed_actions
+
+
+class _Perms:
+    """Lets templates ask ``{% if perms_.contacts_change %}``."""
+
+    def __init__(self, actions: frozenset[str]) -> None:
+        self._actions = actions
+
+    def __getattr__(self, name: str) -> bool:
+        return name.replace("_", ".", 1) in self._actions
+
+
+def policy(request: HttpRequest) -> dict[str, Any]:
+    return {"can": _Perms(allowed_actions(getattr(request, "user", None)))}

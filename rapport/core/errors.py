@@ -1,0 +1,42 @@
+"""Errors raised by services and understood by every entry path (UI, API, CLI)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with one input field, addressed by its path (``emails[1].address``)."""
+
+    path: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.path, "message": self.message}
+
+
+class InvalidInput(Exception):
+    """Raised by a service when any part of the input is invalid; nothing was saved."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{e.path}: {e.message}" for e in errors))
+
+    @classmethod
+    def single(cls, path: str, message: str) -> InvalidInput:
+        return cls([FieldError(path, message)])
+
+    def by_field(self) -> dict[str, list[str]]:
+        grouped: dict[str, list[str]] = {}
+        for error in self.errors:
+            grouped.setdefault(error.path, []).append(error.message)
+        return grouped
+
+
+class Conflict(Exception):
+    """The object changed since the caller read it (a failed If-Match)."""
+
+
+class NotPermitted(Exception):
+    """The actor may not do this; raised by the policy module."""

@@ -1,0 +1,69 @@
+"""The one place that decides who may do what.
+
+Views, API handlers, CLI commands and exports ask ``can()`` or ``require()``; none of
+them re-implements a check. Later areas (teams, record ownership, sensitive fields)
+extend the rules here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rapport.core.errors import NotPermitted
+
+ADMIN = "admin"
+MEMBER = "member"
+READ_ONLY = "readonly"
+
+# What each role may do. Actions are "<area>.<verb>".
+_READ = {"contacts.view", "organizations.view", "tags.view", "custom_fields.view", "tokens.own"}
+_WRITE = {
+    "contacts.add",
+    "contacts.change",
+    "contacts.delete",
+    "organizations.add",
+    "organizations.change",
+    "organizations.delete",
+    "affiliations.change",
+    "tags.add",
+}
+_ADMIN = {"tags.manage", "custom_fields.manage", "users.manage"}
+
+_RULES: dict[str, frozenset[str]] = {
+    READ_ONLY: frozenset(_READ),
+    MEMBER: frozenset(_READ | _WRITE),
+    ADMIN: frozenset(_READ | _WRITE | _ADMIN),
+}
+
+ACTIONS = frozenset(_READ | _WRITE | _ADMIN)
+
+
+def role_of(actor: Any) -> str | None:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return None
+    if not getattr(actor, "is_active", False):
+        return None
+    if getattr(actor, "is_superuser", False):
+        return ADMIN
+    return str(getattr(actor, "role", READ_ONLY))
+
+
+def can(actor: Any, action: str, obj: Any = None) -> bool:
+    """True when ``actor`` may perform ``action`` (optionally on ``obj``)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    role = role_of(actor)
+    if role is None:
+        return False
+    return action in _RULES.get(role, frozenset())
+
+
+def require(actor: Any, action: str, obj: Any = None) -> None:
+    """Raise NotPermitted unless ``actor`` may perform ``action``."""
+    if not can(actor, action, obj):
+        raise NotPermitted(f"You do not have permission to {action.replace('.', ': ')}.")
+
+
+def allowed_actions(actor: Any) -> frozenset[str]:
+    role = role_of(actor)
+    return _RULES.get(role, frozenset()) if role else frozenset()

@@ -1,0 +1,6 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("rapport.access.urls")),
+    path("", include("rapport.contacts.urls")),
+]
