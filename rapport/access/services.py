@@ -22,7 +22,9 @@ def _hash(key: str) -> str:
 def token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
     """Create a token for ``user``; return it with the secret, which is shown only once."""
     key = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(user=user, name=name[:100], prefix=key[:12], key_hash=_hash(key))
+    token = ApiToken.objects.create(
+        user=user, name=name[:100], prefix=key[:12], key_hash=_hash(key)
+    )
     return token, key
 
 

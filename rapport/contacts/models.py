@@ -171,7 +171,9 @@ class Email(_ContactPoint):
 
     class Meta(_ContactPoint.Meta):
         constraints = [
-            models.UniqueConstraint(fields=["contact", "address_key"], name="email_unique_per_contact")
+            models.UniqueConstraint(
+                fields=["contact", "address_key"], name="email_unique_per_contact"
+            )
         ]
 
     def __str__(self) -> str:

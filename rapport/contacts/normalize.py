@@ -122,7 +122,9 @@ def country(value: str) -> str:
 
 def country_name(code: str) -> str:
     found = pycountry.countries.get(alpha_2=code) if code else None
-    return str(getattr(found, "common_name", None) or getattr(found, "name", code)) if found else code
+    return (
+        str(getattr(found, "common_name", None) or getattr(found, "name", code)) if found else code
+    )
 
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")

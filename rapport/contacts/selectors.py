@@ -73,7 +73,9 @@ def _custom_filters(qs: QuerySet, custom: Mapping[str, str], target: str) -> Que
             errors.append(FieldError(path, "There is no such custom field."))
             continue
         if op not in ("", "gte", "lte"):
-            errors.append(FieldError(path, "Use custom.<key>, custom.<key>__gte or custom.<key>__lte."))
+            errors.append(
+                FieldError(path, "Use custom.<key>, custom.<key>__gte or custom.<key>__lte.")
+            )
             continue
         if op and definition.field_type not in ("number", "date"):
             errors.append(FieldError(path, "Ranges work only on number and date fields."))
@@ -103,12 +105,18 @@ def _contact_filtered(filters: ContactFilters) -> QuerySet[Contact]:
         qs = qs.filter(owner__username=filters.owner)
     if filters.organization:
         qs = qs.filter(
-            Exists(Affiliation.objects.filter(contact=OuterRef("pk"), organization_id=filters.organization))
+            Exists(
+                Affiliation.objects.filter(
+                    contact=OuterRef("pk"), organization_id=filters.organization
+                )
+            )
         )
     if filters.lifecycle_stage:
         qs = qs.filter(lifecycle_stage=filters.lifecycle_stage)
     if filters.country:
-        qs = qs.filter(Exists(Address.objects.filter(contact=OuterRef("pk"), country=filters.country.upper())))
+        qs = qs.filter(
+            Exists(Address.objects.filter(contact=OuterRef("pk"), country=filters.country.upper()))
+        )
     for attr, lookup in (
         ("created_after", "created_at__gte"),
         ("created_before", "created_at__lt"),
@@ -150,7 +158,9 @@ def _keyset(qs: QuerySet, order: tuple[str, str], cursor: str | None) -> QuerySe
     if not isinstance(last_id, int):
         raise InvalidInput.single("cursor", "This cursor is not valid.")
     op = "lt" if descending else "gt"
-    return qs.filter(Q(**{f"{field_name}__{op}": first}) | Q(**{field_name: first, f"id__{op}": last_id}))
+    return qs.filter(
+        Q(**{f"{field_name}__{op}": first}) | Q(**{field_name: first, f"id__{op}": last_id})
+    )
 
 
 def _page(rows: list[Any], limit: int, key: Any) -> Page:
@@ -222,7 +232,12 @@ def _ranked_page(base: QuerySet[Contact], query: Any, cursor: str | None, limit:
     if len(more) > wanted:
         more = more[:wanted]
         rows += more
-        return Page(rows, encode_cursor([1, "", more[-1].pk]) if more else encode_cursor([0, rows[-1].sort_name, rows[-1].pk]))
+        return Page(
+            rows,
+            encode_cursor([1, "", more[-1].pk])
+            if more
+            else encode_cursor([0, rows[-1].sort_name, rows[-1].pk]),
+        )
     return Page(rows + more, None)
 
 
@@ -232,7 +247,9 @@ def contact_get(*, actor: Any, contact_id: int) -> Contact:
     return contact_prefetch(Contact.objects.all()).get(pk=contact_id)
 
 
-def history_for(*, actor: Any, object_type: str, object_id: int, limit: int = 100) -> list[ChangeRecord]:
+def history_for(
+    *, actor: Any, object_type: str, object_id: int, limit: int = 100
+) -> list[ChangeRecord]:
     policy.require(actor, "contacts.view" if object_type == "contact" else "organizations.view")
     return list(
         ChangeRecord.objects.filter(object_type=object_type, object_id=object_id)
@@ -276,7 +293,11 @@ def organization_list(
     if filters.industry:
         qs = qs.filter(industry__iexact=filters.industry)
     if filters.country:
-        qs = qs.filter(Exists(Address.objects.filter(organization=OuterRef("pk"), country=filters.country.upper())))
+        qs = qs.filter(
+            Exists(
+                Address.objects.filter(organization=OuterRef("pk"), country=filters.country.upper())
+            )
+        )
     qs = _custom_filters(qs, filters.custom, "organization")
     query = search.parse(q)
     if query.fragments:
@@ -285,8 +306,10 @@ def organization_list(
         else:
             qs = search.contains_all(qs, query)
     order = SORTS[sort or "name"]
-    qs = _keyset(qs, order, cursor).select_related("owner", "parent").prefetch_related(
-        "tags", "phones", "addresses"
+    qs = (
+        _keyset(qs, order, cursor)
+        .select_related("owner", "parent")
+        .prefetch_related("tags", "phones", "addresses")
     )
     rows = list(qs[: limit + 1])
     field_name = order[0].lstrip("-")

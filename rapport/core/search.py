@@ -117,7 +117,10 @@ def uninstall_sql(vendor: str) -> list[str]:
             statements += [f"DROP TRIGGER IF EXISTS {table}_{s}" for s in ("ai", "ad", "au")]
             statements.append(f"DROP TABLE IF EXISTS {table}_fts")
         elif vendor == "postgresql":
-            statements += [f"DROP INDEX IF EXISTS {table}_doc_trgm", f"DROP INDEX IF EXISTS {table}_sort_prefix"]
+            statements += [
+                f"DROP INDEX IF EXISTS {table}_doc_trgm",
+                f"DROP INDEX IF EXISTS {table}_sort_prefix",
+            ]
     if vendor == "postgresql":
         statements.append("DROP INDEX IF EXISTS contacts_contact_family_prefix")
     return statements

@@ -105,7 +105,10 @@ def addresses(c: Collector, data: Mapping[str, Any]) -> list[dict[str, Any]]:
             "primary": bool(item.get("primary")),
         }
         if not any(row[k] for k in ("street", "locality", "region", "postcode", "country")):
-            c.add(path, "An address needs at least one of street, locality, region, postcode or country.")
+            c.add(
+                path,
+                "An address needs at least one of street, locality, region, postcode or country.",
+            )
             continue
         rows.append(row)
     primary_flags(c, rows, "addresses")

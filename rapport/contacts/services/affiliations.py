@@ -17,8 +17,17 @@ from rapport.core import policy
 from rapport.core.errors import Conflict, InvalidInput
 
 KNOWN_FIELDS = frozenset(
-    {"contact", "organization", "title", "department", "start_date", "end_date", "is_current",
-     "reports_to", "buying_role"}
+    {
+        "contact",
+        "organization",
+        "title",
+        "department",
+        "start_date",
+        "end_date",
+        "is_current",
+        "reports_to",
+        "buying_role",
+    }
 )
 
 
@@ -40,7 +49,9 @@ def _reporting_loop(contact_id: int, manager_id: int, organization_id: int) -> b
             return True
         seen.add(current)
         current = (
-            Affiliation.objects.filter(contact_id=current, organization_id=organization_id, is_current=True)
+            Affiliation.objects.filter(
+                contact_id=current, organization_id=organization_id, is_current=True
+            )
             .values_list("reports_to_id", flat=True)
             .first()
         )
@@ -55,19 +66,31 @@ def _validate(data: Mapping[str, Any], current: Affiliation | None) -> dict[str,
     merged: dict[str, Any] = {}
     if current is not None:
         merged = {
-            "contact": current.contact_id, "organization": current.organization_id,
-            "title": current.title, "department": current.department,
-            "start_date": current.start_date, "end_date": current.end_date,
-            "is_current": current.is_current, "reports_to": current.reports_to_id,
+            "contact": current.contact_id,
+            "organization": current.organization_id,
+            "title": current.title,
+            "department": current.department,
+            "start_date": current.start_date,
+            "end_date": current.end_date,
+            "is_current": current.is_current,
+            "reports_to": current.reports_to_id,
             "buying_role": current.buying_role,
         }
     merged.update({k: x for k, x in data.items() if k in KNOWN_FIELDS})
     fields: dict[str, Any] = {}
-    for key, model, label in (("contact", Contact, "contact"), ("organization", Organization, "organization")):
+    for key, model, label in (
+        ("contact", Contact, "contact"),
+        ("organization", Organization, "organization"),
+    ):
         value = merged.get(key)
         obj = model.objects.filter(pk=value).first() if str(value or "").isdigit() else None
         if obj is None:
-            c.add(key, f"Choose an existing {label}." if value in (None, "") else f"There is no {label} with id {value}.")
+            c.add(
+                key,
+                f"Choose an existing {label}."
+                if value in (None, "")
+                else f"There is no {label} with id {value}.",
+            )
         fields[key] = obj
     fields["title"] = v.text(c, merged, "title", 200)
     fields["department"] = v.text(c, merged, "department", 100)
@@ -90,7 +113,9 @@ def _validate(data: Mapping[str, Any], current: Affiliation | None) -> dict[str,
     fields["reports_to"] = None
     manager_id = merged.get("reports_to")
     if manager_id not in (None, "") and fields["contact"] and fields["organization"]:
-        manager = Contact.objects.filter(pk=manager_id).first() if str(manager_id).isdigit() else None
+        manager = (
+            Contact.objects.filter(pk=manager_id).first() if str(manager_id).isdigit() else None
+        )
         if manager is None:
             c.add("reports_to", f"There is no contact with id {manager_id}.")
         elif manager.pk == fields["contact"].pk:
@@ -98,9 +123,15 @@ def _validate(data: Mapping[str, Any], current: Affiliation | None) -> dict[str,
         elif not Affiliation.objects.filter(
             contact=manager, organization=fields["organization"], is_current=True
         ).exists():
-            c.add("reports_to", f"{manager.display_name} does not currently work at {fields['organization'].name}.")
+            c.add(
+                "reports_to",
+                f"{manager.display_name} does not currently work at {fields['organization'].name}.",
+            )
         elif _reporting_loop(fields["contact"].pk, manager.pk, fields["organization"].pk):
-            c.add("reports_to", f"{manager.display_name} already reports to this person; the chart cannot loop.")
+            c.add(
+                "reports_to",
+                f"{manager.display_name} already reports to this person; the chart cannot loop.",
+            )
         else:
             fields["reports_to"] = manager
     if c.errors:
@@ -112,8 +143,13 @@ def _record(actor: Any, contact: Contact, before: str | None, after: str | None,
     contact_touch(contact_id=contact.pk)
     contact_refresh_search(contact=contact)
     change_record(
-        actor=actor, object_type="contact", object_id=contact.pk, object_repr=contact.display_name,
-        action="update", changes={"affiliations": [before, after]}, via=via,
+        actor=actor,
+        object_type="contact",
+        object_id=contact.pk,
+        object_repr=contact.display_name,
+        action="update",
+        changes={"affiliations": [before, after]},
+        via=via,
     )
 
 
@@ -129,11 +165,19 @@ def affiliation_create(*, actor: Any, data: Mapping[str, Any], via: str = "ui") 
 
 @transaction.atomic
 def affiliation_update(
-    *, actor: Any, affiliation: Affiliation, data: Mapping[str, Any],
-    expected_version: int | None = None, via: str = "ui",
+    *,
+    actor: Any,
+    affiliation: Affiliation,
+    data: Mapping[str, Any],
+    expected_version: int | None = None,
+    via: str = "ui",
 ) -> Affiliation:
     policy.require(actor, "affiliations.change", affiliation)
-    current = Affiliation.objects.select_for_update().select_related("organization").get(pk=affiliation.pk)
+    current = (
+        Affiliation.objects.select_for_update()
+        .select_related("organization")
+        .get(pk=affiliation.pk)
+    )
     if expected_version is not None and current.version != expected_version:
         raise Conflict("This affiliation was changed by someone else since you loaded it.")
     before = _describe(current)
@@ -146,9 +190,9 @@ def affiliation_update(
     current.refresh_from_db()
     if not current.is_current:
         # Someone who left no longer sits in the reporting line.
-        Affiliation.objects.filter(organization=current.organization, reports_to=current.contact).update(
-            reports_to=current.reports_to
-        )
+        Affiliation.objects.filter(
+            organization=current.organization, reports_to=current.contact
+        ).update(reports_to=current.reports_to)
     _record(actor, current.contact, before, _describe(current), via)
     if old_contact.pk != current.contact_id:
         _record(actor, old_contact, before, None, via)
@@ -164,9 +208,9 @@ def affiliation_delete(
     if expected_version is not None and current.version != expected_version:
         raise Conflict("This affiliation was changed by someone else since you loaded it.")
     before = _describe(current)
-    Affiliation.objects.filter(organization=current.organization, reports_to=current.contact).update(
-        reports_to=current.reports_to
-    )
+    Affiliation.objects.filter(
+        organization=current.organization, reports_to=current.contact
+    ).update(reports_to=current.reports_to)
     contact = current.contact
     current.delete()
     _record(actor, contact, before, None, via)

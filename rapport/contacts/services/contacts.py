@@ -48,7 +48,9 @@ def contact_snapshot(contact: Contact) -> dict[str, Any]:
         "lifecycle_stage": contact.lifecycle_stage,
         "emails": [_email_text(e) for e in contact.emails.all()],
         "phones": [_phone_text(p) for p in contact.phones.all()],
-        "addresses": [f"{a}" + (f" ({a.label})" if a.label else "") for a in contact.addresses.all()],
+        "addresses": [
+            f"{a}" + (f" ({a.label})" if a.label else "") for a in contact.addresses.all()
+        ],
         "urls": [w.url for w in contact.links.all()],
         "tags": sorted(t.name for t in contact.tags.all()),
         "custom_fields": dict(contact.custom_fields),
@@ -83,7 +85,8 @@ def _current(contact: Contact | None) -> dict[str, Any]:
         ],
         "phones": [
             {
-                "number": p.number + (f" ext. {p.extension}" if p.extension and "x" not in p.number.lower() else ""),
+                "number": p.number
+                + (f" ext. {p.extension}" if p.extension and "x" not in p.number.lower() else ""),
                 "label": p.label,
                 "primary": p.primary,
             }
@@ -116,17 +119,26 @@ def _validate(
     for key in data:
         if key not in KNOWN_FIELDS:
             c.add(key, "Unknown field.")
-    merged: dict[str, Any] = {**_current(current), **{k: v_ for k, v_ in data.items() if k in KNOWN_FIELDS}}
+    merged: dict[str, Any] = {
+        **_current(current),
+        **{k: v_ for k, v_ in data.items() if k in KNOWN_FIELDS},
+    }
 
     fields: dict[str, Any] = {}
-    parts = normalize.split_full_name(v.text(c, data, "full_name", 300)) if data.get("full_name") else None
+    parts = (
+        normalize.split_full_name(v.text(c, data, "full_name", 300))
+        if data.get("full_name")
+        else None
+    )
     for name in NAME_FIELDS:
         explicit = v.text(c, merged, name, NAME_LIMITS.get(name, 100))
         fields[name] = explicit if (parts is None or name in data) else getattr(parts, name)
     fields["job_title"] = v.text(c, merged, "job_title", 200)
     fields["notes"] = v.text(c, merged, "notes", 20_000)
     fields["source"] = v.text(c, merged, "source", 100)
-    fields["time_zone"] = c.check("time_zone", normalize.time_zone, merged.get("time_zone") or "") or ""
+    fields["time_zone"] = (
+        c.check("time_zone", normalize.time_zone, merged.get("time_zone") or "") or ""
+    )
     fields["language"] = c.check("language", normalize.language, merged.get("language") or "") or ""
     birthday = merged.get("birthday")
     fields["birthday"] = c.check("birthday", normalize.birthday, birthday) if birthday else None
@@ -152,8 +164,12 @@ def _validate(
             continue
         seen[key] = i
         email_rows.append(
-            {"address": address, "address_key": key, "label": v.item_text(c, item, path, "label", 40),
-             "primary": bool(item.get("primary"))}
+            {
+                "address": address,
+                "address_key": key,
+                "label": v.item_text(c, item, path, "label", 40),
+                "primary": bool(item.get("primary")),
+            }
         )
     v.primary_flags(c, email_rows, "emails")
     phone_rows = v.phones(c, merged, region)
@@ -166,8 +182,14 @@ def _validate(
         if kind not in WebLink.Kind.values:
             c.add(f"{path}.kind", "Must be website or social.")
         if link:
-            url_rows.append({"url": link, "kind": kind, "label": v.item_text(c, item, path, "label", 40),
-                             "primary": bool(item.get("primary"))})
+            url_rows.append(
+                {
+                    "url": link,
+                    "kind": kind,
+                    "label": v.item_text(c, item, path, "label", 40),
+                    "primary": bool(item.get("primary")),
+                }
+            )
     v.primary_flags(c, url_rows, "urls")
 
     fields["custom_fields"] = v.custom_fields(
@@ -178,19 +200,28 @@ def _validate(
     parts_ = normalize.NameParts(**{n: fields[n] for n in NAME_FIELDS})
     display = normalize.display_name(parts_)
     if not display:
-        display = fields["nickname"] or (email_rows[0]["address"] if email_rows else "") or (
-            normalize.phone_display(phone_rows[0]["e164"]) if phone_rows else ""
+        display = (
+            fields["nickname"]
+            or (email_rows[0]["address"] if email_rows else "")
+            or (normalize.phone_display(phone_rows[0]["e164"]) if phone_rows else "")
         )
     if not display:
         c.add("given_name", "Enter a name, an email address or a phone number.")
     fields["display_name"] = display[:300]
     if c.errors:
         raise InvalidInput(c.errors)
-    children = {"emails": email_rows, "phones": phone_rows, "addresses": address_rows, "urls": url_rows}
+    children = {
+        "emails": email_rows,
+        "phones": phone_rows,
+        "addresses": address_rows,
+        "urls": url_rows,
+    }
     return fields, children, tags
 
 
-def _write_children(contact: Contact, children: Mapping[str, list[dict[str, Any]]], replace: set[str]) -> None:
+def _write_children(
+    contact: Contact, children: Mapping[str, list[dict[str, Any]]], replace: set[str]
+) -> None:
     if "emails" in replace:
         contact.emails.all().delete()
         Email.objects.bulk_create([Email(contact=contact, **row) for row in children["emails"]])
@@ -199,7 +230,9 @@ def _write_children(contact: Contact, children: Mapping[str, list[dict[str, Any]
         Phone.objects.bulk_create([Phone(contact=contact, **row) for row in children["phones"]])
     if "addresses" in replace:
         contact.addresses.all().delete()
-        Address.objects.bulk_create([Address(contact=contact, **row) for row in children["addresses"]])
+        Address.objects.bulk_create(
+            [Address(contact=contact, **row) for row in children["addresses"]]
+        )
     if "urls" in replace:
         contact.links.all().delete()
         WebLink.objects.bulk_create([WebLink(contact=contact, **row) for row in children["urls"]])
@@ -263,8 +296,13 @@ def contact_create(*, actor: Any, data: Mapping[str, Any], via: str = "ui") -> C
     contact_refresh_search(contact=contact)
     contact = _load(contact.pk)
     change_record(
-        actor=actor, object_type="contact", object_id=contact.pk, object_repr=contact.display_name,
-        action="create", changes=diff({}, contact_snapshot(contact)), via=via,
+        actor=actor,
+        object_type="contact",
+        object_id=contact.pk,
+        object_repr=contact.display_name,
+        action="create",
+        changes=diff({}, contact_snapshot(contact)),
+        via=via,
     )
     return contact
 
@@ -284,7 +322,9 @@ def contact_update(
     Raises Conflict when ``expected_version`` no longer matches (someone else saved first).
     """
     policy.require(actor, "contacts.change", contact)
-    locked = Contact.objects.select_for_update().filter(pk=contact.pk).values_list("version", flat=True)
+    locked = (
+        Contact.objects.select_for_update().filter(pk=contact.pk).values_list("version", flat=True)
+    )
     version = locked.first()
     if version is None:
         raise Conflict("This contact has been deleted.")
@@ -293,8 +333,12 @@ def contact_update(
     before_obj = _load(contact.pk)
     before = contact_snapshot(before_obj)
     if not partial:
-        data = {**{f: None for f in SCALAR_FIELDS}, **{f: [] for f in LIST_FIELDS if f != "custom_fields"},
-                "custom_fields": {k: None for k in before_obj.custom_fields}, **data}
+        data = {
+            **{f: None for f in SCALAR_FIELDS},
+            **{f: [] for f in LIST_FIELDS if f != "custom_fields"},
+            "custom_fields": {k: None for k in before_obj.custom_fields},
+            **data,
+        }
     fields, children, tags = _validate(data, actor=actor, current=before_obj)
     for key, value in fields.items():
         setattr(before_obj, key, value)
@@ -310,8 +354,13 @@ def contact_update(
     changes = diff(before, contact_snapshot(updated))
     if changes:
         change_record(
-            actor=actor, object_type="contact", object_id=updated.pk,
-            object_repr=updated.display_name, action="update", changes=changes, via=via,
+            actor=actor,
+            object_type="contact",
+            object_id=updated.pk,
+            object_repr=updated.display_name,
+            action="update",
+            changes=changes,
+            via=via,
         )
     return updated
 
@@ -327,8 +376,13 @@ def contact_delete(
         raise Conflict("This contact was changed by someone else since you loaded it.")
     snapshot = contact_snapshot(current)
     change_record(
-        actor=actor, object_type="contact", object_id=current.pk, object_repr=current.display_name,
-        action="delete", changes=diff(snapshot, {}), via=via,
+        actor=actor,
+        object_type="contact",
+        object_id=current.pk,
+        object_repr=current.display_name,
+        action="delete",
+        changes=diff(snapshot, {}),
+        via=via,
     )
     current.delete()
 

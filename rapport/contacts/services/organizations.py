@@ -17,7 +17,16 @@ from rapport.core import policy
 from rapport.core.errors import Conflict, InvalidInput
 from rapport.core.text import fold
 
-SCALAR_FIELDS = ("name", "legal_name", "industry", "size_band", "website", "notes", "owner", "parent")
+SCALAR_FIELDS = (
+    "name",
+    "legal_name",
+    "industry",
+    "size_band",
+    "website",
+    "notes",
+    "owner",
+    "parent",
+)
 LIST_FIELDS = ("domains", "phones", "addresses", "tags", "custom_fields")
 KNOWN_FIELDS = frozenset({*SCALAR_FIELDS, *LIST_FIELDS})
 
@@ -53,10 +62,19 @@ def _current(org: Organization | None) -> dict[str, Any]:
         "owner": org.owner.username if org.owner_id and org.owner else None,
         "parent": org.parent_id,
         "domains": list(org.domains),
-        "phones": [{"number": p.number, "label": p.label, "primary": p.primary} for p in org.phones.all()],
+        "phones": [
+            {"number": p.number, "label": p.label, "primary": p.primary} for p in org.phones.all()
+        ],
         "addresses": [
-            {"street": a.street, "locality": a.locality, "region": a.region, "postcode": a.postcode,
-             "country": a.country, "label": a.label, "primary": a.primary}
+            {
+                "street": a.street,
+                "locality": a.locality,
+                "region": a.region,
+                "postcode": a.postcode,
+                "country": a.country,
+                "label": a.label,
+                "primary": a.primary,
+            }
             for a in org.addresses.all()
         ],
     }
@@ -67,7 +85,9 @@ def _ancestors(org_id: int) -> set[int]:
     current: int | None = org_id
     while current is not None and current not in seen:
         seen.add(current)
-        current = Organization.objects.filter(pk=current).values_list("parent_id", flat=True).first()
+        current = (
+            Organization.objects.filter(pk=current).values_list("parent_id", flat=True).first()
+        )
     return seen
 
 
@@ -111,18 +131,27 @@ def _validate(
         parent_id = parent_id.pk
     fields["parent"] = None
     if parent_id not in (None, ""):
-        parent = Organization.objects.filter(pk=parent_id).first() if str(parent_id).isdigit() else None
+        parent = (
+            Organization.objects.filter(pk=parent_id).first() if str(parent_id).isdigit() else None
+        )
         if parent is None:
             c.add("parent", f"There is no organization with id {parent_id}.")
         elif current is not None and current.pk in _ancestors(parent.pk):
-            c.add("parent", f"“{parent.name}” is part of this organization; the hierarchy cannot loop.")
+            c.add(
+                "parent",
+                f"“{parent.name}” is part of this organization; the hierarchy cannot loop.",
+            )
         else:
             fields["parent"] = parent
     address_rows = v.addresses(c, merged)
     region = v.default_region(address_rows)
     phone_rows = v.phones(c, merged, region)
     fields["custom_fields"] = v.custom_fields(
-        c, data, target="organization", current=current.custom_fields if current else {}, region=region
+        c,
+        data,
+        target="organization",
+        current=current.custom_fields if current else {},
+        region=region,
     )
     tags = v.tags(c, data, actor)
     if c.errors:
@@ -150,13 +179,17 @@ def _load(org_id: int) -> Organization:
     )
 
 
-def _write_children(org: Organization, children: Mapping[str, list[dict[str, Any]]], replace: set[str]) -> None:
+def _write_children(
+    org: Organization, children: Mapping[str, list[dict[str, Any]]], replace: set[str]
+) -> None:
     if "phones" in replace:
         org.phones.all().delete()
         Phone.objects.bulk_create([Phone(organization=org, **row) for row in children["phones"]])
     if "addresses" in replace:
         org.addresses.all().delete()
-        Address.objects.bulk_create([Address(organization=org, **row) for row in children["addresses"]])
+        Address.objects.bulk_create(
+            [Address(organization=org, **row) for row in children["addresses"]]
+        )
 
 
 @transaction.atomic
@@ -173,8 +206,13 @@ def organization_create(*, actor: Any, data: Mapping[str, Any], via: str = "ui")
     organization_refresh_search(org=org)
     org = _load(org.pk)
     change_record(
-        actor=actor, object_type="organization", object_id=org.pk, object_repr=org.name,
-        action="create", changes=diff({}, organization_snapshot(org)), via=via,
+        actor=actor,
+        object_type="organization",
+        object_id=org.pk,
+        object_repr=org.name,
+        action="create",
+        changes=diff({}, organization_snapshot(org)),
+        via=via,
     )
     return org
 
@@ -191,7 +229,12 @@ def organization_update(
 ) -> Organization:
     """Change an organization; raises Conflict on a stale ``expected_version``."""
     policy.require(actor, "organizations.change", org)
-    version = Organization.objects.select_for_update().filter(pk=org.pk).values_list("version", flat=True).first()
+    version = (
+        Organization.objects.select_for_update()
+        .filter(pk=org.pk)
+        .values_list("version", flat=True)
+        .first()
+    )
     if version is None:
         raise Conflict("This organization has been deleted.")
     if expected_version is not None and version != expected_version:
@@ -199,8 +242,15 @@ def organization_update(
     current = _load(org.pk)
     before = organization_snapshot(current)
     if not partial:
-        data = {**{f: None for f in SCALAR_FIELDS}, "domains": [], "phones": [], "addresses": [],
-                "tags": [], "custom_fields": {k: None for k in current.custom_fields}, **data}
+        data = {
+            **{f: None for f in SCALAR_FIELDS},
+            "domains": [],
+            "phones": [],
+            "addresses": [],
+            "tags": [],
+            "custom_fields": {k: None for k in current.custom_fields},
+            **data,
+        }
     fields, children, tags = _validate(data, actor=actor, current=current)
     renamed = fields["name"] != current.name
     for key, value in fields.items():
@@ -218,8 +268,13 @@ def organization_update(
     changes = diff(before, organization_snapshot(updated))
     if changes:
         change_record(
-            actor=actor, object_type="organization", object_id=updated.pk, object_repr=updated.name,
-            action="update", changes=changes, via=via,
+            actor=actor,
+            object_type="organization",
+            object_id=updated.pk,
+            object_repr=updated.name,
+            action="update",
+            changes=changes,
+            via=via,
         )
     return updated
 
@@ -227,7 +282,9 @@ def organization_update(
 def _refresh_people(org: Organization) -> None:
     from rapport.contacts.services.contacts import contact_refresh_search
 
-    people = Contact.objects.filter(affiliations__organization=org, affiliations__is_current=True).distinct()
+    people = Contact.objects.filter(
+        affiliations__organization=org, affiliations__is_current=True
+    ).distinct()
     for person in people.iterator(chunk_size=500):
         contact_refresh_search(contact=person)
 
@@ -243,8 +300,13 @@ def organization_delete(
         raise Conflict("This organization was changed by someone else since you loaded it.")
     people = list(Contact.objects.filter(affiliations__organization=current).distinct())
     change_record(
-        actor=actor, object_type="organization", object_id=current.pk, object_repr=current.name,
-        action="delete", changes=diff(organization_snapshot(current), {}), via=via,
+        actor=actor,
+        object_type="organization",
+        object_id=current.pk,
+        object_repr=current.name,
+        action="delete",
+        changes=diff(organization_snapshot(current), {}),
+        via=via,
     )
     current.delete()
     from rapport.contacts.services.contacts import contact_refresh_search

@@ -76,13 +76,22 @@ def _refresh(contacts: list[Contact], orgs: list[Organization]) -> None:
         organization_refresh_search(org=org)
 
 
-def _definition_fields(data: Mapping[str, Any], current: CustomFieldDefinition | None) -> dict[str, Any]:
+def _definition_fields(
+    data: Mapping[str, Any], current: CustomFieldDefinition | None
+) -> dict[str, Any]:
     c = v.Collector()
     merged: dict[str, Any] = {}
     if current is not None:
-        merged = {"target": current.target, "key": current.key, "label": current.label,
-                  "field_type": current.field_type, "required": current.required,
-                  "choices": current.choices, "help_text": current.help_text, "position": current.position}
+        merged = {
+            "target": current.target,
+            "key": current.key,
+            "label": current.label,
+            "field_type": current.field_type,
+            "required": current.required,
+            "choices": current.choices,
+            "help_text": current.help_text,
+            "position": current.position,
+        }
     merged.update(data)
     label = v.text(c, merged, "label", 100)
     if not label:
@@ -93,7 +102,11 @@ def _definition_fields(data: Mapping[str, Any], current: CustomFieldDefinition |
     key = str(merged.get("key") or slugify(label).replace("-", "_"))[:50]
     if not re.fullmatch(r"[a-z][a-z0-9_]*", key):
         c.add("key", "Use lower-case letters, digits and underscores, starting with a letter.")
-    elif CustomFieldDefinition.objects.filter(target=target, key=key).exclude(pk=getattr(current, "pk", None)).exists():
+    elif (
+        CustomFieldDefinition.objects.filter(target=target, key=key)
+        .exclude(pk=getattr(current, "pk", None))
+        .exists()
+    ):
         c.add("key", f"A field with the key “{key}” already exists.")
     if current is not None and key != current.key:
         c.add("key", "The key of an existing field cannot change; stored values use it.")
@@ -120,9 +133,14 @@ def _definition_fields(data: Mapping[str, Any], current: CustomFieldDefinition |
     if c.errors:
         raise InvalidInput(c.errors)
     return {
-        "label": label, "target": target, "key": key, "field_type": field_type,
-        "required": bool(merged.get("required")), "choices": choices,
-        "help_text": str(merged.get("help_text") or "")[:200], "position": int(position),
+        "label": label,
+        "target": target,
+        "key": key,
+        "field_type": field_type,
+        "required": bool(merged.get("required")),
+        "choices": choices,
+        "help_text": str(merged.get("help_text") or "")[:200],
+        "position": int(position),
     }
 
 

@@ -1,0 +1,60 @@
+"""Fixtures shared by every app's tests: users in each role, signed-in clients, tokens."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from rapport.access.models import User
+from rapport.access.services import token_create
+
+
+def _user(username: str, role: str) -> User:
+    user = User.objects.create_user(username=username, password="correct horse battery", role=role)
+    user.first_name = username.title()
+    user.save()
+    return user
+
+
+@pytest.fixture
+def alice(db) -> User:
+    """An admin."""
+    return _user("alice", User.Role.ADMIN)
+
+
+@pytest.fixture
+def bob(db) -> User:
+    """A member: reads and writes contacts."""
+    return _user("bob", User.Role.MEMBER)
+
+
+@pytest.fixture
+def charlie(db) -> User:
+    """Read-only."""
+    return _user("charlie", User.Role.READ_ONLY)
+
+
+@pytest.fixture
+def alice_client(alice) -> Client:
+    client = Client()
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def bob_client(bob) -> Client:
+    client = Client()
+    client.force_login(bob)
+    return client
+
+
+@pytest.fixture
+def charlie_client(charlie) -> Client:
+    client = Client()
+    client.force_login(charlie)
+    return client
+
+
+def bearer(user: User) -> dict[str, str]:
+    _, key = token_create(user=user, name="tests")
+    return {"HTTP_AUTHORIZATION": f"Bearer {key}"}
