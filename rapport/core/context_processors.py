@@ -14,7 +14,8 @@ class _Perms:
         self._actions = actions
 
     def __getattr__(self, name: str) -> bool:
-        return name.replace("_", ".", 1) in self._actions
+        # Compare with dots turned into underscores: areas such as "custom_fields" hold one.
+        return any(action.replace(".", "_") == name for action in self._actions)
 
 
 def policy(request: HttpRequest) -> dict[str, Any]:
