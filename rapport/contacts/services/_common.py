@@ -104,7 +104,10 @@ def addresses(c: Collector, data: Mapping[str, Any]) -> list[dict[str, Any]]:
             or "",
             "primary": bool(item.get("primary")),
         }
-        if not any(row[k] for k in ("street", "locality", "region", "postcode", "country")):
+        if not any(
+            str(item.get(k) or "").strip()
+            for k in ("street", "locality", "region", "postcode", "country")
+        ):
             c.add(
                 path,
                 "An address needs at least one of street, locality, region, postcode or country.",
