@@ -23,7 +23,7 @@ def _tag_fields(data: Mapping[str, Any], current: Tag | None) -> dict[str, Any]:
     name = v.text(c, data, "name", 60) if "name" in data or current is None else current.name
     if not name:
         c.add("name", "A tag needs a name.")
-    clash = Tag.objects.filter(name_key=fold(name)).exclude(pk=getattr(current, "pk", None)).first()
+    clash = Tag.objects.filter(name_key=fold(name)).exclude(pk=current.pk if current else 0).first()
     if name and clash:
         c.add("name", f"The tag “{clash.name}” already exists.")
     color = str(data.get("color") or (current.color if current else "#64748b")).strip()
@@ -104,7 +104,7 @@ def _definition_fields(
         c.add("key", "Use lower-case letters, digits and underscores, starting with a letter.")
     elif (
         CustomFieldDefinition.objects.filter(target=target, key=key)
-        .exclude(pk=getattr(current, "pk", None))
+        .exclude(pk=current.pk if current else 0)
         .exists()
     ):
         c.add("key", f"A field with the key “{key}” already exists.")
