@@ -83,7 +83,7 @@ def _validate(data: Mapping[str, Any], current: Affiliation | None) -> dict[str,
         ("organization", Organization, "organization"),
     ):
         value = merged.get(key)
-        obj = model.objects.filter(pk=int(value)).first() if str(value or "").isdigit() else None
+        obj = model.objects.filter(pk=int(str(value))).first() if str(value or "").isdigit() else None
         if obj is None:
             c.add(
                 key,
