@@ -32,6 +32,16 @@ class Collector:
             return None
 
 
+def as_id(value: Any) -> int | None:
+    """A database id from user input, or None when it cannot be one (text, negative, huge)."""
+    if isinstance(value, bool):
+        return None
+    text_ = str(value if value is not None else "").strip()
+    if not text_.isdigit() or len(text_) > 18:
+        return None
+    return int(text_)
+
+
 def text(c: Collector, data: Mapping[str, Any], key: str, max_length: int) -> str:
     value = data.get(key)
     if value is None:

@@ -83,7 +83,7 @@ def _validate(data: Mapping[str, Any], current: Affiliation | None) -> dict[str,
         ("organization", Organization, "organization"),
     ):
         value = merged.get(key)
-        obj = model.objects.filter(pk=int(str(value))).first() if str(value or "").isdigit() else None
+        obj = model.objects.filter(pk=pk).first() if (pk := v.as_id(value)) else None
         if obj is None:
             c.add(
                 key,
@@ -113,9 +113,7 @@ def _validate(data: Mapping[str, Any], current: Affiliation | None) -> dict[str,
     fields["reports_to"] = None
     manager_id = merged.get("reports_to")
     if manager_id not in (None, "") and fields["contact"] and fields["organization"]:
-        manager = (
-            Contact.objects.filter(pk=manager_id).first() if str(manager_id).isdigit() else None
-        )
+        manager = Contact.objects.filter(pk=pk).first() if (pk := v.as_id(manager_id)) else None
         if manager is None:
             c.add("reports_to", f"There is no contact with id {manager_id}.")
         elif manager.pk == fields["contact"].pk:

@@ -131,9 +131,7 @@ def _validate(
         parent_id = parent_id.pk
     fields["parent"] = None
     if parent_id not in (None, ""):
-        parent = (
-            Organization.objects.filter(pk=parent_id).first() if str(parent_id).isdigit() else None
-        )
+        parent = Organization.objects.filter(pk=pk).first() if (pk := v.as_id(parent_id)) else None
         if parent is None:
             c.add("parent", f"There is no organization with id {parent_id}.")
         elif current is not None and current.pk in _ancestors(parent.pk):
