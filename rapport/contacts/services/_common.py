@@ -32,6 +32,19 @@ class Collector:
             return None
 
 
+def reject_control_characters(c: Collector, value: Any, path: str = "") -> None:
+    """Report text holding NUL bytes, which no database column can store."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            c.add(path or "value", "Contains a NUL character.")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            reject_control_characters(c, item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            reject_control_characters(c, item, f"{path}[{i}]")
+
+
 def as_id(value: Any) -> int | None:
     """A database id from user input, or None when it cannot be one (text, negative, huge)."""
     if isinstance(value, bool):

@@ -60,6 +60,7 @@ def _reporting_loop(contact_id: int, manager_id: int, organization_id: int) -> b
 
 def _validate(data: Mapping[str, Any], current: Affiliation | None) -> dict[str, Any]:
     c = v.Collector()
+    v.reject_control_characters(c, data)
     for key in data:
         if key not in KNOWN_FIELDS:
             c.add(key, "Unknown field.")

@@ -116,6 +116,7 @@ def _validate(
 ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], Any]:
     """Check and normalise the whole input; raise InvalidInput listing every problem."""
     c = v.Collector()
+    v.reject_control_characters(c, data)
     for key in data:
         if key not in KNOWN_FIELDS:
             c.add(key, "Unknown field.")

@@ -95,6 +95,7 @@ def _validate(
     data: Mapping[str, Any], *, actor: Any, current: Organization | None
 ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], Any]:
     c = v.Collector()
+    v.reject_control_characters(c, data)
     for key in data:
         if key not in KNOWN_FIELDS:
             c.add(key, "Unknown field.")

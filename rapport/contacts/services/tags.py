@@ -20,6 +20,7 @@ _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 def _tag_fields(data: Mapping[str, Any], current: Tag | None) -> dict[str, Any]:
     c = v.Collector()
+    v.reject_control_characters(c, data)
     name = v.text(c, data, "name", 60) if "name" in data or current is None else current.name
     if not name:
         c.add("name", "A tag needs a name.")
@@ -80,6 +81,7 @@ def _definition_fields(
     data: Mapping[str, Any], current: CustomFieldDefinition | None
 ) -> dict[str, Any]:
     c = v.Collector()
+    v.reject_control_characters(c, data)
     merged: dict[str, Any] = {}
     if current is not None:
         merged = {

@@ -310,3 +310,11 @@ def test_an_affiliation_makes_the_person_findable_by_organization(bob):
     assert selectors.contact_list(actor=bob, q="initech").items == [person]
     services.organization_update(actor=bob, org=org, data={"name": "Initrode"})
     assert selectors.contact_list(actor=bob, q="initrode").items == [person]
+
+
+def test_text_with_nul_bytes_is_refused_not_crashed_on(bob):
+    with pytest.raises(InvalidInput) as exc:
+        services.contact_create(
+            actor=bob, data={"given_name": "Nul\x00l", "emails": [{"address": "a\x00@x.com"}]}
+        )
+    assert {"given_name", "emails[0].address"} <= set(errors_of(exc))
