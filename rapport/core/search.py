@@ -37,7 +37,7 @@ class Query:
 
 
 def parse(raw: str) -> Query:
-    text = (raw or "").strip()[:200]
+    text = (raw or "").replace("\x00", "").strip()[:200]
     if _PHONE_LIKE.match(text) and len(digits(text)) >= MIN_FRAGMENT:
         return Query(text=digits(text), fragments=(digits(text),))
     folded = fold(text)
