@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import io
+import json
+import sys
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from rapport.contacts.models import Contact
+from rapport.contacts.tests.factories import make_contact
+
+
+def run(*args: str, stdin: str = "") -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    real_stdin, sys.stdin = sys.stdin, io.StringIO(stdin)
+    try:
+        call_command(*args, stdout=out, stderr=err)
+    finally:
+        sys.stdin = real_stdin
+    return out.getvalue(), err.getvalue()
+
+
+def test_a_contact_added_from_the_terminal_is_validated_like_everywhere_else(bob):
+    out, _ = run(
+        "contacts",
+        "add",
+        "--as",
+        "bob",
+        "--name",
+        "Grace Hopper",
+        "--email",
+        "Grace@Navy.EXAMPLE",
+        "--phone",
+        "202 555 0143",
+        "--country",
+        "US",
+        "--tag",
+        "Pioneer",
+    )
+    contact = Contact.objects.get(pk=int(out))
+    assert contact.family_name == "Hopper"
+    assert contact.emails.get().address == "Grace@navy.example"
+    assert contact.phones.get().e164 == "+12025550143"
+    assert contact.owner == bob
+
+
+def test_bad_input_from_the_terminal_names_each_field_and_saves_nothing(bob):
+    with pytest.raises(CommandError) as exc:
+        run("contacts", "add", "--as", "bob", "--name", "X", "--email", "x@", "--phone", "12")
+    message = str(exc.value)
+    assert "emails[0].address" in message
+    assert "phones[0].number" in message
+    assert Contact.objects.count() == 0
+
+
+def test_the_terminal_respects_roles(charlie):
+    with pytest.raises(CommandError, match="permission"):
+        run("contacts", "add", "--as", "charlie", "--name", "Nope")
+
+
+def test_json_in_and_out(bob):
+    out, _ = run(
+        "contacts",
+        "add",
+        "--as",
+        "bob",
+        "--json-input",
+        "-",
+        "--json",
+        stdin=json.dumps({"full_name": "Ada Lovelace", "emails": [{"address": "ada@example.org"}]}),
+    )
+    created = json.loads(out)
+    assert created["family_name"] == "Lovelace"
+    listed, _ = run("contacts", "list", "lovelace", "--as", "bob", "--json")
+    assert [item["id"] for item in json.loads(listed)["items"]] == [created["id"]]
+
+
+def test_update_show_and_delete(bob):
+    contact = make_contact(bob, given_name="Alan", family_name="Turing")
+    run("contacts", "update", str(contact.pk), "--as", "bob", "--stage", "customer")
+    out, _ = run("contacts", "show", str(contact.pk), "--as", "bob")
+    assert "Alan Turing" in out
+    assert "update (cli): lifecycle_stage" in out
+    run("contacts", "delete", str(contact.pk), "--as", "bob")
+    assert not Contact.objects.filter(pk=contact.pk).exists()
+    with pytest.raises(CommandError, match="no contact with id"):
+        run("contacts", "show", str(contact.pk), "--as", "bob")
