@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable
 from typing import IO, Any, TypeVar
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Model
 
 from rapport.access.models import User

@@ -86,3 +86,48 @@ def test_update_show_and_delete(bob):
     assert not Contact.objects.filter(pk=contact.pk).exists()
     with pytest.raises(CommandError, match="no contact with id"):
         run("contacts", "show", str(contact.pk), "--as", "bob")
+
+
+def test_organizations_and_their_chart_from_the_terminal(bob):
+    boss = make_contact(bob, given_name="Grace", family_name="Hopper")
+    report = make_contact(bob, given_name="Ada", family_name="Lovelace")
+    out, _ = run(
+        "organizations",
+        "add",
+        "--as",
+        "bob",
+        "--name",
+        "Navy Labs",
+        "--domain",
+        "https://navy.example/",
+    )
+    org_id = out.strip()
+    run(
+        "organizations",
+        "link",
+        str(boss.pk),
+        org_id,
+        "--as",
+        "bob",
+        "--title",
+        "Director",
+        "--role",
+        "decision_maker",
+    )
+    run(
+        "organizations", "link", str(report.pk), org_id, "--as", "bob", "--reports-to", str(boss.pk)
+    )
+    shown, _ = run("organizations", "show", org_id, "--as", "bob")
+    assert "navy.example" in shown
+    assert "  - Grace Hopper, Director [Decision maker]\n    - Ada Lovelace" in shown
+    with pytest.raises(CommandError, match="reports_to"):
+        run(
+            "organizations",
+            "link",
+            str(boss.pk),
+            org_id,
+            "--as",
+            "bob",
+            "--reports-to",
+            str(report.pk),
+        )
