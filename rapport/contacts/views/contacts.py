@@ -1,0 +1,242 @@
+"""Contact pages: the searchable list, one contact, the create/edit forms, delete."""
+
+from __future__ import annotations
+
+import zoneinfo
+from functools import cache
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from rapport.access.models import User
+from rapport.contacts import forms, normalize, selectors, services
+from rapport.contacts.models import Contact, Organization
+from rapport.contacts.views._common import is_htmx, page, vary_on_htmx
+from rapport.core import policy
+from rapport.core.errors import Conflict, InvalidInput
+
+SORTS = [
+    ("name", "Name A–Z"),
+    ("-name", "Name Z–A"),
+    ("-created", "Newest first"),
+    ("created", "Oldest first"),
+    ("-updated", "Recently updated"),
+    ("updated", "Least recently updated"),
+]
+ORGANIZATION_CHOICES_LIMIT = 200
+
+
+@cache
+def time_zones() -> list[str]:
+    return sorted(zoneinfo.available_timezones())
+
+
+@cache
+def country_names() -> list[str]:
+    import pycountry
+
+    return sorted(normalize.country_name(c.alpha_2) for c in pycountry.countries)
+
+
+def owner_choices() -> list[str]:
+    return list(User.objects.filter(is_active=True).order_by("username").values_list("username", flat=True))
+
+
+def _organization_choices(selected: str) -> list[tuple[int, str]]:
+    choices = list(
+        Organization.objects.order_by("sort_name", "id").values_list("id", "name")[
+            :ORGANIZATION_CHOICES_LIMIT
+        ]
+    )
+    if selected.isdigit() and all(str(pk) != selected for pk, _ in choices):
+        choices += list(Organization.objects.filter(pk=int(selected)).values_list("id", "name"))
+    return choices
+
+
+def _active_filter_count(request: HttpRequest) -> int:
+    names = {
+        "tag",
+        "owner",
+        "organization",
+        "lifecycle_stage",
+        "country",
+        "created_after",
+        "created_before",
+        "updated_after",
+        "updated_before",
+    }
+    return sum(
+        1
+        for key, values in request.GET.lists()
+        if (key in names or key.startswith("custom.")) and any(v.strip() for v in values)
+    )
+
+
+@page
+def contact_list(request: HttpRequest) -> HttpResponse:
+    """Search as you type, filters, sort and keyset pages ("Load more"), never OFFSET."""
+    params = request.GET
+    result, error = None, None
+    try:
+        filters = forms.contact_filters(params)
+        result = selectors.contact_list(
+            actor=request.user,
+            q=params.get("q", ""),
+            filters=filters,
+            sort=params.get("sort", ""),
+            cursor=params.get("cursor") or None,
+        )
+    except InvalidInput as exc:
+        error = exc
+    context: dict[str, Any] = {"page": result, "error": error, "q": params.get("q", "")}
+    if is_htmx(request):
+        rows_only = params.get("fragment") == "rows"
+        template = "contacts/_contact_rows.html" if rows_only else "contacts/_contact_results.html"
+        return vary_on_htmx(render(request, template, context))
+    context.update(
+        sorts=SORTS,
+        stages=Contact.Lifecycle.choices,
+        tags=selectors.tag_list(actor=request.user),
+        owners=owner_choices(),
+        organizations=_organization_choices(params.get("organization", "")),
+        custom_definitions=selectors.custom_field_list(actor=request.user, target="contact"),
+        countries=country_names(),
+        selected_tags=params.getlist("tag"),
+        custom_params={k: v for k, v in params.items() if k.startswith("custom.")},
+        active_filters=_active_filter_count(request),
+    )
+    return vary_on_htmx(render(request, "contacts/contact_list.html", context, status=400 if error else 200))
+
+
+@page
+def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = selectors.contact_get(actor=request.user, contact_id=pk)
+    context = {
+        "contact": contact,
+        "history": selectors.history_for(actor=request.user, object_type="contact", object_id=pk),
+        "custom_definitions": selectors.custom_field_list(actor=request.user, target="contact"),
+        "affiliations": list(contact.affiliations.all()),
+    }
+    return render(request, "contacts/contact_detail.html", context)
+
+
+def _form_context(request: HttpRequest, form: forms.FormState, **extra: Any) -> dict[str, Any]:
+    return {
+        "form": form,
+        "owners": owner_choices(),
+        "stages": Contact.Lifecycle.choices,
+        "link_kinds": [("website", "Website"), ("social", "Social profile")],
+        "time_zones": time_zones(),
+        "countries": country_names(),
+        "tag_names": [t.name for t in selectors.tag_list(actor=request.user)],
+        **extra,
+    }
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def contact_create(request: HttpRequest) -> HttpResponse:
+    policy.require(request.user, "contacts.add")
+    definitions = selectors.custom_field_list(actor=request.user, target="contact")
+    if request.method == "POST":
+        form, data = forms.contact_post(request.POST, definitions)
+        try:
+            contact = services.contact_create(actor=request.user, data=data, via="ui")
+        except InvalidInput as exc:
+            form.add_errors(exc.errors)
+            context = _form_context(request, forms.finish_rows(form), contact=None)
+            return render(request, "contacts/contact_form.html", context, status=422)
+        messages.success(request, f"{contact.display_name} was added.")
+        return redirect("contacts:detail", pk=contact.pk)
+    form = forms.contact_form(None, definitions)
+    if request.GET.get("name"):
+        form.fields["full_name"].value = request.GET["name"][:300]
+    return render(request, "contacts/contact_form.html", _form_context(request, form, contact=None))
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = selectors.contact_get(actor=request.user, contact_id=pk)
+    policy.require(request.user, "contacts.change", contact)
+    definitions = selectors.custom_field_list(actor=request.user, target="contact")
+    if request.method == "POST":
+        form, data = forms.contact_post(request.POST, definitions)
+        status = 422
+        try:
+            contact = services.contact_update(
+                actor=request.user,
+                contact=contact,
+                data=data,
+                expected_version=forms.expected_version(form),
+                via="ui",
+            )
+        except InvalidInput as exc:
+            form.add_errors(exc.errors)
+        except Conflict as exc:
+            form.conflict = str(exc)
+            status = 409
+        else:
+            messages.success(request, "Your changes were saved.")
+            return redirect("contacts:detail", pk=contact.pk)
+        context = _form_context(request, forms.finish_rows(form), contact=contact)
+        return render(request, "contacts/contact_form.html", context, status=status)
+    form = forms.contact_form(contact, definitions)
+    return render(request, "contacts/contact_form.html", _form_context(request, form, contact=contact))
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = selectors.contact_get(actor=request.user, contact_id=pk)
+    policy.require(request.user, "contacts.delete", contact)
+    if request.method == "POST":
+        version = request.POST.get("version", "")
+        try:
+            services.contact_delete(
+                actor=request.user,
+                contact=contact,
+                expected_version=int(version) if version.isdigit() else None,
+                via="ui",
+            )
+        except Conflict as exc:
+            messages.error(request, f"{exc} Nothing was deleted; please look again.")
+            return redirect("contacts:detail", pk=pk)
+        messages.success(request, f"{contact.display_name} was deleted.")
+        return redirect("contacts:list")
+    return render(request, "contacts/confirm_delete.html", {"object": contact, "kind": "contact"})
+
+
+@page
+def contact_lookup(request: HttpRequest) -> HttpResponse:
+    """Suggestions for a contact picker: ``<option>``s for a datalist."""
+    q = request.GET.get(request.GET.get("field", "q"), "")
+    options: list[Contact] = []
+    if forms.picked_id(q) == q.strip() and q.strip():
+        try:
+            options = selectors.contact_list(actor=request.user, q=q, limit=10).items
+        except InvalidInput:
+            options = []
+    return render(request, "contacts/_options.html", {"options": options})
+
+
+@page
+def search(request: HttpRequest) -> HttpResponse:
+    """The header search box: contacts and organizations at once."""
+    q = request.GET.get("q", "").strip()
+    found: dict[str, list[Any]] = {"contacts": [], "organizations": []}
+    if q:
+        found = selectors.search_everything(actor=request.user, q=q)
+    context = {"q": q, **found}
+    if is_htmx(request):
+        return vary_on_htmx(render(request, "contacts/_search_dropdown.html", context))
+    return vary_on_htmx(render(request, "contacts/search.html", context))
+
+
+@page
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("contacts:list")
+
