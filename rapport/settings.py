@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_tasks",
+    "ninja",  # Swagger UI for /api/v1/docs from local static files, not a CDN
     "rapport.core",
     "rapport.access",
     "rapport.contacts",

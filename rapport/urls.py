@@ -1,6 +1,9 @@
 from django.urls import include, path
 
+from rapport.api import api
+
 urlpatterns = [
+    path("api/v1/", api.urls),
     path("", include("rapport.access.urls")),
     path("", include("rapport.contacts.urls")),
 ]

@@ -384,4 +384,69 @@ def search_everything(*, actor: Any, q: str, limit: int = 8) -> dict[str, list[A
     return result
 
 
+@dataclass
+class AffiliationFilters:
+    contact: int | None = None
+    organization: int | None = None
+    is_current: bool | None = None
+
+
+def affiliation_list(
+    *,
+    actor: Any,
+    q: str = "",
+    filters: AffiliationFilters | None = None,
+    cursor: str | None = None,
+    limit: int = 25,
+) -> Page:
+    """Who works where, oldest link first, one keyset page at a time.
+
+    ``q`` matches the title, department, person or organization name. Raises InvalidInput
+    for a bad cursor or limit, NotPermitted when the actor may not read contacts.
+    """
+    policy.require(actor, "contacts.view")
+    limit = _limit(limit)
+    filters = filters or AffiliationFilters()
+    qs = Affiliation.objects.select_related("contact", "organization", "reports_to")
+    if filters.contact:
+        qs = qs.filter(contact_id=filters.contact)
+    if filters.organization:
+        qs = qs.filter(organization_id=filters.organization)
+    if filters.is_current is not None:
+        qs = qs.filter(is_current=filters.is_current)
+    text = (q or "").strip()[:200]
+    if text:
+        qs = qs.filter(
+            Q(title__icontains=text)
+            | Q(department__icontains=text)
+            | Q(contact__display_name__icontains=text)
+            | Q(organization__name__icontains=text)
+        )
+    qs = qs.order_by("id")
+    if cursor:
+        (last_id,) = decode_cursor(cursor, 1)
+        if not isinstance(last_id, int):
+            raise InvalidInput.single("cursor", "This cursor is not valid.")
+        qs = qs.filter(id__gt=last_id)
+    return _page(list(qs[: limit + 1]), limit, lambda a: [a.pk])
+
+
+def affiliation_get(*, actor: Any, affiliation_id: int) -> Affiliation:
+    """One affiliation with its person, organization and manager; raises DoesNotExist."""
+    policy.require(actor, "contacts.view")
+    return Affiliation.objects.select_related("contact", "organization", "reports_to").get(
+        pk=affiliation_id
+    )
+
+
+def tag_get(*, actor: Any, tag_id: int) -> Tag:
+    policy.require(actor, "tags.view")
+    return Tag.objects.get(pk=tag_id)
+
+
+def custom_field_get(*, actor: Any, definition_id: int) -> CustomFieldDefinition:
+    policy.require(actor, "custom_fields.view")
+    return CustomFieldDefinition.objects.get(pk=definition_id)
+
+
 __all__ = ["NotPermitted"]

@@ -23,4 +23,7 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
         raise InvalidInput.single("cursor", "This cursor is not valid.") from None
     if not isinstance(values, list) or len(values) != size:
         raise InvalidInput.single("cursor", "This cursor is not valid.")
+    if any(isinstance(v, int) and not -(2**63) <= v < 2**63 for v in values):
+        # Beyond what a database integer holds: SQLite would overflow.
+        raise InvalidInput.single("cursor", "This cursor is not valid.")
     return values

@@ -1,0 +1,180 @@
+"""The REST API under /api/v1/: one NinjaAPI, its authentication and its error responses.
+
+Every error is JSON: 401 without valid credentials, 403 when the policy says no, 404 for
+an unknown id, 412 for a stale If-Match, 422 ``{"errors": [{"field", "message"}]}`` for
+invalid input (from the services and from request parsing alike).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import DataError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.datastructures import MultiValueDict
+from ninja import NinjaAPI, Swagger
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
+
+from rapport.access.api import SessionAuth, TokenAuth
+from rapport.access.api import router as access_router
+from rapport.contacts.api import (
+    affiliations_router,
+    contacts_router,
+    custom_fields_router,
+    organizations_router,
+    tags_router,
+)
+from rapport.core.errors import Conflict, FieldError, InvalidInput, NotPermitted
+
+logger = logging.getLogger(__name__)
+
+
+class RequestBodyInvalid(InvalidInput):
+    """The body is not JSON, or carries text the database cannot store."""
+
+
+def _reject_nul(value: Any, path: str) -> None:
+    """PostgreSQL cannot store NUL characters; say where one is instead of failing later."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise RequestBodyInvalid.single(path or "body", "Text cannot contain NUL characters.")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _reject_nul(key, path or "body")
+            _reject_nul(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _reject_nul(item, f"{path}[{i}]")
+
+
+class JsonParser(Parser):
+    def parse_body(self, request: HttpRequest) -> Any:
+        try:
+            data = json.loads(request.body)
+        except ValueError as exc:
+            raise RequestBodyInvalid.single("body", f"The body is not valid JSON: {exc}.") from exc
+        _reject_nul(data, "")
+        return data
+
+    def parse_querydict(
+        self, data: MultiValueDict, list_fields: list[str], request: HttpRequest
+    ) -> dict[str, Any]:
+        for key, values in data.lists():
+            for value in values:
+                if "\x00" in key or "\x00" in value:
+                    raise InvalidInput.single(key, "Text cannot contain NUL characters.")
+        return super().parse_querydict(data, list_fields, request)
+
+
+api = NinjaAPI(
+    title="Rapport API",
+    version="1",
+    description=(
+        "Contacts, organizations, affiliations, tags and custom fields.\n\n"
+        "Authenticate with `Authorization: Bearer <token>` (create one with "
+        "`rapport token create USERNAME`) or with the web session (unsafe methods then "
+        "need the X-CSRFToken header). Lists return `{items, next_cursor}`; pass "
+        "`cursor=<next_cursor>` for the next page. Every object carries an ETag; send it "
+        "back as If-Match on PUT, PATCH and DELETE to avoid overwriting someone else's "
+        "change (a stale one gets 412). Invalid input gets 422 with "
+        '`{"errors": [{"field": "emails[1].address", "message": "…"}]}`.'
+    ),
+    urls_namespace="api",
+    auth=[TokenAuth(), SessionAuth()],
+    parser=JsonParser(),
+    # The page loads Swagger UI from django-ninja's own static files, never from a CDN,
+    # and must not send the schema to the public validator.
+    docs=Swagger(settings={"validatorUrl": None, "persistAuthorization": True}),
+)
+
+api.add_router("/", access_router)
+api.add_router("/contacts", contacts_router)
+api.add_router("/organizations", organizations_router)
+api.add_router("/affiliations", affiliations_router)
+api.add_router("/tags", tags_router)
+api.add_router("/custom-fields", custom_fields_router)
+
+
+def _errors(request: HttpRequest, errors: list[FieldError]) -> HttpResponse:
+    return api.create_response(request, {"errors": [e.as_dict() for e in errors]}, status=422)
+
+
+def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """('body', 'payload', 'emails', 1, 'address') -> 'emails[1].address'."""
+    parts = list(loc)
+    if parts and parts[0] == "body":
+        parts = parts[2:]  # the source and the handler's parameter name
+    elif parts and parts[0] in ("query", "path", "header", "cookie", "form"):
+        parts = parts[1:]
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "body"
+
+
+_MESSAGES = {
+    "extra_forbidden": "Unknown field.",
+    "missing": "This field is required.",
+}
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = []
+    for error in exc.errors:
+        message = _MESSAGES.get(error.get("type", ""), error.get("msg", "Invalid value."))
+        errors.append(FieldError(field_path(error.get("loc", ())), message))
+    return _errors(request, errors)
+
+
+@api.exception_handler(InvalidInput)
+def invalid_input(request: HttpRequest, exc: InvalidInput) -> HttpResponse:
+    return _errors(request, exc.errors)
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, InvalidInput):  # the body could not be parsed
+        return _errors(request, exc.__cause__.errors)
+    if not isinstance(exc, AuthenticationError):
+        return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+    response = api.create_response(
+        request,
+        {"detail": "Authentication required: send a valid API token or sign in."},
+        status=401,
+    )
+    response["WWW-Authenticate"] = 'Bearer realm="rapport"'
+    return response
+
+
+@api.exception_handler(NotPermitted)
+def not_permitted(request: HttpRequest, exc: NotPermitted) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc)}, status=403)
+
+
+@api.exception_handler(Conflict)
+def conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc)}, status=412)
+
+
+@api.exception_handler(ObjectDoesNotExist)
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return api.create_response(request, {"detail": "Not found."}, status=404)
+
+
+@api.exception_handler(DataError)
+@api.exception_handler(OverflowError)
+def out_of_range(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # A last line of defence: the services check sizes, but a value the database still
+    # refuses is the client's input, not a server fault.
+    logger.warning("Database refused API input: %s", exc)
+    return _errors(request, [FieldError("body", "A value is too large or not storable.")])
