@@ -10,12 +10,16 @@ indistinguishable from one typed in through the UI.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import multiprocessing
 import random
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from queue import Empty
 from typing import Any
 
 import phonenumbers
@@ -197,7 +201,9 @@ STAGES = (
 BUYING_ROLES = [r.value for r in Affiliation.BuyingRole]
 KEEP_LEADERS = 12  # people per organization others may report to; bounds memory
 HISTORY_LIMIT = 20_000  # above this many contacts no "create" history is recorded
-REBUILD_FTS_FROM = 20_000  # SQLite: rebuild the FTS mirror once instead of per row
+# From this many contacts on, people are generated in a second process while this one
+# writes, and the text search index is built once at the end instead of row by row.
+BULK_FROM = 20_000
 _ASCII = re.compile(r"[^a-z]")
 _EPOCH = dt.datetime(2021, 1, 1, tzinfo=dt.UTC)
 
@@ -269,6 +275,21 @@ def _domain_label(company: str) -> str:
     return "".join(kept[:2])[:30] or "company"
 
 
+_SIMPLE_LOCAL = re.compile(r"[a-z0-9]+([._][a-z0-9]+)*")
+
+
+@functools.cache
+def _mail_domain(domain: str) -> str:
+    return normalize.email(f"check@{domain}").rsplit("@", 1)[1]
+
+
+def _email(local: str, domain: str) -> str:
+    """normalize.email's result; simple local parts skip the per-address validation."""
+    if _SIMPLE_LOCAL.fullmatch(local):
+        return f"{local}@{_mail_domain(domain)}"
+    return normalize.email(f"{local}@{domain}")
+
+
 def _pools(locale: Locale, seed: int, size: int) -> _Pools:
     fake = Faker(locale.code)
     fake.seed_instance(seed)
@@ -278,8 +299,8 @@ def _pools(locale: Locale, seed: int, size: int) -> _Pools:
         if japanese:
             g, _kana, g_roman = fake.first_name_pair()
             f, _kana, f_roman = fake.last_name_pair()
-            pools.given.append((g, g_roman.lower()))
-            pools.family.append((f, f_roman.lower()))
+            pools.given.append((g, _ascii(g_roman) or "info"))
+            pools.family.append((f, _ascii(f_roman) or "contact"))
             street = f"{fake.town()}{fake.chome()}{fake.ban()}{fake.gou()}"
             pools.places.append((street, fake.city(), fake.prefecture(), fake.zipcode()))
             pools.companies.append((fake.company(), f_roman.lower()))
@@ -334,6 +355,7 @@ class _PhoneMaker:
             if mobile
             else phonenumbers.PhoneNumberType.FIXED_LINE
         )
+        code = phonenumbers.country_code_for_region(region)
         fmt = (
             phonenumbers.PhoneNumberFormat.INTERNATIONAL
             if international
@@ -343,7 +365,11 @@ class _PhoneMaker:
             national = (
                 self.rng.choice(self._prefixes(region, kind)) + f"{self.rng.randrange(10_000):04d}"
             )
-            number = phonenumbers.parse(national, region)
+            number = phonenumbers.PhoneNumber(
+                country_code=code,
+                national_number=int(national),
+                italian_leading_zero=national.startswith("0") or None,
+            )
             typed = phonenumbers.format_number(number, fmt)
             try:
                 parsed = normalize.phone(typed, region=region)
@@ -420,7 +446,7 @@ def demo_load(
     """
     rng = random.Random(seed)
     pool_seed = rng.randrange(1 << 30)
-    pool_size = 400 if contacts < 5_000 else 1_500
+    pool_size = 1_500 if contacts >= 5_000 else max(60, min(400, contacts))
     pools = [_pools(loc, pool_seed + i, pool_size) for i, loc in enumerate(LOCALES)]
     pick_pools = _weighted(rng, [(p, p.locale.weight) for p in pools])
     pick_stage = _weighted(rng, STAGES)
@@ -547,17 +573,10 @@ def demo_load(
     orgs_by_locale: dict[str, list[tuple[int, str, str]]] = {}
     for org_id, name, domain, p in orgs:
         orgs_by_locale.setdefault(p.locale.code, []).append((org_id, name, domain))
-    leaders: dict[int, list[int]] = {}
     contact_first = _next_id(Contact)
-    affiliations = 0
-    rebuild_fts = connection.vendor == "sqlite" and contacts >= REBUILD_FTS_FROM
-    if rebuild_fts:
-        with connection.cursor() as cursor:
-            cursor.execute("DROP TRIGGER IF EXISTS contacts_contact_ai")
-    bar = tqdm(
-        total=contacts, unit=" contacts", file=sys.stderr, disable=not progress, smoothing=0.05
-    )
-    try:
+    leaders: dict[int, list[int]] = {}
+
+    def batches() -> Iterator[_Batch]:
         for start in range(0, contacts, batch_size):
             batch = _Batch()
             for offset in range(min(batch_size, contacts - start)):
@@ -578,27 +597,94 @@ def demo_load(
                     realistic=realistic,
                     writer=writer,
                 )
+            yield batch
+
+    affiliations = 0
+    bulk = contacts >= BULK_FROM
+    bar = tqdm(
+        total=contacts, unit=" contacts", file=sys.stderr, disable=not progress, smoothing=0.05
+    )
+    _before_bulk_load(bulk)
+    try:
+        for batch in _in_background(batches) if bulk else batches():
             with transaction.atomic():
                 batch.write(writer)
             affiliations += len(batch.affiliations)
             bar.update(len(batch.contacts))
     finally:
         bar.close()
-        if rebuild_fts:
-            with connection.cursor() as cursor:
-                for statement in install_sql("sqlite"):
-                    cursor.execute(statement)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            for statement in connection.ops.sequence_reset_sql(no_style(), [Contact, Organization]):
-                cursor.execute(statement)
-            cursor.execute("ANALYZE")
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+        _after_bulk_load(bulk, progress)
     if realistic and contacts <= HISTORY_LIMIT:
         _record_history(contact_first, org_first)
     return DemoResult(contacts=contacts, organizations=organizations, affiliations=affiliations)
+
+
+def _in_background(make: Callable[[], Iterator[_Batch]]) -> Iterator[_Batch]:
+    """Run the ``make`` generator in a forked process and yield what it produces.
+
+    The child never touches the database: everything it needs was read before the fork,
+    and it leaves through os._exit, so the parent's connection stays intact.
+    """
+    context = multiprocessing.get_context("fork")
+    queue: Any = context.Queue(maxsize=4)
+
+    def produce() -> None:
+        try:
+            for batch in make():
+                queue.put(batch)
+            queue.put(None)
+        except BaseException:
+            queue.put(traceback.format_exc())
+
+    child = context.Process(target=produce, daemon=True)
+    child.start()
+    try:
+        while True:
+            try:
+                item = queue.get(timeout=5)
+            except Empty:
+                if not child.is_alive():
+                    raise RuntimeError("The demo data generator stopped unexpectedly.") from None
+                continue
+            if item is None:
+                break
+            if isinstance(item, str):
+                raise RuntimeError(f"The demo data generator failed:\n{item}")
+            yield item
+    finally:
+        if child.is_alive():
+            child.terminate()
+        child.join()
+
+
+def _before_bulk_load(bulk: bool) -> None:
+    """Drop the contact text-search index so a large load need not update it per row."""
+    if not bulk:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("DROP TRIGGER IF EXISTS contacts_contact_ai")
+        elif connection.vendor == "postgresql":
+            cursor.execute("DROP INDEX IF EXISTS contacts_contact_doc_trgm")
+
+
+def _after_bulk_load(bulk: bool, progress: bool) -> None:
+    """Put the search structures back (rebuilt from every row), reset sequences, analyze."""
+    with connection.cursor() as cursor:
+        if bulk:
+            if progress:
+                print("Building the search index…", file=sys.stderr, flush=True)
+            if connection.vendor == "postgresql":
+                # Inside an outer transaction, pending foreign-key checks block CREATE INDEX.
+                if not connection.get_autocommit():
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute("SET maintenance_work_mem = '512MB'")
+            for statement in install_sql(connection.vendor):
+                cursor.execute(statement)
+        if connection.vendor == "postgresql":
+            for statement in connection.ops.sequence_reset_sql(no_style(), [Contact, Organization]):
+                cursor.execute(statement)
+        cursor.execute("ANALYZE")
 
 
 def _ensure_tags() -> list[Tag]:
@@ -811,7 +897,7 @@ def _person(
                 f"{given_ascii}_{family_ascii}",
             )
         )
-        emails.append(normalize.email(f"{local}@{work_domain}"))
+        emails.append(_email(local, work_domain))
     if not work_domain or rng.random() < 0.35:
         local = rng.choice(
             (
@@ -821,7 +907,7 @@ def _person(
                 f"{given_ascii[:1]}.{family_ascii}{rng.randrange(1, 999)}",
             )
         )
-        address = normalize.email(f"{local}@{rng.choice(loc.free_mail)}")
+        address = _email(local, rng.choice(loc.free_mail))
         if normalize.email_key(address) not in {normalize.email_key(e) for e in emails}:
             emails.append(address)
     for i, address in enumerate(emails):
