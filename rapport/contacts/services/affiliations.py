@@ -107,6 +107,21 @@ def _validate(data: Mapping[str, Any], current: Affiliation | None) -> dict[str,
         c.add("end_date", "The end date is before the start date.")
     is_current = merged.get("is_current")
     fields["is_current"] = (fields["end_date"] is None) if is_current is None else bool(is_current)
+    if (
+        fields["is_current"]
+        and fields["contact"]
+        and fields["organization"]
+        and Affiliation.objects.filter(
+            contact=fields["contact"], organization=fields["organization"], is_current=True
+        )
+        .exclude(pk=current.pk if current else 0)
+        .exists()
+    ):
+        c.add(
+            "organization",
+            f"{fields['contact'].display_name} already works at {fields['organization'].name}; "
+            "change that affiliation instead.",
+        )
     role = merged.get("buying_role") or ""
     if role and role not in Affiliation.BuyingRole.values:
         c.add("buying_role", f"Must be one of: {', '.join(Affiliation.BuyingRole.values)}.")

@@ -318,3 +318,14 @@ def test_text_with_nul_bytes_is_refused_not_crashed_on(bob):
             actor=bob, data={"given_name": "Nul\x00l", "emails": [{"address": "a\x00@x.com"}]}
         )
     assert {"given_name", "emails[0].address"} <= set(errors_of(exc))
+
+
+def test_a_person_holds_one_current_role_per_organization(bob):
+    org = make_organization(bob)
+    person = make_contact(bob)
+    employ(person, org, title="Engineer")
+    with pytest.raises(InvalidInput) as exc:
+        employ(person, org, title="Manager")
+    assert "already works at" in errors_of(exc)["organization"][0]
+    employ(person, org, title="Intern", is_current=False, end_date="2020-01-01")
+    assert person.affiliations.count() == 2
