@@ -9,6 +9,15 @@ from rapport.access.models import User
 from rapport.access.services import token_create
 
 
+@pytest.fixture(autouse=True)
+def _plain_static_files(settings) -> None:
+    """Tests render pages without running collectstatic first."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 def _user(username: str, role: str) -> User:
     user = User.objects.create_user(username=username, password="correct horse battery", role=role)
     user.first_name = username.title()
