@@ -145,7 +145,9 @@ class Row:
     problems: list[str] = field(default_factory=list)
 
     def field(self, key: str) -> Field:
-        return Field(f"{self.group}-{self.index}-{key}", self.values.get(key, ""), self.errors.get(key, []))
+        return Field(
+            f"{self.group}-{self.index}-{key}", self.values.get(key, ""), self.errors.get(key, [])
+        )
 
     @property
     def inputs(self) -> dict[str, Field]:
@@ -550,9 +552,10 @@ def affiliation_post(post: QueryDict) -> tuple[FormState, dict[str, Any]]:
         data[name] = picked_id(data[name]) or None
     for name in ("start_date", "end_date"):
         data[name] = data[name] or None
-    data["is_current"] = data["end_date"] is None or (
-        normalize_date(data["end_date"]) or dt.date.max
-    ) > timezone.localdate()
+    data["is_current"] = (
+        data["end_date"] is None
+        or (normalize_date(data["end_date"]) or dt.date.max) > timezone.localdate()
+    )
     form.version = post.get("version", "")
     return form, data
 
@@ -603,7 +606,9 @@ def custom_field_form(definition: CustomFieldDefinition | None) -> FormState:
 
 
 def custom_field_post(post: QueryDict) -> tuple[FormState, dict[str, Any]]:
-    form = simple_form(CUSTOM_FIELD_FIELDS, {n: post.get(n, "").strip() for n in CUSTOM_FIELD_FIELDS})
+    form = simple_form(
+        CUSTOM_FIELD_FIELDS, {n: post.get(n, "").strip() for n in CUSTOM_FIELD_FIELDS}
+    )
     data: dict[str, Any] = {n: post.get(n, "").strip() for n in CUSTOM_FIELD_FIELDS}
     data["required"] = bool(post.get("required"))
     data["choices"] = [c.strip() for c in data["choices"].splitlines() if c.strip()]

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
 
 from rapport.core.errors import NotPermitted
 
@@ -38,5 +39,5 @@ def is_htmx(request: HttpRequest) -> bool:
 
 
 def vary_on_htmx(response: HttpResponse) -> HttpResponse:
-    response["Vary"] = "HX-Request"
+    patch_vary_headers(response, ["HX-Request"])
     return response

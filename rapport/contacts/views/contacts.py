@@ -42,7 +42,9 @@ def country_names() -> list[str]:
 
 
 def owner_choices() -> list[str]:
-    return list(User.objects.filter(is_active=True).order_by("username").values_list("username", flat=True))
+    return list(
+        User.objects.filter(is_active=True).order_by("username").values_list("username", flat=True)
+    )
 
 
 def _organization_choices(selected: str) -> list[tuple[int, str]]:
@@ -108,7 +110,9 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         custom_params={k: v for k, v in params.items() if k.startswith("custom.")},
         active_filters=_active_filter_count(request),
     )
-    return vary_on_htmx(render(request, "contacts/contact_list.html", context, status=400 if error else 200))
+    return vary_on_htmx(
+        render(request, "contacts/contact_list.html", context, status=400 if error else 200)
+    )
 
 
 @page
@@ -185,7 +189,9 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
         context = _form_context(request, forms.finish_rows(form), contact=contact)
         return render(request, "contacts/contact_form.html", context, status=status)
     form = forms.contact_form(contact, definitions)
-    return render(request, "contacts/contact_form.html", _form_context(request, form, contact=contact))
+    return render(
+        request, "contacts/contact_form.html", _form_context(request, form, contact=contact)
+    )
 
 
 @page
@@ -239,4 +245,3 @@ def search(request: HttpRequest) -> HttpResponse:
 @page
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("contacts:list")
-

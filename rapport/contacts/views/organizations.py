@@ -38,7 +38,9 @@ def organization_list(request: HttpRequest) -> HttpResponse:
     if is_htmx(request):
         rows_only = params.get("fragment") == "rows"
         template = (
-            "contacts/_organization_rows.html" if rows_only else "contacts/_organization_results.html"
+            "contacts/_organization_rows.html"
+            if rows_only
+            else "contacts/_organization_results.html"
         )
         return vary_on_htmx(render(request, template, context))
     context.update(
@@ -49,9 +51,7 @@ def organization_list(request: HttpRequest) -> HttpResponse:
         selected_tags=params.getlist("tag"),
     )
     status = 400 if error else 200
-    return vary_on_htmx(
-        render(request, "contacts/organization_list.html", context, status=status)
-    )
+    return vary_on_htmx(render(request, "contacts/organization_list.html", context, status=status))
 
 
 @page
@@ -102,7 +102,9 @@ def organization_create(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"{org.name} was added.")
         return redirect("contacts:organization", pk=org.pk)
     form = forms.organization_form(None, definitions)
-    return render(request, "contacts/organization_form.html", _form_context(request, form, org=None))
+    return render(
+        request, "contacts/organization_form.html", _form_context(request, form, org=None)
+    )
 
 
 @page
@@ -282,9 +284,7 @@ def affiliation_add_from_contact(request: HttpRequest, pk: int) -> HttpResponse:
             contact=contact,
         )
     form = forms.affiliation_form(None, contact=contact)
-    return _affiliation_page(
-        request, form, affiliation=None, org=None, back=back, contact=contact
-    )
+    return _affiliation_page(request, form, affiliation=None, org=None, back=back, contact=contact)
 
 
 def _affiliation(pk: int) -> Affiliation:
@@ -323,7 +323,9 @@ def affiliation_end(request: HttpRequest, pk: int) -> HttpResponse:
     except InvalidInput as exc:
         messages.error(request, "; ".join(e.message for e in exc.errors))
     else:
-        messages.success(request, f"{affiliation.contact} no longer works at {affiliation.organization}.")
+        messages.success(
+            request, f"{affiliation.contact} no longer works at {affiliation.organization}."
+        )
     return redirect(back)
 
 
