@@ -22,9 +22,7 @@ urlpatterns = [
     path("organizations/new/", organizations.organization_create, name="organization_create"),
     path("organizations/lookup/", organizations.organization_lookup, name="organization_lookup"),
     path("organizations/<int:pk>/", organizations.organization_detail, name="organization"),
-    path(
-        "organizations/<int:pk>/edit/", organizations.organization_edit, name="organization_edit"
-    ),
+    path("organizations/<int:pk>/edit/", organizations.organization_edit, name="organization_edit"),
     path(
         "organizations/<int:pk>/delete/",
         organizations.organization_delete,
