@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from rapport.access.models import ApiToken
 from rapport.access.services import token_authenticate
-
-
-@pytest.fixture(autouse=True)
-def _plain_static_files(settings):
-    """Pages link assets by name; the hashed manifest exists only after collectstatic."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
 
 
 def test_a_user_signs_in_and_lands_where_they_were_going(client, alice):

@@ -40,11 +40,7 @@ def _chromium() -> str:
 
 
 @pytest.fixture
-def page(live_server, transactional_db, settings) -> Iterator[object]:
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+def page(live_server, transactional_db) -> Iterator[object]:
     executable = _chromium()
     from playwright.sync_api import sync_playwright
 
