@@ -38,18 +38,22 @@ class RequestBodyInvalid(InvalidInput):
     """The body is not JSON, or carries text the database cannot store."""
 
 
-def _reject_nul(value: Any, path: str) -> None:
-    """PostgreSQL cannot store NUL characters; say where one is instead of failing later."""
+def _check_text(value: Any, path: str) -> None:
+    """Refuse text no database can store (NUL, lone surrogates), naming where it is."""
     if isinstance(value, str):
         if "\x00" in value:
             raise RequestBodyInvalid.single(path or "body", "Text cannot contain NUL characters.")
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise RequestBodyInvalid.single(path or "body", "Text is not valid Unicode.") from None
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            _reject_nul(key, path or "body")
-            _reject_nul(item, f"{path}.{key}" if path else str(key))
+            _check_text(key, path or "body")
+            _check_text(item, f"{path}.{key}" if path else str(key))
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            _reject_nul(item, f"{path}[{i}]")
+            _check_text(item, f"{path}[{i}]")
 
 
 class JsonParser(Parser):
@@ -58,7 +62,7 @@ class JsonParser(Parser):
             data = json.loads(request.body)
         except ValueError as exc:
             raise RequestBodyInvalid.single("body", f"The body is not valid JSON: {exc}.") from exc
-        _reject_nul(data, "")
+        _check_text(data, "")
         return data
 
     def parse_querydict(

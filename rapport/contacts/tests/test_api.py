@@ -254,6 +254,8 @@ def test_unknown_ids_are_404_and_impossible_ids_are_422(bob_api):
         ({"owner": "nobody"}, "owner", "nobody"),
         ({"given_name": "x" * 101}, "given_name", "100"),
         ({"given_name": "Ada\u0000"}, "given_name", "NUL"),
+        ({"given_name": "Ada\ud800"}, "given_name", "Unicode"),
+        ({"addresses": [{"locality": "\u0000"}]}, "addresses[0].locality", "NUL"),
     ],
 )
 def test_invalid_input_is_422_with_the_field_path_and_nothing_is_saved(
