@@ -13,6 +13,7 @@ urlpatterns = [
     path("contacts/<int:pk>/", contacts.contact_detail, name="detail"),
     path("contacts/<int:pk>/edit/", contacts.contact_edit, name="edit"),
     path("contacts/<int:pk>/delete/", contacts.contact_delete, name="delete"),
+    path("contacts/<int:pk>/photo/", contacts.contact_photo, name="photo"),
     path(
         "contacts/<int:pk>/affiliations/new/",
         organizations.affiliation_add_from_contact,

@@ -17,6 +17,7 @@ from rapport.contacts.services.organizations import (
     organization_delete,
     organization_update,
 )
+from rapport.contacts.services.photos import contact_photo_set
 from rapport.contacts.services.tags import (
     custom_field_create,
     custom_field_delete,
@@ -32,6 +33,7 @@ __all__ = [
     "affiliation_update",
     "contact_create",
     "contact_delete",
+    "contact_photo_set",
     "contact_refresh_search",
     "contact_snapshot",
     "contact_update",

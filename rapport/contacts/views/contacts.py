@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -245,3 +245,35 @@ def search(request: HttpRequest) -> HttpResponse:
 @page
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("contacts:list")
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def contact_photo(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET serves the photo to signed-in readers; POST uploads or removes it."""
+    contact = selectors.contact_get(actor=request.user, contact_id=pk)
+    if request.method == "GET":
+        if not contact.photo:
+            raise Http404("This contact has no photo.")
+        response = FileResponse(contact.photo.open("rb"), content_type="image/jpeg")
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+    upload = request.FILES.get("photo")
+    if "remove" not in request.POST and upload is None:
+        messages.error(request, "Choose an image to upload.")
+        return redirect("contacts:detail", pk=pk)
+    try:
+        services.contact_photo_set(
+            actor=request.user,
+            contact=contact,
+            upload=None if "remove" in request.POST else upload,
+            via="ui",
+        )
+    except InvalidInput as exc:
+        messages.error(request, " ".join(e.message for e in exc.errors))
+    else:
+        messages.success(
+            request,
+            "The photo was removed." if "remove" in request.POST else "The photo was saved.",
+        )
+    return redirect("contacts:detail", pk=pk)
