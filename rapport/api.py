@@ -134,7 +134,7 @@ _MESSAGES = {
 def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     errors = []
     for error in exc.errors:
-        message = _MESSAGES.get(error.get("type", ""), error.get("msg", "Invalid value."))
+        message = _MESSAGES.get(error.get("type", "")) or str(error.get("msg", "Invalid value."))
         errors.append(FieldError(field_path(error.get("loc", ())), message))
     return _errors(request, errors)
 

@@ -210,7 +210,7 @@ class ContactOut(Schema):
     notes: str
     owner: str | None = Field(description="Username of the owner.")
     source: str
-    lifecycle_stage: str = Field(json_schema_extra={"enum": Contact.Lifecycle.values})
+    lifecycle_stage: str = Field(json_schema_extra={"enum": list(Contact.Lifecycle.values)})
     affiliations: list[AffiliationSummary]
     tags: list[str]
     custom_fields: dict[str, Any]

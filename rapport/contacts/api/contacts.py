@@ -1,0 +1,152 @@
+"""Contacts: list, search, create, read, replace, change, delete, history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Query, Router, Status
+
+from rapport.contacts import selectors, services
+from rapport.contacts.api._http import (
+    READ_ERRORS,
+    VIA,
+    WRITE_ERRORS,
+    ObjectId,
+    actor,
+    aware,
+    created,
+    custom_filters,
+    expected_version,
+    sent,
+    with_etag,
+)
+from rapport.contacts.api._out import contact_out, history_out
+from rapport.contacts.models import Contact
+from rapport.contacts.schemas import (
+    ContactIn,
+    ContactListParams,
+    ContactOut,
+    ContactPage,
+    HistoryEntry,
+)
+
+contacts_router = Router(tags=["contacts"])
+
+
+@contacts_router.get("", response={200: ContactPage, **READ_ERRORS}, summary="List contacts")
+def list_contacts(request: HttpRequest, params: Query[ContactListParams]) -> dict[str, Any]:
+    """Search and filter contacts, one page at a time.
+
+    Custom fields filter as `custom.<key>=value`, and number or date fields also as
+    `custom.<key>__gte=` and `custom.<key>__lte=`.
+    """
+    filters = selectors.ContactFilters(
+        tags=params.tag,
+        owner=params.owner,
+        organization=params.organization,
+        lifecycle_stage=params.lifecycle_stage,
+        country=params.country,
+        created_after=aware(params.created_after),
+        created_before=aware(params.created_before),
+        updated_after=aware(params.updated_after),
+        updated_before=aware(params.updated_before),
+        custom=custom_filters(request),
+    )
+    page = selectors.contact_list(
+        actor=actor(request),
+        q=params.q,
+        filters=filters,
+        sort=params.sort or "",
+        cursor=params.cursor,
+        limit=params.limit,
+    )
+    return {"items": [contact_out(c) for c in page.items], "next_cursor": page.next_cursor}
+
+
+def _contact(request: HttpRequest, contact_id: int) -> Contact:
+    return selectors.contact_get(actor=actor(request), contact_id=contact_id)
+
+
+@contacts_router.post("", response={201: ContactOut, **WRITE_ERRORS}, summary="Create a contact")
+def create_contact(
+    request: HttpRequest, payload: ContactIn, response: HttpResponse
+) -> Status[dict[str, Any]]:
+    contact = services.contact_create(actor=actor(request), data=sent(payload), via=VIA)
+    contact = _contact(request, contact.pk)
+    return created(request, response, contact.pk, contact.etag, contact_out(contact))
+
+
+@contacts_router.get(
+    "/{contact_id}", response={200: ContactOut, **READ_ERRORS}, summary="Read a contact"
+)
+def get_contact(
+    request: HttpRequest, contact_id: ObjectId, response: HttpResponse
+) -> dict[str, Any]:
+    contact = _contact(request, contact_id)
+    return with_etag(response, contact.etag, contact_out(contact))
+
+
+def _update_contact(
+    request: HttpRequest, contact_id: int, payload: ContactIn, response: HttpResponse, partial: bool
+) -> dict[str, Any]:
+    contact = Contact.objects.get(pk=contact_id)
+    services.contact_update(
+        actor=actor(request),
+        contact=contact,
+        data=sent(payload),
+        expected_version=expected_version(request, contact),
+        partial=partial,
+        via=VIA,
+    )
+    contact = _contact(request, contact_id)
+    return with_etag(response, contact.etag, contact_out(contact))
+
+
+@contacts_router.put(
+    "/{contact_id}", response={200: ContactOut, **WRITE_ERRORS}, summary="Replace a contact"
+)
+def replace_contact(
+    request: HttpRequest, contact_id: ObjectId, payload: ContactIn, response: HttpResponse
+) -> dict[str, Any]:
+    """Every field not sent is cleared (custom fields too)."""
+    return _update_contact(request, contact_id, payload, response, partial=False)
+
+
+@contacts_router.patch(
+    "/{contact_id}", response={200: ContactOut, **WRITE_ERRORS}, summary="Change a contact"
+)
+def patch_contact(
+    request: HttpRequest, contact_id: ObjectId, payload: ContactIn, response: HttpResponse
+) -> dict[str, Any]:
+    """Only the fields sent change; a list sent (emails, tags…) replaces the whole list."""
+    return _update_contact(request, contact_id, payload, response, partial=True)
+
+
+@contacts_router.delete(
+    "/{contact_id}", response={204: None, **WRITE_ERRORS}, summary="Delete a contact"
+)
+def delete_contact(request: HttpRequest, contact_id: ObjectId) -> Status[None]:
+    contact = Contact.objects.get(pk=contact_id)
+    services.contact_delete(
+        actor=actor(request),
+        contact=contact,
+        expected_version=expected_version(request, contact),
+        via=VIA,
+    )
+    return Status(204, None)
+
+
+@contacts_router.get(
+    "/{contact_id}/history",
+    response={200: list[HistoryEntry], **READ_ERRORS},
+    summary="A contact's change history",
+)
+def contact_history(request: HttpRequest, contact_id: ObjectId) -> list[dict[str, Any]]:
+    """Newest first; kept after the contact is deleted."""
+    entries = selectors.history_for(
+        actor=actor(request), object_type="contact", object_id=contact_id
+    )
+    if not entries:
+        Contact.objects.only("pk").get(pk=contact_id)  # 404 for an id that never existed
+    return history_out(entries)
