@@ -212,7 +212,7 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[rank]
 
 
-def run_engine(engine: str, contacts: int, rounds: int) -> dict[str, Any]:
+def run_engine(engine: str, contacts: int, rounds: int, load_only: bool) -> dict[str, Any]:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
     import django
 
@@ -224,7 +224,7 @@ def run_engine(engine: str, contacts: int, rounds: int) -> dict[str, Any]:
         "engine": engine,
         "contacts": Contact.objects.count(),
         "load": load,
-        "results": measure(rounds),
+        "results": {} if load_only else measure(rounds),
     }
 
 
@@ -256,12 +256,15 @@ def main() -> int:
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--engine", choices=["postgresql", "sqlite", "both"], default="both")
     parser.add_argument("--rounds", type=int, default=3, help="Timed passes over the query mix.")
+    parser.add_argument(
+        "--load-only", action="store_true", help="Load the benchmark database, measure nothing."
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     if args.worker:
-        print(json.dumps(run_engine(args.engine, args.contacts, args.rounds)))
+        print(json.dumps(run_engine(args.engine, args.contacts, args.rounds, args.load_only)))
         return 0
     engines = ["postgresql", "sqlite"] if args.engine == "both" else [args.engine]
     runs = []
@@ -273,7 +276,8 @@ def main() -> int:
         env.setdefault("DATABASE_CONN_MAX_AGE", "600")
         out = subprocess.run(
             [sys.executable, __file__, "--worker", "--engine", engine]
-            + ["--contacts", str(args.contacts), "--rounds", str(args.rounds)],
+            + ["--contacts", str(args.contacts), "--rounds", str(args.rounds)]
+            + (["--load-only"] if args.load_only else []),
             env=env,
             stdout=subprocess.PIPE,
             text=True,

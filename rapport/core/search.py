@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -68,14 +69,75 @@ def contains_all(qs: QuerySet, query: Query) -> QuerySet:
 
 
 def starts_with(field: str, prefix: str) -> Q:
-    """An index-friendly prefix test on a folded (lower-case) column."""
+    """An index-friendly prefix test on a folded (lower-case) sort key.
+
+    A range rather than LIKE: SQLite's LIKE skips indexes, and on PostgreSQL the sort
+    keys use the "C" collation (migration 0003), so the same range walks the same
+    b-tree that ORDER BY uses, in the same byte order as SQLite.
+    """
     if not prefix:
         return Q()
-    if connection.vendor == "sqlite":
-        # SQLite's LIKE is case-insensitive and skips the index; a range uses it.
-        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        return Q(**{f"{field}__gte": prefix, f"{field}__lt": upper})
-    return Q(**{f"{field}__startswith": prefix})
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return Q(**{f"{field}__gte": prefix, f"{field}__lt": upper})
+
+
+# Rows read in id order before a rare fragment is looked up in the text index instead.
+WINDOW = 10_000
+
+
+def matching_ids(model: Any, query: Query, *, after_id: int, limit: int) -> list[int]:
+    """Up to ``limit`` ids above ``after_id`` whose search_doc contains every fragment, ascending.
+
+    Fewer than ``limit`` only when no more rows match. The cost stays small whatever the
+    fragment: SQLite's FTS5 index yields matches in rowid order and stops at ``limit``.
+    PostgreSQL's trigram index cannot return rows in id order, and fetching every match
+    of a common fragment ("mar") is slow, so the next WINDOW rows are read in id order
+    first; only when they hold too few matches (a rare fragment) does the trigram index
+    find the rest.
+    """
+    table = model._meta.db_table
+    indexable = query.indexable
+    short = [f for f in query.fragments if len(f) < MIN_FRAGMENT]
+    likes = ["%" + _like_escape(f) + "%" for f in short]
+    postgres = connection.vendor == "postgresql"
+    escape = "" if postgres else " ESCAPE '\\'"
+    with connection.cursor() as cursor:
+        if not postgres and indexable:
+            expression = " AND ".join('"' + f.replace('"', '""') + '"' for f in indexable)
+            extra = "".join(f" AND t.search_doc LIKE %s{escape}" for _ in likes)
+            cursor.execute(
+                f"SELECT f.rowid FROM {table}_fts f JOIN {table} t ON t.id = f.rowid "
+                f"WHERE {table}_fts MATCH %s AND f.rowid > %s{extra} ORDER BY f.rowid LIMIT %s",
+                [expression, after_id, *likes, limit],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        everything = ["%" + _like_escape(f) + "%" for f in query.fragments]
+        where = " AND ".join([f"search_doc LIKE %s{escape}"] * len(everything)) or "TRUE"
+        found: list[int] = []
+        while len(found) < limit:
+            window = f"SELECT id{{}} FROM {table} WHERE id > %s ORDER BY id LIMIT {WINDOW}"
+            cursor.execute(
+                "SELECT e.n, e.last, m.id FROM (SELECT COUNT(*) AS n, MAX(id) AS last FROM "
+                f"({window.format('')}) x) e LEFT JOIN (SELECT id FROM ({window.format(', search_doc')}) w "
+                f"WHERE {where} ORDER BY id LIMIT %s) m ON 1 = 1 ORDER BY m.id",
+                [after_id, after_id, *everything, limit - len(found)],
+            )
+            rows = cursor.fetchall()
+            found += [row[2] for row in rows if row[2] is not None]
+            read, window_end = rows[0][0], rows[0][1]
+            if len(found) >= limit or read < WINDOW:
+                break  # enough, or read to the end of the table
+            after_id = window_end
+            if postgres and indexable:
+                # Few matches per window: the fragment is rare, the trigram index is cheap.
+                # "id + 0" keeps the planner from walking the primary key instead.
+                cursor.execute(
+                    f"SELECT id FROM {table} WHERE id > %s AND {where} ORDER BY id + 0 LIMIT %s",
+                    [after_id, *everything, limit - len(found)],
+                )
+                found += [row[0] for row in cursor.fetchall()]
+                break
+        return found
 
 
 def install_sql(vendor: str) -> list[str]:
@@ -99,14 +161,11 @@ def install_sql(vendor: str) -> list[str]:
     elif vendor == "postgresql":
         statements.append("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         for table in SEARCHABLE_TABLES:
-            statements += [
-                f"CREATE INDEX IF NOT EXISTS {table}_doc_trgm ON {table} USING gin (search_doc gin_trgm_ops)",
-                f"CREATE INDEX IF NOT EXISTS {table}_sort_prefix ON {table} (sort_name text_pattern_ops, id)",
-            ]
-        statements.append(
-            "CREATE INDEX IF NOT EXISTS contacts_contact_family_prefix "
-            "ON contacts_contact (family_key text_pattern_ops)"
-        )
+            statements.append(
+                f"CREATE INDEX IF NOT EXISTS {table}_doc_trgm ON {table} USING gin (search_doc gin_trgm_ops)"
+            )
+        # Prefix lookups on sort_name and family_key use the plain b-trees once those
+        # columns have the "C" collation (migration 0003); no pattern_ops indexes needed.
     return statements
 
 
