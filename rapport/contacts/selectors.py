@@ -250,7 +250,7 @@ def _ranked_page(
     for other in heads[1:]:
         head |= other
     wanted = limit - len(rows)
-    more = _other_matches(base, query, head, after_id=last_id, count=wanted + 1)
+    more, resume_after = _other_matches(base, query, head, after_id=last_id, count=wanted + 1)
     if len(more) > wanted:
         more = more[:wanted]
         rows += more
@@ -260,31 +260,39 @@ def _ranked_page(
             if more
             else encode_cursor([0, rows[-1].sort_name, rows[-1].pk]),
         )
+    if resume_after is not None:  # stopped early: a short page, and more may follow
+        return Page(rows + more, encode_cursor([1, "", resume_after]))
     return Page(rows + more, None)
 
 
 def _other_matches(
     base: QuerySet[Contact], query: search.Query, head: Q, *, after_id: int, count: int
-) -> list[Contact]:
+) -> tuple[list[Contact], int | None]:
     """Up to ``count`` matches above ``after_id`` not shown in phase 0, passing the filters.
 
     Candidates come from the text index in id order, a chunk at a time; the filters and
     the phase-0 exclusion are checked on each chunk. When filters reject most candidates,
-    a few growing chunks are tried, then one query with everything in it.
+    a few growing chunks are tried, then one query with everything in it. Also returns
+    the id to resume after when the search stopped early (see search.matching_ids).
     """
     found: list[Contact] = []
-    chunk = max(2 * count, 50)
+    chunk = count + 10  # a few spare for rows that phase 0 already showed
     for _ in range(4):
-        ids = search.matching_ids(Contact, query, after_id=after_id, limit=chunk)
+        matches = search.matching_ids(Contact, query, after_id=after_id, limit=chunk)
+        ids = matches.ids
         if ids:
             kept = contact_prefetch(base.filter(pk__in=ids).exclude(head).order_by("id"))
             found += kept[: count - len(found)]
-        if len(found) >= count or len(ids) < chunk:
-            return found
+        if len(found) >= count:
+            return found, None
+        if matches.resume_after is not None:
+            return found, matches.resume_after
+        if len(ids) < chunk:
+            return found, None
         after_id = ids[-1]
         chunk *= 4
     rest = search.contains_all(base, query).exclude(head).filter(id__gt=after_id).order_by("id")
-    return found + list(contact_prefetch(rest)[: count - len(found)])
+    return found + list(contact_prefetch(rest)[: count - len(found)]), None
 
 
 def contact_get(*, actor: Any, contact_id: int) -> Contact:

@@ -81,19 +81,31 @@ def starts_with(field: str, prefix: str) -> Q:
     return Q(**{f"{field}__gte": prefix, f"{field}__lt": upper})
 
 
-# Rows read in id order before a rare fragment is looked up in the text index instead.
+# Rows read in id order at a time before a rare fragment is looked up in the text index.
 WINDOW = 10_000
+# Rows one request may read when no fragment can use an index (only one- and two-letter
+# words, as in "李 娜"); the rest is reached through the cursor.
+SCAN_BUDGET = 50_000
 
 
-def matching_ids(model: Any, query: Query, *, after_id: int, limit: int) -> list[int]:
+@dataclass(frozen=True)
+class Matches:
+    """Matching ids in ascending order. ``resume_after`` is set when the search stopped
+    early (SCAN_BUDGET) before finding enough: continue after that id, not at the last id."""
+
+    ids: list[int]
+    resume_after: int | None = None
+
+
+def matching_ids(model: Any, query: Query, *, after_id: int, limit: int) -> Matches:
     """Up to ``limit`` ids above ``after_id`` whose search_doc contains every fragment, ascending.
 
-    Fewer than ``limit`` only when no more rows match. The cost stays small whatever the
-    fragment: SQLite's FTS5 index yields matches in rowid order and stops at ``limit``.
-    PostgreSQL's trigram index cannot return rows in id order, and fetching every match
-    of a common fragment ("mar") is slow, so the next WINDOW rows are read in id order
-    first; only when they hold too few matches (a rare fragment) does the trigram index
-    find the rest.
+    Fewer than ``limit`` only when no more rows match, or when ``resume_after`` says where
+    to go on. The cost stays small whatever the fragment: SQLite's FTS5 index yields
+    matches in rowid order and stops at ``limit``. PostgreSQL's trigram index cannot
+    return rows in id order, and fetching every match of a common fragment ("mar") is
+    slow, so rows are read in id order a WINDOW at a time while that promises to finish
+    soon; when a window holds few matches (a rarer fragment) the trigram index finds the rest.
     """
     table = model._meta.db_table
     indexable = query.indexable
@@ -110,10 +122,11 @@ def matching_ids(model: Any, query: Query, *, after_id: int, limit: int) -> list
                 f"WHERE {table}_fts MATCH %s AND f.rowid > %s{extra} ORDER BY f.rowid LIMIT %s",
                 [expression, after_id, *likes, limit],
             )
-            return [row[0] for row in cursor.fetchall()]
+            return Matches([row[0] for row in cursor.fetchall()])
         everything = ["%" + _like_escape(f) + "%" for f in query.fragments]
         where = " AND ".join([f"search_doc LIKE %s{escape}"] * len(everything)) or "TRUE"
         found: list[int] = []
+        read_total = 0
         while len(found) < limit:
             window = f"SELECT id{{}} FROM {table} WHERE id > %s ORDER BY id LIMIT {WINDOW}"
             cursor.execute(
@@ -123,21 +136,26 @@ def matching_ids(model: Any, query: Query, *, after_id: int, limit: int) -> list
                 [after_id, after_id, *everything, limit - len(found)],
             )
             rows = cursor.fetchall()
-            found += [row[2] for row in rows if row[2] is not None]
+            hits = [row[2] for row in rows if row[2] is not None]
+            found += hits
             read, window_end = rows[0][0], rows[0][1]
+            read_total += read
             if len(found) >= limit or read < WINDOW:
                 break  # enough, or read to the end of the table
             after_id = window_end
-            if postgres and indexable:
-                # Few matches per window: the fragment is rare, the trigram index is cheap.
-                # "id + 0" keeps the planner from walking the primary key instead.
+            if not indexable and read_total >= SCAN_BUDGET:
+                return Matches(found, resume_after=after_id)
+            if indexable and len(hits) * 3 < limit - len(found):
+                # More than three more windows to go: the fragment is rare enough that
+                # the trigram index is cheaper. "id + 0" keeps the planner from walking
+                # the primary key instead.
                 cursor.execute(
                     f"SELECT id FROM {table} WHERE id > %s AND {where} ORDER BY id + 0 LIMIT %s",
                     [after_id, *everything, limit - len(found)],
                 )
                 found += [row[0] for row in cursor.fetchall()]
                 break
-        return found
+        return Matches(found)
 
 
 def install_sql(vendor: str) -> list[str]:
