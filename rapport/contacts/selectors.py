@@ -237,9 +237,11 @@ def _ranked_page(
             keys.update(
                 first.order_by("sort_name", "id").values_list("sort_name", "id")[: limit + 1]
             )
-        wanted = sorted(keys)[: limit + 1]
-        by_id = contact_prefetch(Contact.objects.filter(pk__in=[pk for _, pk in wanted])).in_bulk()
-        rows = [by_id[pk] for _, pk in wanted if pk in by_id]
+        page_keys = sorted(keys)[: limit + 1]
+        by_id = contact_prefetch(
+            Contact.objects.filter(pk__in=[pk for _, pk in page_keys])
+        ).in_bulk()
+        rows = [by_id[pk] for _, pk in page_keys if pk in by_id]
         if len(rows) > limit:
             rows = rows[:limit]
             return Page(rows, encode_cursor([0, rows[-1].sort_name, rows[-1].pk]))
