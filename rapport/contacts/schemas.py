@@ -217,6 +217,9 @@ class ContactOut(Schema):
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int = Field(description="Increases with every change; the ETag carries it.")
+    photo_url: str | None = Field(
+        None, description="Where the photo (a JPEG of at most 512 px) is served, if there is one."
+    )
 
 
 class ContactPage(Schema):

@@ -61,6 +61,7 @@ def contact_out(contact: Contact) -> dict[str, Any]:
         "created_at": contact.created_at,
         "updated_at": contact.updated_at,
         "version": contact.version,
+        "photo_url": f"/api/v1/contacts/{contact.pk}/photo" if contact.photo else None,
     }
 
 

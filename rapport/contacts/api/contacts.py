@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Status
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from ninja import File, Query, Router, Status
+from ninja.files import UploadedFile
 
 from rapport.contacts import selectors, services
 from rapport.contacts.api._http import (
@@ -150,3 +151,57 @@ def contact_history(request: HttpRequest, contact_id: ObjectId) -> list[dict[str
     if not entries:
         Contact.objects.only("pk").get(pk=contact_id)  # 404 for an id that never existed
     return history_out(entries)
+
+
+@contacts_router.get(
+    "/{contact_id}/photo",
+    response={200: None, **READ_ERRORS},
+    summary="A contact's photo",
+    openapi_extra={"responses": {200: {"content": {"image/jpeg": {}}}}},
+)
+def get_photo(request: HttpRequest, contact_id: ObjectId) -> HttpResponse:
+    contact = _contact(request, contact_id)
+    if not contact.photo:
+        raise Http404
+    response = FileResponse(contact.photo.open("rb"), content_type="image/jpeg")
+    response["ETag"] = contact.etag
+    return response
+
+
+@contacts_router.post(
+    "/{contact_id}/photo",
+    response={200: ContactOut, **WRITE_ERRORS},
+    summary="Set a contact's photo",
+)
+def put_photo(
+    request: HttpRequest, contact_id: ObjectId, response: HttpResponse, photo: File[UploadedFile]
+) -> dict[str, Any]:
+    """Multipart upload of a JPEG, PNG, GIF or WebP image (at most 5 MB), field `photo`.
+
+    It is stored re-encoded as a JPEG of at most 512 px, without the original's metadata.
+    """
+    contact = Contact.objects.get(pk=contact_id)
+    services.contact_photo_set(
+        actor=actor(request),
+        contact=contact,
+        upload=photo,
+        expected_version=expected_version(request, contact),
+        via=VIA,
+    )
+    contact = _contact(request, contact_id)
+    return with_etag(response, contact.etag, contact_out(contact))
+
+
+@contacts_router.delete(
+    "/{contact_id}/photo", response={204: None, **WRITE_ERRORS}, summary="Remove a contact's photo"
+)
+def delete_photo(request: HttpRequest, contact_id: ObjectId) -> Status[None]:
+    contact = Contact.objects.get(pk=contact_id)
+    services.contact_photo_set(
+        actor=actor(request),
+        contact=contact,
+        upload=None,
+        expected_version=expected_version(request, contact),
+        via=VIA,
+    )
+    return Status(204, None)

@@ -15,7 +15,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from rapport.access.services import change_record
 from rapport.contacts.models import Contact
 from rapport.core import policy
-from rapport.core.errors import InvalidInput
+from rapport.core.errors import Conflict, InvalidInput
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -24,6 +24,8 @@ ALLOWED_FORMATS = {"JPEG", "PNG", "GIF", "WEBP"}
 
 
 def _encode(upload: IO[bytes]) -> bytes:
+    if upload.seekable():
+        upload.seek(0)
     head = upload.read(MAX_BYTES + 1)
     if len(head) > MAX_BYTES:
         raise InvalidInput.single("photo", "A photo can be at most 5 MB.")
@@ -57,7 +59,12 @@ def _encode(upload: IO[bytes]) -> bytes:
 
 @transaction.atomic
 def contact_photo_set(
-    *, actor: Any, contact: Contact, upload: IO[bytes] | None, via: str = "ui"
+    *,
+    actor: Any,
+    contact: Contact,
+    upload: IO[bytes] | None,
+    expected_version: int | None = None,
+    via: str = "ui",
 ) -> Contact:
     """Replace (or, with ``upload=None``, remove) the contact's photo.
 
@@ -67,6 +74,8 @@ def contact_photo_set(
     policy.require(actor, "contacts.change", contact)
     data = _encode(upload) if upload is not None else None
     current = Contact.objects.select_for_update().get(pk=contact.pk)
+    if expected_version is not None and current.version != expected_version:
+        raise Conflict("This contact was changed by someone else since you loaded it.")
     old = current.photo.name if current.photo else ""
     if data is not None:
         current.photo.save(

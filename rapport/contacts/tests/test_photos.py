@@ -4,8 +4,10 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from PIL import Image
 
+from rapport.conftest import bearer
 from rapport.contacts.models import Contact
 from rapport.contacts.tests.factories import make_contact
 
@@ -72,3 +74,27 @@ def test_a_photo_can_be_removed_and_the_change_is_in_the_history(bob, bob_client
     assert not contact.photo
     assert contact.version == 3
     assert bob_client.get(f"/contacts/{contact.pk}/photo/").status_code == 404
+
+
+def test_the_api_sets_serves_and_removes_a_photo(bob):
+    contact = make_contact(bob)
+    auth = bearer(bob)
+    api = Client()
+    upload = SimpleUploadedFile("me.png", png(300, 200), "image/png")
+    response = api.post(f"/api/v1/contacts/{contact.pk}/photo", {"photo": upload}, **auth)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["photo_url"] == f"/api/v1/contacts/{contact.pk}/photo"
+    image = api.get(body["photo_url"], **auth)
+    assert image["Content-Type"] == "image/jpeg"
+    stale = api.delete(body["photo_url"], HTTP_IF_MATCH=f'"{contact.pk}-1"', **auth)
+    assert stale.status_code == 412
+    assert api.delete(body["photo_url"], HTTP_IF_MATCH=response["ETag"], **auth).status_code == 204
+    assert api.get(f"/api/v1/contacts/{contact.pk}", **auth).json()["photo_url"] is None
+    bad = api.post(
+        f"/api/v1/contacts/{contact.pk}/photo",
+        {"photo": SimpleUploadedFile("x.png", b"nope", "image/png")},
+        **auth,
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "photo"
