@@ -9,6 +9,15 @@ from rapport.access.models import User
 from rapport.access.services import token_create
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings() -> None:
+    """No persistent connections in tests: threads (the live server) must not keep any
+    open, or the test database cannot be dropped afterwards."""
+    from django.conf import settings
+
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+
 @pytest.fixture(autouse=True)
 def _plain_static_files(settings) -> None:
     """Tests render pages without running collectstatic first."""

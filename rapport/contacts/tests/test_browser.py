@@ -57,6 +57,11 @@ def page(live_server, transactional_db) -> Iterator[object]:
         finally:
             context.close()
             browser.close()
+            # Queries made while Playwright's loop runs use their own connections;
+            # close them so the test database can be dropped afterwards.
+            from django.db import connections
+
+            connections.close_all()
 
 
 def _sign_in(page) -> None:
