@@ -13,6 +13,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from rapport.contacts import selectors, services
+from rapport.contacts.api._out import contact_out
 from rapport.contacts.management.cli import RecordCommand, read_json_input
 from rapport.contacts.models import Contact
 from rapport.contacts.normalize import phone_display
@@ -155,11 +156,8 @@ class Command(RecordCommand):
         return data
 
     def as_dict(self, contact: Contact) -> dict[str, Any]:
-        return services.contact_snapshot(contact) | {
-            "id": contact.pk,
-            "display_name": contact.display_name,
-            "version": contact.version,
-        }
+        """The same representation the API gives."""
+        return contact_out(contact)
 
     def report(self, contact: Contact, options: dict[str, Any], verb: str) -> None:
         if options["json"]:

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from rapport.contacts import selectors, services
+from rapport.contacts.api._out import organization_out
 from rapport.contacts.management.cli import RecordCommand, read_json_input
 from rapport.contacts.models import Contact, Organization
 from rapport.contacts.selectors import ChartNode
@@ -124,9 +125,8 @@ class Command(RecordCommand):
         return data
 
     def as_dict(self, org: Organization) -> dict[str, Any]:
-        from rapport.contacts.services.organizations import organization_snapshot
-
-        return organization_snapshot(org) | {"id": org.pk, "version": org.version}
+        """The same representation the API gives."""
+        return organization_out(org)
 
     def done(self, org: Organization, options: dict[str, Any], verb: str) -> None:
         if options["json"]:
