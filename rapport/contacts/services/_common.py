@@ -6,12 +6,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
+from django.db import models
 
 from rapport.access.models import User
 from rapport.contacts import normalize
 from rapport.contacts.models import CustomFieldDefinition, Tag
 from rapport.core import policy
-from rapport.core.errors import FieldError
+from rapport.core.errors import Conflict, FieldError
 from rapport.core.text import fold
 
 
@@ -30,6 +31,32 @@ class Collector:
         except ValueError as exc:
             self.add(path, str(exc))
             return None
+
+
+def lock_version(model: type[models.Model], pk: int, expected_version: int | None) -> None:
+    """Lock the row until the transaction ends; raise Conflict when it is gone or stale.
+
+    This is how every write refuses to overwrite a change the caller has not seen.
+    """
+    noun = model._meta.verbose_name
+    version = (
+        model._default_manager.select_for_update()
+        .filter(pk=pk)
+        .values_list("version", flat=True)
+        .first()
+    )
+    if version is None:
+        raise Conflict(f"This {noun} has been deleted.")
+    if expected_version is not None and version != expected_version:
+        raise Conflict(f"This {noun} was changed by someone else since you loaded it.")
+
+
+def replace_rows(
+    model: type[models.Model], owner: dict[str, Any], rows: list[dict[str, Any]]
+) -> None:
+    """Replace the owner's rows of ``model`` (emails, phones…) with ``rows``."""
+    model._default_manager.filter(**owner).delete()
+    model._default_manager.bulk_create([model(**owner, **row) for row in rows])
 
 
 def reject_control_characters(c: Collector, value: Any, path: str = "") -> None:

@@ -14,7 +14,7 @@ from rapport.contacts.models import Affiliation, Contact, Organization
 from rapport.contacts.services import _common as v
 from rapport.contacts.services.contacts import contact_refresh_search, contact_touch
 from rapport.core import policy
-from rapport.core.errors import Conflict, InvalidInput
+from rapport.core.errors import InvalidInput
 
 KNOWN_FIELDS = frozenset(
     {
@@ -187,13 +187,8 @@ def affiliation_update(
     via: str = "ui",
 ) -> Affiliation:
     policy.require(actor, "affiliations.change", affiliation)
-    current = (
-        Affiliation.objects.select_for_update()
-        .select_related("organization")
-        .get(pk=affiliation.pk)
-    )
-    if expected_version is not None and current.version != expected_version:
-        raise Conflict("This affiliation was changed by someone else since you loaded it.")
+    v.lock_version(Affiliation, affiliation.pk, expected_version)
+    current = Affiliation.objects.select_related("organization").get(pk=affiliation.pk)
     before = _describe(current)
     fields = _validate(data, current)
     old_contact = current.contact
@@ -218,9 +213,8 @@ def affiliation_delete(
     *, actor: Any, affiliation: Affiliation, expected_version: int | None = None, via: str = "ui"
 ) -> None:
     policy.require(actor, "affiliations.change", affiliation)
+    v.lock_version(Affiliation, affiliation.pk, expected_version)
     current = Affiliation.objects.select_related("organization", "contact").get(pk=affiliation.pk)
-    if expected_version is not None and current.version != expected_version:
-        raise Conflict("This affiliation was changed by someone else since you loaded it.")
     before = _describe(current)
     Affiliation.objects.filter(
         organization=current.organization, reports_to=current.contact

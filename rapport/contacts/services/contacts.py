@@ -14,7 +14,7 @@ from rapport.contacts.models import Address, Contact, Email, Phone, WebLink
 from rapport.contacts.services import _common as v
 from rapport.contacts.services import search_doc
 from rapport.core import policy
-from rapport.core.errors import Conflict, InvalidInput
+from rapport.core.errors import InvalidInput
 from rapport.core.text import fold
 
 NAME_FIELDS = ("prefix", "given_name", "middle_name", "family_name", "suffix", "nickname")
@@ -223,20 +223,9 @@ def _validate(
 def _write_children(
     contact: Contact, children: Mapping[str, list[dict[str, Any]]], replace: set[str]
 ) -> None:
-    if "emails" in replace:
-        contact.emails.all().delete()
-        Email.objects.bulk_create([Email(contact=contact, **row) for row in children["emails"]])
-    if "phones" in replace:
-        contact.phones.all().delete()
-        Phone.objects.bulk_create([Phone(contact=contact, **row) for row in children["phones"]])
-    if "addresses" in replace:
-        contact.addresses.all().delete()
-        Address.objects.bulk_create(
-            [Address(contact=contact, **row) for row in children["addresses"]]
-        )
-    if "urls" in replace:
-        contact.links.all().delete()
-        WebLink.objects.bulk_create([WebLink(contact=contact, **row) for row in children["urls"]])
+    models = {"emails": Email, "phones": Phone, "addresses": Address, "urls": WebLink}
+    for key in replace:
+        v.replace_rows(models[key], {"contact": contact}, children[key])
 
 
 def contact_refresh_search(*, contact: Contact) -> None:
@@ -323,14 +312,7 @@ def contact_update(
     Raises Conflict when ``expected_version`` no longer matches (someone else saved first).
     """
     policy.require(actor, "contacts.change", contact)
-    locked = (
-        Contact.objects.select_for_update().filter(pk=contact.pk).values_list("version", flat=True)
-    )
-    version = locked.first()
-    if version is None:
-        raise Conflict("This contact has been deleted.")
-    if expected_version is not None and version != expected_version:
-        raise Conflict("This contact was changed by someone else since you loaded it.")
+    v.lock_version(Contact, contact.pk, expected_version)
     before_obj = _load(contact.pk)
     before = contact_snapshot(before_obj)
     if not partial:
@@ -372,9 +354,8 @@ def contact_delete(
 ) -> None:
     """Delete a contact and its emails, phones, addresses and affiliations; keep its history."""
     policy.require(actor, "contacts.delete", contact)
+    v.lock_version(Contact, contact.pk, expected_version)
     current = _load(contact.pk)
-    if expected_version is not None and current.version != expected_version:
-        raise Conflict("This contact was changed by someone else since you loaded it.")
     snapshot = contact_snapshot(current)
     change_record(
         actor=actor,

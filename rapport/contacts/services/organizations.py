@@ -14,7 +14,7 @@ from rapport.contacts.models import Address, Contact, Organization, Phone
 from rapport.contacts.services import _common as v
 from rapport.contacts.services import search_doc
 from rapport.core import policy
-from rapport.core.errors import Conflict, InvalidInput
+from rapport.core.errors import InvalidInput
 from rapport.core.text import fold
 
 SCALAR_FIELDS = (
@@ -181,14 +181,9 @@ def _load(org_id: int) -> Organization:
 def _write_children(
     org: Organization, children: Mapping[str, list[dict[str, Any]]], replace: set[str]
 ) -> None:
-    if "phones" in replace:
-        org.phones.all().delete()
-        Phone.objects.bulk_create([Phone(organization=org, **row) for row in children["phones"]])
-    if "addresses" in replace:
-        org.addresses.all().delete()
-        Address.objects.bulk_create(
-            [Address(organization=org, **row) for row in children["addresses"]]
-        )
+    models = {"phones": Phone, "addresses": Address}
+    for key in replace:
+        v.replace_rows(models[key], {"organization": org}, children[key])
 
 
 @transaction.atomic
@@ -228,16 +223,7 @@ def organization_update(
 ) -> Organization:
     """Change an organization; raises Conflict on a stale ``expected_version``."""
     policy.require(actor, "organizations.change", org)
-    version = (
-        Organization.objects.select_for_update()
-        .filter(pk=org.pk)
-        .values_list("version", flat=True)
-        .first()
-    )
-    if version is None:
-        raise Conflict("This organization has been deleted.")
-    if expected_version is not None and version != expected_version:
-        raise Conflict("This organization was changed by someone else since you loaded it.")
+    v.lock_version(Organization, org.pk, expected_version)
     current = _load(org.pk)
     before = organization_snapshot(current)
     if not partial:
@@ -294,9 +280,8 @@ def organization_delete(
 ) -> None:
     """Delete an organization and its affiliations; child organizations lose their parent."""
     policy.require(actor, "organizations.delete", org)
+    v.lock_version(Organization, org.pk, expected_version)
     current = _load(org.pk)
-    if expected_version is not None and current.version != expected_version:
-        raise Conflict("This organization was changed by someone else since you loaded it.")
     people = list(Contact.objects.filter(affiliations__organization=current).distinct())
     change_record(
         actor=actor,

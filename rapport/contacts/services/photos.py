@@ -14,8 +14,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from rapport.access.services import change_record
 from rapport.contacts.models import Contact
+from rapport.contacts.services._common import lock_version
 from rapport.core import policy
-from rapport.core.errors import Conflict, InvalidInput
+from rapport.core.errors import InvalidInput
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -73,9 +74,8 @@ def contact_photo_set(
     """
     policy.require(actor, "contacts.change", contact)
     data = _encode(upload) if upload is not None else None
-    current = Contact.objects.select_for_update().get(pk=contact.pk)
-    if expected_version is not None and current.version != expected_version:
-        raise Conflict("This contact was changed by someone else since you loaded it.")
+    lock_version(Contact, contact.pk, expected_version)
+    current = Contact.objects.get(pk=contact.pk)
     old = current.photo.name if current.photo else ""
     if data is not None:
         current.photo.save(

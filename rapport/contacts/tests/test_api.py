@@ -198,6 +198,7 @@ def test_a_contact_shows_its_affiliations_and_custom_fields(bob_api, alice):
         "custom_fields",
         "created_at",
         "updated_at",
+        "photo_url",
         "version",
     }
 
