@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from typing import Any
 
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
+from email_validator import EmailNotValidError, validate_email
 
 from rapport.access.models import ApiToken, ChangeRecord, User
+from rapport.core import policy
+from rapport.core.errors import FieldError, InvalidInput
 
 TOKEN_PREFIX = "rpt_"
 
@@ -82,3 +88,106 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
 
 def _blank(value: Any) -> Any:
     return None if value in ("", [], {}, None) else value
+
+
+_USERNAME = re.compile(r"^[\w.@+-]{1,150}$")
+
+
+def _check_role(c: list[FieldError], role: str) -> None:
+    if role not in User.Role.values:
+        c.append(FieldError("role", f"Must be one of: {', '.join(User.Role.values)}."))
+
+
+def _keeps_an_admin(user: User, *, role: str, is_active: bool) -> bool:
+    """False when the change would leave no active admin to manage the workspace."""
+    if role == User.Role.ADMIN and is_active:
+        return True
+    others = User.objects.filter(is_active=True).exclude(pk=user.pk)
+    return others.filter(role=User.Role.ADMIN).exists() or others.filter(is_superuser=True).exists()
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor: Any,
+    username: str,
+    role: str,
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    password: str | None = None,
+) -> tuple[User, str]:
+    """Add a user; return it with its password (generated when not given, shown once).
+
+    Raises NotPermitted (admins only) or InvalidInput naming each bad field.
+    """
+    policy.require(actor, "users.manage")
+    errors: list[FieldError] = []
+    username = (username or "").strip()
+    if not _USERNAME.match(username):
+        errors.append(
+            FieldError("username", "Use up to 150 letters, digits and . @ + - _ characters.")
+        )
+    elif User.objects.filter(username__iexact=username).exists():
+        errors.append(FieldError("username", f"The username “{username}” is taken."))
+    _check_role(errors, role)
+    if email:
+        try:
+            email = validate_email(email, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            errors.append(FieldError("email", str(exc)))
+    generated = password is None or password == ""
+    secret = secrets.token_urlsafe(12) if generated else str(password)
+    if not generated:
+        try:
+            validate_password(secret, User(username=username, email=email))
+        except DjangoValidationError as exc:
+            errors += [FieldError("password", message) for message in exc.messages]
+    if errors:
+        raise InvalidInput(errors)
+    user = User.objects.create_user(
+        username=username,
+        password=secret,
+        email=email,
+        role=role,
+        first_name=first_name.strip()[:150],
+        last_name=last_name.strip()[:150],
+    )
+    return user, secret
+
+
+@transaction.atomic
+def user_update(
+    *, actor: Any, user: User, role: str | None = None, is_active: bool | None = None
+) -> User:
+    """Change a user's role or switch them off; the last active admin always stays."""
+    policy.require(actor, "users.manage")
+    errors: list[FieldError] = []
+    new_role = user.role if role is None else role
+    new_active = user.is_active if is_active is None else is_active
+    _check_role(errors, new_role)
+    if not errors and not _keeps_an_admin(user, role=new_role, is_active=new_active):
+        errors.append(FieldError("role", "At least one active admin must remain."))
+    if errors:
+        raise InvalidInput(errors)
+    user.role = new_role
+    user.is_active = new_active
+    user.save(update_fields=["role", "is_active"])
+    if not new_active:
+        ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+    return user
+
+
+@transaction.atomic
+def user_set_password(*, actor: Any, user: User, password: str) -> None:
+    """Set a user's password (admins, or the user themself). Raises InvalidInput if weak."""
+    if getattr(actor, "pk", None) != user.pk:
+        policy.require(actor, "users.manage")
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise InvalidInput([FieldError("password", m) for m in exc.messages]) from None
+    user.set_password(password)
+    user.save(update_fields=["password"])

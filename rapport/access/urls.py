@@ -14,5 +14,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("tokens/", views.token_list, name="tokens"),
     path("tokens/<int:pk>/revoke/", views.token_revoke_view, name="token_revoke"),
+    path("users/", views.user_list, name="users"),
+    path("users/<int:pk>/", views.user_change, name="user_change"),
     path("healthz", views.healthz, name="healthz"),
 ]

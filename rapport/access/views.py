@@ -10,10 +10,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from rapport.access.models import ApiToken
+from rapport.access import services
+from rapport.access.models import ApiToken, User
 from rapport.access.services import token_create, token_revoke
 from rapport.core import policy
-from rapport.core.errors import NotPermitted
+from rapport.core.errors import InvalidInput, NotPermitted
 
 
 def _require(request: HttpRequest, action: str) -> None:
@@ -63,3 +64,57 @@ def healthz(request: HttpRequest) -> HttpResponse:
     except Exception:  # noqa: BLE001 - any database failure means "not healthy"
         return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def user_list(request: HttpRequest) -> HttpResponse:
+    """Admins add people with a role; a generated password is shown once."""
+    _require(request, "users.manage")
+    errors: dict[str, list[str]] = {}
+    created, secret = None, ""
+    if request.method == "POST":
+        try:
+            created, secret = services.user_create(
+                actor=request.user,
+                username=request.POST.get("username", ""),
+                role=request.POST.get("role", ""),
+                email=request.POST.get("email", ""),
+                first_name=request.POST.get("first_name", ""),
+                last_name=request.POST.get("last_name", ""),
+            )
+        except InvalidInput as exc:
+            errors = exc.by_field()
+    context = {
+        "users": User.objects.order_by("-is_active", "username"),
+        "roles": User.Role.choices,
+        "errors": errors,
+        "created": created,
+        "secret": secret,
+        "values": request.POST if errors else {},
+    }
+    return render(request, "access/user_list.html", context, status=422 if errors else 200)
+
+
+@require_POST
+def user_change(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, "users.manage")
+    user = get_object_or_404(User, pk=pk)
+    active = request.POST.get("is_active")
+    try:
+        services.user_update(
+            actor=request.user,
+            user=user,
+            role=request.POST.get("role") or None,
+            is_active=None if active is None else active == "1",
+        )
+    except InvalidInput as exc:
+        messages.error(request, " ".join(e.message for e in exc.errors))
+    else:
+        messages.success(
+            request,
+            f"{user.username} is now {user.get_role_display()}"
+            + ("" if user.is_active else " (switched off)")
+            + ".",
+        )
+    return redirect("access:users")

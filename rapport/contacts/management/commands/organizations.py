@@ -8,9 +8,9 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from rapport.access.commands import RecordCommand, read_json_input
 from rapport.contacts import selectors, services
 from rapport.contacts.api._out import organization_out
-from rapport.contacts.management.cli import RecordCommand, read_json_input
 from rapport.contacts.models import Contact, Organization
 from rapport.contacts.selectors import ChartNode
 
