@@ -243,6 +243,26 @@ class WebLink(_ContactPoint):
         return self.url
 
 
+class ExternalId(models.Model):
+    """The id a contact has in another system (an old CRM, a phone export), one per source."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="external_ids")
+    source = models.CharField(max_length=100)
+    value = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["source", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "value"], name="external_id_unique"),
+            models.UniqueConstraint(
+                fields=["contact", "source"], name="external_id_one_per_source"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.value}"
+
+
 class Affiliation(TimeStamped):
     """A person's role at an organization over a period, with reporting line and buying role."""
 

@@ -110,6 +110,16 @@ class UrlOut(Schema):
     primary: bool
 
 
+class ExternalIdIn(InputSchema):
+    source: Any = Field(None, description="The system the id comes from, e.g. “Old CRM”.")
+    id: Any = Field(None, description="The contact's id in that system.")
+
+
+class ExternalIdOut(Schema):
+    source: str
+    id: str
+
+
 class Ref(Schema):
     """A link to another record: its id and the name to show."""
 
@@ -145,6 +155,9 @@ class ContactIn(InputSchema):
     phones: list[PhoneIn] | None = Field(None, description="Replaces every phone number.")
     addresses: list[AddressIn] | None = Field(None, description="Replaces every address.")
     urls: list[UrlIn] | None = Field(None, description="Replaces every website and profile.")
+    external_ids: list[ExternalIdIn] | None = Field(
+        None, description="Ids in other systems, one per source; replaces them all."
+    )
     birthday: str | None = Field(
         None,
         description="YYYY-MM-DD, not in the future.",
@@ -203,6 +216,7 @@ class ContactOut(Schema):
     phones: list[PhoneOut]
     addresses: list[AddressOut]
     urls: list[UrlOut]
+    external_ids: list[ExternalIdOut]
     birthday: dt.date | None
     job_title: str
     time_zone: str

@@ -135,6 +135,7 @@ def contact_prefetch(qs: QuerySet[Contact]) -> QuerySet[Contact]:
         "phones",
         "addresses",
         "links",
+        "external_ids",
         "tags",
         Prefetch(
             "affiliations",

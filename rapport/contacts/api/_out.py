@@ -34,6 +34,7 @@ def contact_out(contact: Contact) -> dict[str, Any]:
         "phones": _points(contact.phones.all(), *_PHONE),
         "addresses": _points(contact.addresses.all(), *_ADDRESS),
         "urls": _points(contact.links.all(), "url", "kind", "label", "primary"),
+        "external_ids": [{"source": x.source, "id": x.value} for x in contact.external_ids.all()],
         "birthday": contact.birthday,
         "job_title": contact.job_title,
         "time_zone": contact.time_zone,

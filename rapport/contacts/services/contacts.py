@@ -10,7 +10,7 @@ from django.db.models import F
 
 from rapport.access.services import change_record, diff
 from rapport.contacts import normalize
-from rapport.contacts.models import Address, Contact, Email, Phone, WebLink
+from rapport.contacts.models import Address, Contact, Email, ExternalId, Phone, WebLink
 from rapport.contacts.services import _common as v
 from rapport.contacts.services import search_doc
 from rapport.core import policy
@@ -30,7 +30,7 @@ SCALAR_FIELDS = (
     "source",
     "lifecycle_stage",
 )
-LIST_FIELDS = ("emails", "phones", "addresses", "urls", "tags", "custom_fields")
+LIST_FIELDS = ("emails", "phones", "addresses", "urls", "external_ids", "tags", "custom_fields")
 KNOWN_FIELDS = frozenset({"full_name", *SCALAR_FIELDS, *LIST_FIELDS})
 
 
@@ -52,6 +52,7 @@ def contact_snapshot(contact: Contact) -> dict[str, Any]:
             f"{a}" + (f" ({a.label})" if a.label else "") for a in contact.addresses.all()
         ],
         "urls": [w.url for w in contact.links.all()],
+        "external_ids": [f"{x.source}: {x.value}" for x in contact.external_ids.all()],
         "tags": sorted(t.name for t in contact.tags.all()),
         "custom_fields": dict(contact.custom_fields),
     }
@@ -108,6 +109,7 @@ def _current(contact: Contact | None) -> dict[str, Any]:
             {"url": w.url, "kind": w.kind, "label": w.label, "primary": w.primary}
             for w in contact.links.all()
         ],
+        "external_ids": [{"source": x.source, "id": x.value} for x in contact.external_ids.all()],
     }
 
 
@@ -192,6 +194,7 @@ def _validate(
                 }
             )
     v.primary_flags(c, url_rows, "urls")
+    external_rows = _external_ids(c, merged, current)
 
     fields["custom_fields"] = v.custom_fields(
         c, data, target="contact", current=current.custom_fields if current else {}, region=region
@@ -216,14 +219,57 @@ def _validate(
         "phones": phone_rows,
         "addresses": address_rows,
         "urls": url_rows,
+        "external_ids": external_rows,
     }
     return fields, children, tags
+
+
+def _external_ids(
+    c: v.Collector, data: Mapping[str, Any], current: Contact | None
+) -> list[dict[str, Any]]:
+    """One id per source system, and no id claimed by another contact."""
+    rows: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(v.items(c, data, "external_ids")):
+        path = f"external_ids[{i}]"
+        source = v.item_text(c, item, path, "source", 100)
+        value = v.item_text(c, item, path, "id", 200)
+        if not source:
+            c.add(f"{path}.source", "Name the system this id comes from.")
+        if not value:
+            c.add(f"{path}.id", "Enter the id.")
+        if not source or not value:
+            continue
+        if source.casefold() in seen:
+            c.add(
+                f"{path}.source",
+                f"Only one id per source; {source} is already external_ids[{seen[source.casefold()]}].",
+            )
+            continue
+        seen[source.casefold()] = i
+        owner = (
+            ExternalId.objects.filter(source=source, value=value)
+            .exclude(contact_id=current.pk if current else 0)
+            .values_list("contact_id", flat=True)
+            .first()
+        )
+        if owner:
+            c.add(f"{path}.id", f"{source} id {value} already belongs to contact {owner}.")
+            continue
+        rows.append({"source": source, "value": value})
+    return rows
 
 
 def _write_children(
     contact: Contact, children: Mapping[str, list[dict[str, Any]]], replace: set[str]
 ) -> None:
-    models = {"emails": Email, "phones": Phone, "addresses": Address, "urls": WebLink}
+    models = {
+        "emails": Email,
+        "phones": Phone,
+        "addresses": Address,
+        "urls": WebLink,
+        "external_ids": ExternalId,
+    }
     for key in replace:
         v.replace_rows(models[key], {"contact": contact}, children[key])
 
@@ -261,7 +307,7 @@ def _sort_key(fields: Mapping[str, Any]) -> str:
 def _load(contact_id: int) -> Contact:
     return (
         Contact.objects.select_related("owner")
-        .prefetch_related("emails", "phones", "addresses", "links", "tags")
+        .prefetch_related("emails", "phones", "addresses", "links", "external_ids", "tags")
         .get(pk=contact_id)
     )
 

@@ -185,6 +185,7 @@ def test_a_contact_shows_its_affiliations_and_custom_fields(bob_api, alice):
         "phones",
         "addresses",
         "urls",
+        "external_ids",
         "birthday",
         "job_title",
         "time_zone",
@@ -827,17 +828,17 @@ def test_list_search_and_detail_use_a_fixed_number_of_queries(
     _busy_contacts(bob, 15)
     bob_api.get("/contacts")  # the token's last-used time is written once a minute
     contact = Contact.objects.get(given_name="Person3")
-    # auth 1 + contacts 1 + owner/emails/phones/addresses/links/tags/affiliations 6
-    with django_assert_max_num_queries(9):
+    # auth 1 + contacts 1 + emails/phones/addresses/links/external ids/tags/affiliations 7
+    with django_assert_max_num_queries(10):
         response = bob_api.get("/contacts", {"limit": 50})
     assert len(response.json()["items"]) == 16
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         response = bob_api.get("/contacts", {"q": "london", "limit": 50})
     assert len(response.json()["items"]) == 15
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         response = bob_api.get("/contacts", {"tag": "vip", "country": "gb", "limit": 50})
     assert len(response.json()["items"]) == 15
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         assert bob_api.get(f"/contacts/{contact.pk}").status_code == 200
     with django_assert_max_num_queries(6):
         response = bob_api.get("/organizations", {"limit": 50})

@@ -329,3 +329,22 @@ def test_a_person_holds_one_current_role_per_organization(bob):
     assert "already works at" in errors_of(exc)["organization"][0]
     employ(person, org, title="Intern", is_current=False, end_date="2020-01-01")
     assert person.affiliations.count() == 2
+
+
+def test_a_contact_keeps_one_external_id_per_source_and_no_two_contacts_share_one(bob):
+    first = make_contact(
+        bob, external_ids=[{"source": "Old CRM", "id": "C-17"}, {"source": "Phone", "id": "9"}]
+    )
+    assert sorted((x.source, x.value) for x in first.external_ids.all()) == [
+        ("Old CRM", "C-17"),
+        ("Phone", "9"),
+    ]
+    with pytest.raises(InvalidInput) as exc:
+        make_contact(bob, external_ids=[{"source": "Old CRM", "id": "C-17"}])
+    assert f"already belongs to contact {first.pk}" in errors_of(exc)["external_ids[0].id"][0]
+    with pytest.raises(InvalidInput) as exc:
+        make_contact(bob, external_ids=[{"source": "X", "id": "1"}, {"source": "x", "id": "2"}])
+    assert "external_ids[1].source" in errors_of(exc)
+    # Saving the contact again with its own ids is fine.
+    services.contact_update(actor=bob, contact=first, data={"job_title": "CEO"})
+    assert first.external_ids.count() == 2
