@@ -29,6 +29,8 @@ INSTALLED_APPS = [
     "rapport.core",
     "rapport.access",
     "rapport.contacts",
+    "rapport.ingest",
+    "rapport.quality",
 ]
 
 MIDDLEWARE = [
