@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_tasks",
+    "django_tasks_db",
     "ninja",  # Swagger UI for /api/v1/docs from local static files, not a CDN
     "rapport.core",
     "rapport.access",
@@ -123,7 +124,22 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
-TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# Background work (imports, audits) goes through Django's task API. "database" keeps the
+# queue in the database (no extra server; run `rapport worker`), "rq" uses Redis
+# workers for scale (`rapport rqworker`), "immediate" runs tasks inline (tests).
+TASK_BACKENDS = {
+    "database": {"BACKEND": "django_tasks_db.DatabaseBackend"},
+    "rq": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]},
+    "immediate": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"},
+}
+_task_backend = env_str("RAPPORT_TASKS_BACKEND", "database")
+if _task_backend not in TASK_BACKENDS:
+    raise ValueError(f"RAPPORT_TASKS_BACKEND must be one of {', '.join(TASK_BACKENDS)}")
+TASKS = {"default": TASK_BACKENDS[_task_backend]}
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600}}
+if _task_backend == "rq":
+    INSTALLED_APPS.append("django_rq")
 
 # Region used to read phone numbers typed without a country code when the contact
 # has no address country.

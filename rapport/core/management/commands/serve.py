@@ -1,9 +1,13 @@
-"""`rapport serve`: the production server (gunicorn workers, static files by WhiteNoise)."""
+"""`rapport serve`: the production server (gunicorn workers, static files by WhiteNoise)
+plus, with the database task queue, one background worker for imports and audits."""
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -12,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 
 class Command(BaseCommand):
-    help = "Serve Rapport with gunicorn."
+    help = "Serve Rapport with gunicorn (and a background worker for the database queue)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -20,29 +24,45 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "3"))
         )
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="Do not start a background worker (run `rapport worker` elsewhere).",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         call_command("collectstatic", interactive=False, verbosity=0)
-        self.stdout.write(
-            f"Rapport is serving on http://{options['host']}:{options['port']}/", ending="\n"
-        )
-        self.stdout.flush()
-        argv = [
-            "gunicorn",
-            "rapport.wsgi:application",
-            "--bind",
-            f"{options['host']}:{options['port']}",
-            "--workers",
-            str(options["workers"]),
-            "--threads",
-            "4",
-            "--timeout",
-            "120",
-            "--access-logfile",
-            "-",
-            "--forwarded-allow-ips",
-            os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
-        ]
+        bin_dir = Path(sys.executable).parent
         os.environ.setdefault("RAPPORT_DATA_DIR", str(settings.DATA_DIR))
-        gunicorn = str(Path(sys.executable).parent / "gunicorn")
-        os.execv(gunicorn, argv)
+        web = [
+            str(bin_dir / "gunicorn"),
+            "rapport.wsgi:application",
+            "--bind", f"{options['host']}:{options['port']}",
+            "--workers", str(options["workers"]),
+            "--threads", "4",
+            "--timeout", "120",
+            "--access-logfile", "-",
+            "--forwarded-allow-ips", os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        ]  # fmt: skip
+        processes = [subprocess.Popen(web)]
+        backend = settings.TASKS["default"]["BACKEND"]
+        if backend == "django_tasks_db.DatabaseBackend" and not options["no_worker"]:
+            processes.append(subprocess.Popen([str(bin_dir / "rapport"), "worker"]))
+        self.stdout.write(f"Rapport is serving on http://{options['host']}:{options['port']}/")
+        self.stdout.flush()
+
+        def stop(*_: object) -> None:
+            for process in processes:
+                if process.poll() is None:
+                    process.terminate()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        try:
+            while all(p.poll() is None for p in processes):
+                time.sleep(0.5)
+        finally:
+            stop()
+            for process in processes:
+                process.wait(timeout=30)
+        sys.exit(max(p.returncode or 0 for p in processes))

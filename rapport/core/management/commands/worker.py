@@ -1,0 +1,25 @@
+"""`rapport worker`: run background tasks (imports, audits) from the configured queue."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Run background tasks: the database queue by default, Redis workers with RQ."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--batch", action="store_true", help="Exit when the queue is empty.")
+
+    def handle(self, *args: object, **options: object) -> None:
+        backend = settings.TASKS["default"]["BACKEND"]
+        if backend == "django_tasks_db.DatabaseBackend":
+            call_command("db_worker", batch=bool(options["batch"]))
+        elif backend == "django_tasks_rq.RQBackend":
+            call_command("rqworker", "default", burst=bool(options["batch"]))
+        else:
+            raise CommandError(
+                "RAPPORT_TASKS_BACKEND=immediate runs tasks inline; no worker needed."
+            )
