@@ -16,7 +16,14 @@ MEMBER = "member"
 READ_ONLY = "readonly"
 
 # What each role may do. Actions are "<area>.<verb>".
-_READ = {"contacts.view", "organizations.view", "tags.view", "custom_fields.view", "tokens.own"}
+_READ = {
+    "contacts.view",
+    "contacts.export",
+    "organizations.view",
+    "tags.view",
+    "custom_fields.view",
+    "tokens.own",
+}
 _WRITE = {
     "contacts.add",
     "contacts.change",
