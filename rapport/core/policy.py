@@ -33,6 +33,7 @@ _WRITE = {
     "organizations.delete",
     "affiliations.change",
     "tags.add",
+    "imports.run",
 }
 _ADMIN = {"tags.manage", "custom_fields.manage", "users.manage"}
 

@@ -71,6 +71,9 @@ class ImportBatch(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     undone_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    log = models.JSONField(default=list)
+    created_organization_ids = models.JSONField(default=list)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -6,11 +6,13 @@ from rapport.contacts.services.affiliations import (
     affiliation_update,
 )
 from rapport.contacts.services.contacts import (
+    contact_clean,
     contact_create,
     contact_delete,
     contact_refresh_search,
     contact_snapshot,
     contact_update,
+    contact_values,
 )
 from rapport.contacts.services.organizations import (
     organization_create,
@@ -31,12 +33,14 @@ __all__ = [
     "affiliation_create",
     "affiliation_delete",
     "affiliation_update",
+    "contact_clean",
     "contact_create",
     "contact_delete",
     "contact_photo_set",
     "contact_refresh_search",
     "contact_snapshot",
     "contact_update",
+    "contact_values",
     "custom_field_create",
     "custom_field_delete",
     "custom_field_update",

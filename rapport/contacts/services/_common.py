@@ -202,8 +202,8 @@ def default_region(address_rows: list[dict[str, Any]]) -> str:
     return str(settings.RAPPORT_DEFAULT_REGION)
 
 
-def tags(c: Collector, data: Mapping[str, Any], actor: Any) -> list[Tag] | None:
-    """Existing tags by name (ignoring case); unknown names are created when allowed."""
+def tags(c: Collector, data: Mapping[str, Any], actor: Any) -> list[Tag | str] | None:
+    """Existing tags by name (ignoring case), and the new names the actor may create."""
     if "tags" not in data:
         return None
     raw = data.get("tags") or []
@@ -226,10 +226,16 @@ def tags(c: Collector, data: Mapping[str, Any], actor: Any) -> list[Tag] | None:
     if missing and not policy.can(actor, "tags.add"):
         c.add("tags", f"The tag “{names[missing[0]]}” does not exist.")
         return None
-    result = list(existing.values())
-    for key in missing:
-        tag, _ = Tag.objects.get_or_create(name_key=key, defaults={"name": names[key]})
-        result.append(tag)
+    return [*existing.values(), *(names[key] for key in missing)]
+
+
+def ensure_tags(items: list[Tag | str]) -> list[Tag]:
+    """Create the new tag names that ``tags()`` accepted; validation itself writes nothing."""
+    result = []
+    for item in items:
+        if isinstance(item, str):
+            item, _ = Tag.objects.get_or_create(name_key=fold(item), defaults={"name": item})
+        result.append(item)
     return result
 
 

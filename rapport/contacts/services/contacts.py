@@ -66,7 +66,7 @@ def _phone_text(p: Phone) -> str:
     return str(p) + (f" ({p.label})" if p.label else "") + (" *" if p.primary else "")
 
 
-def _current(contact: Contact | None) -> dict[str, Any]:
+def contact_values(contact: Contact | None) -> dict[str, Any]:
     """The contact's present values in input form, so a PATCH can fill what was not sent."""
     if contact is None:
         return {}
@@ -123,7 +123,7 @@ def _validate(
         if key not in KNOWN_FIELDS:
             c.add(key, "Unknown field.")
     merged: dict[str, Any] = {
-        **_current(current),
+        **contact_values(current),
         **{k: v_ for k, v_ in data.items() if k in KNOWN_FIELDS},
     }
 
@@ -274,6 +274,23 @@ def _write_children(
         v.replace_rows(models[key], {"contact": contact}, children[key])
 
 
+def contact_clean(
+    *, actor: Any, data: Mapping[str, Any], contact: Contact | None = None
+) -> dict[str, Any]:
+    """Validate and normalise without saving anything: the values as they would be stored.
+
+    Raises InvalidInput exactly as contact_create/contact_update would.
+    """
+    fields, children, tags = _validate(data, actor=actor, current=contact)
+    owner = fields.pop("owner")
+    return {
+        **fields,
+        **children,
+        "owner": owner.username if owner else None,
+        "tags": [t if isinstance(t, str) else t.name for t in tags or []],
+    }
+
+
 def contact_refresh_search(*, contact: Contact) -> None:
     """Rebuild the contact's sort key and search text from its current rows."""
     organizations = [
@@ -328,7 +345,7 @@ def contact_create(*, actor: Any, data: Mapping[str, Any], via: str = "ui") -> C
     )
     _write_children(contact, children, set(children))
     if tags:
-        contact.tags.set(tags)
+        contact.tags.set(v.ensure_tags(tags))
     contact_refresh_search(contact=contact)
     contact = _load(contact.pk)
     change_record(
@@ -377,7 +394,7 @@ def contact_update(
     before_obj.save()
     _write_children(before_obj, children, {k for k in children if k in data})
     if tags is not None:
-        before_obj.tags.set(tags)
+        before_obj.tags.set(v.ensure_tags(tags))
     updated = _load(contact.pk)
     contact_refresh_search(contact=updated)
     changes = diff(before, contact_snapshot(updated))

@@ -196,7 +196,7 @@ def organization_create(*, actor: Any, data: Mapping[str, Any], via: str = "ui")
     org = Organization.objects.create(**fields, sort_name=fold(fields["name"]))
     _write_children(org, children, set(children))
     if tags:
-        org.tags.set(tags)
+        org.tags.set(v.ensure_tags(tags))
     organization_refresh_search(org=org)
     org = _load(org.pk)
     change_record(
@@ -245,7 +245,7 @@ def organization_update(
     current.save()
     _write_children(current, children, {k for k in children if k in data})
     if tags is not None:
-        current.tags.set(tags)
+        current.tags.set(v.ensure_tags(tags))
     updated = _load(org.pk)
     organization_refresh_search(org=updated)
     if renamed:

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from rapport.core.tasks import task_backend
+
 
 class Command(BaseCommand):
     help = "Serve Rapport with gunicorn (and a background worker for the database queue)."
@@ -45,7 +47,7 @@ class Command(BaseCommand):
             "--forwarded-allow-ips", os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         ]  # fmt: skip
         processes = [subprocess.Popen(web)]
-        backend = settings.TASKS["default"]["BACKEND"]
+        backend = task_backend()
         if backend == "django_tasks_db.DatabaseBackend" and not options["no_worker"]:
             processes.append(subprocess.Popen([str(bin_dir / "rapport"), "worker"]))
         self.stdout.write(f"Rapport is serving on http://{options['host']}:{options['port']}/")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from rapport.core.tasks import task_backend
 
 
 class Command(BaseCommand):
@@ -14,7 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--batch", action="store_true", help="Exit when the queue is empty.")
 
     def handle(self, *args: object, **options: object) -> None:
-        backend = settings.TASKS["default"]["BACKEND"]
+        backend = task_backend()
         if backend == "django_tasks_db.DatabaseBackend":
             call_command("db_worker", batch=bool(options["batch"]))
         elif backend == "django_tasks_rq.RQBackend":
