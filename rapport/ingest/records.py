@@ -1,0 +1,129 @@
+"""One row of a file, read through a mapping, as the contact data the services accept."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+_INDEXED = re.compile(r"^(emails|phones|addresses|urls)\[(\d+)\]\.(\w+)$")
+_TAG_SPLIT = re.compile(r"\s*(?:,|;|:::)\s*")
+LIST_KEYS = ("emails", "phones", "addresses", "urls")
+
+
+@dataclass
+class RowRecord:
+    """What a row says about one person, plus where each value came from."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    overwrite: set[str] = field(default_factory=set)
+    external_id: str = ""
+    organization_name: str = ""
+    organization_domain: str = ""
+    title: str = ""
+    department: str = ""
+    # service field path ("emails[0].address") → the column it came from
+    columns: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.data or self.external_id or self.organization_name)
+
+    def column_for(self, path: str) -> tuple[str, str]:
+        """The column and cell behind a field path from a service error."""
+        key = path
+        while key:
+            if key in self.columns:
+                column = self.columns[key]
+                return column, self.values.get(column, "")
+            key = key.rpartition(".")[0] if "." in key else key.rpartition("[")[0]
+        return "", ""
+
+
+def build_record(
+    mapping: Mapping[str, str], headers: Sequence[str], cells: Sequence[str]
+) -> RowRecord:
+    """Apply ``mapping`` (header → target) to one row's cells.
+
+    Repeated targets keep the file's numbering but drop empty entries, so
+    ``emails[0]`` empty and ``emails[1]`` filled gives one email.
+    """
+    record = RowRecord()
+    lists: dict[str, dict[int, dict[str, str]]] = {key: {} for key in LIST_KEYS}
+    list_columns: dict[tuple[str, int, str], str] = {}
+    for index, header in enumerate(headers):
+        target = (mapping.get(header) or "").strip()
+        if not target:
+            continue
+        value = cells[index].strip() if index < len(cells) and cells[index] else ""
+        if not value:
+            continue
+        record.values[header] = value
+        overwrite = target.endswith("!")
+        target = target.removesuffix("!")
+        found = _INDEXED.match(target)
+        if found:
+            kind, n, part = found.group(1), int(found.group(2)), found.group(3)
+            lists[kind].setdefault(n, {})[part] = value
+            list_columns[(kind, n, part)] = header
+            if overwrite:
+                record.overwrite.add(kind)
+            continue
+        if target == "tags":
+            tags = [t for t in _TAG_SPLIT.split(value) if t and t != "*"]
+            record.data.setdefault("tags", [])
+            record.data["tags"] += [t for t in tags if t not in record.data["tags"]]
+            record.columns["tags"] = header
+        elif target == "external_id":
+            record.external_id = value
+            record.columns["external_ids"] = header
+        elif target == "organization.name":
+            record.organization_name = value
+            record.columns["organization"] = header
+        elif target == "organization.domain":
+            record.organization_domain = value
+            record.columns["organization.domain"] = header
+        elif target == "affiliation.title":
+            record.title = value
+            record.columns["affiliation.title"] = header
+        elif target == "affiliation.department":
+            record.department = value
+            record.columns["affiliation.department"] = header
+        elif target.startswith("custom_fields."):
+            key = target.split(".", 1)[1]
+            record.data.setdefault("custom_fields", {})[key] = value
+            record.columns[f"custom_fields.{key}"] = header
+            if overwrite:
+                record.overwrite.add(f"custom_fields.{key}")
+        else:
+            record.data[target] = value
+            record.columns[target] = header
+            if overwrite:
+                record.overwrite.add(target)
+    main_part = {"emails": "address", "phones": "number", "addresses": None, "urls": "url"}
+    for kind, entries in lists.items():
+        rows = []
+        for n in sorted(entries):
+            entry = entries[n]
+            key_part = main_part[kind]
+            if key_part and not entry.get(key_part):
+                continue
+            if kind == "addresses" and not any(
+                entry.get(p) for p in ("street", "locality", "region", "postcode", "country")
+            ):
+                continue
+            label = entry.get("label", "")
+            if label.startswith("* "):  # Google marks the primary value this way
+                entry["label"] = label[2:].strip()
+                entry["primary"] = "yes"
+            position = len(rows)
+            for part in entry:
+                if part == "primary":
+                    continue
+                record.columns[f"{kind}[{position}].{part}"] = list_columns[(kind, n, part)]
+            rows.append({k: (v == "yes" if k == "primary" else v) for k, v in entry.items()})
+        if rows:
+            record.data[kind] = rows
+    return record

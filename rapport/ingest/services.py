@@ -1,0 +1,809 @@
+"""Imports: upload a file, map its columns, run it as an undoable batch, undo it.
+
+Every row goes through the contact services, exactly as if it had been typed in the
+UI: the same validation, normalisation, permissions and history. A row that fails is
+reported (row, column, value, reason) and the import goes on. Rows are written in
+chunks; each chunk commits together with the batch's progress, so an import killed
+mid-way leaves no half-written contact and resumes after the last committed chunk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.files.base import File
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from rapport.contacts import normalize
+from rapport.contacts import services as contact_services
+from rapport.contacts.models import Affiliation, Contact, Email, ExternalId, Organization, Phone
+from rapport.core import policy
+from rapport.core.errors import FieldError, InvalidInput, NotPermitted
+from rapport.core.text import fold
+from rapport.ingest import mapping as targets
+from rapport.ingest import parsers, presets
+from rapport.ingest.models import ImportBatch, ImportChange, ImportRowError, SavedMapping
+from rapport.ingest.records import RowRecord, build_record
+
+logger = logging.getLogger(__name__)
+CHUNK_ROWS = 200
+MAX_BYTES = 1024 * 1024 * 1024
+_LEGAL_SUFFIX = re.compile(
+    r"\b(inc|incorporated|corp|corporation|co|company|llc|llp|ltd|limited|plc|gmbh|ag|kg|sa|sas|sarl|s\.?a\.?r\.?l|bv|nv|srl|spa|s\.?p\.?a|oy|ab|as|aps|pty|kk)\b\.?",
+)
+
+
+def organization_key(name: str) -> str:
+    """'ACME, Inc.' and 'Acme Incorporated' and 'acme' compare equal; '&' is 'and'."""
+    text = fold(name).replace("&", " and ")
+    text = _LEGAL_SUFFIX.sub(" ", text)
+    return re.sub(r"[^a-z0-9]+", " ", text).strip()
+
+
+# ---------------------------------------------------------------------------- upload
+
+
+def import_upload(
+    *, actor: Any, upload: IO[bytes], file_name: str, source: str = "", encoding: str | None = None
+) -> ImportBatch:
+    """Keep the file, recognise its format, encoding and columns, and propose a mapping.
+
+    Raises NotPermitted, or InvalidInput on ``file`` (unreadable, empty, too large…)
+    or ``source``. Nothing is kept when the file cannot be read.
+    """
+    policy.require(actor, "imports.run")
+    file_name = Path(file_name or "upload").name[:255]
+    source = (source or "").strip()[:100] or Path(file_name).stem[:100] or "import"
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in iter(lambda: upload.read(1024 * 1024), b""):
+        digest.update(chunk)
+        size += len(chunk)
+        if size > MAX_BYTES:
+            raise InvalidInput.single("file", "The file is larger than 1 GB.")
+    if size == 0:
+        raise InvalidInput.single("file", "The file is empty.")
+    upload.seek(0)
+    batch = ImportBatch(
+        source=source,
+        file_name=file_name,
+        checksum=digest.hexdigest(),
+        size=size,
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    batch.file.save(f"{digest.hexdigest()[:16]}-{file_name}", File(upload), save=False)
+    try:
+        table = parsers.detect(Path(batch.file.path), file_name, encoding=encoding)
+    except parsers.UnreadableFile as exc:
+        batch.file.delete(save=False)
+        raise InvalidInput.single("file", str(exc)) from None
+    batch.file_format = table.file_format
+    batch.encoding = table.encoding
+    batch.delimiter = table.delimiter
+    batch.headers = table.headers
+    batch.mapping = _proposed_mapping(table)
+    batch.log = [{"at": timezone.now().isoformat(), "message": note} for note in table.notes]
+    batch.save()
+    return batch
+
+
+def _proposed_mapping(table: parsers.Table) -> dict[str, str]:
+    if table.identity_mapping:
+        return {h: h if targets.is_target(h) else "" for h in table.headers}
+    preset = presets.detect_preset(table.headers)
+    if preset:
+        return dict(preset[1])
+    saved = (
+        SavedMapping.objects.filter(mapping__has_key=table.headers[0]).order_by("-created_at")
+        if table.headers
+        else None
+    )
+    for candidate in saved or []:
+        if set(candidate.mapping) == set(table.headers):
+            return dict(candidate.mapping)
+    return dict(presets.guess_mapping(table.headers))
+
+
+def open_table(batch: ImportBatch) -> parsers.Table:
+    try:
+        return parsers.detect(
+            Path(batch.file.path), batch.file_name, encoding=batch.encoding or None
+        )
+    except parsers.UnreadableFile as exc:
+        raise InvalidInput.single("file", str(exc)) from None
+
+
+# --------------------------------------------------------------------------- mapping
+
+
+def import_configure(
+    *,
+    actor: Any,
+    batch: ImportBatch,
+    mapping: dict[str, str] | None = None,
+    mode: str | None = None,
+    dry_run: bool | None = None,
+    encoding: str | None = None,
+    save_as: str = "",
+) -> ImportBatch:
+    """Set the mapping, mode and encoding of a batch that has not started yet."""
+    policy.require(actor, "imports.run")
+    if batch.status != ImportBatch.Status.PENDING:
+        raise InvalidInput.single(
+            "status", "This import has already started; its mapping cannot change."
+        )
+    errors: list[FieldError] = []
+    if mapping is not None:
+        for column, target in mapping.items():
+            if column not in batch.headers:
+                errors.append(FieldError(f"mapping.{column}", "The file has no such column."))
+            elif target and not targets.is_target(target):
+                errors.append(
+                    FieldError(f"mapping.{column}", f"“{target}” is not a field contacts have.")
+                )
+        seen: dict[str, str] = {}
+        for column, target in mapping.items():
+            bare = (target or "").removesuffix("!")
+            if bare and bare != "tags" and bare in seen:
+                errors.append(
+                    FieldError(
+                        f"mapping.{column}", f"{bare} is already filled from “{seen[bare]}”."
+                    )
+                )
+            seen.setdefault(bare, column)
+    if mode is not None and mode not in ImportBatch.Mode.values:
+        errors.append(FieldError("mode", f"Must be one of: {', '.join(ImportBatch.Mode.values)}."))
+    if errors:
+        raise InvalidInput(errors)
+    if encoding and encoding != batch.encoding:
+        try:
+            table = parsers.detect(Path(batch.file.path), batch.file_name, encoding=encoding)
+        except parsers.UnreadableFile as exc:
+            raise InvalidInput.single("encoding", str(exc)) from None
+        batch.encoding, batch.headers = table.encoding, table.headers
+        if mapping is None:
+            batch.mapping = _proposed_mapping(table)
+    if mapping is not None:
+        batch.mapping = {h: mapping.get(h, "") for h in batch.headers}
+    if mode is not None:
+        batch.mode = mode
+    if dry_run is not None:
+        batch.dry_run = dry_run
+    batch.save()
+    if save_as.strip():
+        SavedMapping.objects.update_or_create(
+            name=save_as.strip()[:100],
+            defaults={
+                "mapping": batch.mapping,
+                "created_by": actor if getattr(actor, "pk", None) else None,
+            },
+        )
+    return batch
+
+
+@dataclass
+class PreviewRow:
+    row_number: int
+    data: dict[str, Any]
+    errors: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def import_preview(*, actor: Any, batch: ImportBatch, limit: int = 10) -> list[PreviewRow]:
+    """The first rows after mapping and normalisation, with what would be wrong with them."""
+    policy.require(actor, "imports.run")
+    table = open_table(batch)
+    preview = []
+    for row_number, cells in _limited(table.rows, limit):
+        if cells is None:
+            preview.append(PreviewRow(row_number, {}, [("", "", "This entry could not be read.")]))
+            continue
+        record = build_record(batch.mapping, batch.headers, cells)
+        try:
+            data = contact_services.contact_clean(actor=actor, data=_create_data(record, batch))
+        except InvalidInput as exc:
+            preview.append(PreviewRow(row_number, record.data, _row_errors(record, exc)))
+        else:
+            preview.append(PreviewRow(row_number, data))
+    return preview
+
+
+def _limited(rows: Iterator[tuple[int, Any]], limit: int) -> Iterator[tuple[int, Any]]:
+    for i, item in enumerate(rows):
+        if i >= limit:
+            return
+        yield item
+
+
+# ----------------------------------------------------------------------------- run
+
+
+def import_start(*, actor: Any, batch: ImportBatch) -> ImportBatch:
+    """Queue a configured (or interrupted) batch; a worker runs it in the background."""
+    policy.require(actor, "imports.run")
+    startable = (ImportBatch.Status.PENDING, ImportBatch.Status.INTERRUPTED)
+    if batch.status == ImportBatch.Status.RUNNING and is_stalled(batch):
+        startable = (ImportBatch.Status.RUNNING,)
+    if batch.status not in startable:
+        raise InvalidInput.single("status", f"This import is {batch.get_status_display().lower()}.")
+    if not any(batch.mapping.values()):
+        raise InvalidInput.single("mapping", "Map at least one column to a contact field.")
+    ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.QUEUED)
+    batch.status = ImportBatch.Status.QUEUED
+    from rapport.ingest.tasks import run_import
+
+    transaction.on_commit(lambda: run_import.enqueue(batch_id=batch.pk))
+    return batch
+
+
+def is_stalled(batch: ImportBatch, seconds: int = 120) -> bool:
+    """A running batch whose worker stopped reporting (killed, crashed, restarted)."""
+    if batch.status != ImportBatch.Status.RUNNING:
+        return False
+    beat = batch.heartbeat_at or batch.started_at
+    return beat is None or (timezone.now() - beat).total_seconds() > seconds
+
+
+@dataclass
+class _Outcome:
+    action: str  # created, updated, unchanged, failed
+    errors: list[tuple[str, str, str]] = field(default_factory=list)
+    change: ImportChange | None = None
+    organization_id: int | None = None
+
+
+class _Run:
+    """The state of one run of a batch: caches that spare a query per row."""
+
+    def __init__(self, batch: ImportBatch, actor: Any) -> None:
+        self.batch = batch
+        self.actor = actor
+        self.organizations_by_domain: dict[str, int] = {}
+        self.organizations_by_key: dict[str, int] = {}
+        for pk, name, domains in Organization.objects.values_list("id", "name", "domains"):
+            self.organizations_by_key.setdefault(organization_key(name), pk)
+            for domain in domains or []:
+                self.organizations_by_domain.setdefault(domain, pk)
+        self.pending_created: dict[int, ImportChange] = {}
+        self.created_here: set[int] = set(
+            ImportChange.objects.filter(
+                batch=batch, action=ImportChange.Action.CREATED
+            ).values_list("contact_id", flat=True)
+        )
+
+    # -- matching ---------------------------------------------------------------
+
+    def match(self, record: RowRecord) -> Contact | None:
+        """Existing contact by external id, then email, then E.164 phone (in that order)."""
+        if record.external_id:
+            found = ExternalId.objects.filter(
+                source=self.batch.source, value=record.external_id
+            ).first()
+            if found:
+                return Contact.objects.get(pk=found.contact_id)
+        keys = [
+            normalize.email_key(e["address"])
+            for e in record.data.get("emails", [])
+            if "@" in e.get("address", "")
+        ]
+        if keys:
+            found_id = (
+                Email.objects.filter(address_key__in=[_email_key(k) for k in keys])
+                .values_list("contact_id", flat=True)
+                .first()
+            )
+            if found_id:
+                return Contact.objects.get(pk=found_id)
+        region = _region(record)
+        numbers = []
+        for phone in record.data.get("phones", []):
+            try:
+                numbers.append(normalize.phone(phone.get("number", ""), region=region).e164)
+            except ValueError:
+                continue
+        if numbers:
+            found_id = (
+                Phone.objects.filter(e164__in=numbers, contact__isnull=False)
+                .values_list("contact_id", flat=True)
+                .first()
+            )
+            if found_id:
+                return Contact.objects.get(pk=found_id)
+        return None
+
+    # -- one row ----------------------------------------------------------------
+
+    def process(self, record: RowRecord) -> _Outcome:
+        mode = self.batch.mode
+        existing = self.match(record)
+        if existing is None:
+            if mode == ImportBatch.Mode.UPDATE:
+                return _Outcome(
+                    "failed", [("", "", "No existing contact matches this row (update mode).")]
+                )
+            contact = contact_services.contact_create(
+                actor=self.actor, data=_create_data(record, self.batch), via="import"
+            )
+            organization_id = self.affiliate(contact, record)
+            self.created_here.add(contact.pk)
+            version = Contact.objects.filter(pk=contact.pk).values_list("version", flat=True).get()
+            change = ImportChange(
+                batch=self.batch,
+                contact_id=contact.pk,
+                action=ImportChange.Action.CREATED,
+                version_after=version,
+            )
+            self.pending_created[contact.pk] = change
+            return _Outcome("created", change=change, organization_id=organization_id)
+        if mode == ImportBatch.Mode.CREATE and existing.pk not in self.created_here:
+            return _Outcome("unchanged")
+        patch, before = _patch(existing, record, self.batch)
+        organization_id = None
+        if patch:
+            contact_services.contact_update(
+                actor=self.actor, contact=existing, data=patch, via="import"
+            )
+        organization_id = self.affiliate(existing, record)
+        if not patch and organization_id is None:
+            return _Outcome("unchanged")
+        current = Contact.objects.get(pk=existing.pk)
+        after = _comparable(contact_services.contact_values(current), current, set(patch))
+        change = ImportChange(
+            batch=self.batch,
+            contact_id=existing.pk,
+            action=ImportChange.Action.UPDATED,
+            before=before,
+            after=after,
+            version_after=current.version,
+        )
+        if existing.pk in self.created_here:
+            # A second row for someone this batch created: undo still removes them whole.
+            if existing.pk in self.pending_created:
+                self.pending_created[existing.pk].version_after = current.version
+            else:
+                ImportChange.objects.filter(
+                    batch=self.batch, contact_id=existing.pk, action=ImportChange.Action.CREATED
+                ).update(version_after=current.version)
+            return _Outcome("updated", organization_id=organization_id)
+        return _Outcome("updated", change=change, organization_id=organization_id)
+
+    def affiliate(self, contact: Contact, record: RowRecord) -> int | None:
+        """Link the person to the row's organization (matched or created); return a new org's id."""
+        name = record.organization_name
+        domain = ""
+        if record.organization_domain:
+            try:
+                domain = normalize.domain(record.organization_domain)
+            except ValueError as exc:
+                raise InvalidInput.single("organization.domain", str(exc)) from None
+        if not name and not domain:
+            return None
+        org_id = self.organizations_by_domain.get(domain) if domain else None
+        if org_id is None and name:
+            org_id = self.organizations_by_key.get(organization_key(name))
+        created_id = None
+        if org_id is None:
+            org = contact_services.organization_create(
+                actor=self.actor,
+                data={"name": name or domain, "domains": [domain] if domain else []},
+                via="import",
+            )
+            org_id = created_id = org.pk
+            self.organizations_by_key.setdefault(organization_key(org.name), org.pk)
+            if domain:
+                self.organizations_by_domain[domain] = org.pk
+        current = Affiliation.objects.filter(
+            contact=contact, organization_id=org_id, is_current=True
+        ).first()
+        if current is None:
+            contact_services.affiliation_create(
+                actor=self.actor,
+                data={
+                    "contact": contact.pk,
+                    "organization": org_id,
+                    "title": record.title,
+                    "department": record.department,
+                },
+                via="import",
+            )
+        elif (record.title and not current.title) or (record.department and not current.department):
+            contact_services.affiliation_update(
+                actor=self.actor,
+                affiliation=current,
+                data={
+                    "title": current.title or record.title,
+                    "department": current.department or record.department,
+                },
+                via="import",
+            )
+        return created_id
+
+
+def _email_key(value: str) -> str:
+    try:
+        return normalize.email_key(normalize.email(value))
+    except ValueError:
+        return value.casefold()
+
+
+def _region(record: RowRecord) -> str:
+    for address in record.data.get("addresses", []):
+        try:
+            code = normalize.country(address.get("country", ""))
+        except ValueError:
+            continue
+        if code:
+            return code
+    return str(settings.RAPPORT_DEFAULT_REGION)
+
+
+def _create_data(record: RowRecord, batch: ImportBatch) -> dict[str, Any]:
+    data = dict(record.data)
+    data.setdefault("source", batch.source)
+    if record.external_id:
+        data["external_ids"] = [{"source": batch.source, "id": record.external_id}]
+    return data
+
+
+_NAME_FIELDS = ("prefix", "given_name", "middle_name", "family_name", "suffix", "nickname")
+
+
+def _patch(
+    contact: Contact, record: RowRecord, batch: ImportBatch
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What the row adds to an existing contact: empty fields filled, new values appended.
+
+    A non-empty field is replaced only when the mapping marks it with ``!``.
+    """
+    current = contact_services.contact_values(contact)
+    patch: dict[str, Any] = {}
+    data = record.data
+    names_empty = not any(current.get(n) for n in _NAME_FIELDS)
+    for key, value in data.items():
+        if key in ("emails", "phones", "addresses", "urls", "tags", "custom_fields"):
+            continue
+        if key == "full_name":
+            if names_empty or "full_name" in record.overwrite:
+                patch["full_name"] = value
+            continue
+        if key == "source":
+            continue
+        now = current.get(key)
+        if (now in (None, "") or key in record.overwrite) and str(now or "") != value:
+            patch[key] = value
+    region = _region(record) if not contact.addresses.exists() else ""
+    if data.get("emails"):
+        have = {_email_key(e["address"]) for e in current["emails"]}
+        new = [e for e in data["emails"] if _email_key(e.get("address", "")) not in have]
+        if "emails" in record.overwrite:
+            patch["emails"] = data["emails"]
+        elif new:
+            patch["emails"] = current["emails"] + new
+    if data.get("phones"):
+        have_numbers = {p.e164 for p in contact.phones.all()}
+        new = []
+        for phone in data["phones"]:
+            try:
+                e164 = normalize.phone(
+                    phone.get("number", ""), region=region or _region(record)
+                ).e164
+            except ValueError:
+                new.append(phone)  # the service reports it, with its column
+                continue
+            if e164 not in have_numbers:
+                have_numbers.add(e164)
+                new.append(phone)
+        if "phones" in record.overwrite:
+            patch["phones"] = data["phones"]
+        elif new:
+            patch["phones"] = current["phones"] + new
+    for kind, key_parts in (
+        ("addresses", ("street", "locality", "postcode", "country")),
+        ("urls", ("url",)),
+    ):
+        if not data.get(kind):
+            continue
+        have_keys = {tuple(fold(str(x.get(p) or "")) for p in key_parts) for x in current[kind]}
+        new = [
+            x
+            for x in data[kind]
+            if tuple(fold(str(x.get(p) or "")) for p in key_parts) not in have_keys
+        ]
+        if kind in record.overwrite:
+            patch[kind] = data[kind]
+        elif new:
+            patch[kind] = current[kind] + new
+    if data.get("tags"):
+        have_tags = [t.name for t in contact.tags.all()]
+        folded = {fold(t) for t in have_tags}
+        new_tags = [t for t in data["tags"] if fold(t) not in folded]
+        if new_tags:
+            patch["tags"] = have_tags + new_tags
+    if data.get("custom_fields"):
+        fill = {
+            k: v
+            for k, v in data["custom_fields"].items()
+            if contact.custom_fields.get(k) in (None, "", [])
+            or f"custom_fields.{k}" in record.overwrite
+        }
+        if fill:
+            patch["custom_fields"] = fill
+    if record.external_id and not contact.external_ids.filter(source=batch.source).exists():
+        patch["external_ids"] = [
+            {"source": x.source, "id": x.value} for x in contact.external_ids.all()
+        ] + [{"source": batch.source, "id": record.external_id}]
+    before = _comparable(current, contact, set(patch))
+    return patch, before
+
+
+def _comparable(values: dict[str, Any], contact: Contact, keys: set[str]) -> dict[str, Any]:
+    """The contact's values for ``keys`` in input form (what undo writes back)."""
+    result: dict[str, Any] = {}
+    for key in keys:
+        if key == "full_name":
+            for name in _NAME_FIELDS:
+                result[name] = values.get(name, "")
+        elif key == "tags":
+            result["tags"] = sorted(t.name for t in contact.tags.all())
+        elif key == "custom_fields":
+            result["custom_fields"] = dict(contact.custom_fields)
+        elif key == "external_ids":
+            result["external_ids"] = [
+                {"source": x.source, "id": x.value} for x in contact.external_ids.all()
+            ]
+        else:
+            value = values.get(key)
+            result[key] = value.isoformat() if hasattr(value, "isoformat") else value
+    return result
+
+
+def _row_errors(record: RowRecord, exc: InvalidInput) -> list[tuple[str, str, str]]:
+    errors = []
+    for error in exc.errors:
+        column, value = record.column_for(error.path)
+        errors.append(
+            (column, value, f"{error.path}: {error.message}" if not column else error.message)
+        )
+    return errors
+
+
+def import_run(*, batch_id: int) -> ImportBatch:
+    """Run (or resume) a queued batch to the end. Called by the background task and the CLI."""
+    batch = ImportBatch.objects.select_related("created_by").get(pk=batch_id)
+    actor = batch.created_by
+    if not policy.can(actor, "imports.run"):
+        _finish(
+            batch,
+            ImportBatch.Status.FAILED,
+            "The user who started this import may no longer import.",
+        )
+        raise NotPermitted("The user who started this import may no longer import.")
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=ImportBatch.Status.RUNNING,
+        started_at=batch.started_at or timezone.now(),
+        heartbeat_at=timezone.now(),
+    )
+    batch.refresh_from_db()
+    try:
+        table = open_table(batch)
+    except InvalidInput as exc:
+        _finish(batch, ImportBatch.Status.FAILED, exc.errors[0].message)
+        return batch
+    run = _Run(batch, actor)
+    rows = _skip(table.rows, batch.processed_rows)
+    try:
+        while True:
+            chunk = list(_limited(rows, CHUNK_ROWS))
+            if not chunk:
+                break
+            _run_chunk(run, chunk)
+            batch.refresh_from_db(fields=["processed_rows", "status"])
+    except Exception as exc:
+        logger.exception("Import %s stopped", batch.pk)
+        _finish(
+            batch,
+            ImportBatch.Status.INTERRUPTED,
+            f"Stopped after {batch.processed_rows} rows: {exc}",
+        )
+        raise
+    for note in table.notes:
+        _log(batch, note)
+    ImportBatch.objects.filter(pk=batch.pk).update(total_rows=batch.processed_rows)
+    _finish(batch, ImportBatch.Status.DONE, "")
+    batch.refresh_from_db()
+    return batch
+
+
+def _skip(rows: Iterator[tuple[int, Any]], count: int) -> Iterator[tuple[int, Any]]:
+    for i, item in enumerate(rows):
+        if i >= count:
+            yield item
+
+
+def _run_chunk(run: _Run, chunk: list[tuple[int, Any]]) -> None:
+    batch = run.batch
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
+    errors: list[ImportRowError] = []
+    changes: list[ImportChange] = []
+    created_orgs: list[int] = []
+    run.pending_created = {}
+    with transaction.atomic():
+        for row_number, cells in chunk:
+            if cells is None:
+                counts["failed"] += 1
+                errors.append(
+                    ImportRowError(
+                        batch=batch, row_number=row_number, reason="This entry could not be read."
+                    )
+                )
+                continue
+            record = build_record(batch.mapping, batch.headers, cells)
+            if record.empty:
+                continue
+            try:
+                with transaction.atomic():
+                    outcome = run.process(record)
+            except InvalidInput as exc:
+                outcome = _Outcome("failed", _row_errors(record, exc))
+            counts[outcome.action] += 1
+            for i, (column, value, reason) in enumerate(outcome.errors):
+                errors.append(
+                    ImportRowError(
+                        batch=batch,
+                        row_number=row_number,
+                        column=column[:255],
+                        value=value[:1000],
+                        reason=reason,
+                        row=list(cells) if i == 0 else [],
+                    )
+                )
+            if outcome.change is not None:
+                changes.append(outcome.change)
+            if outcome.organization_id:
+                created_orgs.append(outcome.organization_id)
+        if batch.dry_run:
+            transaction.set_rollback(True)
+        else:
+            _save_progress(batch, chunk, counts, errors, changes, created_orgs)
+    if batch.dry_run:
+        with transaction.atomic():
+            _save_progress(batch, chunk, counts, errors, [], [])
+
+
+def _save_progress(batch, chunk, counts, errors, changes, created_orgs) -> None:  # type: ignore[no-untyped-def]
+    ImportRowError.objects.bulk_create(errors)
+    ImportChange.objects.bulk_create(changes)
+    update: dict[str, Any] = {
+        "processed_rows": F("processed_rows") + len(chunk),
+        "created_count": F("created_count") + counts["created"],
+        "updated_count": F("updated_count") + counts["updated"],
+        "unchanged_count": F("unchanged_count") + counts["unchanged"],
+        "failed_count": F("failed_count") + counts["failed"],
+        "heartbeat_at": timezone.now(),
+    }
+    ImportBatch.objects.filter(pk=batch.pk).update(**update)
+    if created_orgs:
+        batch.refresh_from_db(fields=["created_organization_ids"])
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            created_organization_ids=[*batch.created_organization_ids, *created_orgs]
+        )
+
+
+def _log(batch: ImportBatch, message: str) -> None:
+    batch.refresh_from_db(fields=["log"])
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        log=[*batch.log, {"at": timezone.now().isoformat(), "message": message}]
+    )
+
+
+def _finish(batch: ImportBatch, status: str, error: str) -> None:
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=status, error=error, finished_at=timezone.now()
+    )
+    _log(batch, error or f"Finished: {status}.")
+
+
+# ---------------------------------------------------------------------------- undo
+
+
+@dataclass
+class UndoReport:
+    removed: int = 0
+    restored: int = 0
+    kept: list[str] = field(default_factory=list)
+
+
+@transaction.atomic
+def import_undo(*, actor: Any, batch: ImportBatch) -> UndoReport:
+    """Remove what the batch created and restore what it changed, unless edited since.
+
+    Contacts and fields edited after the import are left as they are and listed in the
+    report (and the batch log); nothing anyone did later is overwritten.
+    """
+    policy.require(actor, "imports.run")
+    if batch.status in (ImportBatch.Status.RUNNING, ImportBatch.Status.QUEUED) and not is_stalled(
+        batch
+    ):
+        raise InvalidInput.single(
+            "status", "This import is still running; undo it when it has stopped."
+        )
+    if batch.status == ImportBatch.Status.UNDONE:
+        raise InvalidInput.single("status", "This import was already undone.")
+    if batch.dry_run:
+        raise InvalidInput.single("status", "A dry run changed nothing; there is nothing to undo.")
+    report = UndoReport()
+    contacts = Contact.objects.in_bulk(list(batch.changes.values_list("contact_id", flat=True)))
+    for change in batch.changes.order_by("-id"):
+        contact = contacts.get(change.contact_id)
+        if contact is None:
+            continue
+        contact.refresh_from_db()
+        if change.action == ImportChange.Action.CREATED:
+            if contact.version != change.version_after:
+                report.kept.append(
+                    f"{contact.display_name} (#{contact.pk}) was edited after the import; kept."
+                )
+                continue
+            contact_services.contact_delete(actor=actor, contact=contact, via="import")
+            report.removed += 1
+            continue
+        now = _comparable(contact_services.contact_values(contact), contact, set(change.after))
+        restore = {
+            k: change.before[k]
+            for k in change.after
+            if now.get(k) == change.after[k] and k in change.before
+        }
+        edited = sorted(set(change.after) - set(restore))
+        if edited:
+            report.kept.append(
+                f"{contact.display_name} (#{contact.pk}): {', '.join(edited)} edited after the import; kept."
+            )
+        if restore:
+            contact_services.contact_update(
+                actor=actor, contact=contact, data=restore, via="import"
+            )
+            report.restored += 1
+    for org in Organization.objects.filter(pk__in=batch.created_organization_ids):
+        if org.affiliations.exists() or org.version != 1:
+            report.kept.append(
+                f"Organization {org.name} (#{org.pk}) is in use or was edited; kept."
+            )
+            continue
+        contact_services.organization_delete(actor=actor, org=org, via="import")
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=ImportBatch.Status.UNDONE, undone_at=timezone.now()
+    )
+    _log(
+        batch,
+        f"Undone: {report.removed} contacts removed, {report.restored} restored, {len(report.kept)} kept.",
+    )
+    for line in report.kept:
+        _log(batch, line)
+    batch.refresh_from_db()
+    return report
+
+
+def failed_rows(batch: ImportBatch) -> Iterator[list[str]]:
+    """The failed rows as they were in the file, plus an error column: ready to fix and re-import."""
+    yield [*batch.headers, "Import errors"]
+    reasons: dict[int, list[str]] = {}
+    cells: dict[int, list[str]] = {}
+    for error in batch.row_errors.order_by("row_number", "id").iterator(chunk_size=2000):
+        where = f"{error.column}: " if error.column else ""
+        reasons.setdefault(error.row_number, []).append(
+            f"row {error.row_number}: {where}{error.reason}"
+        )
+        if error.row:
+            cells[error.row_number] = error.row
+    for row_number in sorted(reasons):
+        row = list(cells.get(row_number, []))
+        row += [""] * (len(batch.headers) - len(row))
+        yield [*row[: len(batch.headers)], "; ".join(reasons[row_number])]

@@ -1,0 +1,12 @@
+"""Background tasks of the import area: they only call services."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from rapport.ingest.services import import_run
+
+
+@task()
+def run_import(batch_id: int) -> None:
+    import_run(batch_id=batch_id)
