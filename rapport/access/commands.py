@@ -41,14 +41,18 @@ class RecordCommand(BaseCommand):
     def common() -> argparse.ArgumentParser:
         """Options every subcommand takes, wherever they are placed on the line."""
         parser = argparse.ArgumentParser(add_help=False)
+        RecordCommand.add_actor_argument(parser)
+        parser.add_argument("--json", action="store_true", help="Print JSON.")
+        return parser
+
+    @staticmethod
+    def add_actor_argument(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--as",
             dest="as_user",
             default=os.environ.get("RAPPORT_USER", "admin"),
             help="Act as this user (default: $RAPPORT_USER, else admin).",
         )
-        parser.add_argument("--json", action="store_true", help="Print JSON.")
-        return parser
 
     def actor(self, options: dict[str, Any]) -> User:
         user = User.objects.filter(username=options["as_user"], is_active=True).first()

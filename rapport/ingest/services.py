@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -575,7 +575,7 @@ def _row_errors(record: RowRecord, exc: InvalidInput) -> list[tuple[str, str, st
     return errors
 
 
-def import_run(*, batch_id: int) -> ImportBatch:
+def import_run(*, batch_id: int, progress: Callable[[int], None] | None = None) -> ImportBatch:
     """Run (or resume) a queued batch to the end. Called by the background task and the CLI."""
     batch = ImportBatch.objects.select_related("created_by").get(pk=batch_id)
     actor = batch.created_by
@@ -606,6 +606,8 @@ def import_run(*, batch_id: int) -> ImportBatch:
                 break
             _run_chunk(run, chunk)
             batch.refresh_from_db(fields=["processed_rows", "status"])
+            if progress is not None:
+                progress(batch.processed_rows)
     except Exception as exc:
         logger.exception("Import %s stopped", batch.pk)
         _finish(
