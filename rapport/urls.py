@@ -6,4 +6,5 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("rapport.access.urls")),
     path("", include("rapport.contacts.urls")),
+    path("", include("rapport.ingest.urls")),
 ]

@@ -43,6 +43,17 @@
     }
   });
 
+  // Export links carry the list's current search and filters, which htmx keeps in the
+  // address bar (the links were rendered with the filters the page was loaded with).
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-export-format]");
+    if (!link) return;
+    var params = new URLSearchParams(window.location.search);
+    params.delete("cursor");
+    params.set("format", link.getAttribute("data-export-format"));
+    link.href = link.pathname + "?" + params.toString();
+  });
+
   // Confirm destructive actions.
   document.addEventListener("submit", function (event) {
     var form = event.target.closest("form[data-confirm]");

@@ -1,0 +1,83 @@
+"""GET /api/v1/exports/contacts: a filtered list or a selection of contacts as a file.
+
+The parameters are the contact list's (``q``, ``tag``, ``owner``, … and
+``custom.<key>``), plus ``format`` and ``id`` (repeatable) for a selection. The file is
+streamed as it is written; see docs/export.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest, StreamingHttpResponse
+from ninja import Field, Query, Router, Schema
+
+from rapport.contacts import selectors
+from rapport.contacts.api._http import READ_ERRORS, actor, aware, custom_filters
+from rapport.contacts.models import Contact
+from rapport.contacts.schemas import MAX_ID
+from rapport.ingest.export_views import streaming_download
+from rapport.ingest.exporters import FORMATS, contacts_export
+
+router = Router(tags=["exports"])
+
+
+class ContactExportParams(Schema):
+    format: str = Field(
+        "csv",
+        description="csv, xlsx, vcf (vCard 4.0), vcf3 (vCard 3.0) or json.",
+        json_schema_extra={"enum": list(FORMATS)},
+    )
+    q: str = Field("", description="Search, as on the contact list.")
+    tag: list[str] = Field([], description="Only contacts with this tag; repeatable.")
+    owner: str | None = Field(None, description="Username of the owner.")
+    organization: int | None = Field(None, ge=1, le=MAX_ID)
+    lifecycle_stage: str | None = Field(
+        None, json_schema_extra={"enum": list(Contact.Lifecycle.values)}
+    )
+    country: str | None = Field(None, description="ISO alpha-2 country of any address.")
+    created_after: dt.datetime | None = None
+    created_before: dt.datetime | None = None
+    updated_after: dt.datetime | None = None
+    updated_before: dt.datetime | None = None
+    id: list[int] = Field(
+        [], description="Export only these contacts (a selection); repeatable, at most 10,000."
+    )
+
+
+_FILE_TYPES = {spec.content_type: {"schema": {"type": "string"}} for spec in FORMATS.values()}
+
+
+@router.get(
+    "/contacts",
+    response={**READ_ERRORS},
+    summary="Export contacts",
+    openapi_extra={"responses": {200: {"description": "The file.", "content": _FILE_TYPES}}},
+)
+def export_contacts(request: HttpRequest, params: Query[ContactExportParams]) -> Any:
+    """Stream the contacts a list with these parameters shows, as CSV, XLSX, vCard or JSON.
+
+    The response carries `Content-Disposition: attachment; filename="contacts-….csv"`.
+    """
+    filters = selectors.ContactFilters(
+        tags=params.tag,
+        owner=params.owner,
+        organization=params.organization,
+        lifecycle_stage=params.lifecycle_stage,
+        country=params.country,
+        created_after=aware(params.created_after),
+        created_before=aware(params.created_before),
+        updated_after=aware(params.updated_after),
+        updated_before=aware(params.updated_before),
+        custom=custom_filters(request),
+    )
+    export = contacts_export(
+        actor=actor(request),
+        file_format=params.format,
+        q=params.q,
+        filters=filters,
+        ids=params.id or None,
+    )
+    response: StreamingHttpResponse = streaming_download(export)
+    return response
