@@ -3,8 +3,9 @@
 What a card holds and where Rapport keeps it:
 
 - ``FN`` display name; ``N`` family;given;middle;prefix;suffix; ``NICKNAME``
-- ``EMAIL``, ``TEL``, ``ADR``, ``URL`` in order with the primary first, the label as
-  ``TYPE`` and the primary marked ``PREF=1`` (4.0) or ``TYPE=pref`` (3.0). Phones are
+- ``EMAIL``, ``TEL``, ``ADR``, ``URL`` in order with the primary first, marked
+  ``PREF=1`` (4.0) or ``TYPE=pref`` (3.0). A label vCard knows is a ``TYPE`` (``work``,
+  ``home``, ``mobile`` as ``cell`` …); any other is Apple's ``itemN.X-ABLabel``. Phones are
   ``TEL;VALUE=uri:tel:+14155550100;ext=12`` in 4.0 and the E.164 text in 3.0. ADR's
   country is the ISO 3166-1 code Rapport stores.
 - ``BDAY``, ``TITLE`` (job title), ``ORG`` (organization;department of the current
@@ -82,11 +83,40 @@ def fold(card: bytes) -> bytes:
     return b"\r\n".join(out)
 
 
-def _types(label: str, primary: bool, version: str) -> str:
-    text = f";TYPE={param(label)}" if label else ""
-    if primary:
-        text += ";PREF=1" if version == "4.0" else ";TYPE=pref"
-    return text
+# Labels vCard readers know as TYPE values; any other label is written Apple's way, as
+# an X-ABLabel on the property's group (item1.EMAIL + item1.X-ABLabel).
+_TYPE_OF_LABEL = {
+    word: word
+    for word in (
+        "work", "home", "main", "fax", "pager", "other", "text", "video", "car", "isdn",
+        "homepage", "blog", "profile", "school", "iphone",
+    )
+} | {"mobile": "cell"}  # fmt: skip
+
+
+class _Lines(list):  # type: ignore[type-arg]
+    """A card's lines, numbering the groups that carry a label vCard has no TYPE for."""
+
+    groups = 0
+
+    def labelled(
+        self, name: str, value: str, label: str, primary: bool, v4: bool, extra: str = ""
+    ) -> None:
+        params = name
+        known = _TYPE_OF_LABEL.get(label)
+        if known:
+            params += f";TYPE={known}"
+        if primary:
+            params += ";PREF=1" if v4 else ";TYPE=pref"
+        group = ""
+        if (label and not known) or extra:
+            self.groups += 1
+            group = f"item{self.groups}."
+        self.append(f"{group}{params}:{value}")
+        if label and not known:
+            self.append(f"{group}X-ABLabel:{escape(label)}")
+        if extra:
+            self.append(f"{group}{extra}")
 
 
 def _primary_first(items: list) -> list:  # type: ignore[type-arg]
@@ -110,38 +140,36 @@ def card(r: ContactRecord, version: str) -> bytes:
     """One contact as a vCard of ``version`` ("4.0" or "3.0"), folded, CRLF line ends."""
     v4 = version == "4.0"
     created = r.created_at.isoformat()
-    lines = [
-        "BEGIN:VCARD",
-        f"VERSION:{version}",
-        f"UID:{contact_uid(r.id, created)}",
-        f"FN:{escape(r.display_name)}",
-        "N:"
-        + ";".join(
-            escape(part)
-            for part in (r.family_name, r.given_name, r.middle_name, r.prefix, r.suffix)
-        ),
-    ]
+    lines = _Lines(
+        [
+            "BEGIN:VCARD",
+            f"VERSION:{version}",
+            f"UID:{contact_uid(r.id, created)}",
+            f"FN:{escape(r.display_name)}",
+            "N:"
+            + ";".join(
+                escape(part)
+                for part in (r.family_name, r.given_name, r.middle_name, r.prefix, r.suffix)
+            ),
+        ]
+    )
     if r.nickname:
         lines.append(f"NICKNAME:{escape(r.nickname)}")
     for address, label, primary in _primary_first(r.emails):
-        lines.append(f"EMAIL{_types(label, primary, version)}:{escape(address)}")
+        lines.labelled("EMAIL", escape(address), label, primary, v4)
     for _number, e164, extension, label, primary in _primary_first(r.phones):
         if v4:
             uri = f"tel:{e164}" + (f";ext={extension}" if extension else "")
-            lines.append(f"TEL;VALUE=uri{_types(label, primary, version)}:{uri}")
+            lines.labelled("TEL;VALUE=uri", uri, label, primary, v4)
         else:
             text = e164 + (f" ext. {extension}" if extension else "")
-            lines.append(f"TEL{_types(label, primary, version)}:{escape(text)}")
+            lines.labelled("TEL", escape(text), label, primary, v4)
     for street, locality, region, postcode, country, label, primary in _primary_first(r.addresses):
-        parts = ("", "", street, locality, region, postcode, country)
-        lines.append(f"ADR{_types(label, primary, version)}:" + ";".join(escape(p) for p in parts))
-    for n, (url, kind, label, primary) in enumerate(_primary_first(r.urls), start=1):
-        if kind == "website":
-            lines.append(f"URL{_types(label, primary, version)}:{escape(url)}")
-        else:
-            group = f"url{n}."
-            lines.append(f"{group}URL{_types(label, primary, version)}:{escape(url)}")
-            lines.append(f"{group}X-RAPPORT-URL-KIND:{escape(kind)}")
+        value = ";".join(escape(p) for p in ("", "", street, locality, region, postcode, country))
+        lines.labelled("ADR", value, label, primary, v4)
+    for url, kind, label, primary in _primary_first(r.urls):
+        extra = f"X-RAPPORT-URL-KIND:{kind}" if kind != "website" else ""
+        lines.labelled("URL", escape(url), label, primary, v4, extra)
     if r.birthday:
         lines.append(f"BDAY:{r.birthday:%Y%m%d}" if v4 else f"BDAY:{r.birthday.isoformat()}")
     if r.job_title:

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+from rapport.ingest.exporters.cells import formula_unescape
 from rapport.ingest.parsers import (
     HEAD_BYTES,
     MAX_CELL_CHARS,
@@ -30,7 +31,7 @@ from rapport.ingest.parsers.encoding import (
     open_text,
     refuse_binary,
 )
-from rapport.ingest.parsers.header import filled_width, find_header, preview
+from rapport.ingest.parsers.header import find_header, preview, typical_width
 
 DELIMITERS = (",", ";", "\t", "|")
 # A physical line may hold many cells, but one longer than this is not a contact list.
@@ -68,9 +69,7 @@ class CsvParser:
             raise UnreadableFile(
                 f"The file has {len(raw_header):,} columns; at most {MAX_COLUMNS:,} can be imported."
             )
-        width = filled_width(raw_header)
-        for row in records[header_index + 1 :]:
-            width = max(width, min(filled_width(row), MAX_COLUMNS))
+        width = typical_width(raw_header, records[header_index + 1 :])
         headers = unique_headers((raw_header + [""] * width)[:width])
         table = Table(
             file_format="csv",
@@ -214,6 +213,8 @@ def _rows(
                 line = reader.line_num
                 if not any(cells):
                     continue
+                # Undo the apostrophe exports put before formula-like cells ('+1 415 …).
+                cells = [formula_unescape(c) if c[:1] == "'" else c for c in cells]
                 count = len(cells)
                 if count == width:
                     yield row_number, cells
