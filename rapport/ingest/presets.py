@@ -593,6 +593,11 @@ def _repeated_target(key: str, counters: dict[str, int], used: set[str]) -> str:
         found = pattern.match(key)
         if not found:
             continue
+        number = found.groups()[-1]
+        if number and int(number) >= 1:
+            wanted = f"{kind}[{int(number) - 1}].{part}"
+            if wanted not in used:
+                return wanted
         while f"{kind}[{counters[kind]}].{part}" in used:
             counters[kind] += 1
         target = f"{kind}[{counters[kind]}].{part}"
@@ -629,7 +634,8 @@ _LABEL_WORDS = (
 
 def implied_label(header: str) -> str:
     """The label a column's name implies for its values: "Business Fax" → "work fax"."""
-    key = f" {_key(header)} "
+    bare = _key(header).replace("'s", "").replace("/", " ")
+    key = f" {bare} "
     words: list[str] = []
     for word, label in _LABEL_WORDS:
         if f" {word} " in key and label and label not in words:

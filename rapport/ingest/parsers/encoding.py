@@ -32,8 +32,6 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 _PREFERRED_GUESSES = ("cp1252", "latin_1", "iso8859_15")
-# Encodings where a NUL byte is text: anything else with NULs in it is a binary file.
-_WIDE = ("utf-16", "utf-32")
 _CONTROL_ALLOWED = set("\t\n\r\f\v\x1a")
 
 
@@ -150,10 +148,6 @@ def choose(path: Path, encoding: str | None) -> Encoding:
         head = handle.read(HEAD_BYTES + 1)
     whole = len(head) <= HEAD_BYTES
     return detect_encoding(head[:HEAD_BYTES], whole_file=whole)
-
-
-def is_wide(name: str) -> bool:
-    return name.startswith(_WIDE)
 
 
 def open_text(path: Path, encoding: str) -> io.TextIOWrapper:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from rapport.ingest.parsers import UnreadableFile
+from rapport.ingest.parsers import MAX_COLUMNS, UnreadableFile
 
 # How far down a header row is looked for.
 MAX_PREAMBLE_ROWS = 20
@@ -34,6 +34,19 @@ def find_header(records: Sequence[Sequence[str]]) -> int:
         if typical < 2 or width >= max(2, typical * 0.8):
             return index
     return filled[0][0]
+
+
+def typical_width(header: Sequence[str], rows: Sequence[Sequence[str]]) -> int:
+    """How many columns the table has: the header's, or more when most rows reach further.
+
+    Rows that hold text past the last header cell in half the sample or more get named
+    columns ("Column 9"); a few ragged rows do not widen the table.
+    """
+    width = filled_width(header)
+    widths = sorted(filled_width(row) for row in rows if filled_width(row))
+    if widths:
+        width = max(width, widths[(len(widths) - 1) // 2])
+    return min(width, MAX_COLUMNS)
 
 
 def preview(records: Sequence[Sequence[str]]) -> str:

@@ -15,11 +15,18 @@ import re
 import warnings
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from rapport.ingest.parsers import MAX_COLUMNS, Table, UnreadableFile, unique_headers
-from rapport.ingest.parsers.header import MAX_PREAMBLE_ROWS, filled_width, find_header, preview
+from rapport.ingest.parsers.header import (
+    MAX_PREAMBLE_ROWS,
+    filled_width,
+    find_header,
+    preview,
+    typical_width,
+)
 
 MAX_UNCOMPRESSED = 1024**3
 MAX_RATIO = 200
@@ -58,8 +65,7 @@ class XlsxParser:
             raise UnreadableFile(
                 f"The first worksheet has {width:,} columns; at most {MAX_COLUMNS:,} can be imported."
             )
-        for row in records[header_index + 1 :]:
-            width = max(width, min(filled_width(row), MAX_COLUMNS))
+        width = typical_width(raw_header, records[header_index + 1 :])
         headers = unique_headers((raw_header + [""] * width)[:width])
         table = Table(
             file_format="xlsx", headers=headers, rows=iter(()), header_row=header_index + 1
@@ -120,33 +126,27 @@ def check_archive(path: Path) -> None:
             raise UnreadableFile("The file is a zip archive but not an Excel workbook (.xlsx).")
 
 
-class _workbook:  # noqa: N801 - used as a context manager
+@contextmanager
+def _workbook(path: Path) -> Iterator[tuple[Any, Any]]:
     """The workbook opened read-only, and its first worksheet; errors become UnreadableFile."""
+    import openpyxl
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.workbook: Any = None
-
-    def __enter__(self) -> tuple[Any, Any]:
-        import openpyxl
-
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                self.workbook = openpyxl.load_workbook(
-                    self.path, read_only=True, data_only=True, keep_links=False
-                )
-        except Exception as exc:  # openpyxl raises many kinds on damaged files
-            raise UnreadableFile(f"The workbook could not be read ({_reason(exc)}).") from None
-        if not self.workbook.worksheets:
-            self.workbook.close()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            workbook = openpyxl.load_workbook(
+                path, read_only=True, data_only=True, keep_links=False
+            )
+    except Exception as exc:  # openpyxl raises many kinds on damaged files
+        raise UnreadableFile(f"The workbook could not be read ({_reason(exc)}).") from None
+    try:
+        if not workbook.worksheets:
             raise UnreadableFile("The workbook has no worksheet.")
-        sheet = self.workbook.worksheets[0]
+        sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # a stale size would pad every row to it
-        return self.workbook, sheet
-
-    def __exit__(self, *exc: object) -> None:
-        self.workbook.close()
+        yield workbook, sheet
+    finally:
+        workbook.close()
 
 
 def _reason(exc: Exception) -> str:
