@@ -585,3 +585,12 @@ def test_a_registered_parser_is_asked_before_the_csv_fallback(tmp_path, monkeypa
     path = write(tmp_path, "people.jsonl", '{"name": "Ann"}\n')
     assert detect(path, path.name).file_format == "jsonl"
     assert detect(DATA / "hubspot_export.csv", "hubspot_export.csv").file_format == "csv"
+
+
+def test_the_apostrophe_an_export_puts_before_formula_like_cells_is_removed(tmp_path):
+    text = "Name,Phone,Notes\nAnn,'+1 415 555 0100,'tis fine\nBob,'=SUM(A1),''=kept once\n"
+    path = write(tmp_path, "export.csv", text)
+    assert [cells for _, cells in detect(path, path.name).rows] == [
+        ["Ann", "+1 415 555 0100", "'tis fine"],
+        ["Bob", "=SUM(A1)", "'=kept once"],
+    ]
