@@ -31,6 +31,10 @@ The contract the import engine relies on:
   single rows (a birthday without a year). Parsers add to them while rows are read, so
   read them again after the last row. Their number is capped.
 
+vCard tables also carry a ``photo`` column holding an embedded photo as a ``data:`` URI
+(``data:image/jpeg;base64,…``). It is not a mapping target: the engine may hand it to
+the contact photo service, or leave it.
+
 Row numbers: CSV and XLSX count records as a spreadsheet shows them — the first line is
 row 1, a quoted cell holding line breaks is still one row, blank lines count — so the
 header is row 1 and the first data row is row 2 (or later when a preamble comes first,

@@ -594,3 +594,10 @@ def test_the_apostrophe_an_export_puts_before_formula_like_cells_is_removed(tmp_
         ["Ann", "+1 415 555 0100", "'tis fine"],
         ["Bob", "=SUM(A1)", "'=kept once"],
     ]
+
+
+def test_a_file_with_only_a_header_has_columns_and_no_rows(tmp_path):
+    path = write(tmp_path, "header.csv", "Name;Email;Phone\r\n")
+    table = detect(path, path.name)
+    assert (table.delimiter, table.headers) == (";", ["Name", "Email", "Phone"])
+    assert list(table.rows) == []
