@@ -23,6 +23,7 @@ _READ = {
     "tags.view",
     "custom_fields.view",
     "tokens.own",
+    "quality.view",
 }
 _WRITE = {
     "contacts.add",
@@ -34,6 +35,7 @@ _WRITE = {
     "affiliations.change",
     "tags.add",
     "imports.run",
+    "enrichment.apply",
 }
 _ADMIN = {"tags.manage", "custom_fields.manage", "users.manage"}
 
