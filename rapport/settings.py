@@ -145,6 +145,9 @@ if _task_backend == "rq":
 # has no address country.
 RAPPORT_DEFAULT_REGION = env_str("RAPPORT_DEFAULT_REGION", "US").upper()
 
+# A contact neither changed nor confirmed for this many months counts as stale.
+RAPPORT_STALE_MONTHS = env_int("RAPPORT_STALE_MONTHS", 12)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
