@@ -132,6 +132,7 @@ def create_import(
     who = actor(request)
     wanted = _mapping(mapping)
     kept: list[ImportBatch] = []
+    file.seek(0)  # the request parsing may have read it already
     try:
         with transaction.atomic():
             batch = services.import_upload(
