@@ -151,36 +151,47 @@ def _preview_rows(previews: list[services.PreviewRow]) -> list[dict[str, Any]]:
     rows = []
     for preview in previews:
         shown = []
+        if preview.data.get("display_name"):
+            shown.append(("Name", str(preview.data["display_name"])))
         for key, value in preview.data.items():
-            text = _preview_text(value)
+            text = _preview_text(key, value)
             if text and key not in ("display_name", "sort_name", "search_doc"):
                 shown.append((key.replace("_", " ").capitalize(), text))
         rows.append({"row_number": preview.row_number, "fields": shown, "errors": preview.errors})
     return rows
 
 
-def _preview_text(value: Any) -> str:
+# The part of each repeated value worth showing, after normalisation.
+_MAIN_PARTS = {
+    "emails": ("address",),
+    "phones": ("e164", "number"),
+    "urls": ("url",),
+    "addresses": ("street", "locality", "region", "postcode", "country"),
+    "external_ids": ("id", "source"),
+}
+
+
+def _preview_text(key: str, value: Any) -> str:
     if value in (None, "", [], {}):
         return ""
     if isinstance(value, dict):
-        parts = [f"{k}: {_preview_text(v)}" for k, v in value.items() if _preview_text(v)]
-        return ", ".join(parts)
+        return ", ".join(f"{k}: {v}" for k, v in value.items() if v not in (None, ""))
     if isinstance(value, list):
         items = []
         for item in value:
-            if isinstance(item, dict):
-                main = [
-                    str(v)
-                    for k, v in item.items()
-                    if v not in (None, "", False) and k not in ("primary", "label", "kind")
-                ]
-                label = f" ({item['label']})" if item.get("label") else ""
-                items.append(", ".join(main) + label)
-            else:
+            if not isinstance(item, dict):
                 items.append(str(item))
+                continue
+            parts = _MAIN_PARTS.get(key, tuple(item))
+            if key == "phones":
+                parts = ("e164",) if item.get("e164") else ("number",)
+            text = ", ".join(str(item[p]) for p in parts if item.get(p) not in (None, ""))
+            if item.get("label"):
+                text += f" ({item['label']})"
+            items.append(text)
         return "; ".join(i for i in items if i)
     if hasattr(value, "isoformat"):
-        return value.isoformat()
+        return str(value.isoformat())
     return str(value)
 
 
