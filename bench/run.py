@@ -152,6 +152,10 @@ def measure(rounds: int) -> dict[str, Any]:
     _, key = token_create(user=user, name="bench")
     client = Client(HTTP_AUTHORIZATION=f"Bearer {key}", HTTP_HOST="localhost")
     mix = queries()
+    # Measure the way `rapport serve` runs the app (see rapport/wsgi.py).
+    from rapport.core.runtime import tune_garbage_collector
+
+    tune_garbage_collector()
 
     def get(path: str, params: dict[str, str] | None = None) -> Any:
         response = client.get(path, params or {})

@@ -74,6 +74,7 @@ class ImportBatch(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     log = models.JSONField(default=list)
     created_organization_ids = models.JSONField(default=list)
+    created_affiliation_ids = models.JSONField(default=list)
 
     class Meta:
         ordering = ["-created_at", "-id"]

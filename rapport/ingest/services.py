@@ -10,6 +10,7 @@ mid-way leaves no half-written contact and resumes after the last committed chun
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -217,10 +218,7 @@ def import_preview(*, actor: Any, batch: ImportBatch, limit: int = 10) -> list[P
 
 
 def _limited(rows: Iterator[tuple[int, Any]], limit: int) -> Iterator[tuple[int, Any]]:
-    for i, item in enumerate(rows):
-        if i >= limit:
-            return
-        yield item
+    return itertools.islice(rows, limit)
 
 
 # ----------------------------------------------------------------------------- run
@@ -258,6 +256,7 @@ class _Outcome:
     errors: list[tuple[str, str, str]] = field(default_factory=list)
     change: ImportChange | None = None
     organization_id: int | None = None
+    affiliation_id: int | None = None
 
 
 class _Run:
@@ -332,7 +331,7 @@ class _Run:
             contact = contact_services.contact_create(
                 actor=self.actor, data=_create_data(record, self.batch), via="import"
             )
-            organization_id = self.affiliate(contact, record)
+            organization_id, _ = self.affiliate(contact, record)
             self.created_here.add(contact.pk)
             version = Contact.objects.filter(pk=contact.pk).values_list("version", flat=True).get()
             change = ImportChange(
@@ -346,13 +345,12 @@ class _Run:
         if mode == ImportBatch.Mode.CREATE and existing.pk not in self.created_here:
             return _Outcome("unchanged")
         patch, before = _patch(existing, record, self.batch)
-        organization_id = None
         if patch:
             contact_services.contact_update(
                 actor=self.actor, contact=existing, data=patch, via="import"
             )
-        organization_id = self.affiliate(existing, record)
-        if not patch and organization_id is None:
+        organization_id, affiliation_id = self.affiliate(existing, record)
+        if not patch and affiliation_id is None:
             return _Outcome("unchanged")
         current = Contact.objects.get(pk=existing.pk)
         after = _comparable(contact_services.contact_values(current), current, set(patch))
@@ -373,10 +371,15 @@ class _Run:
                     batch=self.batch, contact_id=existing.pk, action=ImportChange.Action.CREATED
                 ).update(version_after=current.version)
             return _Outcome("updated", organization_id=organization_id)
-        return _Outcome("updated", change=change, organization_id=organization_id)
+        return _Outcome(
+            "updated", change=change, organization_id=organization_id, affiliation_id=affiliation_id
+        )
 
-    def affiliate(self, contact: Contact, record: RowRecord) -> int | None:
-        """Link the person to the row's organization (matched or created); return a new org's id."""
+    def affiliate(self, contact: Contact, record: RowRecord) -> tuple[int | None, int | None]:
+        """Link the person to the row's organization (matched or created).
+
+        Returns the ids of the organization and the affiliation this created, if any.
+        """
         name = record.organization_name
         domain = ""
         if record.organization_domain:
@@ -385,7 +388,7 @@ class _Run:
             except ValueError as exc:
                 raise InvalidInput.single("organization.domain", str(exc)) from None
         if not name and not domain:
-            return None
+            return None, None
         org_id = self.organizations_by_domain.get(domain) if domain else None
         if org_id is None and name:
             org_id = self.organizations_by_key.get(organization_key(name))
@@ -404,7 +407,7 @@ class _Run:
             contact=contact, organization_id=org_id, is_current=True
         ).first()
         if current is None:
-            contact_services.affiliation_create(
+            affiliation = contact_services.affiliation_create(
                 actor=self.actor,
                 data={
                     "contact": contact.pk,
@@ -414,7 +417,8 @@ class _Run:
                 },
                 via="import",
             )
-        elif (record.title and not current.title) or (record.department and not current.department):
+            return created_id, affiliation.pk
+        if (record.title and not current.title) or (record.department and not current.department):
             contact_services.affiliation_update(
                 actor=self.actor,
                 affiliation=current,
@@ -424,7 +428,7 @@ class _Run:
                 },
                 via="import",
             )
-        return created_id
+        return created_id, None
 
 
 def _email_key(value: str) -> str:
@@ -636,6 +640,7 @@ def _run_chunk(run: _Run, chunk: list[tuple[int, Any]]) -> None:
     errors: list[ImportRowError] = []
     changes: list[ImportChange] = []
     created_orgs: list[int] = []
+    created_affiliations: list[int] = []
     run.pending_created = {}
     with transaction.atomic():
         for row_number, cells in chunk:
@@ -671,16 +676,22 @@ def _run_chunk(run: _Run, chunk: list[tuple[int, Any]]) -> None:
                 changes.append(outcome.change)
             if outcome.organization_id:
                 created_orgs.append(outcome.organization_id)
+            if outcome.affiliation_id:
+                created_affiliations.append(outcome.affiliation_id)
         if batch.dry_run:
             transaction.set_rollback(True)
         else:
-            _save_progress(batch, chunk, counts, errors, changes, created_orgs)
+            _save_progress(
+                batch, chunk, counts, errors, changes, created_orgs, created_affiliations
+            )
     if batch.dry_run:
         with transaction.atomic():
-            _save_progress(batch, chunk, counts, errors, [], [])
+            _save_progress(batch, chunk, counts, errors, [], [], [])
 
 
-def _save_progress(batch, chunk, counts, errors, changes, created_orgs) -> None:  # type: ignore[no-untyped-def]
+def _save_progress(  # type: ignore[no-untyped-def]
+    batch, chunk, counts, errors, changes, created_orgs, created_affiliations
+) -> None:
     ImportRowError.objects.bulk_create(errors)
     ImportChange.objects.bulk_create(changes)
     update: dict[str, Any] = {
@@ -692,10 +703,11 @@ def _save_progress(batch, chunk, counts, errors, changes, created_orgs) -> None:
         "heartbeat_at": timezone.now(),
     }
     ImportBatch.objects.filter(pk=batch.pk).update(**update)
-    if created_orgs:
-        batch.refresh_from_db(fields=["created_organization_ids"])
+    if created_orgs or created_affiliations:
+        batch.refresh_from_db(fields=["created_organization_ids", "created_affiliation_ids"])
         ImportBatch.objects.filter(pk=batch.pk).update(
-            created_organization_ids=[*batch.created_organization_ids, *created_orgs]
+            created_organization_ids=[*batch.created_organization_ids, *created_orgs],
+            created_affiliation_ids=[*batch.created_affiliation_ids, *created_affiliations],
         )
 
 
@@ -773,6 +785,13 @@ def import_undo(*, actor: Any, batch: ImportBatch) -> UndoReport:
                 actor=actor, contact=contact, data=restore, via="import"
             )
             report.restored += 1
+    for affiliation in Affiliation.objects.filter(pk__in=batch.created_affiliation_ids):
+        if affiliation.version != 1:
+            report.kept.append(
+                f"A role at organization #{affiliation.organization_id} was edited; kept."
+            )
+            continue
+        contact_services.affiliation_delete(actor=actor, affiliation=affiliation, via="import")
     for org in Organization.objects.filter(pk__in=batch.created_organization_ids):
         if org.affiliations.exists() or org.version != 1:
             report.kept.append(

@@ -1,0 +1,283 @@
+"""The import engine end to end: files in, contacts out, undo, resume, no half-writes."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from rapport.contacts import services as contact_services
+from rapport.contacts.models import Contact, Organization
+from rapport.contacts.tests.factories import make_contact
+from rapport.core.errors import InvalidInput
+from rapport.ingest import services
+from rapport.ingest.models import ImportBatch
+
+MAPPING = {
+    "Name": "full_name",
+    "Email": "emails[0].address",
+    "Work email": "emails[1].address",
+    "Phone": "phones[0].number",
+    "Country": "addresses[0].country",
+    "Company": "organization.name",
+    "Title": "affiliation.title",
+    "Tags": "tags",
+    "Id": "external_id",
+    "Notes": "notes",
+}
+HEADER = "Name,Email,Work email,Phone,Country,Company,Title,Tags,Id,Notes\n"
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def run_import(
+    actor, text: str, *, mode: str = "upsert", source: str = "Old CRM", mapping=None, dry_run=False
+):
+    batch = services.import_upload(
+        actor=actor, upload=io.BytesIO(text.encode()), file_name="contacts.csv", source=source
+    )
+    batch = services.import_configure(
+        actor=actor, batch=batch, mapping=mapping or MAPPING, mode=mode, dry_run=dry_run
+    )
+    services.import_start(actor=actor, batch=batch)
+    return services.import_run(batch_id=batch.pk)
+
+
+FILE = HEADER + (
+    'Ada Lovelace,ada@example.org,,020 7946 0958,GB,Analytical Engines Ltd,Analyst,"VIP, Math",C-1,First\n'
+    "Grace Hopper,grace@navy.example,,+1 202 555 0143,US,US Navy,Rear Admiral,,C-2,\n"
+    "Broken Row,not-an-email,,12,Atlantis,,,,C-3,\n"
+    "A. Lovelace,ADA@example.org,ada@engines.example,,,Analytical Engines,,Poet,C-4,\n"
+)
+
+
+def test_valid_rows_land_and_bad_rows_are_reported_with_row_column_value_and_reason(bob):
+    batch = run_import(bob, FILE)
+    assert batch.status == ImportBatch.Status.DONE
+    assert (batch.created_count, batch.updated_count, batch.failed_count) == (2, 1, 1)
+    ada = Contact.objects.get(family_name="Lovelace")
+    # Two rows for the same email became one contact; the second added an email and a tag.
+    assert sorted(e.address for e in ada.emails.all()) == ["ada@engines.example", "ada@example.org"]
+    assert sorted(t.name for t in ada.tags.all()) == ["Math", "Poet", "VIP"]
+    assert ada.phones.get().e164 == "+442079460958"
+    assert ada.external_ids.get().value == "C-1"
+    assert ada.source == "Old CRM"
+    # Organizations are matched by normalised name ("Ltd" and case ignored) or created.
+    assert Organization.objects.filter(name__startswith="Analytical").count() == 1
+    assert ada.affiliations.get().title == "Analyst"
+    errors = {(e.row_number, e.column) for e in batch.row_errors.all()}
+    assert errors == {(4, "Email"), (4, "Phone"), (4, "Country")}
+    reasons = " ".join(e.reason for e in batch.row_errors.all())
+    assert "too few digits" in reasons
+    failed = list(services.failed_rows(batch))
+    assert failed[0][-1] == "Import errors"
+    assert failed[1][:2] == ["Broken Row", "not-an-email"]
+    assert "row 4: Email:" in failed[1][-1]
+
+
+def test_importing_the_same_file_twice_creates_nothing_new(bob):
+    run_import(bob, FILE)
+    before = Contact.objects.count()
+    again = run_import(bob, FILE)
+    assert Contact.objects.count() == before
+    assert again.created_count == 0
+    assert again.unchanged_count == 3
+
+
+def test_upsert_fills_empty_fields_and_never_overwrites_unless_the_mapping_says_so(bob):
+    existing = make_contact(
+        bob,
+        given_name="Grace",
+        family_name="Hopper",
+        job_title="Admiral",
+        emails=[{"address": "grace@navy.example"}],
+    )
+    text = "Email,Job,Birthday\ngrace@navy.example,Programmer,1906-12-09\n"
+    mapping = {"Email": "emails[0].address", "Job": "job_title", "Birthday": "birthday"}
+    batch = run_import(bob, text, mapping=mapping)
+    existing.refresh_from_db()
+    assert batch.updated_count == 1
+    assert existing.job_title == "Admiral"
+    assert existing.birthday.isoformat() == "1906-12-09"
+    run_import(bob, text, mapping={**mapping, "Job": "job_title!"})
+    existing.refresh_from_db()
+    assert existing.job_title == "Programmer"
+
+
+def test_matching_prefers_external_id_then_email_then_phone(bob):
+    by_phone = make_contact(
+        bob, given_name="Phone", emails=[], phones=[{"number": "+1 202 555 0143"}]
+    )
+    text = HEADER + "Someone,,,(202) 555-0143,US,,,,X-9,\n"
+    batch = run_import(bob, text)
+    assert batch.updated_count == 1
+    assert by_phone.external_ids.get().value == "X-9"
+    # Now the external id wins even when the email points elsewhere.
+    other = make_contact(bob, given_name="Other", emails=[{"address": "other@example.com"}])
+    run_import(bob, HEADER + "Someone,other@example.com,,,,,,,X-9,note\n")
+    by_phone.refresh_from_db()
+    assert by_phone.notes == "note"
+    assert other.notes == ""
+
+
+def test_create_mode_skips_existing_and_update_mode_creates_nothing(bob):
+    make_contact(bob, emails=[{"address": "ada@example.org"}])
+    created = run_import(bob, FILE, mode="create")
+    assert created.unchanged_count == 2  # Ada existed already: both her rows are skipped
+    updated = run_import(
+        bob, HEADER + "New Person,new@example.org,,,,,,,N-1,\n", mode="update", source="Other"
+    )
+    assert updated.failed_count == 1
+    assert not Contact.objects.filter(emails__address="new@example.org").exists()
+
+
+def test_a_dry_run_checks_every_row_and_changes_nothing(bob):
+    batch = run_import(bob, FILE, dry_run=True)
+    assert (batch.created_count, batch.failed_count) == (2, 1)
+    assert Contact.objects.count() == 0
+    assert Organization.objects.count() == 0
+    with pytest.raises(InvalidInput):
+        services.import_undo(actor=bob, batch=batch)
+
+
+def test_undo_removes_what_was_created_and_restores_what_was_changed(bob):
+    grace = make_contact(
+        bob, given_name="Grace", family_name="Hopper", emails=[{"address": "grace@navy.example"}]
+    )
+    batch = run_import(bob, FILE)
+    assert Contact.objects.count() == 2
+    report = services.import_undo(actor=bob, batch=batch)
+    assert report.removed == 1  # Ada
+    assert report.restored == 1  # Grace got a phone, an address and an external id
+    grace.refresh_from_db()
+    assert grace.phones.count() == 0
+    assert grace.external_ids.count() == 0
+    assert list(Contact.objects.values_list("pk", flat=True)) == [grace.pk]
+    assert Organization.objects.count() == 0
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.UNDONE
+
+
+def test_undo_keeps_later_edits_and_lists_them(bob):
+    batch = run_import(bob, FILE)
+    ada = Contact.objects.get(family_name="Lovelace")
+    contact_services.contact_update(actor=bob, contact=ada, data={"job_title": "Countess"})
+    report = services.import_undo(actor=bob, batch=batch)
+    assert Contact.objects.filter(pk=ada.pk).exists()
+    assert any("Lovelace" in line and "edited after the import" in line for line in report.kept)
+
+
+def test_unreadable_files_are_refused_and_nothing_is_kept(bob, settings):
+    for content in (b"", b"\x00\x01\x02\xff" * 200):
+        with pytest.raises(InvalidInput) as exc:
+            services.import_upload(actor=bob, upload=io.BytesIO(content), file_name="x.csv")
+        assert exc.value.errors[0].path == "file"
+    assert ImportBatch.objects.count() == 0
+
+
+def test_the_mapping_must_name_real_columns_and_fields(bob):
+    batch = services.import_upload(
+        actor=bob, upload=io.BytesIO(HEADER.encode() + b"A,,,,,,,,,\n"), file_name="a.csv"
+    )
+    with pytest.raises(InvalidInput) as exc:
+        services.import_configure(
+            actor=bob, batch=batch, mapping={"Name": "shoe_size", "Nope": "notes"}
+        )
+    assert {e.path for e in exc.value.errors} == {"mapping.Name", "mapping.Nope"}
+
+
+def test_read_only_users_cannot_import(charlie):
+    from rapport.core.errors import NotPermitted
+
+    with pytest.raises(NotPermitted):
+        services.import_upload(actor=charlie, upload=io.BytesIO(FILE.encode()), file_name="a.csv")
+
+
+@pytest.mark.slow
+def test_an_import_killed_mid_way_leaves_no_half_written_contact_and_resumes(
+    tmp_path, transactional_db
+):
+    """A real `rapport import` process is killed with SIGKILL, then resumed."""
+    from django.conf import settings as django_settings
+
+    if django_settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        database = tmp_path / "kill.sqlite3"
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{database}",
+            "RAPPORT_DATA_DIR": str(tmp_path),
+        }
+    else:
+        pytest.skip(
+            "the process test uses its own SQLite database; the engine is the same on PostgreSQL"
+        )
+    rows = [HEADER.strip()]
+    for i in range(3000):
+        rows.append(f"Person {i} Example,p{i}@example.com,,,,Company {i % 40},Engineer,,K-{i},")
+    source = tmp_path / "big.csv"
+    source.write_text("\n".join(rows) + "\n")
+    mapping = tmp_path / "mapping.json"
+    import json
+
+    mapping.write_text(json.dumps(MAPPING))
+    rapport = [sys.executable, "-m", "rapport.cli"]
+    subprocess.run(
+        [*rapport, "setup", "--no-demo"],
+        env={**env, "RAPPORT_ADMIN_PASSWORD": "x" * 12},
+        check=True,
+        capture_output=True,
+    )
+    process = subprocess.Popen(
+        [*rapport, "import", str(source), "--mapping", str(mapping), "--no-progress"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    check = [*rapport, "shell", "--no-imports", "-c"]
+    deadline = time.monotonic() + 60
+    processed = 0
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        out = subprocess.run(
+            [
+                *check,
+                "from rapport.ingest.models import ImportBatch as B; b=B.objects.first(); print(b.processed_rows if b else 0)",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        processed = int(out.stdout.strip() or 0)
+        if processed >= 400:
+            break
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert 0 < processed < 3000, "the import should have been killed mid-way"
+    probe = (
+        "from rapport.contacts.models import Contact; from rapport.ingest.models import ImportBatch as B; "
+        "b=B.objects.get(); n=Contact.objects.count(); "
+        "half=Contact.objects.filter(emails__isnull=True).count() + Contact.objects.filter(external_ids__isnull=True).count(); "
+        "print(n, b.created_count, b.processed_rows, half)"
+    )
+    out = subprocess.run([*check, probe], env=env, capture_output=True, text=True, check=True)
+    contacts, created, processed_rows, half = map(int, out.stdout.split())
+    assert half == 0
+    assert contacts == created == processed_rows  # every committed row is counted, nothing more
+    resumed = subprocess.run(
+        [*rapport, "import", "--resume", "1", "--no-progress"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    out = subprocess.run([*check, probe], env=env, capture_output=True, text=True, check=True)
+    contacts, created, processed_rows, half = map(int, out.stdout.split())
+    assert (contacts, created, processed_rows, half) == (3000, 3000, 3000, 0)
