@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -48,13 +49,13 @@ def run_engine(engine: str, contacts: int) -> dict[str, Any]:
 
     django.setup()
     from django.core.management import call_command
-    from django.db.models import F
+    from django.db.models import F, Max, Min
     from run import prepare
 
-    from rapport.access.models import User
+    from rapport.access.models import ChangeRecord, User
     from rapport.contacts.models import Contact
     from rapport.quality import selectors, services
-    from rapport.quality.models import ContactQuality
+    from rapport.quality.models import AuditSnapshot, ContactQuality
 
     prepare(contacts, engine)
     call_command("migrate", "quality", interactive=False, verbosity=0)
@@ -74,13 +75,31 @@ def run_engine(engine: str, contacts: int) -> dict[str, Any]:
     result["report_s"] = round(seconds, 2)
     result["average_score"] = report.average_score
 
-    def changed_then_report() -> Any:
-        ids = list(Contact.objects.order_by("?").values_list("pk", flat=True)[:1000])
-        Contact.objects.filter(pk__in=ids).update(version=F("version") + 1)
-        return selectors.audit_report(actor=actor)
+    # 1,000 contacts changed as the services change them: a new version and a history
+    # entry each (the entries are removed afterwards).
+    changed_records: list[int] = []
+    low, high = Contact.objects.aggregate(low=Min("pk"), high=Max("pk")).values()
+    rng = random.Random(7)
 
-    seconds, _ = timed(changed_then_report)
-    result["report_after_1000_changes_s"] = round(seconds, 2)
+    def change_1000() -> None:
+        ids = [rng.randint(low, high) for _ in range(1000)]
+        Contact.objects.filter(pk__in=ids).update(version=F("version") + 1)
+        made = ChangeRecord.objects.bulk_create(
+            ChangeRecord(object_type="contact", object_id=pk, object_repr="bench", action="update")
+            for pk in ids
+        )
+        changed_records.extend(r.pk for r in made if r.pk)
+
+    seconds = []
+    for _ in range(3):
+        change_1000()
+        started = time.perf_counter()
+        selectors.audit_report(actor=actor)
+        seconds.append(time.perf_counter() - started)
+    ChangeRecord.objects.filter(pk__in=changed_records).delete()
+    if not changed_records:  # SQLite before 3.35 returns no ids; remove by marker
+        ChangeRecord.objects.filter(object_repr="bench", changes={}).delete()
+    result["report_after_1000_changes_s"] = round(statistics.median(seconds), 2)
 
     source = report.scope.source or "Import"
     seconds, _ = timed(
@@ -88,6 +107,7 @@ def run_engine(engine: str, contacts: int) -> dict[str, Any]:
     )
     result["report_one_source_s"] = round(seconds, 2)
     seconds, written = timed(lambda: services.audit_snapshot_write(actor=actor), rounds=1)
+    AuditSnapshot.objects.all().delete()  # the benchmark's snapshots are not history
     result["snapshot_s"] = round(seconds, 2)
     result["snapshot_scopes"] = len(written)
     return result
@@ -136,7 +156,7 @@ def main() -> int:
             ("report_s", "audit report, whole database"),
             ("report_after_1000_changes_s", "report after 1,000 changes"),
             ("report_one_source_s", "report, one source"),
-            ("snapshot_s", f"snapshot ({run['snapshot_scopes']} scopes)"),
+            ("snapshot_s", f"snapshot, full check ({run['snapshot_scopes']} scopes)"),
         ):
             mark = "ok" if run[key] <= TARGET_S else "MISSED"
             failed |= key == "report_s" and run[key] > TARGET_S

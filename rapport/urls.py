@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("rapport.access.urls")),
     path("", include("rapport.contacts.urls")),
     path("", include("rapport.ingest.urls")),
+    path("", include("rapport.quality.urls")),
 ]

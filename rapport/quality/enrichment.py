@@ -49,20 +49,28 @@ class Provider(Protocol):
 # ------------------------------------------------------------------ shared knowledge
 
 
+# Names reserved for documentation and testing (RFC 2606): nobody works there.
+_RESERVED = frozenset({"example.com", "example.net", "example.org"})
+_RESERVED_TLDS = frozenset({"example", "invalid", "localhost", "test", "local"})
+
+
 @cache
 def free_mail_domains() -> frozenset[str]:
-    """The vendored list of free-mail domains (see the header of the data file)."""
+    """The vendored list of free-mail domains (see the data file's header) and reserved ones."""
     text = (Path(__file__).parent / "data" / "free_email_domains.txt").read_text(encoding="utf-8")
-    return frozenset(
+    listed = {
         line.strip().lower()
         for line in text.splitlines()
         if line.strip() and not line.startswith("#")
-    )
+    }
+    return frozenset(listed | _RESERVED)
 
 
 def is_free_mail(domain: str) -> bool:
-    """True for a free-mail domain or any subdomain of one."""
+    """True for a free-mail or reserved domain, or any subdomain of one."""
     labels = domain.lower().strip(".").split(".")
+    if labels[-1] in _RESERVED_TLDS:
+        return True
     domains = free_mail_domains()
     return any(".".join(labels[i:]) in domains for i in range(len(labels) - 1))
 
@@ -244,7 +252,34 @@ class AddressTimeZone:
 
 # Words that stay lower-case inside a name (not at its start): van der Berg, da Silva.
 PARTICLES = frozenset(
-    ["af", "al", "bin", "binti", "d", "da", "das", "de", "del", "della", "der", "des", "di", "do", "dos", "du", "el", "la", "le", "lo", "ten", "ter", "van", "von", "y", "zu"]
+    [
+        "af",
+        "al",
+        "bin",
+        "binti",
+        "d",
+        "da",
+        "das",
+        "de",
+        "del",
+        "della",
+        "der",
+        "des",
+        "di",
+        "do",
+        "dos",
+        "du",
+        "el",
+        "la",
+        "le",
+        "lo",
+        "ten",
+        "ter",
+        "van",
+        "von",
+        "y",
+        "zu",
+    ]
 )
 _ROMAN = re.compile(r"^(?=[ivxlc]+$)c{0,3}(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})$", re.IGNORECASE)
 

@@ -122,3 +122,16 @@ class Suggestion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field} → {self.suggested_value} for contact {self.contact_id}"
+
+
+class RefreshMark(models.Model):
+    """How far the change history (access.ChangeRecord) has been read by quality refreshes.
+
+    One row. Contacts named by newer change records are the ones to re-check, which is
+    far cheaper than comparing every contact's version on each report.
+    """
+
+    last_change_id = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"quality refreshed up to change {self.last_change_id}"

@@ -16,11 +16,17 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import DateTimeField, Exists, F, OuterRef, Value
 from django.utils import timezone
 
+from rapport.access.models import ChangeRecord
 from rapport.access.services import change_record
 from rapport.contacts.models import Contact
 from rapport.core import policy
 from rapport.quality import rules
-from rapport.quality.models import AuditSnapshot, ContactQuality, ContactVerification
+from rapport.quality.models import (
+    AuditSnapshot,
+    ContactQuality,
+    ContactVerification,
+    RefreshMark,
+)
 
 REFRESH_CHUNK = 2000
 
@@ -35,6 +41,7 @@ def likely_duplicates(contact_ids: Sequence[int]) -> set[int]:
 
 
 def _dirty_ids(contact_ids: Iterable[int] | None, force: bool) -> list[int]:
+    """Contacts (of ``contact_ids``, or all) whose stored row is missing or out of date."""
     qs = Contact.objects.order_by()
     if contact_ids is not None:
         qs = qs.filter(pk__in=list(contact_ids))
@@ -42,6 +49,34 @@ def _dirty_ids(contact_ids: Iterable[int] | None, force: bool) -> list[int]:
         current = ContactQuality.objects.filter(contact=OuterRef("pk"), version=OuterRef("version"))
         qs = qs.filter(~Exists(current))
     return sorted(qs.values_list("pk", flat=True))
+
+
+# Change records are numbered when written but become visible when committed, so a few
+# numbers below the mark are read again (their contacts' versions are compared, so
+# nothing is recomputed twice).
+MARK_MARGIN = 1000
+
+
+def _recently_changed() -> tuple[list[int], int]:
+    """Contacts named in the change history since the last refresh, and new contacts.
+
+    Returns the ids whose rows are out of date and the change id read up to.
+    """
+    mark, _ = RefreshMark.objects.get_or_create(pk=1)
+    top = ChangeRecord.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    named = set(
+        ChangeRecord.objects.filter(
+            id__gt=mark.last_change_id - MARK_MARGIN, id__lte=top, object_type="contact"
+        ).values_list("object_id", flat=True)
+    )
+    ids = set(_dirty_ids(named, force=False)) if named else set()
+    # Rows are deleted with their contact, so equal counts mean no contact lacks a row.
+    if Contact.objects.count() != ContactQuality.objects.count():
+        missing = Contact.objects.order_by().filter(
+            ~Exists(ContactQuality.objects.filter(contact=OuterRef("pk")))
+        )
+        ids.update(missing.values_list("pk", flat=True))
+    return sorted(ids), top
 
 
 def _insert_chunk(ids: list[int], now: dt.datetime) -> None:
@@ -74,16 +109,29 @@ def _insert_chunk(ids: list[int], now: dt.datetime) -> None:
 
 
 def quality_refresh(
-    *, contact_ids: Iterable[int] | None = None, force: bool = False, chunk: int = REFRESH_CHUNK
+    *,
+    contact_ids: Iterable[int] | None = None,
+    force: bool = False,
+    full: bool = False,
+    chunk: int = REFRESH_CHUNK,
 ) -> int:
-    """Recompute the stored facts of every contact whose row is missing or out of date.
+    """Recompute the stored facts of contacts whose row is missing or out of date.
 
-    With ``contact_ids`` only those are looked at; ``force`` recomputes them even when
-    their version has not changed (a confirmation does not change the version). Each
-    chunk is its own transaction, so a long first run does not hold the database.
-    Returns how many contacts were recomputed.
+    By default the contacts looked at are those named in the change history since the
+    last refresh, plus any contact without a row (cheap: no scan of every contact).
+    ``full`` compares every contact's version instead (catches changes made without a
+    history entry; the daily snapshot does this). With ``contact_ids`` only those are
+    looked at, and ``force`` recomputes them even when their version has not changed (a
+    confirmation does not change the version). Each chunk is its own transaction, so a
+    long first run does not hold the database. Returns how many were recomputed.
     """
-    ids = _dirty_ids(contact_ids, force)
+    top = None
+    if contact_ids is not None:
+        ids = _dirty_ids(contact_ids, force)
+    elif full:
+        ids = _dirty_ids(None, force=False)
+    else:
+        ids, top = _recently_changed()
     now = timezone.now()
     done = 0
     for start in range(0, len(ids), chunk):
@@ -96,6 +144,8 @@ def quality_refresh(
             # Another process computed the same contacts meanwhile; its rows are as good.
             continue
         done += len(part)
+    if top is not None:
+        RefreshMark.objects.filter(pk=1, last_change_id__lt=top).update(last_change_id=top)
     return done
 
 
@@ -144,7 +194,7 @@ def audit_snapshot_write(
     if check:
         policy.require(actor, "quality.view")
     day = day or timezone.localdate()
-    quality_refresh()
+    quality_refresh(full=True)
     written = []
     with transaction.atomic():
         for scope, report in audit_reports_by_source().items():
