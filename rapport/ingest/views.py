@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -382,4 +382,5 @@ def failed_rows_response(batch: ImportBatch) -> StreamingHttpResponse:
 def import_failed_rows(request: HttpRequest, pk: int) -> HttpResponse:
     """Every failed row as it was in the file, plus an error column, to fix and re-import."""
     batch = selectors.batch_get(actor=request.user, batch_id=pk)
-    return failed_rows_response(batch)
+    # A streamed response, which the page decorator passes through like any other.
+    return cast(HttpResponse, failed_rows_response(batch))

@@ -263,3 +263,25 @@ def test_permissions_and_unknown_ids(bob, charlie, api):
     assert api.get("/imports/999999").status_code == 404
     assert api.get("/imports/999999/failed-rows.csv").status_code == 404
     assert api.post("/imports/999999/start").status_code == 404
+
+
+def test_the_list_costs_the_same_queries_however_many_batches(api, bob):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from rapport.ingest import services
+
+    def upload_one(n: int) -> None:
+        services.import_upload(
+            actor=bob, upload=io.BytesIO(PEOPLE.encode()), file_name=f"{n}.csv", source="s"
+        )
+
+    upload_one(0)
+    api.get("/imports")  # the token's first use is recorded once
+    with CaptureQueriesContext(connection) as few:
+        assert len(api.get("/imports").json()["items"]) == 1
+    for n in range(1, 8):
+        upload_one(n)
+    with CaptureQueriesContext(connection) as many:
+        assert len(api.get("/imports").json()["items"]) == 8
+    assert len(many) == len(few)

@@ -86,6 +86,10 @@ def test_a_user_uploads_maps_previews_watches_progress_reads_the_result_and_undo
     expect(preview.locator("tr.row-invalid")).to_contain_text("not-an-email")
     expect(page.get_by_label("Job", exact=True)).to_have_value("job_title")
     assert Contact.objects.count() == 0
+    page.set_viewport_size({"width": 390, "height": 800})
+    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], f"the mapping step scrolls sideways on a phone: {widths}"
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     page.get_by_role("button", name="Start import").click()
     expect(page.locator("#batch-status")).to_contain_text("Waiting to start")

@@ -364,3 +364,21 @@ def test_updating_an_existing_contact_respects_the_overwrite_mark(bob_client, bo
     batch.refresh_from_db()
     assert batch.updated_count == 1
     assert Contact.objects.get(emails__address="ada@example.org").job_title == "Analyst"
+
+
+def test_the_list_page_costs_the_same_queries_however_many_batches(bob_client, bob):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    services.import_upload(
+        actor=bob, upload=io.BytesIO(PEOPLE.encode()), file_name="0.csv", source="s"
+    )
+    with CaptureQueriesContext(connection) as few:
+        bob_client.get("/imports/")
+    for n in range(1, 8):
+        services.import_upload(
+            actor=bob, upload=io.BytesIO(PEOPLE.encode()), file_name=f"{n}.csv", source="s"
+        )
+    with CaptureQueriesContext(connection) as many:
+        bob_client.get("/imports/")
+    assert len(many) == len(few)
