@@ -338,8 +338,12 @@ def _read_card(properties: list[Property], ignored: Counter[str]) -> _Card:
         if name == "FN":
             card.values["full_name"] = _text(prop, card)
         elif name == "N":
-            parts = _components(prop, card) + [""] * 5
-            family, given, middle, prefix, suffix = (" ".join(p.split(",")) for p in parts[:5])
+            # Each component may be a list ("Jr.,M.D."); an escaped comma is part of a name.
+            raw = _split(_text(prop, card, unescape=False), ";") + [""] * 5
+            family, given, middle, prefix, suffix = (
+                " ".join(_unescape(piece).strip() for piece in _split(part, ",") if piece.strip())
+                for part in raw[:5]
+            )
             for key, value in (
                 ("family_name", family),
                 ("given_name", given),
