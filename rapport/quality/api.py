@@ -52,12 +52,14 @@ def rule_list(request: HttpRequest) -> Any:
     ]
 
 
+class TrendParams(ScopeParams):
+    days: int = Field(90, ge=1, le=3660, description="How many days back.")
+
+
 @router.get("/trend", response={200: list[dict[str, Any]], **READ_ERRORS}, summary="Daily trend")
-def trend(
-    request: HttpRequest, params: Query[ScopeParams], days: int = Field(90, ge=1, le=3660)
-) -> Any:
+def trend(request: HttpRequest, params: Query[TrendParams]) -> Any:
     """Daily snapshots (contacts, average score, stale) of the scope, oldest first."""
-    return selectors.audit_trend(actor=actor(request), scope=_scope(params), days=days)
+    return selectors.audit_trend(actor=actor(request), scope=_scope(params), days=params.days)
 
 
 class ProblemParams(ScopeParams):
