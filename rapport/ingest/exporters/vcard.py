@@ -36,7 +36,6 @@ from rapport.ingest.exporters._source import ContactRecord
 from rapport.ingest.exporters.tabular import custom_text
 
 _UID_NAMESPACE = uuid.UUID("5d0b6f1c-4f0e-4b3a-9a57-2f6e0c9d7a11")
-_LONG_LINE = re.compile(rb"[^\r\n]{76}")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -67,10 +66,11 @@ def param(value: str) -> str:
 
 def fold(card: bytes) -> bytes:
     """Fold every line longer than 75 octets (continuations start with a space)."""
-    if not _LONG_LINE.search(card):
+    lines = card.split(b"\r\n")
+    if max(map(len, lines)) <= 75:
         return card
     out: list[bytes] = []
-    for line in card.split(b"\r\n"):
+    for line in lines:
         limit = 75
         while len(line) > limit:
             cut = limit
