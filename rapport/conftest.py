@@ -19,12 +19,13 @@ def django_db_modify_db_settings() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _plain_static_files(settings) -> None:
-    """Tests render pages without running collectstatic first."""
+def _test_settings(settings) -> None:
+    """Tests render pages without collectstatic and run background tasks inline."""
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    settings.TASKS = {"default": settings.TASK_BACKENDS["immediate"]}
 
 
 def _user(username: str, role: str) -> User:

@@ -7,6 +7,7 @@ person can act on; callers attach the field path.
 from __future__ import annotations
 
 import datetime as dt
+import gettext
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -75,6 +76,14 @@ def phone(value: str, *, region: str) -> PhoneNumber:
         raise ValueError(
             f"“{text}” is not a valid phone number: {reasons.get(exc.error_type, str(exc))}."
         ) from None
+    if not phonenumbers.is_valid_number(parsed) and text.isdigit() and not text.startswith("0"):
+        # Spreadsheets drop the leading "+" of international numbers: 4915123456789.
+        try:
+            international = phonenumbers.parse("+" + text, None)
+        except phonenumbers.NumberParseException:
+            international = None
+        if international is not None and phonenumbers.is_valid_number(international):
+            parsed = international
     if not phonenumbers.is_valid_number(parsed):
         why = _PHONE_REASONS.get(
             phonenumbers.is_possible_number_with_reason(parsed),
@@ -116,8 +125,58 @@ def country(value: str) -> str:
         except LookupError:
             found = None
     if found is None:
+        code = _localized_country_names().get(_fold_name(text))
+        if code:
+            return code
         raise ValueError(f"“{text}” is not a country name or ISO 3166 code.")
     return str(found.alpha_2)
+
+
+# Country names as address books in these languages write them ("Deutschland", "España").
+_COUNTRY_NAME_LANGUAGES = (
+    "de",
+    "fr",
+    "es",
+    "it",
+    "nl",
+    "pt",
+    "pt_BR",
+    "sv",
+    "da",
+    "nb",
+    "fi",
+    "pl",
+    "cs",
+    "tr",
+    "ru",
+    "ja",
+    "zh_CN",
+)
+_LOCALIZED: dict[str, str] | None = None
+
+
+def _fold_name(text: str) -> str:
+    return " ".join(text.casefold().replace(".", " ").split())
+
+
+def _localized_country_names() -> dict[str, str]:
+    global _LOCALIZED
+    if _LOCALIZED is None:
+        names: dict[str, str] = {}
+        for language in _COUNTRY_NAME_LANGUAGES:
+            try:
+                translation = gettext.translation(
+                    "iso3166-1", pycountry.LOCALES_DIR, languages=[language]
+                )
+            except OSError:
+                continue
+            for entry in pycountry.countries:
+                for attribute in ("name", "common_name", "official_name"):
+                    english = getattr(entry, attribute, None)
+                    if english:
+                        names.setdefault(_fold_name(translation.gettext(english)), entry.alpha_2)
+        _LOCALIZED = names
+    return _LOCALIZED
 
 
 def country_name(code: str) -> str:

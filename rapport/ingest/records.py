@@ -2,13 +2,47 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rapport.ingest.presets import implied_label
+
 _INDEXED = re.compile(r"^(emails|phones|addresses|urls)\[(\d+)\]\.(\w+)$")
 _TAG_SPLIT = re.compile(r"\s*(?:,|;|:::)\s*")
+_SLASHED = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{2}|\d{4})$")
+# Labels address books put on every contact; they carry no meaning as tags.
+_NOISE_TAGS = {"mycontacts", "my contacts", "starred"}
+
+
+def import_date(value: str) -> str:
+    """Dates as exports write them, in ISO form: '12/9/1906' and '9.12.1906' both work.
+
+    Outlook writes '0/0/00' for no date: that is empty. Day and month are told apart
+    when one of them is over 12; otherwise slashes mean month/day (as in US exports)
+    and dots mean day.month. Anything else is left for the validator to explain.
+    """
+    if re.fullmatch(r"--\d{2}-?\d{2}", value.strip()):
+        return ""  # a birthday without a year (vCard/Google): no full date to keep
+    found = _SLASHED.match(value.strip())
+    if not found:
+        return value
+    a, b, year = int(found.group(1)), int(found.group(2)), int(found.group(3))
+    if a == 0 or b == 0:
+        return ""
+    if year < 100:
+        year += 1900 if year > dt.date.today().year % 100 else 2000
+    month, day = (a, b) if "/" in value and a <= 12 else (b, a)
+    if month > 12:
+        month, day = day, month
+    try:
+        return dt.date(year, month, day).isoformat()
+    except ValueError:
+        return value
+
+
 LIST_KEYS = ("emails", "phones", "addresses", "urls")
 
 
@@ -66,13 +100,24 @@ def build_record(
         found = _INDEXED.match(target)
         if found:
             kind, n, part = found.group(1), int(found.group(2)), found.group(3)
-            lists[kind].setdefault(n, {})[part] = value
+            entry = lists[kind].setdefault(n, {})
+            if part in ("address", "number", "url") and ":::" in value:
+                # Google puts several values in one cell: "a@x.com ::: b@y.com".
+                first, *more = [v.strip() for v in value.split(":::") if v.strip()]
+                value = first
+                entry["_more"] = more
+            entry[part] = value
             list_columns[(kind, n, part)] = header
+            if part in ("address", "number") and "label" not in entry:
+                implied = implied_label(header)
+                if implied:
+                    entry.setdefault("_implied_label", implied)
             if overwrite:
                 record.overwrite.add(kind)
             continue
         if target == "tags":
-            tags = [t for t in _TAG_SPLIT.split(value) if t and t != "*"]
+            tags = [t.removeprefix("* ").strip() for t in _TAG_SPLIT.split(value)]
+            tags = [t for t in tags if t and t != "*" and t.casefold() not in _NOISE_TAGS]
             record.data.setdefault("tags", [])
             record.data["tags"] += [t for t in tags if t not in record.data["tags"]]
             record.columns["tags"] = header
@@ -98,6 +143,10 @@ def build_record(
             if overwrite:
                 record.overwrite.add(f"custom_fields.{key}")
         else:
+            if target == "birthday":
+                value = import_date(value)
+                if not value:
+                    continue
             record.data[target] = value
             record.columns[target] = header
             if overwrite:
@@ -114,16 +163,27 @@ def build_record(
                 entry.get(p) for p in ("street", "locality", "region", "postcode", "country")
             ):
                 continue
+            implied = entry.pop("_implied_label", "")
+            if implied and not entry.get("label"):
+                entry["label"] = implied
+            more = entry.pop("_more", [])
             label = entry.get("label", "")
+            if ":::" in label:
+                label = entry["label"] = label.split(":::")[0].strip()
             if label.startswith("* "):  # Google marks the primary value this way
                 entry["label"] = label[2:].strip()
                 entry["primary"] = "yes"
             position = len(rows)
             for part in entry:
-                if part == "primary":
+                if part == "primary" or (kind, n, part) not in list_columns:
                     continue
                 record.columns[f"{kind}[{position}].{part}"] = list_columns[(kind, n, part)]
             rows.append({k: (v == "yes" if k == "primary" else v) for k, v in entry.items()})
+            for extra in more:
+                record.columns[f"{kind}[{len(rows)}].{key_part}"] = list_columns[
+                    (kind, n, key_part)
+                ]
+                rows.append({key_part: extra, "label": entry.get("label", "")})
         if rows:
             record.data[kind] = rows
     return record

@@ -262,9 +262,10 @@ class _Outcome:
 class _Run:
     """The state of one run of a batch: caches that spare a query per row."""
 
-    def __init__(self, batch: ImportBatch, actor: Any) -> None:
+    def __init__(self, batch: ImportBatch, actor: Any, table: parsers.Table) -> None:
         self.batch = batch
         self.actor = actor
+        self.table = table
         self.organizations_by_domain: dict[str, int] = {}
         self.organizations_by_key: dict[str, int] = {}
         for pk, name, domains in Organization.objects.values_list("id", "name", "domains"):
@@ -412,7 +413,7 @@ class _Run:
                 data={
                     "contact": contact.pk,
                     "organization": org_id,
-                    "title": record.title,
+                    "title": record.title or record.data.get("job_title", ""),
                     "department": record.department,
                 },
                 via="import",
@@ -601,7 +602,7 @@ def import_run(*, batch_id: int, progress: Callable[[int], None] | None = None) 
     except InvalidInput as exc:
         _finish(batch, ImportBatch.Status.FAILED, exc.errors[0].message)
         return batch
-    run = _Run(batch, actor)
+    run = _Run(batch, actor, table)
     rows = _skip(table.rows, batch.processed_rows)
     try:
         while True:
@@ -646,11 +647,8 @@ def _run_chunk(run: _Run, chunk: list[tuple[int, Any]]) -> None:
         for row_number, cells in chunk:
             if cells is None:
                 counts["failed"] += 1
-                errors.append(
-                    ImportRowError(
-                        batch=batch, row_number=row_number, reason="This entry could not be read."
-                    )
-                )
+                reason = run.table.take_problem(row_number) or "This entry could not be read."
+                errors.append(ImportRowError(batch=batch, row_number=row_number, reason=reason))
                 continue
             record = build_record(batch.mapping, batch.headers, cells)
             if record.empty:

@@ -52,10 +52,18 @@ def lock_version(model: type[models.Model], pk: int, expected_version: int | Non
 
 
 def replace_rows(
-    model: type[models.Model], owner: dict[str, Any], rows: list[dict[str, Any]]
+    model: type[models.Model],
+    owner: dict[str, Any],
+    rows: list[dict[str, Any]],
+    *,
+    fresh: bool = False,
 ) -> None:
-    """Replace the owner's rows of ``model`` (emails, phones…) with ``rows``."""
-    model._default_manager.filter(**owner).delete()
+    """Replace the owner's rows of ``model`` (emails, phones…) with ``rows``.
+
+    ``fresh`` says the owner was just created and has none yet.
+    """
+    if not fresh:
+        model._default_manager.filter(**owner).delete()
     model._default_manager.bulk_create([model(**owner, **row) for row in rows])
 
 

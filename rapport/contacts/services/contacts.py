@@ -10,7 +10,7 @@ from django.db.models import F
 
 from rapport.access.services import change_record, diff
 from rapport.contacts import normalize
-from rapport.contacts.models import Address, Contact, Email, ExternalId, Phone, WebLink
+from rapport.contacts.models import Address, Contact, Email, ExternalId, Phone, Tag, WebLink
 from rapport.contacts.services import _common as v
 from rapport.contacts.services import search_doc
 from rapport.core import policy
@@ -34,8 +34,26 @@ LIST_FIELDS = ("emails", "phones", "addresses", "urls", "external_ids", "tags", 
 KNOWN_FIELDS = frozenset({"full_name", *SCALAR_FIELDS, *LIST_FIELDS})
 
 
-def contact_snapshot(contact: Contact) -> dict[str, Any]:
-    """A JSON-ready picture of the contact, used for history diffs."""
+def contact_snapshot(
+    contact: Contact,
+    *,
+    children: Mapping[str, list[dict[str, Any]]] | None = None,
+    tags: list[Tag] | None = None,
+) -> dict[str, Any]:
+    """A JSON-ready picture of the contact, used for history diffs.
+
+    ``children`` and ``tags`` give the rows just written, sparing a read-back.
+    """
+    if children is None:
+        emails, phones = list(contact.emails.all()), list(contact.phones.all())
+        addresses, links = list(contact.addresses.all()), list(contact.links.all())
+        external = list(contact.external_ids.all())
+    else:
+        emails = [Email(**row) for row in children["emails"]]
+        phones = [Phone(**row) for row in children["phones"]]
+        addresses = [Address(**row) for row in children["addresses"]]
+        links = [WebLink(**row) for row in children["urls"]]
+        external = [ExternalId(**row) for row in children["external_ids"]]
     return {
         **{f: getattr(contact, f) for f in NAME_FIELDS},
         "birthday": contact.birthday.isoformat() if contact.birthday else None,
@@ -46,14 +64,12 @@ def contact_snapshot(contact: Contact) -> dict[str, Any]:
         "owner": contact.owner.username if contact.owner_id and contact.owner else None,
         "source": contact.source,
         "lifecycle_stage": contact.lifecycle_stage,
-        "emails": [_email_text(e) for e in contact.emails.all()],
-        "phones": [_phone_text(p) for p in contact.phones.all()],
-        "addresses": [
-            f"{a}" + (f" ({a.label})" if a.label else "") for a in contact.addresses.all()
-        ],
-        "urls": [w.url for w in contact.links.all()],
-        "external_ids": [f"{x.source}: {x.value}" for x in contact.external_ids.all()],
-        "tags": sorted(t.name for t in contact.tags.all()),
+        "emails": [_email_text(e) for e in emails],
+        "phones": [_phone_text(p) for p in phones],
+        "addresses": [f"{a}" + (f" ({a.label})" if a.label else "") for a in addresses],
+        "urls": [w.url for w in links],
+        "external_ids": [f"{x.source}: {x.value}" for x in external],
+        "tags": sorted(t.name for t in (contact.tags.all() if tags is None else tags)),
         "custom_fields": dict(contact.custom_fields),
     }
 
@@ -261,7 +277,11 @@ def _external_ids(
 
 
 def _write_children(
-    contact: Contact, children: Mapping[str, list[dict[str, Any]]], replace: set[str]
+    contact: Contact,
+    children: Mapping[str, list[dict[str, Any]]],
+    replace: set[str],
+    *,
+    fresh: bool = False,
 ) -> None:
     models = {
         "emails": Email,
@@ -271,7 +291,7 @@ def _write_children(
         "external_ids": ExternalId,
     }
     for key in replace:
-        v.replace_rows(models[key], {"contact": contact}, children[key])
+        v.replace_rows(models[key], {"contact": contact}, children[key], fresh=fresh)
 
 
 def contact_clean(
@@ -340,21 +360,34 @@ def contact_create(*, actor: Any, data: Mapping[str, Any], via: str = "ui") -> C
     fields, children, tags = _validate(data, actor=actor, current=None)
     if fields["owner"] is None and getattr(actor, "pk", None):
         fields["owner"] = actor
-    contact = Contact.objects.create(
-        **fields, sort_name=_sort_key(fields), family_key=fold(fields["family_name"])
+    tag_objects = v.ensure_tags(tags) if tags else []
+    # Everything derived is computed from the validated input, so a new contact costs
+    # one insert per table and no read-back.
+    doc = search_doc.build(
+        names=[fields["display_name"], fields["nickname"]],
+        emails=[row["address"] for row in children["emails"]],
+        phones=[row["e164"] for row in children["phones"]],
+        places=[row["locality"] for row in children["addresses"]],
+        tags=[t.name for t in tag_objects],
+        extra=[fields["job_title"]],
     )
-    _write_children(contact, children, set(children))
-    if tags:
-        contact.tags.set(v.ensure_tags(tags))
-    contact_refresh_search(contact=contact)
-    contact = _load(contact.pk)
+    contact = Contact.objects.create(
+        **fields,
+        sort_name=_sort_key(fields),
+        family_key=fold(fields["family_name"]),
+        search_doc=doc,
+    )
+    _write_children(contact, children, {key for key, rows in children.items() if rows}, fresh=True)
+    if tag_objects:
+        contact.tags.set(tag_objects)
+    snapshot = contact_snapshot(contact, children=children, tags=tag_objects)
     change_record(
         actor=actor,
         object_type="contact",
         object_id=contact.pk,
         object_repr=contact.display_name,
         action="create",
-        changes=diff({}, contact_snapshot(contact)),
+        changes=diff({}, snapshot),
         via=via,
     )
     return contact
