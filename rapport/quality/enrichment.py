@@ -10,9 +10,10 @@ person accepts or rejects them. To add a provider, write such a class and list i
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -35,7 +36,7 @@ class Proposal:
     current_value: str
     suggested_value: str
     reason: str
-    payload: dict[str, Any] = field(default_factory=dict)
+    payload: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 class Provider(Protocol):
@@ -194,8 +195,8 @@ class PhoneCountryAndTimeZone:
                     continue
             if not numbers:
                 continue
-            regions = {phonenumbers.region_code_for_number(n) for _, n in numbers}
-            regions.discard(None)  # type: ignore[arg-type]
+            regions = {phonenumbers.region_code_for_number(n) or "" for _, n in numbers}
+            regions.discard("")
             regions.discard("001")  # non-geographic (satellite, global services)
             shown = normalize.phone_display(numbers[0][0].e164)
             if len(regions) == 1 and not _countries(contact):

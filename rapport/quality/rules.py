@@ -245,7 +245,7 @@ def facts_expression() -> Any:
         _bit(Exists(Phone.objects.filter(invalid_phone_q(), contact=contact)), Fact.INVALID_PHONE),
         _bit(Exists(ContactVerification.objects.filter(contact=contact)), Fact.VERIFIED),
     ]
-    total = parts[0]
+    total: Any = parts[0]
     for part in parts[1:]:
         total = total + part
     return total
