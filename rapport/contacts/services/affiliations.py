@@ -12,6 +12,7 @@ from rapport.access.services import change_record
 from rapport.contacts import normalize
 from rapport.contacts.models import Affiliation, Contact, Organization
 from rapport.contacts.services import _common as v
+from rapport.contacts.services import search_doc
 from rapport.contacts.services.contacts import contact_refresh_search, contact_touch
 from rapport.core import policy
 from rapport.core.errors import InvalidInput
@@ -153,9 +154,29 @@ def _validate(data: Mapping[str, Any], current: Affiliation | None) -> dict[str,
     return fields
 
 
-def _record(actor: Any, contact: Contact, before: str | None, after: str | None, via: str) -> None:
-    contact_touch(contact_id=contact.pk)
-    contact_refresh_search(contact=contact)
+def _record(
+    actor: Any,
+    contact: Contact,
+    before: str | None,
+    after: str | None,
+    via: str,
+    *,
+    joined: Organization | None = None,
+) -> None:
+    """Bump the person's version, refresh their search text and record the change.
+
+    A new current role only adds the organization's name to the search text, which is
+    cheaper than rebuilding it.
+    """
+    if joined is not None:
+        addition = search_doc.build(names=[], organizations=[joined.name])
+        Contact.objects.filter(pk=contact.pk).update(
+            version=F("version") + 1,
+            search_doc=f"{contact.search_doc} | {addition}" if contact.search_doc else addition,
+        )
+    else:
+        contact_touch(contact_id=contact.pk)
+        contact_refresh_search(contact=contact)
     change_record(
         actor=actor,
         object_type="contact",
@@ -173,7 +194,8 @@ def affiliation_create(*, actor: Any, data: Mapping[str, Any], via: str = "ui") 
     policy.require(actor, "affiliations.change")
     fields = _validate(data, None)
     affiliation = Affiliation.objects.create(**fields)
-    _record(actor, affiliation.contact, None, _describe(affiliation), via)
+    joined = affiliation.organization if affiliation.is_current else None
+    _record(actor, affiliation.contact, None, _describe(affiliation), via, joined=joined)
     return affiliation
 
 
