@@ -43,6 +43,7 @@ fmt: install-dev
 
 bench: install-dev
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/audit_bench.py
 
 clean:
 	rm -rf $(VENV)
