@@ -197,7 +197,7 @@ def _records(ids: list[int]) -> list[ContactRecord]:
     ):
         affiliations.setdefault(contact_id, tuple(rest))  # type: ignore[arg-type]
     return [
-        ContactRecord(
+        ContactRecord(  # type: ignore[misc]  # row holds the CONTACT_COLUMNS
             *row,
             emails=emails.get(row[0], _EMPTY),
             phones=phones.get(row[0], _EMPTY),
@@ -228,7 +228,7 @@ def export_shape(qs: QuerySet[Contact], custom_keys: Sequence[str]) -> Shape:
     # Everything (no filter): skip the subquery, but not the organizations' phones.
     selected = Q(contact__isnull=False) if not qs.query.where else Q(contact__in=qs.values("pk"))
 
-    def most(model: type) -> int:
+    def most(model: Any) -> int:
         found = (
             model._default_manager.filter(selected)
             .values("contact_id")

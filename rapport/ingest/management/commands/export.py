@@ -80,11 +80,12 @@ class Command(RecordCommand):
                 raise CommandError(f"Cannot write {target}: {exc.strerror}.") from None
             self.stderr.write(f"Wrote {target} ({count_bytes:,} bytes).")
             return
-        binary = getattr(self.stdout._out, "buffer", None)
+        stream: Any = self.stdout._out
+        binary = getattr(stream, "buffer", None)
         for chunk in export.chunks:
             if binary is not None:
                 binary.write(chunk)
             else:  # a text stream (tests, call_command): the exports are UTF-8
-                self.stdout._out.write(chunk.decode("utf-8", errors="replace"))
+                stream.write(chunk.decode("utf-8", errors="replace"))
         if binary is not None:
             binary.flush()
