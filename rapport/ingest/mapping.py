@@ -10,12 +10,14 @@ handles itself:
 - repeated values, N counting from 0: ``emails[N].address``, ``emails[N].label``,
   ``phones[N].number``, ``phones[N].label``, ``addresses[N].street``,
   ``addresses[N].locality``, ``addresses[N].region``, ``addresses[N].postcode``,
-  ``addresses[N].country``, ``addresses[N].label``, ``urls[N].url``, ``urls[N].label``
+  ``addresses[N].country``, ``addresses[N].label``, ``urls[N].url``, ``urls[N].label``,
+  ``urls[N].kind`` (website or social)
 - ``tags`` (several tags in one cell, separated by commas or semicolons, or Google's
   " ::: ")
 - ``custom_fields.<key>``
 - ``external_id`` — the contact's id in the system the file came from (the batch's
-  source name)
+  source name); ``external_id.<source>`` — an id in another named system (a Rapport
+  export writes one such column per source)
 - ``organization.name``, ``organization.domain``, ``affiliation.title``,
   ``affiliation.department`` — the organization is matched (by domain, then by
   normalised name) or created, and the person is affiliated with it
@@ -58,15 +60,22 @@ _REPEATED = re.compile(
     r"^(emails\[\d{1,2}\]\.(address|label)"
     r"|phones\[\d{1,2}\]\.(number|label)"
     r"|addresses\[\d{1,2}\]\.(street|locality|region|postcode|country|label)"
-    r"|urls\[\d{1,2}\]\.(url|label))$"
+    r"|urls\[\d{1,2}\]\.(url|label|kind))$"
 )
 _CUSTOM = re.compile(r"^custom_fields\.[a-z][a-z0-9_]{0,49}$")
+_EXTERNAL = re.compile(r"^external_id\.\S.{0,99}$")
 
 
 def is_target(target: str) -> bool:
     """True for a target the engine understands (with or without the overwrite mark)."""
     bare = target.removesuffix("!")
-    return bool(bare in SCALARS or bare in SPECIAL or _REPEATED.match(bare) or _CUSTOM.match(bare))
+    return bool(
+        bare in SCALARS
+        or bare in SPECIAL
+        or _REPEATED.match(bare)
+        or _CUSTOM.match(bare)
+        or _EXTERNAL.match(bare)
+    )
 
 
 def target_choices() -> list[tuple[str, str]]:

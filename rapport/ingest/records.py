@@ -53,6 +53,8 @@ class RowRecord:
     data: dict[str, Any] = field(default_factory=dict)
     overwrite: set[str] = field(default_factory=set)
     external_id: str = ""
+    # ids in other named systems: {source: id}
+    external_ids: dict[str, str] = field(default_factory=dict)
     organization_name: str = ""
     organization_domain: str = ""
     title: str = ""
@@ -63,7 +65,7 @@ class RowRecord:
 
     @property
     def empty(self) -> bool:
-        return not (self.data or self.external_id or self.organization_name)
+        return not (self.data or self.external_id or self.external_ids or self.organization_name)
 
     def column_for(self, path: str) -> tuple[str, str]:
         """The column and cell behind a field path from a service error."""
@@ -124,6 +126,9 @@ def build_record(
         elif target == "external_id":
             record.external_id = value
             record.columns["external_ids"] = header
+        elif target.startswith("external_id."):
+            record.external_ids[target.split(".", 1)[1]] = value
+            record.columns.setdefault("external_ids", header)
         elif target == "organization.name":
             record.organization_name = value
             record.columns["organization"] = header

@@ -102,7 +102,8 @@ def _proposed_mapping(table: parsers.Table) -> dict[str, str]:
         return {h: h if targets.is_target(h) else "" for h in table.headers}
     preset = presets.detect_preset(table.headers)
     if preset:
-        return dict(preset[1])
+        # Columns named after a field (as in Rapport's own export) map to that field.
+        return {h: preset[1].get(h) or (h if targets.is_target(h) else "") for h in table.headers}
     saved = (
         SavedMapping.objects.filter(mapping__has_key=table.headers[0]).order_by("-created_at")
         if table.headers
@@ -283,10 +284,8 @@ class _Run:
 
     def match(self, record: RowRecord) -> Contact | None:
         """Existing contact by external id, then email, then E.164 phone (in that order)."""
-        if record.external_id:
-            found = ExternalId.objects.filter(
-                source=self.batch.source, value=record.external_id
-            ).first()
+        for source, value in _external_ids(record, self.batch).items():
+            found = ExternalId.objects.filter(source=source, value=value).first()
             if found:
                 return Contact.objects.get(pk=found.contact_id)
         keys = [
@@ -450,11 +449,20 @@ def _region(record: RowRecord) -> str:
     return str(settings.RAPPORT_DEFAULT_REGION)
 
 
+def _external_ids(record: RowRecord, batch: ImportBatch) -> dict[str, str]:
+    """Every id the row gives: its own (under the batch's source) and named ones."""
+    ids = dict(record.external_ids)
+    if record.external_id:
+        ids[batch.source] = record.external_id
+    return ids
+
+
 def _create_data(record: RowRecord, batch: ImportBatch) -> dict[str, Any]:
     data = dict(record.data)
     data.setdefault("source", batch.source)
-    if record.external_id:
-        data["external_ids"] = [{"source": batch.source, "id": record.external_id}]
+    ids = _external_ids(record, batch)
+    if ids:
+        data["external_ids"] = [{"source": source, "id": value} for source, value in ids.items()]
     return data
 
 
@@ -541,10 +549,12 @@ def _patch(
         }
         if fill:
             patch["custom_fields"] = fill
-    if record.external_id and not contact.external_ids.filter(source=batch.source).exists():
+    have_ids = {x.source: x.value for x in contact.external_ids.all()}
+    new_ids = {s: v for s, v in _external_ids(record, batch).items() if s not in have_ids}
+    if new_ids:
         patch["external_ids"] = [
-            {"source": x.source, "id": x.value} for x in contact.external_ids.all()
-        ] + [{"source": batch.source, "id": record.external_id}]
+            {"source": source, "id": value} for source, value in {**have_ids, **new_ids}.items()
+        ]
     before = _comparable(current, contact, set(patch))
     return patch, before
 

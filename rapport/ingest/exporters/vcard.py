@@ -35,6 +35,8 @@ from django.core.files.storage import default_storage
 from rapport.ingest.exporters._source import ContactRecord
 from rapport.ingest.exporters.tabular import custom_text
 
+# Names the writer, so an import knows the UID is Rapport's own and not another system's.
+PRODID = "-//Rapport//Rapport contacts//EN"
 _UID_NAMESPACE = uuid.UUID("5d0b6f1c-4f0e-4b3a-9a57-2f6e0c9d7a11")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -144,6 +146,7 @@ def card(r: ContactRecord, version: str) -> bytes:
         [
             "BEGIN:VCARD",
             f"VERSION:{version}",
+            f"PRODID:{PRODID}",
             f"UID:{contact_uid(r.id, created)}",
             f"FN:{escape(r.display_name)}",
             "N:"

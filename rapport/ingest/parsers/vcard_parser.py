@@ -50,6 +50,12 @@ NAME_COLUMNS = (
 )
 OTHER_COLUMNS = (
     "birthday",
+    "affiliation.title",
+    "lifecycle_stage",
+    "owner",
+    "source",
+    "time_zone",
+    "language",
     "organization.name",
     "affiliation.department",
     "job_title",
@@ -62,7 +68,7 @@ REPEATED = {
     "emails": ("address", "label"),
     "phones": ("number", "label"),
     "addresses": ("street", "locality", "region", "postcode", "country", "label"),
-    "urls": ("url", "label"),
+    "urls": ("url", "label", "kind"),
 }
 _KIND_OF = {
     "EMAIL": "emails",
@@ -73,6 +79,20 @@ _KIND_OF = {
 }
 _COUNTED = re.compile(
     r"^(?:[A-Za-z0-9-]+\.)?(EMAIL|TEL|ADR|URL|X-SOCIALPROFILE)[;:]", re.IGNORECASE
+)
+# What a Rapport export writes for fields vCard has no property of its own for.
+_RAPPORT_VALUES = {
+    "X-RAPPORT-LIFECYCLE-STAGE": "lifecycle_stage",
+    "X-RAPPORT-OWNER": "owner",
+    "X-RAPPORT-SOURCE": "source",
+    "X-RAPPORT-AFFILIATION-TITLE": "affiliation.title",
+    "X-RAPPORT-LANGUAGE": "language",
+    "LANG": "language",
+    "TZ": "time_zone",
+}
+_NAMED = re.compile(
+    r'^(?:[A-Za-z0-9-]+\.)?X-RAPPORT-(CUSTOM|EXTERNAL-ID);(?:[^:]*;)?(KEY|SOURCE)=("?)([^";:]+)\3',
+    re.IGNORECASE,
 )
 # Properties with nothing to import, or whose content is imported through another one.
 _SILENT = {
@@ -129,11 +149,18 @@ class VCardParser:
         """Detect the encoding and count the columns the cards need; cards are read when iterated."""
         chosen = choose(path, encoding)
         counts: Counter[str] = Counter()
+        named: dict[str, None] = {}
         cards = 0
         for raw in _raw_cards(path, chosen.name):
             cards += 1
             if raw.lines is None:
                 continue
+            for line in raw.lines:
+                if (found := _NAMED.match(line)) is not None:
+                    prefix = (
+                        "custom_fields" if found.group(1).upper() == "CUSTOM" else "external_id"
+                    )
+                    named[f"{prefix}.{found.group(4)}"] = None
             per_card = Counter(
                 _KIND_OF[found.group(1).upper()]
                 for line in raw.lines
@@ -148,6 +175,7 @@ class VCardParser:
             for n in range(min(counts[kind], MAX_REPEATS)):
                 headers += [f"{kind}[{n}].{part}" for part in parts]
         headers += OTHER_COLUMNS
+        headers += list(named)
         table = Table(
             file_format="vcard",
             headers=headers,
@@ -332,10 +360,23 @@ def _read_card(properties: list[Property], ignored: Counter[str]) -> _Card:
     labels = {
         p.group: _label_text(p.value) for p in properties if p.name == "X-ABLABEL" and p.group
     }
+    kinds = {
+        p.group: p.value.strip() for p in properties if p.name == "X-RAPPORT-URL-KIND" and p.group
+    }
+    # A Rapport export's UID is Rapport's own id for the contact, not another system's.
+    own_export = any(p.name == "PRODID" and "//rapport//" in p.value.lower() for p in properties)
     seen_ignored: set[str] = set()
     for prop in properties:
         name = prop.name
-        if name == "FN":
+        if name in _RAPPORT_VALUES:
+            card.values[_RAPPORT_VALUES[name]] = _text(prop, card).strip()
+        elif name == "X-RAPPORT-CUSTOM" and prop.param("KEY"):
+            card.values[f"custom_fields.{prop.param('KEY')}"] = _text(prop, card)
+        elif name == "X-RAPPORT-EXTERNAL-ID" and prop.param("SOURCE"):
+            card.values[f"external_id.{prop.param('SOURCE')}"] = _text(prop, card).strip()
+        elif name == "X-RAPPORT-URL-KIND":
+            continue
+        elif name == "FN":
             card.values["full_name"] = _text(prop, card)
         elif name == "N":
             # Each component may be a list ("Jr.,M.D."); an escaped comma is part of a name.
@@ -357,6 +398,8 @@ def _read_card(properties: list[Property], ignored: Counter[str]) -> _Card:
             card.values["nickname"] = _text(prop, card)
         elif name in ("EMAIL", "TEL", "URL", "X-SOCIALPROFILE"):
             _add_value(card, prop, labels)
+            if name == "URL" and prop.group in kinds and card.lists["urls"]:
+                card.lists["urls"][-1][1]["kind"] = kinds[prop.group]
         elif name == "ADR":
             _add_address(card, prop, labels)
         elif name == "BDAY":
@@ -381,7 +424,8 @@ def _read_card(properties: list[Property], ignored: Counter[str]) -> _Card:
                 previous = card.values.get("tags")
                 card.values["tags"] = ",".join(([previous] if previous else []) + tags)
         elif name == "UID":
-            card.values["external_id"] = _text(prop, card)
+            if not own_export:
+                card.values["external_id"] = _text(prop, card)
         elif name == "PHOTO":
             _add_photo(card, prop)
         elif (name == "X-ABSHOWAS" and prop.value.strip().upper() == "COMPANY") or (

@@ -536,7 +536,11 @@ def _people(alice, family_name: str) -> None:
                 "label": "home",
             }
         ],
-        urls=[{"url": "https://example.com/zoë", "label": "Blog, mostly"}],
+        urls=[
+            {"url": "https://example.com/zoë", "label": "Blog, mostly"},
+            {"url": "https://social.example/@zoe", "kind": "social", "label": "Mastodon"},
+        ],
+        external_ids=[{"source": "Old CRM", "id": "C-17; A"}, {"source": "Phone", "id": "42"}],
         birthday="1985-04-12",
         job_title="@lead, R&D",
         notes=NOTES,
@@ -562,9 +566,8 @@ def _people(alice, family_name: str) -> None:
 
 
 def _fields(contact: Contact, *, vcard: bool) -> dict:
-    """What a person sees of a contact. vCard has no place for the stage, owner, time
-    zone, language, custom fields or source (they travel as X-RAPPORT-* properties that
-    the vCard import does not read yet), and TEL holds E.164, not the number as typed."""
+    """Every field of a contact. In vCard, TEL holds the number in E.164, not as typed;
+    the fields vCard has no property for travel as X-RAPPORT-* properties."""
     affiliation = (
         contact.affiliations.select_related("organization").filter(is_current=True).first()
     )
@@ -580,7 +583,8 @@ def _fields(contact: Contact, *, vcard: bool) -> dict:
             (a.street, a.locality, a.region, a.postcode, a.country, a.label, a.primary)
             for a in contact.addresses.all()
         ],
-        "urls": [(u.url, u.label, u.primary) for u in contact.links.all()],
+        "urls": [(u.url, u.kind, u.label, u.primary) for u in contact.links.all()],
+        "external_ids": sorted((x.source, x.value) for x in contact.external_ids.all()),
         "birthday": contact.birthday,
         "job_title": contact.job_title,
         "notes": contact.notes.replace("\r\n", "\n"),
@@ -588,17 +592,17 @@ def _fields(contact: Contact, *, vcard: bool) -> dict:
         "organization": affiliation.organization.name if affiliation else None,
         "department": affiliation.department if affiliation else None,
     }
+    fields.update(
+        title=affiliation.title if affiliation else None,
+        custom_fields=contact.custom_fields,
+        lifecycle_stage=contact.lifecycle_stage,
+        owner=contact.owner.username if contact.owner else None,
+        time_zone=contact.time_zone,
+        language=contact.language,
+        source=contact.source,
+    )
     if not vcard:
-        fields.update(
-            numbers=[p.number for p in contact.phones.all()],
-            title=affiliation.title if affiliation else None,
-            custom_fields=contact.custom_fields,
-            lifecycle_stage=contact.lifecycle_stage,
-            owner=contact.owner.username if contact.owner else None,
-            time_zone=contact.time_zone,
-            language=contact.language,
-            source=contact.source,
-        )
+        fields["numbers"] = [p.number for p in contact.phones.all()]
     return fields
 
 
