@@ -19,7 +19,12 @@ class Command(BaseCommand):
         if backend == "django_tasks_db.DatabaseBackend":
             call_command("db_worker", batch=bool(options["batch"]))
         elif backend == "django_tasks_rq.RQBackend":
-            call_command("rqworker", "default", burst=bool(options["batch"]))
+            call_command(
+                "rqworker",
+                "default",
+                job_class="django_tasks_rq.backend.Job",
+                burst=bool(options["batch"]),
+            )
         else:
             raise CommandError(
                 "RAPPORT_TASKS_BACKEND=immediate runs tasks inline; no worker needed."
