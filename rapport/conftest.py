@@ -19,13 +19,15 @@ def django_db_modify_db_settings() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(settings) -> None:
-    """Tests render pages without collectstatic and run background tasks inline."""
+def _test_settings(settings, tmp_path) -> None:
+    """Tests render pages without collectstatic, run background tasks inline and keep
+    uploaded files in a temporary folder."""
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.TASKS = {"default": settings.TASK_BACKENDS["immediate"]}
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 def _user(username: str, role: str) -> User:

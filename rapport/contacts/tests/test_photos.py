@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import io
 
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
@@ -10,11 +9,6 @@ from PIL import Image
 from rapport.conftest import bearer
 from rapport.contacts.models import Contact
 from rapport.contacts.tests.factories import make_contact
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
 
 
 def png(width: int = 800, height: int = 600) -> bytes:

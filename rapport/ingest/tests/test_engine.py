@@ -34,11 +34,6 @@ MAPPING = {
 HEADER = "Name,Email,Work email,Phone,Country,Company,Title,Tags,Id,Notes\n"
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 def run_import(
     actor, text: str, *, mode: str = "upsert", source: str = "Old CRM", mapping=None, dry_run=False
 ):

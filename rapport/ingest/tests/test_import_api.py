@@ -29,15 +29,6 @@ MAPPING = {
     "Phone": "phones[0].number",
     "Company": "organization.name",
 }
-IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-
-
-@pytest.fixture(autouse=True)
-def _media_and_inline_tasks(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.TASKS = IMMEDIATE
-
-
 @pytest.fixture
 def api(bob, django_capture_on_commit_callbacks):
     """Bob's API client; queued imports run when the request's work commits."""

@@ -24,15 +24,6 @@ PEOPLE = (
 )
 
 
-IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-
-
-@pytest.fixture(autouse=True)
-def _media_and_inline_tasks(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.TASKS = IMMEDIATE
-
-
 def upload(client, text: str = PEOPLE, name: str = "people.csv", **extra):
     data = {"file": SimpleUploadedFile(name, text.encode(), "text/csv"), "source": "Old CRM"}
     return client.post("/imports/", {**data, **extra})
