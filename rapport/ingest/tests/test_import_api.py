@@ -29,6 +29,8 @@ MAPPING = {
     "Phone": "phones[0].number",
     "Company": "organization.name",
 }
+
+
 @pytest.fixture
 def api(bob, django_capture_on_commit_callbacks):
     """Bob's API client; queued imports run when the request's work commits."""
