@@ -212,9 +212,15 @@ def test_an_import_killed_mid_way_leaves_no_half_written_contact_and_resumes(
             "RAPPORT_DATA_DIR": str(tmp_path),
         }
     else:
-        pytest.skip(
-            "the process test uses its own SQLite database; the engine is the same on PostgreSQL"
-        )
+        # The committed test database itself (transactional_db), shared with the child.
+        from django.db import connection
+
+        db = connection.settings_dict
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            "RAPPORT_DATA_DIR": str(tmp_path),
+        }
     rows = [HEADER.strip()]
     for i in range(1000):
         rows.append(f"Person {i} Example,p{i}@example.com,,,,Company {i % 40},Engineer,,K-{i},")
@@ -267,8 +273,15 @@ def test_an_import_killed_mid_way_leaves_no_half_written_contact_and_resumes(
     contacts, created, processed_rows, half = map(int, out.stdout.split())
     assert half == 0
     assert contacts == created == processed_rows  # every committed row is counted, nothing more
+    batch_id = subprocess.run(
+        [*check, "from rapport.ingest.models import ImportBatch as B; print(B.objects.get().pk)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[-1]
     resumed = subprocess.run(
-        [*rapport, "import", "--resume", "1", "--no-progress"],
+        [*rapport, "import", "--resume", batch_id, "--no-progress"],
         env=env,
         capture_output=True,
         text=True,
