@@ -129,19 +129,35 @@ def _contact_filtered(filters: ContactFilters) -> QuerySet[Contact]:
 
 
 def contact_prefetch(qs: QuerySet[Contact]) -> QuerySet[Contact]:
-    """Everything a contact's representation shows, in a fixed number of queries."""
+    """Everything a contact's representation shows, in a fixed number of queries.
+
+    The related rows land in plain lists (``email_list``, ``phone_list``,
+    ``address_list``, ``link_list``, ``external_id_list``, ``tag_list``,
+    ``affiliation_list``): much cheaper than a cached queryset per contact and relation,
+    which dominated the time of a page of results.
+    """
     return qs.select_related("owner").prefetch_related(
-        "emails",
-        "phones",
-        "addresses",
-        "links",
-        "external_ids",
-        "tags",
+        Prefetch("emails", to_attr="email_list"),
+        Prefetch("phones", to_attr="phone_list"),
+        Prefetch("addresses", to_attr="address_list"),
+        Prefetch("links", to_attr="link_list"),
+        Prefetch("external_ids", to_attr="external_id_list"),
+        Prefetch("tags", to_attr="tag_list"),
         Prefetch(
             "affiliations",
-            queryset=Affiliation.objects.select_related("organization", "reports_to"),
+            queryset=Affiliation.objects.select_related("organization", "reports_to").only(
+                *_AFFILIATION_FIELDS,
+                "organization__id",
+                "organization__name",
+                "reports_to__id",
+                "reports_to__display_name",
+            ),
+            to_attr="affiliation_list",
         ),
     )
+
+
+_AFFILIATION_FIELDS = [f.name for f in Affiliation._meta.concrete_fields]
 
 
 def _keyset(qs: QuerySet, order: tuple[str, str], cursor: str | None) -> QuerySet:

@@ -20,7 +20,7 @@ def contact_ref(contact: Contact | None) -> dict[str, Any] | None:
 
 
 def contact_out(contact: Contact) -> dict[str, Any]:
-    """A contact as the API shows it (expects contact_prefetch's related rows)."""
+    """A contact as the API shows it (from selectors.contact_prefetch: its related lists)."""
     return {
         "id": contact.pk,
         "display_name": contact.display_name,
@@ -30,11 +30,11 @@ def contact_out(contact: Contact) -> dict[str, Any]:
         "family_name": contact.family_name,
         "suffix": contact.suffix,
         "nickname": contact.nickname,
-        "emails": _points(contact.emails.all(), "address", "label", "primary"),
-        "phones": _points(contact.phones.all(), *_PHONE),
-        "addresses": _points(contact.addresses.all(), *_ADDRESS),
-        "urls": _points(contact.links.all(), "url", "kind", "label", "primary"),
-        "external_ids": [{"source": x.source, "id": x.value} for x in contact.external_ids.all()],
+        "emails": _points(contact.email_list, "address", "label", "primary"),
+        "phones": _points(contact.phone_list, *_PHONE),
+        "addresses": _points(contact.address_list, *_ADDRESS),
+        "urls": _points(contact.link_list, "url", "kind", "label", "primary"),
+        "external_ids": [{"source": x.source, "id": x.value} for x in contact.external_id_list],
         "birthday": contact.birthday,
         "job_title": contact.job_title,
         "time_zone": contact.time_zone,
@@ -55,9 +55,9 @@ def contact_out(contact: Contact) -> dict[str, Any]:
                 "reports_to": contact_ref(a.reports_to),
                 "buying_role": a.buying_role,
             }
-            for a in contact.affiliations.all()
+            for a in contact.affiliation_list
         ],
-        "tags": [t.name for t in contact.tags.all()],
+        "tags": [t.name for t in contact.tag_list],
         "custom_fields": contact.custom_fields,
         "created_at": contact.created_at,
         "updated_at": contact.updated_at,

@@ -122,7 +122,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "contact": contact,
         "history": selectors.history_for(actor=request.user, object_type="contact", object_id=pk),
         "custom_definitions": selectors.custom_field_list(actor=request.user, target="contact"),
-        "affiliations": list(contact.affiliations.all()),
+        "affiliations": contact.affiliation_list,
     }
     return render(request, "contacts/contact_detail.html", context)
 

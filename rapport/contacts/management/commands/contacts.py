@@ -97,8 +97,8 @@ class Command(RecordCommand):
                 )
                 return
             for contact in page.items:
-                email = next((e.address for e in contact.emails.all() if e.primary), "")
-                phone = next((phone_display(p.e164) for p in contact.phones.all() if p.primary), "")
+                email = next((e.address for e in contact.email_list if e.primary), "")
+                phone = next((phone_display(p.e164) for p in contact.phone_list if p.primary), "")
                 self.stdout.write(f"{contact.pk}\t{contact.display_name}\t{email}\t{phone}")
             if page.next_cursor:
                 self.stderr.write(f"More: --cursor {page.next_cursor}")
@@ -157,6 +157,8 @@ class Command(RecordCommand):
 
     def as_dict(self, contact: Contact) -> dict[str, Any]:
         """The same representation the API gives."""
+        if "email_list" not in contact.__dict__:
+            contact = selectors.contact_prefetch(Contact.objects.filter(pk=contact.pk)).get()
         return contact_out(contact)
 
     def report(self, contact: Contact, options: dict[str, Any], verb: str) -> None:
@@ -169,20 +171,20 @@ class Command(RecordCommand):
     def print_contact(self, contact: Contact, actor: Any) -> None:
         out = self.stdout.write
         out(f"{contact.display_name}  (#{contact.pk}, {contact.get_lifecycle_stage_display()})")
-        for email in contact.emails.all():
+        for email in contact.email_list:
             out(f"  email   {email.address}" + (f" ({email.label})" if email.label else ""))
-        for phone in contact.phones.all():
+        for phone in contact.phone_list:
             out(
                 f"  phone   {phone_display(phone.e164)}"
                 + (f" ({phone.label})" if phone.label else "")
             )
-        for address in contact.addresses.all():
+        for address in contact.address_list:
             out(f"  address {address}")
-        for affiliation in contact.affiliations.all():
+        for affiliation in contact.affiliation_list:
             role = f", {affiliation.get_buying_role_display()}" if affiliation.buying_role else ""
             out(f"  works   {affiliation.title or '—'} at {affiliation.organization.name}{role}")
-        if contact.tags.all():
-            out("  tags    " + ", ".join(t.name for t in contact.tags.all()))
+        if contact.tag_list:
+            out("  tags    " + ", ".join(t.name for t in contact.tag_list))
         out("History:")
         for record in selectors.history_for(
             actor=actor, object_type="contact", object_id=contact.pk
