@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -223,6 +224,9 @@ def contact_list(
     return _page(rows, limit, lambda c: [getattr(c, field_name), c.pk])
 
 
+_WHOLE_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+
+
 def _heads(query: search.Query) -> list[Q]:
     """What puts a contact first: its name or surname starts with the query, or an exact email."""
     prefix = query.text
@@ -265,6 +269,8 @@ def _ranked_page(
         last_id = 0
     if len(query.fragments) == 1 and len(query.fragments[0]) < search.MIN_FRAGMENT:
         return Page(rows, None)  # too short for a substring search: prefixes only
+    if _WHOLE_EMAIL.match(query.text):
+        return Page(rows, None)  # a whole address: the exact matches above are the answer
     head = heads[0]
     for other in heads[1:]:
         head |= other

@@ -153,3 +153,10 @@ def test_users_without_a_role_see_nothing(db, django_user_model):
     stranger = django_user_model.objects.create_user(username="x", password="x", role="nobody")
     with pytest.raises(NotPermitted):
         selectors.contact_list(actor=stranger)
+
+
+def test_a_whole_email_address_finds_exactly_its_owner(bob, people):
+    make_contact(bob, given_name="Other", emails=[{"address": "xjohn.smith@acme.example"}])
+    assert names(selectors.contact_list(actor=bob, q="John.Smith@acme.example")) == ["John Smith"]
+    # A part of an address still finds every contact containing it.
+    assert len(selectors.contact_list(actor=bob, q="smith@acme").items) == 2
