@@ -23,7 +23,7 @@ from rapport.contacts.models import (
 from rapport.contacts.services._common import custom_value
 from rapport.core import policy, search
 from rapport.core.cursor import decode_cursor, encode_cursor
-from rapport.core.errors import FieldError, InvalidInput, NotPermitted
+from rapport.core.errors import FieldError, InvalidInput
 from rapport.core.text import fold
 
 MAX_LIMIT = 200
@@ -526,6 +526,3 @@ def tag_get(*, actor: Any, tag_id: int) -> Tag:
 def custom_field_get(*, actor: Any, definition_id: int) -> CustomFieldDefinition:
     policy.require(actor, "custom_fields.view")
     return CustomFieldDefinition.objects.get(pk=definition_id)
-
-
-__all__ = ["NotPermitted"]

@@ -631,8 +631,8 @@ def import_run(*, batch_id: int, progress: Callable[[int], None] | None = None) 
             f"Stopped after {batch.processed_rows} rows: {exc}",
         )
         raise
-    for note in table.notes:
-        _log(batch, note)
+    # Notes found at upload are already in the log; reading every row may add more.
+    _log(batch, *table.notes, new_only=True)
     ImportBatch.objects.filter(pk=batch.pk).update(total_rows=batch.processed_rows)
     _finish(batch, ImportBatch.Status.DONE, "")
     batch.refresh_from_db()
@@ -719,11 +719,14 @@ def _save_progress(  # type: ignore[no-untyped-def]
         )
 
 
-def _log(batch: ImportBatch, message: str) -> None:
+def _log(batch: ImportBatch, *messages: str, new_only: bool = False) -> None:
+    """Append ``messages`` to the batch log in one write (``new_only``: skip repeats)."""
     batch.refresh_from_db(fields=["log"])
-    ImportBatch.objects.filter(pk=batch.pk).update(
-        log=[*batch.log, {"at": timezone.now().isoformat(), "message": message}]
-    )
+    seen = {entry.get("message") for entry in batch.log} if new_only else set()
+    at = timezone.now().isoformat()
+    added = [{"at": at, "message": m} for m in messages if m not in seen]
+    if added:
+        ImportBatch.objects.filter(pk=batch.pk).update(log=[*batch.log, *added])
 
 
 def _finish(batch: ImportBatch, status: str, error: str) -> None:
@@ -814,8 +817,7 @@ def import_undo(*, actor: Any, batch: ImportBatch) -> UndoReport:
         batch,
         f"Undone: {report.removed} contacts removed, {report.restored} restored, {len(report.kept)} kept.",
     )
-    for line in report.kept:
-        _log(batch, line)
+    _log(batch, *report.kept)
     batch.refresh_from_db()
     return report
 
