@@ -25,10 +25,10 @@ from rapport.core.errors import InvalidInput
 from rapport.ingest.exporters._source import (
     CHUNK_SIZE,
     MAX_SELECTION,
+    chunks,
     contacts_matching,
     export_shape,
     id_chunks,
-    record_chunks,
 )
 from rapport.ingest.exporters.tabular import csv_stream, xlsx_stream
 from rapport.ingest.exporters.vcard import vcard_stream
@@ -113,15 +113,15 @@ def contacts_export(
     qs = contacts_matching(q=q, filters=filters, ids=ids)
     stamp = timezone.localtime(now or timezone.now()).strftime("%Y%m%d-%H%M")
     filename = f"contacts-{stamp}.{spec.extension}"
-    chunks: Iterator[bytes]
+    data: Iterator[bytes]
     if file_format in ("csv", "xlsx"):
         keys = CustomFieldDefinition.objects.filter(target="contact").values_list("key", flat=True)
         shape = export_shape(qs, list(keys))
-        records = record_chunks(qs, size=chunk_size)
-        chunks = csv_stream(shape, records) if file_format == "csv" else xlsx_stream(shape, records)
+        read = chunks(qs, size=chunk_size)
+        data = csv_stream(shape, read) if file_format == "csv" else xlsx_stream(shape, read)
     elif file_format in ("vcf", "vcf3"):
         version = "4.0" if file_format == "vcf" else "3.0"
-        chunks = vcard_stream(record_chunks(qs, size=chunk_size), version=version)
+        data = vcard_stream(chunks(qs, size=chunk_size), version=version)
     else:
-        chunks = _json_stream(qs, chunk_size)
-    return Export(file_format, filename, spec.content_type, chunks)
+        data = _json_stream(qs, chunk_size)
+    return Export(file_format, filename, spec.content_type, data)

@@ -11,13 +11,15 @@ primary one comes first (the import makes the first one primary).
 from __future__ import annotations
 
 import csv
-import datetime as dt
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from rapport.ingest.exporters._source import ContactRecord, Shape
-from rapport.ingest.exporters.cells import TRIGGERS, formula_escape
+from rapport.ingest.exporters import _source as c
+from rapport.ingest.exporters._source import Chunk, Shape
+from rapport.ingest.exporters.cells import TRIGGERS as _TRIGGERS
+from rapport.ingest.exporters.cells import formula_escape
 
 _NAMES = ("prefix", "given_name", "middle_name", "family_name", "suffix", "nickname")
 _ADDRESS_PARTS = ("street", "locality", "region", "postcode", "country", "label")
@@ -31,6 +33,8 @@ _SCALARS_AFTER = (
     "source",
     "notes",
 )
+# The contact row holds these in the same order, so they are copied as one slice.
+assert c.JOB_TITLE + len(_SCALARS_AFTER) == c.NOTES + 1
 
 
 def headers(shape: Shape) -> list[str]:
@@ -52,13 +56,6 @@ def headers(shape: Shape) -> list[str]:
     return columns
 
 
-def _primary_first(items: list[Any]) -> list[Any]:
-    """The primary value first, the others in their order (primary is the last field)."""
-    if not items or items[0][-1]:
-        return items
-    return sorted(items, key=lambda item: not item[-1])
-
-
 def custom_text(value: Any) -> str:
     """A custom field value as the import reads it back (see services custom_value)."""
     if value is None:
@@ -72,64 +69,83 @@ def custom_text(value: Any) -> str:
     return str(value)
 
 
-class RowBuilder:
-    """Turns ContactRecords into lists of cell texts for one Shape, with no per-row lookups."""
-
-    def __init__(self, shape: Shape) -> None:
-        self.shape = shape
-        self.blank_emails = [""] * (2 * shape.emails)
-        self.blank_phones = [""] * (2 * shape.phones)
-        self.blank_addresses = [""] * (6 * shape.addresses)
-        self.blank_urls = [""] * (3 * shape.urls)
-
-    def row(self, r: ContactRecord) -> list[str]:
-        shape = self.shape
-        row = [
-            str(r.id),
-            r.display_name,
-            r.prefix,
-            r.given_name,
-            r.middle_name,
-            r.family_name,
-            r.suffix,
-            r.nickname,
-        ]
-        for address, label, _ in _primary_first(r.emails):
-            row += (address, label)
-        row += self.blank_emails[2 * len(r.emails) :]
-        for number, _e164, _ext, label, _ in _primary_first(r.phones):
-            row += (number, label)
-        row += self.blank_phones[2 * len(r.phones) :]
-        for street, locality, region, postcode, country, label, _ in _primary_first(r.addresses):
-            row += (street, locality, region, postcode, country, label)
-        row += self.blank_addresses[6 * len(r.addresses) :]
-        for url, kind, label, _ in _primary_first(r.urls):
-            row += (url, label, kind)
-        row += self.blank_urls[3 * len(r.urls) :]
-        row.append(", ".join(r.tags))
-        row += r.affiliation or ("", "", "")
-        row += (
-            r.job_title,
-            r.birthday.isoformat() if r.birthday else "",
-            r.time_zone,
-            r.language,
-            r.lifecycle_stage,
-            r.owner or "",
-            r.source,
-            r.notes,
-        )
-        if shape.custom_keys:
-            custom = r.custom_fields or {}
-            row += [custom_text(custom.get(key)) for key in shape.custom_keys]
-        if shape.external_sources:
-            ids = dict(r.external_ids)
-            row += [ids.get(source, "") for source in shape.external_sources]
-        row += (_timestamp(r.created_at), _timestamp(r.updated_at))
-        return row
+def _timestamp(utc: str) -> str:
+    """``datetime.isoformat(timespec="seconds")`` of the UTC time ``utc`` (see _source)."""
+    return utc[:10] + "T" + utc[11:19] + "+00:00"
 
 
-def _timestamp(value: dt.datetime) -> str:
-    return value.isoformat(timespec="seconds")
+_NO_AFFILIATION = ("", "", "")
+
+
+def rows(shape: Shape, chunk: Chunk) -> list[list[str]]:
+    """The cell texts of a chunk's contacts, in the columns of ``headers(shape)``.
+
+    Related rows come from the source primary first, each with the fields the columns
+    take first (address, label; number, label; …), so a slice of each is copied.
+    """
+    blank_emails = [""] * (2 * shape.emails)
+    blank_phones = [""] * (2 * shape.phones)
+    blank_addresses = [""] * (6 * shape.addresses)
+    blank_urls = [""] * (3 * shape.urls)
+    custom_keys = shape.custom_keys
+    blank_custom = [""] * len(custom_keys)
+    sources = shape.external_sources
+    blank_sources = [""] * len(sources)
+    emails, phones, addresses, urls = chunk.emails, chunk.phones, chunk.addresses, chunk.urls
+    external_ids, tags, affiliations = chunk.external_ids, chunk.tags, chunk.affiliations
+    out: list[list[str]] = []
+    for r in chunk.contacts:
+        contact_id = r[0]
+        row = [str(contact_id), *r[1:8]]
+        items: Any = emails.get(contact_id)
+        if items:
+            for item in items:
+                row += item[:2]
+            row += blank_emails[2 * len(items) :]
+        else:
+            row += blank_emails
+        items = phones.get(contact_id)
+        if items:
+            for item in items:
+                row += item[:2]
+            row += blank_phones[2 * len(items) :]
+        else:
+            row += blank_phones
+        items = addresses.get(contact_id)
+        if items:
+            for item in items:
+                row += item[:6]
+            row += blank_addresses[6 * len(items) :]
+        else:
+            row += blank_addresses
+        items = urls.get(contact_id)
+        if items:
+            for item in items:
+                row += item[:3]
+            row += blank_urls[3 * len(items) :]
+        else:
+            row += blank_urls
+        items = tags.get(contact_id)
+        row.append(", ".join(items) if items else "")
+        row += affiliations.get(contact_id, _NO_AFFILIATION)
+        row += r[c.JOB_TITLE : c.NOTES + 1]
+        if custom_keys:
+            custom = c.custom_fields(r[c.CUSTOM_FIELDS])
+            if custom:
+                row += [custom_text(custom.get(key)) for key in custom_keys]
+            else:
+                row += blank_custom
+        if sources:
+            items = external_ids.get(contact_id)
+            if items:
+                ids = dict(items)
+                row += [ids.get(source, "") for source in sources]
+            else:
+                row += blank_sources
+        row.append(_timestamp(r[c.CREATED_AT]))
+        row.append(_timestamp(r[c.UPDATED_AT]))
+        out.append(row)
+    return out
 
 
 class _Buffer:
@@ -142,36 +158,78 @@ class _Buffer:
         self.parts.append(text)
         return len(text)
 
-    def take(self) -> bytes:
-        data = "".join(self.parts).encode()
+    def take(self) -> str:
+        text = "".join(self.parts)
         self.parts.clear()
-        return data
+        return text
 
 
-def csv_stream(shape: Shape, chunks: Iterable[list[ContactRecord]]) -> Iterator[bytes]:
-    """UTF-8 with a byte order mark (so Excel reads accents), CRLF rows, formulas escaped."""
-    builder = RowBuilder(shape)
+# Rows are joined with the unit separator to find, in one pass each, the cells that need
+# a formula escape (see cells.py) and the cells csv.writer would quote (a comma, a quote
+# or a line break); the cell is the number of separators before the match.
+_SEPARATOR = "\x1f"
+_FORMULA = re.compile("(?:^|\x1f)(?:[=+\\-@\t\r]|'[=+\\-@\t\r'])")
+_QUOTED = re.compile('[,"\r\n]')
+
+
+def csv_text(rows: Iterable[list[str]]) -> str:
+    """``rows`` as csv.writer writes them (minimal quoting, quotes doubled, CRLF after each
+    row), with formulas escaped (cells.formula_escape). The cells of ``rows`` change.
+
+    Built without csv.writer, which looks at every character of every cell and took
+    longer than reading the contacts; a row with a unit separator in a cell goes through it.
+    """
+    sep = _SEPARATOR
+    formula, quoted = _FORMULA.search, _QUOTED.search
+    lines: list[str] = []
+    for row in rows:
+        line = sep.join(row)
+        if line.count(sep) != len(row) - 1 or not line:  # csv.writer writes "" alone
+            lines.append(_written(row))
+            continue
+        changed = False
+        found = formula(line)
+        while found:
+            start = found.start()
+            i = line.count(sep, 0, start) + (line[start] == sep)
+            row[i] = formula_escape(row[i])
+            changed = True
+            found = formula(line, start + 1)
+        found = quoted(line)
+        while found:
+            start = found.start()
+            i = line.count(sep, 0, start)
+            row[i] = '"' + row[i].replace('"', '""') + '"'
+            changed = True
+            end = line.find(sep, start)
+            if end < 0:
+                break
+            found = quoted(line, end)
+        lines.append(",".join(row) if changed else line.replace(sep, ","))
+    lines.append("")
+    return "\r\n".join(lines)
+
+
+def _written(row: list[str]) -> str:
+    for i, cell in enumerate(row):
+        if cell and (cell[0] in _TRIGGERS or cell[0] == "'"):
+            row[i] = formula_escape(cell)
     buffer = _Buffer()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(headers(shape))
-    yield "\ufeff".encode() + buffer.take()
-    triggers = TRIGGERS
-    for records in chunks:
-        rows = []
-        for record in records:
-            row = builder.row(record)
-            for i, cell in enumerate(row):
-                if cell and (cell[0] in triggers or cell[0] == "'"):
-                    row[i] = formula_escape(cell)
-            rows.append(row)
-        writer.writerows(rows)
-        yield buffer.take()
+    csv.writer(buffer, lineterminator="\r\n").writerow(row)
+    return buffer.take()[:-2]
+
+
+def csv_stream(shape: Shape, chunks: Iterable[Chunk]) -> Iterator[bytes]:
+    """UTF-8 with a byte order mark (so Excel reads accents), CRLF rows, formulas escaped."""
+    yield ("\ufeff" + csv_text([headers(shape)])).encode()
+    for chunk in chunks:
+        yield csv_text(rows(shape, chunk)).encode()
 
 
 XLSX_CHUNK = 64 * 1024
 
 
-def xlsx_stream(shape: Shape, chunks: Iterable[list[ContactRecord]]) -> Iterator[bytes]:
+def xlsx_stream(shape: Shape, chunks: Iterable[Chunk]) -> Iterator[bytes]:
     """An XLSX workbook written row by row (openpyxl write-only) to a temporary file, then
     streamed. Every cell is stored as text, so nothing in it can run as a formula and the
     values import back exactly."""
@@ -181,7 +239,6 @@ def xlsx_stream(shape: Shape, chunks: Iterable[list[ContactRecord]]) -> Iterator
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Contacts")
-    builder = RowBuilder(shape)
 
     def cells(values: list[str]) -> list[Any]:
         out: list[Any] = []
@@ -197,9 +254,9 @@ def xlsx_stream(shape: Shape, chunks: Iterable[list[ContactRecord]]) -> Iterator
         return out
 
     sheet.append(headers(shape))
-    for records in chunks:
-        for record in records:
-            sheet.append(cells(builder.row(record)))
+    for chunk in chunks:
+        for row in rows(shape, chunk):
+            sheet.append(cells(row))
     with tempfile.TemporaryFile(suffix=".xlsx") as handle:
         workbook.save(handle)
         handle.seek(0)
