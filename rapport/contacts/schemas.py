@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from ninja import Field, Schema
-from pydantic import ConfigDict
+from pydantic import BaseModel, ConfigDict
 
 from rapport.contacts.models import Affiliation, Contact, CustomFieldDefinition, Organization
 from rapport.contacts.selectors import SORTS
@@ -34,6 +34,12 @@ class InputSchema(Schema):
     model_config = ConfigDict(extra="forbid")
 
 
+class OutputSchema(BaseModel):
+    """A response shape. The handlers build plain dicts (api/_out.py), so a plain pydantic
+    model validates them in pydantic's core; ninja's Schema would wrap every nested
+    object in a Python attribute getter, which cost about 3 ms for a page of 25 contacts."""
+
+
 # ---------------------------------------------------------------- contact points
 
 
@@ -43,7 +49,7 @@ class EmailIn(InputSchema):
     primary: bool | None = Field(None, description="The preferred address (one per contact).")
 
 
-class EmailOut(Schema):
+class EmailOut(OutputSchema):
     address: str = Field(examples=["ada@example.com"])
     label: str
     primary: bool
@@ -62,7 +68,7 @@ class PhoneIn(InputSchema):
     primary: bool | None = Field(None, description="The preferred number (one per record).")
 
 
-class PhoneOut(Schema):
+class PhoneOut(OutputSchema):
     number: str = Field(description="The number as it was typed.", examples=["(415) 555-2671"])
     e164: str = Field(description="The number in E.164 form.", examples=["+14155552671"])
     extension: str
@@ -84,7 +90,7 @@ class AddressIn(InputSchema):
     primary: bool | None = Field(None, description="The preferred address (one per record).")
 
 
-class AddressOut(Schema):
+class AddressOut(OutputSchema):
     street: str
     locality: str
     region: str
@@ -103,7 +109,7 @@ class UrlIn(InputSchema):
     primary: bool | None = None
 
 
-class UrlOut(Schema):
+class UrlOut(OutputSchema):
     url: str
     kind: str
     label: str
@@ -115,19 +121,19 @@ class ExternalIdIn(InputSchema):
     id: Any = Field(None, description="The contact's id in that system.")
 
 
-class ExternalIdOut(Schema):
+class ExternalIdOut(OutputSchema):
     source: str
     id: str
 
 
-class Ref(Schema):
+class Ref(OutputSchema):
     """A link to another record: its id and the name to show."""
 
     id: int
     name: str
 
 
-class ContactRef(Schema):
+class ContactRef(OutputSchema):
     id: int
     display_name: str
 
@@ -191,7 +197,7 @@ class ContactIn(InputSchema):
     )
 
 
-class AffiliationSummary(Schema):
+class AffiliationSummary(OutputSchema):
     id: int
     organization: Ref
     title: str
@@ -203,7 +209,7 @@ class AffiliationSummary(Schema):
     buying_role: str
 
 
-class ContactOut(Schema):
+class ContactOut(OutputSchema):
     id: int
     display_name: str = Field(examples=["Dr. Ada King Lovelace"])
     prefix: str
@@ -236,7 +242,7 @@ class ContactOut(Schema):
     )
 
 
-class ContactPage(Schema):
+class ContactPage(OutputSchema):
     items: list[ContactOut]
     next_cursor: str | None = Field(
         description="Pass as cursor= for the next page; null at the end."
