@@ -22,6 +22,7 @@ from rapport.contacts.models import Contact, CustomFieldDefinition
 from rapport.contacts.selectors import ContactFilters, contact_prefetch
 from rapport.core import policy
 from rapport.core.errors import InvalidInput
+from rapport.ingest.exporters._pipeline import SERIAL_CHUNKS
 from rapport.ingest.exporters._source import (
     CHUNK_SIZE,
     MAX_SELECTION,
@@ -95,12 +96,15 @@ def contacts_export(
     ids: Sequence[int] | None = None,
     chunk_size: int = CHUNK_SIZE,
     now: dt.datetime | None = None,
+    serial_chunks: int = SERIAL_CHUNKS,
 ) -> Export:
     """Export the contacts the list shows for ``q`` and ``filters`` (and ``ids``, when given).
 
     Raises NotPermitted unless the actor may export contacts, InvalidInput for an unknown
     format, a bad filter or too large a selection. Nothing is read until ``chunks`` is
-    iterated, except the few grouped queries that size the CSV/XLSX columns.
+    iterated, except the few grouped queries that size the CSV/XLSX columns. CSV and vCard
+    chunks after the first ``serial_chunks`` are written by a second process while the
+    next is read (see _pipeline.py).
     """
     policy.require(actor, "contacts.export")
     spec = FORMATS.get(file_format)
@@ -118,10 +122,15 @@ def contacts_export(
         keys = CustomFieldDefinition.objects.filter(target="contact").values_list("key", flat=True)
         shape = export_shape(qs, list(keys))
         read = chunks(qs, size=chunk_size)
-        data = csv_stream(shape, read) if file_format == "csv" else xlsx_stream(shape, read)
+        if file_format == "csv":
+            data = csv_stream(shape, read, serial_chunks=serial_chunks)
+        else:
+            data = xlsx_stream(shape, read)
     elif file_format in ("vcf", "vcf3"):
         version = "4.0" if file_format == "vcf" else "3.0"
-        data = vcard_stream(chunks(qs, size=chunk_size), version=version)
+        data = vcard_stream(
+            chunks(qs, size=chunk_size), version=version, serial_chunks=serial_chunks
+        )
     else:
         data = _json_stream(qs, chunk_size)
     return Export(file_format, filename, spec.content_type, data)

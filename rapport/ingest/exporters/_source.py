@@ -125,8 +125,9 @@ def id_chunks(qs: QuerySet[Contact], *, size: int = CHUNK_SIZE) -> Iterator[list
         last = ids[-1]
 
 
-def chunks(qs: QuerySet[Contact], *, size: int = CHUNK_SIZE) -> Iterator[Chunk]:
-    """Every contact of ``qs`` with its related rows, in id order, ``size`` at a time."""
+def chunks(qs: QuerySet[Contact], *, size: int = CHUNK_SIZE) -> Iterator[Rows]:
+    """Every contact of ``qs`` with its related rows, in id order, ``size`` at a time
+    (as read; ``chunk_of`` groups them)."""
     for ids in id_chunks(qs, size=size):
         yield _records(ids)
 
@@ -142,6 +143,8 @@ def _sql() -> dict[str, str]:
     def table(model: Any) -> str:
         return connection.ops.quote_name(model._meta.db_table)
 
+    user_table = table(Contact._meta.get_field("owner").related_model)
+
     if pg:
         # Text in the same form as SQLite stores it, so both give the writers one shape.
         created = _PG_UTC_TEXT.format("c.created_at")
@@ -149,6 +152,9 @@ def _sql() -> dict[str, str]:
         birthday = "coalesce(to_char(c.birthday, 'YYYY-MM-DD'), '')"
         custom = "c.custom_fields::text"
         primary = '"primary"'
+        # A hash of the few users, not a lookup per contact.
+        owner = "coalesce(u.username, '')"
+        owner_join = f" LEFT JOIN {user_table} u ON u.id = c.owner_id"
     else:
         # Expressions, not bare columns: the driver converts declared date/datetime
         # columns into objects, which is slower than the text they are stored as.
@@ -156,16 +162,18 @@ def _sql() -> dict[str, str]:
         birthday = "coalesce(c.birthday || '', '')"
         custom = "(c.custom_fields || '')"
         primary = '"primary"'
-    user_table = table(Contact._meta.get_field("owner").related_model)
+        # SQLite would scan the users for each contact in a join; this is a rowid lookup.
+        owner = f"coalesce((SELECT u.username FROM {user_table} u WHERE u.id = c.owner_id), '')"
+        owner_join = ""
     point = f"ORDER BY x.contact_id, x.{primary} DESC, x.position, x.id"
     return {
         "contacts": (
             "SELECT c.id, c.display_name, c.prefix, c.given_name, c.middle_name,"
             " c.family_name, c.suffix, c.nickname, c.job_title, "
             f"{birthday}, c.time_zone, c.language, c.lifecycle_stage,"
-            f" coalesce((SELECT u.username FROM {user_table} u WHERE u.id = c.owner_id), ''),"
+            f" {owner},"
             f" c.source, c.notes, c.photo, {custom}, {created}, {updated}"
-            f" FROM {table(Contact)} c WHERE {{of}} ORDER BY c.id"
+            f" FROM {table(Contact)} c{owner_join} WHERE {{of}} ORDER BY c.id"
         ),
         "emails": (
             f"SELECT x.contact_id, x.address, x.label, x.{primary}"
@@ -193,9 +201,10 @@ def _sql() -> dict[str, str]:
             " WHERE {of} ORDER BY x.contact_id, t.name_key"
         ),
         "affiliations": (
-            f"SELECT x.contact_id, o.name, x.title, x.department FROM {table(Affiliation)} x"
-            f" JOIN {table(Organization)} o ON o.id = x.organization_id"
-            f" WHERE {{of}} AND x.is_current"
+            # A lookup per affiliation: PostgreSQL would hash every organization.
+            "SELECT x.contact_id,"
+            f" (SELECT o.name FROM {table(Organization)} o WHERE o.id = x.organization_id),"
+            f" x.title, x.department FROM {table(Affiliation)} x WHERE {{of}} AND x.is_current"
             " ORDER BY x.contact_id, x.start_date DESC NULLS LAST, x.id"
         ),
     }
@@ -204,8 +213,14 @@ def _sql() -> dict[str, str]:
 _queries: dict[str, dict[str, str]] = {}
 
 
-def _records(ids: list[int]) -> Chunk:
-    """The contacts with these ids (ascending) and their related rows."""
+# A chunk as read: the contact rows, then each kind of related rows with the contact id
+# first, in _KINDS order. Plain lists of tuples, so another process can take them cheaply.
+Rows = tuple[list[tuple[Any, ...]], ...]
+_KINDS = ("emails", "phones", "addresses", "urls", "external_ids", "tags", "affiliations")
+
+
+def _records(ids: list[int]) -> Rows:
+    """The rows of the contacts with these ids (ascending) and of their related rows."""
     sql = _queries.get(connection.vendor)
     if sql is None:
         sql = _queries[connection.vendor] = _sql()
@@ -225,44 +240,54 @@ def _records(ids: list[int]) -> Chunk:
         if len(contacts) != len(ids):
             selected = set(ids)
             contacts = [row for row in contacts if row[0] in selected]
-        if connection.vendor == "sqlite":
-            contacts = _utc_timestamps(contacts)
-
-        def grouped(kind: str) -> dict[int, list[Any]]:
+        rows = [contacts]
+        for kind in _KINDS:
             cursor.execute(sql[kind].format(of=of_contacts), params)
-            out: dict[int, list[Any]] = {}
-            for row in cursor.fetchall():
-                items = out.get(row[0])
-                if items is None:
-                    out[row[0]] = [row[1:]]
-                else:
-                    items.append(row[1:])
-            return out
+            rows.append(cursor.fetchall())
+    return tuple(rows)
 
-        emails = grouped("emails")
-        phones = grouped("phones")
-        addresses = grouped("addresses")
-        urls = grouped("urls")
-        external_ids = grouped("external_ids")
-        cursor.execute(sql["tags"].format(of=of_contacts), params)
-        tags: dict[int, list[str]] = {}
-        for contact_id, name in cursor.fetchall():
-            names = tags.get(contact_id)
-            if names is None:
-                tags[contact_id] = [name]
+
+def chunk_of(rows: Rows) -> Chunk:
+    """The Chunk of rows read by _records: related rows grouped by contact."""
+    contacts, *related = rows
+    grouped: list[dict[int, list[Any]]] = []
+    for kind_rows in related[:5]:
+        by_contact: dict[int, list[Any]] = {}
+        for row in kind_rows:
+            items = by_contact.get(row[0])
+            if items is None:
+                by_contact[row[0]] = [row[1:]]
             else:
-                names.append(name)
-        cursor.execute(sql["affiliations"].format(of=of_contacts), params)
-        affiliations: dict[int, tuple[str, str, str]] = {}
-        for row in cursor.fetchall():
-            if row[0] not in affiliations:
-                affiliations[row[0]] = row[1:]
-    return Chunk(contacts, emails, phones, addresses, urls, external_ids, tags, affiliations)
+                items.append(row[1:])
+        grouped.append(by_contact)
+    tags: dict[int, list[str]] = {}
+    for contact_id, name in related[5]:
+        names = tags.get(contact_id)
+        if names is None:
+            tags[contact_id] = [name]
+        else:
+            names.append(name)
+    affiliations: dict[int, tuple[str, str, str]] = {}
+    for row in related[6]:  # the latest started first
+        if row[0] not in affiliations:
+            affiliations[row[0]] = row[1:]
+    emails, phones, addresses, urls, external_ids = grouped
+    return Chunk(
+        _utc_timestamps(list(contacts)),
+        emails,
+        phones,
+        addresses,
+        urls,
+        external_ids,
+        tags,
+        affiliations,
+    )
 
 
 def _utc_timestamps(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Rows whose timestamps are all in the form Django writes to SQLite, naive UTC;
-    any other form the database may hold (an offset, a "T") is rewritten into it."""
+    """Rows whose timestamps are all in the form Django writes to SQLite (and the
+    PostgreSQL query writes), naive UTC; any other form SQLite may hold (an offset, a
+    "T") is rewritten into it."""
     for i, row in enumerate(rows):
         created, updated = row[CREATED_AT], row[UPDATED_AT]
         if (

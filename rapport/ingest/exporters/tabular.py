@@ -17,9 +17,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from rapport.ingest.exporters import _source as c
-from rapport.ingest.exporters._source import Chunk, Shape
-from rapport.ingest.exporters.cells import TRIGGERS as _TRIGGERS
-from rapport.ingest.exporters.cells import formula_escape
+from rapport.ingest.exporters._pipeline import written
+from rapport.ingest.exporters._source import Chunk, Rows, Shape, chunk_of
+from rapport.ingest.exporters.cells import TRIGGERS, formula_escape
 
 _NAMES = ("prefix", "given_name", "middle_name", "family_name", "suffix", "nickname")
 _ADDRESS_PARTS = ("street", "locality", "region", "postcode", "country", "label")
@@ -164,12 +164,15 @@ class _Buffer:
         return text
 
 
-# Rows are joined with the unit separator to find, in one pass each, the cells that need
-# a formula escape (see cells.py) and the cells csv.writer would quote (a comma, a quote
-# or a line break); the cell is the number of separators before the match.
+# Rows are joined with the unit separator to find the cells that need a formula escape
+# (see cells.py) and the cells csv.writer would quote (a comma, a quote or a line break)
+# with a few searches; the cell is the number of separators before the match. (The
+# formula pattern starts with a literal, so the regex engine skips from separator to
+# separator; a pattern that may also match at the line's start is several times slower.)
 _SEPARATOR = "\x1f"
-_FORMULA = re.compile("(?:^|\x1f)(?:[=+\\-@\t\r]|'[=+\\-@\t\r'])")
-_QUOTED = re.compile('[,"\r\n]')
+_FORMULA = re.compile("\x1f(?:[=+\\-@\t\r]|'[=+\\-@\t\r'])").search
+_FIRST_FORMULA = "".join(TRIGGERS) + "'"
+_QUOTED = (",", '"', "\r", "\n")
 
 
 def csv_text(rows: Iterable[list[str]]) -> str:
@@ -180,7 +183,6 @@ def csv_text(rows: Iterable[list[str]]) -> str:
     longer than reading the contacts; a row with a unit separator in a cell goes through it.
     """
     sep = _SEPARATOR
-    formula, quoted = _FORMULA.search, _QUOTED.search
     lines: list[str] = []
     for row in rows:
         line = sep.join(row)
@@ -188,23 +190,29 @@ def csv_text(rows: Iterable[list[str]]) -> str:
             lines.append(_written(row))
             continue
         changed = False
-        found = formula(line)
+        if line[0] in _FIRST_FORMULA:
+            row[0] = formula_escape(row[0])
+            changed = True
+        found = _FORMULA(line)
         while found:
             start = found.start()
-            i = line.count(sep, 0, start) + (line[start] == sep)
+            i = line.count(sep, 0, start) + 1
             row[i] = formula_escape(row[i])
             changed = True
-            found = formula(line, start + 1)
-        found = quoted(line)
-        while found:
-            start = found.start()
-            i = line.count(sep, 0, start)
-            row[i] = '"' + row[i].replace('"', '""') + '"'
+            found = _FORMULA(line, start + 1)
+        quote: set[int] | None = None
+        for char in _QUOTED:
+            start = line.find(char)
+            while start >= 0:
+                if quote is None:
+                    quote = set()
+                quote.add(line.count(sep, 0, start))
+                end = line.find(sep, start)
+                start = line.find(char, end) if end >= 0 else -1
+        if quote:
+            for i in quote:
+                row[i] = '"' + row[i].replace('"', '""') + '"'
             changed = True
-            end = line.find(sep, start)
-            if end < 0:
-                break
-            found = quoted(line, end)
         lines.append(",".join(row) if changed else line.replace(sep, ","))
     lines.append("")
     return "\r\n".join(lines)
@@ -212,24 +220,27 @@ def csv_text(rows: Iterable[list[str]]) -> str:
 
 def _written(row: list[str]) -> str:
     for i, cell in enumerate(row):
-        if cell and (cell[0] in _TRIGGERS or cell[0] == "'"):
+        if cell and (cell[0] in TRIGGERS or cell[0] == "'"):
             row[i] = formula_escape(cell)
     buffer = _Buffer()
     csv.writer(buffer, lineterminator="\r\n").writerow(row)
     return buffer.take()[:-2]
 
 
-def csv_stream(shape: Shape, chunks: Iterable[Chunk]) -> Iterator[bytes]:
+def csv_stream(shape: Shape, chunks: Iterable[Rows], *, serial_chunks: int) -> Iterator[bytes]:
     """UTF-8 with a byte order mark (so Excel reads accents), CRLF rows, formulas escaped."""
     yield ("\ufeff" + csv_text([headers(shape)])).encode()
-    for chunk in chunks:
-        yield csv_text(rows(shape, chunk)).encode()
+
+    def write(read: Rows) -> bytes:
+        return csv_text(rows(shape, chunk_of(read))).encode()
+
+    yield from written(chunks, write, serial_chunks=serial_chunks)
 
 
 XLSX_CHUNK = 64 * 1024
 
 
-def xlsx_stream(shape: Shape, chunks: Iterable[Chunk]) -> Iterator[bytes]:
+def xlsx_stream(shape: Shape, chunks: Iterable[Rows]) -> Iterator[bytes]:
     """An XLSX workbook written row by row (openpyxl write-only) to a temporary file, then
     streamed. Every cell is stored as text, so nothing in it can run as a formula and the
     values import back exactly."""
@@ -254,8 +265,8 @@ def xlsx_stream(shape: Shape, chunks: Iterable[Chunk]) -> Iterator[bytes]:
         return out
 
     sheet.append(headers(shape))
-    for chunk in chunks:
-        for row in rows(shape, chunk):
+    for read in chunks:
+        for row in rows(shape, chunk_of(read)):
             sheet.append(cells(row))
     with tempfile.TemporaryFile(suffix=".xlsx") as handle:
         workbook.save(handle)

@@ -35,7 +35,8 @@ from typing import Any
 from django.core.files.storage import default_storage
 
 from rapport.ingest.exporters import _source as c
-from rapport.ingest.exporters._source import Chunk
+from rapport.ingest.exporters._pipeline import written
+from rapport.ingest.exporters._source import Chunk, Rows, chunk_of
 from rapport.ingest.exporters.tabular import custom_text
 
 # Names the writer, so an import knows the UID is Rapport's own and not another system's.
@@ -111,29 +112,26 @@ _TYPE_OF_LABEL = {
 } | {"mobile": "cell"}  # fmt: skip
 
 
-class _Lines(list):  # type: ignore[type-arg]
-    """A card's lines, numbering the groups that carry a label vCard has no TYPE for."""
+class _Properties(dict[tuple[str, bool], tuple[str, str]]):
+    """For one property (EMAIL, TEL …) and vCard version: by (label, primary), the
+    property's name and parameters up to the colon, and the X-ABLabel line its group
+    carries when vCard has no TYPE for the label ("" when it has one or there is none)."""
 
-    groups = 0
+    def __init__(self, name: str, v4: bool) -> None:
+        super().__init__()
+        self.name, self.v4 = name, v4
 
-    def labelled(
-        self, name: str, value: str, label: str, primary: bool, v4: bool, extra: str = ""
-    ) -> None:
+    def __missing__(self, key: tuple[str, bool]) -> tuple[str, str]:
+        label, primary = key
+        params = self.name
         known = _TYPE_OF_LABEL.get(label)
         if known:
-            name += ";TYPE=" + known
+            params += ";TYPE=" + known
         if primary:
-            name += ";PREF=1" if v4 else ";TYPE=pref"
-        if (known or not label) and not extra:
-            self.append(name + ":" + value)
-            return
-        self.groups += 1
-        group = f"item{self.groups}."
-        self.append(group + name + ":" + value)
-        if label and not known:
-            self.append(group + "X-ABLabel:" + escape(label))
-        if extra:
-            self.append(group + extra)
+            params += ";PREF=1" if self.v4 else ";TYPE=pref"
+        ablabel = "X-ABLabel:" + escape(label) if label and not known else ""
+        self[key] = (params + ":", ablabel)
+        return self[key]
 
 
 def _photo(name: str, version: str) -> str | None:
@@ -147,127 +145,173 @@ def _photo(name: str, version: str) -> str | None:
     return f"PHOTO;ENCODING=b;TYPE=JPEG:{data}"
 
 
-_BEGIN = "BEGIN:VCARD\r\nVERSION:{}\r\nPRODID:" + PRODID + "\r\nUID:"
+_BEGIN = "BEGIN:VCARD\r\nVERSION:{}\r\nPRODID:" + PRODID
+# The contact row's text values that cards escape, read from one escaped row.
+_ESCAPED = slice(c.DISPLAY_NAME, c.NOTES + 1)
+
+
+def _escaped_parts(parts: tuple[str, ...]) -> str:
+    """The parts of a structured value (N, ADR), escaped and joined with semicolons."""
+    joined = ";".join(parts)
+    if joined.count(";") == len(parts) - 1 and not (
+        "\\" in joined or "," in joined or "\n" in joined or "\r" in joined
+    ):
+        return joined
+    return ";".join([escape(part) for part in parts])
 
 
 def cards(chunk: Chunk, version: str) -> bytes:
     """A chunk's contacts as vCards of ``version`` ("4.0" or "3.0"), folded, CRLF line ends.
 
-    Related rows come from the source primary first."""
+    Related rows come from the source primary first. Most values need no escape, so a
+    contact's text values are checked at once and escaped one by one only when needed.
+    """
     v4 = version == "4.0"
     begin = _BEGIN.format(version)
+    email_props = _Properties("EMAIL", v4)
+    tel_props = _Properties("TEL;VALUE=uri" if v4 else "TEL", v4)
+    adr_props = _Properties("ADR", v4)
+    url_props = _Properties("URL", v4)
     emails, phones, addresses, urls = chunk.emails, chunk.phones, chunk.addresses, chunk.urls
     external_ids, tags, affiliations = chunk.external_ids, chunk.tags, chunk.affiliations
     out: list[bytes] = []
     for r in chunk.contacts:
         contact_id = r[0]
         created = r[c.CREATED_AT]
-        lines = _Lines(
-            [
-                begin + contact_uid(contact_id, created[:10] + "T" + created[11:] + "+00:00"),
-                "FN:" + escape(r[c.DISPLAY_NAME]),
-                "N:"
-                + escape(r[c.FAMILY_NAME])
-                + ";"
-                + escape(r[c.GIVEN_NAME])
-                + ";"
-                + escape(r[c.MIDDLE_NAME])
-                + ";"
-                + escape(r[c.PREFIX])
-                + ";"
-                + escape(r[c.SUFFIX]),
-            ]
-        )
+        texts = r[_ESCAPED]
+        joined = "\x00".join(texts)
+        e: Any = r
+        if "\\" in joined or "," in joined or ";" in joined or "\n" in joined or "\r" in joined:
+            e = (contact_id, *[escape(text) for text in texts])
+        lines = [
+            begin,
+            "UID:" + contact_uid(contact_id, created[:10] + "T" + created[11:] + "+00:00"),
+            "FN:" + e[c.DISPLAY_NAME],
+            "N:"
+            + e[c.FAMILY_NAME]
+            + ";"
+            + e[c.GIVEN_NAME]
+            + ";"
+            + e[c.MIDDLE_NAME]
+            + ";"
+            + e[c.PREFIX]
+            + ";"
+            + e[c.SUFFIX],
+        ]
+        append = lines.append
+        groups = 0
         if r[c.NICKNAME]:
-            lines.append("NICKNAME:" + escape(r[c.NICKNAME]))
+            append("NICKNAME:" + e[c.NICKNAME])
         items: Any = emails.get(contact_id)
         if items:
             for address, label, primary in items:
-                lines.labelled("EMAIL", escape(address), label, primary, v4)
+                params, ablabel = email_props[label, primary]
+                if ablabel:
+                    groups += 1
+                    group = f"item{groups}."
+                    append(group + params + escape(address))
+                    append(group + ablabel)
+                else:
+                    append(params + escape(address))
         items = phones.get(contact_id)
         if items:
             for _number, label, e164, extension, primary in items:
                 if v4:
-                    uri = "tel:" + e164 + (f";ext={extension}" if extension else "")
-                    lines.labelled("TEL;VALUE=uri", uri, label, primary, v4)
+                    value = "tel:" + e164 + (";ext=" + extension if extension else "")
                 else:
-                    text = e164 + (f" ext. {extension}" if extension else "")
-                    lines.labelled("TEL", escape(text), label, primary, v4)
+                    value = escape(e164 + (" ext. " + extension if extension else ""))
+                params, ablabel = tel_props[label, primary]
+                if ablabel:
+                    groups += 1
+                    group = f"item{groups}."
+                    append(group + params + value)
+                    append(group + ablabel)
+                else:
+                    append(params + value)
         items = addresses.get(contact_id)
         if items:
-            for street, locality, region, postcode, country, label, primary in items:
-                value = (
-                    ";;"
-                    + escape(street)
-                    + ";"
-                    + escape(locality)
-                    + ";"
-                    + escape(region)
-                    + ";"
-                    + escape(postcode)
-                    + ";"
-                    + escape(country)
-                )
-                lines.labelled("ADR", value, label, primary, v4)
+            for item in items:
+                value = ";;" + _escaped_parts(item[:5])
+                params, ablabel = adr_props[item[5], item[6]]
+                if ablabel:
+                    groups += 1
+                    group = f"item{groups}."
+                    append(group + params + value)
+                    append(group + ablabel)
+                else:
+                    append(params + value)
         items = urls.get(contact_id)
         if items:
             for url, label, kind, primary in items:
-                extra = f"X-RAPPORT-URL-KIND:{kind}" if kind != "website" else ""
-                lines.labelled("URL", escape(url), label, primary, v4, extra)
+                params, ablabel = url_props[label, primary]
+                if ablabel or kind != "website":
+                    groups += 1
+                    group = f"item{groups}."
+                    append(group + params + escape(url))
+                    if ablabel:
+                        append(group + ablabel)
+                    if kind != "website":
+                        append(group + "X-RAPPORT-URL-KIND:" + kind)
+                else:
+                    append(params + escape(url))
         birthday = r[c.BIRTHDAY]
         if birthday:
             if not v4:
-                lines.append("BDAY:" + birthday)
+                append("BDAY:" + birthday)
             elif birthday[0] != "0":
-                lines.append("BDAY:" + birthday.replace("-", ""))
+                append("BDAY:" + birthday.replace("-", ""))
             else:  # strftime writes a year before 1000 with fewer digits
-                lines.append(f"BDAY:{dt.date.fromisoformat(birthday):%Y%m%d}")
+                append(f"BDAY:{dt.date.fromisoformat(birthday):%Y%m%d}")
         job_title = r[c.JOB_TITLE]
         if job_title:
-            lines.append("TITLE:" + escape(job_title))
+            append("TITLE:" + e[c.JOB_TITLE])
         affiliation = affiliations.get(contact_id)
         if affiliation:
             org, title, department = affiliation
-            lines.append("ORG:" + escape(org) + (";" + escape(department) if department else ""))
+            append("ORG:" + escape(org) + (";" + escape(department) if department else ""))
             if title and title != job_title:
-                lines.append("X-RAPPORT-AFFILIATION-TITLE:" + escape(title))
+                append("X-RAPPORT-AFFILIATION-TITLE:" + escape(title))
         if r[c.NOTES]:
-            lines.append("NOTE:" + escape(r[c.NOTES]))
+            append("NOTE:" + e[c.NOTES])
         items = tags.get(contact_id)
         if items:
-            lines.append("CATEGORIES:" + ",".join([escape(t) for t in items]))
-        time_zone = r[c.TIME_ZONE]
-        if time_zone:
-            lines.append("TZ:" + escape(time_zone) if v4 else "TZ;VALUE=text:" + time_zone)
-        language = r[c.LANGUAGE]
-        if language:
-            lines.append(
-                "LANG:" + escape(language) if v4 else "X-RAPPORT-LANGUAGE:" + escape(language)
-            )
-        lines.append("X-RAPPORT-LIFECYCLE-STAGE:" + r[c.LIFECYCLE_STAGE])
+            append("CATEGORIES:" + ",".join([escape(t) for t in items]))
+        if r[c.TIME_ZONE]:
+            append("TZ:" + e[c.TIME_ZONE] if v4 else "TZ;VALUE=text:" + r[c.TIME_ZONE])
+        if r[c.LANGUAGE]:
+            append(("LANG:" if v4 else "X-RAPPORT-LANGUAGE:") + e[c.LANGUAGE])
+        append("X-RAPPORT-LIFECYCLE-STAGE:" + r[c.LIFECYCLE_STAGE])
         if r[c.OWNER]:
-            lines.append("X-RAPPORT-OWNER:" + escape(r[c.OWNER]))
+            append("X-RAPPORT-OWNER:" + e[c.OWNER])
         if r[c.SOURCE]:
-            lines.append("X-RAPPORT-SOURCE:" + escape(r[c.SOURCE]))
+            append("X-RAPPORT-SOURCE:" + e[c.SOURCE])
         items = external_ids.get(contact_id)
         if items:
             for source, value in items:
-                lines.append(f"X-RAPPORT-EXTERNAL-ID;SOURCE={param(source)}:{escape(value)}")
-        custom = c.custom_fields(r[c.CUSTOM_FIELDS])
-        for key, value in custom.items():
-            text = custom_text(value)
-            if text:
-                lines.append(f"X-RAPPORT-CUSTOM;KEY={param(key)}:{escape(text)}")
+                append(f"X-RAPPORT-EXTERNAL-ID;SOURCE={param(source)}:{escape(value)}")
+        if r[c.CUSTOM_FIELDS] != "{}":
+            for key, value in c.custom_fields(r[c.CUSTOM_FIELDS]).items():
+                text = custom_text(value)
+                if text:
+                    append(f"X-RAPPORT-CUSTOM;KEY={param(key)}:{escape(text)}")
         if r[c.PHOTO]:
             photo = _photo(r[c.PHOTO], version)
             if photo:
-                lines.append(photo)
+                append(photo)
         u = r[c.UPDATED_AT]
-        lines.append(f"REV:{u[:4]}{u[5:7]}{u[8:10]}T{u[11:13]}{u[14:16]}{u[17:19]}Z")
-        lines.append("END:VCARD\r\n")
-        card = "\r\n".join(lines).encode()
-        # Folding is rare (long notes, photos): look for a long line only in a long card.
-        out.append(fold(card) if len(card) > 75 and _has_long_line(card) else card)
+        append(f"REV:{u[:4]}{u[5:7]}{u[8:10]}T{u[11:13]}{u[14:16]}{u[17:19]}Z\r\nEND:VCARD\r\n")
+        text = "\r\n".join(lines)
+        if text.isascii():
+            # One octet a character: no line is longer than the longest item of lines
+            # (a few hold more than one line).
+            card = text.encode()
+            if max(map(len, lines)) > 75 and _has_long_line(card):
+                card = fold(card)
+        else:
+            card = text.encode()
+            if _has_long_line(card):
+                card = fold(card)
+        out.append(card)
     return b"".join(out)
 
 
@@ -275,7 +319,10 @@ def _has_long_line(card: bytes) -> bool:
     return max(map(len, card.split(b"\r\n"))) > 75
 
 
-def vcard_stream(chunks: Iterable[Chunk], *, version: str) -> Iterator[bytes]:
+def vcard_stream(chunks: Iterable[Rows], *, version: str, serial_chunks: int) -> Iterator[bytes]:
     """A .vcf file of every contact, one card after another, one chunk per yield."""
-    for chunk in chunks:
-        yield cards(chunk, version)
+
+    def write(read: Rows) -> bytes:
+        return cards(chunk_of(read), version)
+
+    return written(chunks, write, serial_chunks=serial_chunks)

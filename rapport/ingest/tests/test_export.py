@@ -379,6 +379,66 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(alice):
     assert before["csv"] <= 15 and before["vcf"] <= 9
 
 
+@pytest.mark.parametrize("file_format", ["csv", "vcf", "vcf3"])
+def test_a_large_export_written_by_a_second_process_has_the_same_bytes(alice, awkward, file_format):
+    for i in range(6):
+        make_contact(alice, tags=[f"t{i}"], phones=[{"number": f"+1 415 555 01{i:02d}"}])
+
+    def export(serial_chunks: int) -> bytes:
+        return b"".join(
+            contacts_export(
+                actor=alice, file_format=file_format, chunk_size=2, serial_chunks=serial_chunks
+            ).chunks
+        )
+
+    in_one_process = export(serial_chunks=1000)
+    assert export(serial_chunks=1) == in_one_process
+    assert export(serial_chunks=0) == in_one_process
+    assert in_one_process.count(b"Zo\xc3\xab") >= 1
+
+
+def test_csv_text_is_what_csv_writer_writes_with_formulas_escaped():
+    from rapport.ingest.exporters.tabular import csv_text
+
+    awkward_cells = [
+        "",
+        "plain",
+        "a,b",
+        'say "hi"',
+        "two\nlines",
+        "cr\rlf\r\n",
+        "=cmd()",
+        "+1 415",
+        "-5",
+        "@x",
+        "\tx",
+        "'=x",
+        "''",
+        "'tis",
+        "unit\x1fseparator",
+        "=a,b",
+        "Zoë 🎉",
+    ]
+    rows = [[a, b] for a in awkward_cells for b in awkward_cells] + [[""], []]
+    rows += [[c] for c in awkward_cells] + [awkward_cells]
+    expected = io.StringIO()
+    writer = csv.writer(expected, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([formula_escape(cell) for cell in row])
+    assert csv_text([list(row) for row in rows]) == expected.getvalue()
+
+
+def test_the_uid_is_a_uuid5_of_the_contact_id_and_creation_time():
+    import uuid
+
+    from rapport.ingest.exporters.vcard import _UID_NAMESPACE, contact_uid
+
+    for contact_id, created in [(1, "2025-01-02T03:04:05+00:00"), (987654, "x.123456")]:
+        name = f"contact:{contact_id}:{created}"
+        expected = "urn:uuid:" + str(uuid.uuid5(_UID_NAMESPACE, name))
+        assert contact_uid(contact_id, created) == expected
+
+
 # ------------------------------------------------------------------ UI, API, CLI
 
 
