@@ -92,12 +92,22 @@ INDEX_FETCH_COST = 10
 # words, as in "李 娜"); the rest is reached through the cursor. Reading 10,000 rows
 # costs PostgreSQL 4-8 ms; 50,000 took 25-45 ms, which alone broke the 50 ms target.
 SCAN_BUDGET = 10_000
-# Fragments the trigram index is asked about, longest first; the others are checked on
-# the rows it returns. Every fragment's trigrams cost a walk of their posting lists, and
-# short or punctuated fragments ("s.com." -> "com") have very common trigrams: with all
-# three fragments of "inversiones mendez s.com." the index scan took 15-19 ms, with the
-# two longest 10 ms.
-INDEXED_FRAGMENTS = 2
+# Fragments made of short words split by punctuation ("s.com." is the words "s" and
+# "com", "s.a.") are not asked of the trigram index but checked on the rows it returns:
+# their trigrams are very common ("com" is in every .com address) and walking those
+# posting lists is the slow part of the index scan. For "inversiones mendez s.com." the
+# scan took 15-19 ms with all three fragments, 10 ms without "s.com.". A plain word
+# ("llc") is always asked: its trigram may well be rare.
+INDEXED_WORD = 4
+_WORD = re.compile(r"\w+")
+
+
+def _asked_of_index(indexable: tuple[str, ...]) -> list[str]:
+    def longest_word(fragment: str) -> int:
+        return max((len(w) for w in _WORD.findall(fragment)), default=0)
+
+    asked = [f for f in indexable if _WORD.fullmatch(f) or longest_word(f) >= INDEXED_WORD]
+    return asked or [max(indexable, key=longest_word)]
 
 
 @dataclass(frozen=True)
@@ -168,7 +178,7 @@ def matching_ids(model: Any, query: Query, *, after_id: int, limit: int) -> Matc
                 # The fragment is rare enough that fetching all its matches through the
                 # trigram index is cheaper. "id + 0" keeps the planner from walking the
                 # primary key instead.
-                asked = sorted(indexable, key=len, reverse=True)[:INDEXED_FRAGMENTS]
+                asked = _asked_of_index(indexable)
                 checked = [f for f in query.fragments if f not in asked]
                 # strpos() is the same test as LIKE '%…%' but the planner cannot hand it
                 # to the index.
