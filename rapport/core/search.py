@@ -9,6 +9,8 @@ sort keys.
 from __future__ import annotations
 
 import re
+import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,22 +94,99 @@ INDEX_FETCH_COST = 10
 # words, as in "李 娜"); the rest is reached through the cursor. Reading 10,000 rows
 # costs PostgreSQL 4-8 ms; 50,000 took 25-45 ms, which alone broke the 50 ms target.
 SCAN_BUDGET = 10_000
-# Fragments made of short words split by punctuation ("s.com." is the words "s" and
-# "com", "s.a.") are not asked of the trigram index but checked on the rows it returns:
-# their trigrams are very common ("com" is in every .com address) and walking those
-# posting lists is the slow part of the index scan. For "inversiones mendez s.com." the
-# scan took 15-19 ms with all three fragments, 10 ms without "s.com.". A plain word
-# ("llc") is always asked: its trigram may well be rare.
-INDEXED_WORD = 4
-_WORD = re.compile(r"\w+")
+# What the trigram index is asked about. Each trigram asked costs a walk of its posting
+# list, and common ones ("ann", "man", "com" from every .com address) made the index
+# scan the slow part of a search: westermann + beer took 23 ms with every trigram, 2 ms
+# with the rarest. So each word of the query is asked whole when it is short (its
+# trigrams together are selective: ferreira), by its PIECES rarest trigrams when longer
+# than LONG_WORD (westermann, jonathanmouth), and not at all when even its rarest
+# trigram is in more than COMMON of all documents ("com", "and"); the full fragments
+# are then checked on the rows the index returns. How common a trigram is comes from a
+# sample of SAMPLE_ROWS search documents, taken per process and table and renewed after
+# SAMPLE_MAX_AGE seconds (about 0.4 s to build at 1,000,000 contacts).
+PIECES = 3
+LONG_WORD = 8
+COMMON = 0.1
+SAMPLE_ROWS = 10_000
+SAMPLE_MAX_AGE = 3600.0
+_ALNUM = re.compile(r"[^\W_]+")
 
 
-def _asked_of_index(indexable: tuple[str, ...]) -> list[str]:
-    def longest_word(fragment: str) -> int:
-        return max((len(w) for w in _WORD.findall(fragment)), default=0)
+@dataclass(frozen=True)
+class _TrigramSample:
+    taken: float
+    table_rows: float
+    documents: int
+    counts: Counter[str]
 
-    asked = [f for f in indexable if _WORD.fullmatch(f) or longest_word(f) >= INDEXED_WORD]
-    return asked or [max(indexable, key=longest_word)]
+    def rows_with(self, trigram: str) -> float:
+        """Estimated rows of the table whose document contains ``trigram``."""
+        return self.counts[trigram] / max(self.documents, 1) * self.table_rows
+
+
+_samples: dict[str, _TrigramSample] = {}
+
+
+def _trigrams(text: str) -> set[str]:
+    """The trigrams pg_trgm indexes inside words (without the padded word edges)."""
+    return {w[i : i + 3] for w in _ALNUM.findall(text) for i in range(len(w) - 2)}
+
+
+def _trigram_sample(cursor: Any, table: str) -> _TrigramSample | None:
+    """None for a table of fewer than SAMPLE_ROWS rows (or never analyzed): every path
+    is fast there, and the plain fragments are asked of the index."""
+    sample = _samples.get(table)
+    if sample is not None and time.monotonic() - sample.taken < SAMPLE_MAX_AGE:
+        return sample
+    cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+    table_rows = float(cursor.fetchone()[0])  # -1 before the first ANALYZE
+    if table_rows < SAMPLE_ROWS:
+        return None
+    percent = min(100.0, 120.0 * SAMPLE_ROWS / table_rows)
+    cursor.execute(
+        f"SELECT search_doc FROM {table} TABLESAMPLE SYSTEM (%s) LIMIT %s", [percent, SAMPLE_ROWS]
+    )
+    documents = [row[0] for row in cursor.fetchall()]
+    counts: Counter[str] = Counter()
+    for document in documents:
+        counts.update(_trigrams(document))
+    sample = _TrigramSample(time.monotonic(), table_rows, len(documents), counts)
+    _samples[table] = sample
+    return sample
+
+
+def _index_pieces(sample: _TrigramSample, fragments: tuple[str, ...]) -> tuple[list[str], float]:
+    """What to ask the trigram index (see LONG_WORD), and the estimated number of rows
+    containing the rarest trigram asked (an upper bound of the rows it returns)."""
+    pieces: list[str] = []
+    rarest = sample.table_rows
+    for word in dict.fromkeys(w for f in fragments for w in _ALNUM.findall(f) if len(w) >= 3):
+        grams = sorted(_trigrams(word), key=lambda t: (sample.counts[t], t))
+        if sample.counts[grams[0]] > COMMON * sample.documents:
+            continue
+        pieces += grams[:PIECES] if len(word) > LONG_WORD else [word]
+        rarest = min(rarest, sample.rows_with(grams[0]))
+    return pieces, rarest
+
+
+def _through_index(
+    cursor: Any, table: str, query: Query, pieces: list[str], *, after_id: int, limit: int
+) -> list[int]:
+    """Every match above ``after_id`` through the trigram index, the first ``limit`` by id.
+
+    The index is asked about ``pieces`` (or, without any, the fragments themselves);
+    strpos() is the same test as LIKE '%…%' but the planner cannot hand it to the index,
+    and "id + 0" keeps it from walking the primary key instead.
+    """
+    asked = pieces or list(query.indexable)
+    conditions = ["search_doc LIKE %s"] * len(asked)
+    conditions += ["strpos(search_doc, %s) > 0"] * len(query.fragments)
+    cursor.execute(
+        f"SELECT id FROM {table} WHERE id > %s AND {' AND '.join(conditions)} "
+        "ORDER BY id + 0 LIMIT %s",
+        [after_id, *["%" + _like_escape(p) + "%" for p in asked], *query.fragments, limit],
+    )
+    return [row[0] for row in cursor.fetchall()]
 
 
 @dataclass(frozen=True)
@@ -147,6 +226,15 @@ def matching_ids(model: Any, query: Query, *, after_id: int, limit: int) -> Matc
                 [expression, after_id, *likes, limit],
             )
             return Matches([row[0] for row in cursor.fetchall()])
+        pieces: list[str] = []
+        if indexable:
+            sample = _trigram_sample(cursor, table)
+            pieces, rarest = _index_pieces(sample, indexable) if sample else ([], 0.0)
+            if pieces and rarest * INDEX_FETCH_COST < WINDOW:
+                # So rare that even the first window costs more than the index.
+                return Matches(
+                    _through_index(cursor, table, query, pieces, after_id=after_id, limit=limit)
+                )
         everything = ["%" + _like_escape(f) + "%" for f in query.fragments]
         where = " AND ".join([f"search_doc LIKE %s{escape}"] * len(everything)) or "TRUE"
         found: list[int] = []
@@ -175,22 +263,11 @@ def matching_ids(model: Any, query: Query, *, after_id: int, limit: int) -> Matc
             needed = limit - len(found)
             rows_to_read = needed / density if density else float("inf")
             if indexable and rows_to_read > INDEX_FETCH_COST * density * (top - after_id):
-                # The fragment is rare enough that fetching all its matches through the
-                # trigram index is cheaper. "id + 0" keeps the planner from walking the
-                # primary key instead.
-                asked = _asked_of_index(indexable)
-                checked = [f for f in query.fragments if f not in asked]
-                # strpos() is the same test as LIKE '%…%' but the planner cannot hand it
-                # to the index.
-                conditions = ["search_doc LIKE %s"] * len(asked) + [
-                    "strpos(search_doc, %s) > 0"
-                ] * len(checked)
-                cursor.execute(
-                    f"SELECT id FROM {table} WHERE id > %s AND {' AND '.join(conditions)} "
-                    "ORDER BY id + 0 LIMIT %s",
-                    [after_id, *["%" + _like_escape(f) + "%" for f in asked], *checked, needed],
+                # The fragments are rare enough that fetching all their matches through
+                # the trigram index is cheaper.
+                found += _through_index(
+                    cursor, table, query, pieces, after_id=after_id, limit=needed
                 )
-                found += [row[0] for row in cursor.fetchall()]
                 break
             size = int(min(MAX_WINDOW, max(WINDOW, rows_to_read * 1.5)))
             if not indexable:
