@@ -397,6 +397,20 @@ def test_a_large_export_written_by_a_second_process_has_the_same_bytes(alice, aw
     assert in_one_process.count(b"Zo\xc3\xab") >= 1
 
 
+def test_an_error_in_the_writer_process_is_raised_in_the_export():
+    from rapport.ingest.exporters._pipeline import written
+
+    def write(chunk: tuple) -> bytes:
+        if chunk[0] == 3:
+            raise ValueError("no threes")
+        return str(chunk[0]).encode()
+
+    stream = written([(i,) for i in range(6)], write, serial_chunks=1)
+    assert [next(stream), next(stream), next(stream)] == [b"0", b"1", b"2"]
+    with pytest.raises(RuntimeError, match="ValueError: no threes"):
+        next(stream)
+
+
 def test_csv_text_is_what_csv_writer_writes_with_formulas_escaped():
     from rapport.ingest.exporters.tabular import csv_text
 
