@@ -87,9 +87,12 @@ def starts_with(field: str, prefix: str) -> Q:
 # up to MAX_WINDOW.
 WINDOW = 2_000
 MAX_WINDOW = 50_000
-# Reading a row in id order costs about a tenth of fetching one trigram-index match
-# (a random heap access plus recheck), measured on PostgreSQL 15.
-INDEX_FETCH_COST = 10
+# Reading a row in id order costs about a fifth of fetching one trigram-index match
+# (a random heap access plus recheck), measured on PostgreSQL 15 once the index is asked
+# only about rare trigrams (see PIECES; with every trigram asked it was about a tenth).
+# On the benchmark's search mix 5 rather than 10 cut the slowest lookups from 37-56 ms
+# to 27-31 ms ("bond", "ahma", "ceuta") at the same median.
+INDEX_FETCH_COST = 5
 # Rows one request may read when no fragment can use an index (only one- and two-letter
 # words, as in "李 娜"); the rest is reached through the cursor. Reading 10,000 rows
 # costs PostgreSQL 4-8 ms; 50,000 took 25-45 ms, which alone broke the 50 ms target.
