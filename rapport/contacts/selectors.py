@@ -382,14 +382,19 @@ def _ranked_page(
         raise InvalidInput.single("cursor", "This cursor is not valid.")
     rows: list[Contact] = []
     if phase == 0:
-        keys: set[tuple[str, int]] = set()
+        firsts = []
         for head in heads:
             first = base.filter(head)
             if cursor:
                 first = first.filter(Q(sort_name__gt=key) | Q(sort_name=key, id__gt=last_id))
-            keys.update(
+            firsts.append(
                 first.order_by("sort_name", "id").values_list("sort_name", "id")[: limit + 1]
             )
+        if connection.features.supports_slicing_ordering_in_compound:
+            # PostgreSQL: one round trip, each part still walking its own index.
+            keys = set(firsts[0].union(*firsts[1:], all=True))
+        else:
+            keys = {row for first in firsts for row in first}
         page_keys = sorted(keys)[: limit + 1]
         by_id = contact_prefetch(
             Contact.objects.filter(pk__in=[pk for _, pk in page_keys])
