@@ -13,7 +13,7 @@ import hashlib
 import itertools
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -36,7 +36,7 @@ from rapport.ingest.models import ImportBatch, ImportChange, ImportRowError, Sav
 from rapport.ingest.records import RowRecord, build_record
 
 logger = logging.getLogger(__name__)
-CHUNK_ROWS = 200
+CHUNK_ROWS = 500
 MAX_BYTES = 1024 * 1024 * 1024
 _LEGAL_SUFFIX = re.compile(
     r"\b(inc|incorporated|corp|corporation|co|company|llc|llp|ltd|limited|plc|gmbh|ag|kg|sa|sas|sarl|s\.?a\.?r\.?l|bv|nv|srl|spa|s\.?p\.?a|oy|ab|as|aps|pty|kk)\b\.?",
@@ -269,7 +269,10 @@ class _Run:
         self.table = table
         self.organizations_by_domain: dict[str, int] = {}
         self.organizations_by_key: dict[str, int] = {}
+        self.organization_names: dict[int, str] = {}
+        self.created_organization: dict[int, int] = {}
         for pk, name, domains in Organization.objects.values_list("id", "name", "domains"):
+            self.organization_names[pk] = name
             self.organizations_by_key.setdefault(organization_key(name), pk)
             for domain in domains or []:
                 self.organizations_by_domain.setdefault(domain, pk)
@@ -375,10 +378,113 @@ class _Run:
             "updated", change=change, organization_id=organization_id, affiliation_id=affiliation_id
         )
 
-    def affiliate(self, contact: Contact, record: RowRecord) -> tuple[int | None, int | None]:
-        """Link the person to the row's organization (matched or created).
+    def process_many(self, records: list[RowRecord]) -> list[_Outcome]:
+        """What each record of a chunk did, in order.
 
-        Returns the ids of the organization and the affiliation this created, if any.
+        New people (validated, matching no existing contact and sharing no email,
+        phone or external id with an earlier row) are saved together with
+        ``contacts_create``; every other row, and every row in update mode, goes
+        through ``process`` one by one, after them.
+        """
+        outcomes: dict[int, _Outcome] = {}
+        drafts: dict[int, contact_services.ContactDraft] = {}
+        if self.batch.mode != ImportBatch.Mode.UPDATE:
+            lookups = contact_services.Lookups()
+            lookups.load_external_owners(
+                {pair for r in records for pair in _external_ids(r, self.batch).items()}
+            )
+            for i, record in enumerate(records):
+                try:
+                    drafts[i] = contact_services.contact_draft(
+                        actor=self.actor,
+                        data=_create_data(record, self.batch),
+                        lookups=lookups,
+                        role={"title": record.title, "department": record.department},
+                    )
+                except InvalidInput:
+                    continue  # `process` reports it, or finds whom the row updates
+            existing = self.existing_keys(drafts.values())
+            seen: set[tuple[str, str]] = set()
+            for i, record in enumerate(records):
+                draft = drafts.get(i)
+                keys = _draft_keys(draft) if draft else _raw_keys(record, self.batch)
+                if draft and (keys & existing or keys & seen):
+                    del drafts[i]
+                seen |= keys
+            self.created_organization = {}
+            org_ids, failed = self.organizations_for({i: records[i] for i in drafts}, lookups)
+            for i, outcome in failed.items():
+                outcomes[i] = outcome
+                del drafts[i]
+            for i, draft in drafts.items():
+                org_id = org_ids.get(i)
+                if org_id is not None:
+                    draft.organization = Organization(
+                        pk=org_id, name=self.organization_names[org_id]
+                    )
+                    draft.role_title = draft.role_title or draft.fields["job_title"]
+                outcomes[i] = _Outcome("created", organization_id=self.created_organization.get(i))
+            contact_services.contacts_create(
+                actor=self.actor, drafts=list(drafts.values()), lookups=lookups, via="import"
+            )
+            for i, draft in drafts.items():
+                contact = draft.contact
+                assert contact is not None
+                self.created_here.add(contact.pk)
+                change = ImportChange(
+                    batch=self.batch,
+                    contact_id=contact.pk,
+                    action=ImportChange.Action.CREATED,
+                    version_after=contact.version,
+                )
+                self.pending_created[contact.pk] = change
+                outcomes[i].change = change
+        for i, record in enumerate(records):
+            if i in outcomes:
+                continue
+            try:
+                with transaction.atomic():
+                    outcomes[i] = self.process(record)
+            except InvalidInput as exc:
+                outcomes[i] = _Outcome("failed", _row_errors(record, exc))
+        return [outcomes[i] for i in range(len(records))]
+
+    def existing_keys(
+        self, drafts: Iterable[contact_services.ContactDraft]
+    ) -> set[tuple[str, str]]:
+        """The drafts' external ids, emails and phone numbers some contact already has."""
+        drafts = list(drafts)
+        found: set[tuple[str, str]] = set()
+        pairs = {pair for d in drafts for pair in d.external_ids}
+        values = sorted({value for _, value in pairs})
+        for start in range(0, len(values), 500):
+            for source, value in ExternalId.objects.filter(
+                value__in=values[start : start + 500], contact__isnull=False
+            ).values_list("source", "value"):
+                if (source, value) in pairs:
+                    found.add(("id", f"{source}\x00{value}"))
+        emails = sorted({key for d in drafts for key in d.email_keys})
+        for start in range(0, len(emails), 500):
+            found |= {
+                ("email", key)
+                for key in Email.objects.filter(
+                    address_key__in=emails[start : start + 500], contact__isnull=False
+                ).values_list("address_key", flat=True)
+            }
+        phones = sorted({number for d in drafts for number in d.phone_numbers})
+        for start in range(0, len(phones), 500):
+            found |= {
+                ("phone", number)
+                for number in Phone.objects.filter(
+                    e164__in=phones[start : start + 500], contact__isnull=False
+                ).values_list("e164", flat=True)
+            }
+        return found
+
+    def find_organization(self, record: RowRecord) -> tuple[int | None, str, str]:
+        """The row's known organization (by domain, then name), and the name and domain given.
+
+        Raises InvalidInput for a domain that cannot be one.
         """
         name = record.organization_name
         domain = ""
@@ -387,22 +493,91 @@ class _Run:
                 domain = normalize.domain(record.organization_domain)
             except ValueError as exc:
                 raise InvalidInput.single("organization.domain", str(exc)) from None
-        if not name and not domain:
-            return None, None
         org_id = self.organizations_by_domain.get(domain) if domain else None
         if org_id is None and name:
             org_id = self.organizations_by_key.get(organization_key(name))
-        created_id = None
+        return org_id, name, domain
+
+    def remember_organization(self, org: Organization) -> None:
+        self.organization_names[org.pk] = org.name
+        self.organizations_by_key.setdefault(organization_key(org.name), org.pk)
+        for domain in org.domains:
+            self.organizations_by_domain.setdefault(domain, org.pk)
+
+    def organization_for(self, record: RowRecord) -> tuple[int | None, int | None]:
+        """The row's organization, matched or created (its id, and its id again if created)."""
+        org_id, name, domain = self.find_organization(record)
+        if org_id is not None or not (name or domain):
+            return org_id, None
+        org = contact_services.organization_create(
+            actor=self.actor,
+            data={"name": name or domain, "domains": [domain] if domain else []},
+            via="import",
+        )
+        self.remember_organization(org)
+        return org.pk, org.pk
+
+    def organizations_for(
+        self, records: dict[int, RowRecord], lookups: contact_services.Lookups
+    ) -> tuple[dict[int, int], dict[int, _Outcome]]:
+        """The organization of each record, matched or created together in one go.
+
+        Returns the organization id per record that names one, and a failed outcome
+        for each record whose organization cannot be created (its name too long…);
+        ``created_organization`` marks the first record of each new one.
+        """
+        found: dict[int, int] = {}
+        failed: dict[int, _Outcome] = {}
+        wanted: dict[str, list[int]] = {}
+        data: dict[str, dict[str, Any]] = {}
+        for i, record in records.items():
+            try:
+                org_id, name, domain = self.find_organization(record)
+            except InvalidInput as exc:
+                failed[i] = _Outcome("failed", _row_errors(record, exc))
+                continue
+            if org_id is not None:
+                found[i] = org_id
+            elif name or domain:
+                key = f"@{domain}" if domain else organization_key(name)
+                wanted.setdefault(key, []).append(i)
+                data.setdefault(
+                    key, {"name": name or domain, "domains": [domain] if domain else []}
+                )
+        drafts = {}
+        for key, org_data in data.items():
+            try:
+                drafts[key] = contact_services.organization_draft(
+                    actor=self.actor, data=org_data, lookups=lookups
+                )
+            except InvalidInput as exc:
+                for i in wanted[key]:
+                    errors = [
+                        FieldError(
+                            f"organization.{e.path}" if e.path != "name" else "organization",
+                            e.message,
+                        )
+                        for e in exc.errors
+                    ]
+                    failed[i] = _Outcome("failed", _row_errors(records[i], InvalidInput(errors)))
+        orgs = contact_services.organizations_create(
+            actor=self.actor, drafts=list(drafts.values()), lookups=lookups, via="import"
+        )
+        for key, org in zip(drafts, orgs, strict=True):
+            self.remember_organization(org)
+            for i in wanted[key]:
+                found[i] = org.pk
+            self.created_organization[wanted[key][0]] = org.pk
+        return found, failed
+
+    def affiliate(self, contact: Contact, record: RowRecord) -> tuple[int | None, int | None]:
+        """Link the person to the row's organization (matched or created).
+
+        Returns the ids of the organization and the affiliation this created, if any.
+        """
+        org_id, created_id = self.organization_for(record)
         if org_id is None:
-            org = contact_services.organization_create(
-                actor=self.actor,
-                data={"name": name or domain, "domains": [domain] if domain else []},
-                via="import",
-            )
-            org_id = created_id = org.pk
-            self.organizations_by_key.setdefault(organization_key(org.name), org.pk)
-            if domain:
-                self.organizations_by_domain[domain] = org.pk
+            return None, None
         current = Affiliation.objects.filter(
             contact=contact, organization_id=org_id, is_current=True
         ).first()
@@ -436,6 +611,22 @@ def _email_key(value: str) -> str:
         return normalize.email_key(normalize.email(value))
     except ValueError:
         return value.casefold()
+
+
+def _draft_keys(draft: contact_services.ContactDraft) -> set[tuple[str, str]]:
+    return {
+        *(("id", f"{source}\x00{value}") for source, value in draft.external_ids),
+        *(("email", key) for key in draft.email_keys),
+        *(("phone", number) for number in draft.phone_numbers),
+    }
+
+
+def _raw_keys(record: RowRecord, batch: ImportBatch) -> set[tuple[str, str]]:
+    """What an invalid row could still be matched by (it may update someone)."""
+    return {
+        *(("id", f"{source}\x00{value}") for source, value in _external_ids(record, batch).items()),
+        *(("email", _email_key(e.get("address", ""))) for e in record.data.get("emails", [])),
+    }
 
 
 def _region(record: RowRecord) -> str:
@@ -654,6 +845,7 @@ def _run_chunk(run: _Run, chunk: list[tuple[int, Any]]) -> None:
     created_affiliations: list[int] = []
     run.pending_created = {}
     with transaction.atomic():
+        rows: list[tuple[int, list[str], RowRecord]] = []
         for row_number, cells in chunk:
             if cells is None:
                 counts["failed"] += 1
@@ -661,13 +853,10 @@ def _run_chunk(run: _Run, chunk: list[tuple[int, Any]]) -> None:
                 errors.append(ImportRowError(batch=batch, row_number=row_number, reason=reason))
                 continue
             record = build_record(batch.mapping, batch.headers, cells)
-            if record.empty:
-                continue
-            try:
-                with transaction.atomic():
-                    outcome = run.process(record)
-            except InvalidInput as exc:
-                outcome = _Outcome("failed", _row_errors(record, exc))
+            if not record.empty:
+                rows.append((row_number, cells, record))
+        outcomes = run.process_many([record for _, _, record in rows])
+        for (row_number, cells, _), outcome in zip(rows, outcomes, strict=True):
             counts[outcome.action] += 1
             for i, (column, value, reason) in enumerate(outcome.errors):
                 errors.append(

@@ -1,23 +1,30 @@
 """Every write in the contacts area. UI, API, CLI and importers call these and nothing else."""
 
+from rapport.contacts.services._common import Lookups
 from rapport.contacts.services.affiliations import (
     affiliation_create,
     affiliation_delete,
     affiliation_update,
 )
 from rapport.contacts.services.contacts import (
+    ContactDraft,
     contact_clean,
     contact_create,
     contact_delete,
+    contact_draft,
     contact_refresh_search,
     contact_snapshot,
     contact_update,
     contact_values,
+    contacts_create,
 )
 from rapport.contacts.services.organizations import (
+    OrganizationDraft,
     organization_create,
     organization_delete,
+    organization_draft,
     organization_update,
+    organizations_create,
 )
 from rapport.contacts.services.photos import contact_photo_set
 from rapport.contacts.services.tags import (
@@ -30,6 +37,13 @@ from rapport.contacts.services.tags import (
 )
 
 __all__ = [
+    "OrganizationDraft",
+    "organization_draft",
+    "organizations_create",
+    "ContactDraft",
+    "Lookups",
+    "contact_draft",
+    "contacts_create",
     "affiliation_create",
     "affiliation_delete",
     "affiliation_update",

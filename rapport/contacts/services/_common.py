@@ -10,7 +10,7 @@ from django.db import models
 
 from rapport.access.models import User
 from rapport.contacts import normalize
-from rapport.contacts.models import CustomFieldDefinition, Tag
+from rapport.contacts.models import CustomFieldDefinition, ExternalId, Tag
 from rapport.core import policy
 from rapport.core.errors import Conflict, FieldError
 from rapport.core.text import fold
@@ -31,6 +31,65 @@ class Collector:
         except ValueError as exc:
             self.add(path, str(exc))
             return None
+
+
+class Lookups:
+    """Reference data that validation reads, loaded once for many inputs (a bulk import).
+
+    Validation without one reads what it needs itself, once per input. With one,
+    custom field definitions, tags and users are read once and remembered, and the
+    owners of external ids are read for a whole set of inputs in one query
+    (``load_external_owners``).
+    """
+
+    def __init__(self) -> None:
+        self._definitions: dict[str, dict[str, CustomFieldDefinition]] = {}
+        self._tags: dict[str, Tag | None] = {}
+        self._users: dict[str, User | None] = {}
+        self._external: dict[tuple[str, str], int] | None = None
+
+    def definitions(self, target: str) -> dict[str, CustomFieldDefinition]:
+        if target not in self._definitions:
+            self._definitions[target] = _definitions(target)
+        return self._definitions[target]
+
+    def tags(self, keys: list[str]) -> dict[str, Tag]:
+        unknown = [key for key in keys if key not in self._tags]
+        if unknown:
+            found = {t.name_key: t for t in Tag.objects.filter(name_key__in=unknown)}
+            for key in unknown:
+                self._tags[key] = found.get(key)
+        return {key: tag for key in keys if (tag := self._tags[key]) is not None}
+
+    def remember_tags(self, tags: list[Tag]) -> None:
+        for tag in tags:
+            self._tags[tag.name_key] = tag
+
+    def user(self, username: str) -> User | None:
+        if username not in self._users:
+            self._users[username] = User.objects.filter(username=username, is_active=True).first()
+        return self._users[username]
+
+    def load_external_owners(self, pairs: set[tuple[str, str]]) -> None:
+        """Read which contacts hold the (source, id) ``pairs``; later checks ask nothing."""
+        self._external = {}
+        values = sorted({value for _, value in pairs})
+        for start in range(0, len(values), 500):
+            for source, value, contact_id in ExternalId.objects.filter(
+                value__in=values[start : start + 500], contact__isnull=False
+            ).values_list("source", "value", "contact_id"):
+                if (source, value) in pairs:
+                    self._external[(source, value)] = contact_id
+
+    def external_owner(self, source: str, value: str) -> int | None | bool:
+        """The contact holding the id, None when free, False when not loaded."""
+        if self._external is None:
+            return False
+        return self._external.get((source, value))
+
+
+def _definitions(target: str) -> dict[str, CustomFieldDefinition]:
+    return {d.key: d for d in CustomFieldDefinition.objects.filter(target=target)}
 
 
 def lock_version(model: type[models.Model], pk: int, expected_version: int | None) -> None:
@@ -210,7 +269,9 @@ def default_region(address_rows: list[dict[str, Any]]) -> str:
     return str(settings.RAPPORT_DEFAULT_REGION)
 
 
-def tags(c: Collector, data: Mapping[str, Any], actor: Any) -> list[Tag | str] | None:
+def tags(
+    c: Collector, data: Mapping[str, Any], actor: Any, lookups: Lookups | None = None
+) -> list[Tag | str] | None:
     """Existing tags by name (ignoring case), and the new names the actor may create."""
     if "tags" not in data:
         return None
@@ -229,7 +290,11 @@ def tags(c: Collector, data: Mapping[str, Any], actor: Any) -> list[Tag | str] |
             c.add(f"tags[{i}]", "A tag name can have at most 60 characters.")
             continue
         names.setdefault(fold(name), name.strip())
-    existing = {t.name_key: t for t in Tag.objects.filter(name_key__in=list(names))}
+    existing = (
+        lookups.tags(list(names))
+        if lookups is not None
+        else {t.name_key: t for t in Tag.objects.filter(name_key__in=list(names))}
+    )
     missing = [key for key in names if key not in existing]
     if missing and not policy.can(actor, "tags.add"):
         c.add("tags", f"The tag “{names[missing[0]]}” does not exist.")
@@ -247,11 +312,15 @@ def ensure_tags(items: list[Tag | str]) -> list[Tag]:
     return result
 
 
-def owner(c: Collector, data: Mapping[str, Any]) -> User | None:
+def owner(c: Collector, data: Mapping[str, Any], lookups: Lookups | None = None) -> User | None:
     value = data.get("owner")
     if value in (None, ""):
         return None
-    user = User.objects.filter(username=str(value), is_active=True).first()
+    user = (
+        lookups.user(str(value))
+        if lookups is not None
+        else User.objects.filter(username=str(value), is_active=True).first()
+    )
     if user is None:
         c.add("owner", f"There is no active user named “{value}”.")
     return user
@@ -264,6 +333,7 @@ def custom_fields(
     target: str,
     current: Mapping[str, Any],
     region: str,
+    lookups: Lookups | None = None,
 ) -> dict[str, Any]:
     """Validate custom field values against the admin's definitions; return the new map."""
     given = data.get("custom_fields")
@@ -272,7 +342,7 @@ def custom_fields(
     if not isinstance(given, Mapping):
         c.add("custom_fields", "Must be an object of field keys to values.")
         return dict(current)
-    definitions = {d.key: d for d in CustomFieldDefinition.objects.filter(target=target)}
+    definitions = lookups.definitions(target) if lookups is not None else _definitions(target)
     values = {k: v for k, v in current.items() if k in definitions}
     for key, value in given.items():
         path = f"custom_fields.{key}"

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
 from django.db.models import F
 
+from rapport.access.models import ChangeRecord
 from rapport.access.services import change_record, diff
 from rapport.contacts import normalize
-from rapport.contacts.models import Address, Contact, Organization, Phone
+from rapport.contacts.models import Address, Contact, Organization, Phone, Tag
 from rapport.contacts.services import _common as v
 from rapport.contacts.services import search_doc
 from rapport.core import policy
@@ -31,7 +33,21 @@ LIST_FIELDS = ("domains", "phones", "addresses", "tags", "custom_fields")
 KNOWN_FIELDS = frozenset({*SCALAR_FIELDS, *LIST_FIELDS})
 
 
-def organization_snapshot(org: Organization) -> dict[str, Any]:
+def organization_snapshot(
+    org: Organization,
+    *,
+    children: Mapping[str, list[dict[str, Any]]] | None = None,
+    tags: list[Tag] | None = None,
+) -> dict[str, Any]:
+    """A JSON-ready picture of the organization for history diffs.
+
+    ``children`` and ``tags`` give the rows just written, sparing a read-back.
+    """
+    if children is None:
+        phones, addresses = list(org.phones.all()), list(org.addresses.all())
+    else:
+        phones = [Phone(**row) for row in children["phones"]]
+        addresses = [Address(**row) for row in children["addresses"]]
     return {
         "name": org.name,
         "legal_name": org.legal_name,
@@ -42,9 +58,9 @@ def organization_snapshot(org: Organization) -> dict[str, Any]:
         "owner": org.owner.username if org.owner_id and org.owner else None,
         "parent": org.parent.name if org.parent_id and org.parent else None,
         "domains": list(org.domains),
-        "phones": [str(p) + (f" ({p.label})" if p.label else "") for p in org.phones.all()],
-        "addresses": [str(a) for a in org.addresses.all()],
-        "tags": sorted(t.name for t in org.tags.all()),
+        "phones": [str(p) + (f" ({p.label})" if p.label else "") for p in phones],
+        "addresses": [str(a) for a in addresses],
+        "tags": sorted(t.name for t in (org.tags.all() if tags is None else tags)),
         "custom_fields": dict(org.custom_fields),
     }
 
@@ -92,7 +108,11 @@ def _ancestors(org_id: int) -> set[int]:
 
 
 def _validate(
-    data: Mapping[str, Any], *, actor: Any, current: Organization | None
+    data: Mapping[str, Any],
+    *,
+    actor: Any,
+    current: Organization | None,
+    lookups: v.Lookups | None = None,
 ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], Any]:
     c = v.Collector()
     v.reject_control_characters(c, data)
@@ -105,7 +125,7 @@ def _validate(
         "legal_name": v.text(c, merged, "legal_name", 200),
         "industry": v.text(c, merged, "industry", 100),
         "notes": v.text(c, merged, "notes", 20_000),
-        "owner": v.owner(c, merged),
+        "owner": v.owner(c, merged, lookups),
     }
     if not fields["name"]:
         c.add("name", "An organization needs a name.")
@@ -151,21 +171,110 @@ def _validate(
         target="organization",
         current=current.custom_fields if current else {},
         region=region,
+        lookups=lookups,
     )
-    tags = v.tags(c, data, actor)
+    tags = v.tags(c, data, actor, lookups)
     if c.errors:
         raise InvalidInput(c.errors)
     return fields, {"phones": phone_rows, "addresses": address_rows}, tags
 
 
+@dataclass
+class OrganizationDraft:
+    """A new organization that passed validation and is not saved yet."""
+
+    fields: dict[str, Any]
+    children: dict[str, list[dict[str, Any]]]
+    tags: list[Tag | str]
+    organization: Organization | None = field(default=None, repr=False)
+
+
+def organization_draft(
+    *, actor: Any, data: Mapping[str, Any], lookups: v.Lookups | None = None
+) -> OrganizationDraft:
+    """Validate a new organization exactly as ``organization_create`` does, without saving it.
+
+    Raises InvalidInput.
+    """
+    fields, children, tags = _validate(data, actor=actor, current=None, lookups=lookups)
+    return OrganizationDraft(fields, children, tags or [])
+
+
+@transaction.atomic
+def organizations_create(
+    *,
+    actor: Any,
+    drafts: Sequence[OrganizationDraft],
+    lookups: v.Lookups | None = None,
+    via: str = "import",
+) -> list[Organization]:
+    """Save many validated drafts at once, history included; raises NotPermitted."""
+    policy.require(actor, "organizations.add")
+    tag_objects = v.ensure_tags([t for d in drafts for t in d.tags if isinstance(t, str)])
+    by_key = {t.name_key: t for t in tag_objects}
+    if lookups is not None:
+        lookups.remember_tags(tag_objects)
+    owner = actor if getattr(actor, "pk", None) else None
+    for draft in drafts:
+        draft.tags = [by_key[fold(t)] if isinstance(t, str) else t for t in draft.tags]
+        fields = {**draft.fields, "owner": draft.fields["owner"] or owner}
+        draft.organization = Organization(
+            **fields,
+            sort_name=fold(fields["name"]),
+            search_doc=_search_text(
+                fields,
+                phones=[row["e164"] for row in draft.children["phones"]],
+                places=[row["locality"] for row in draft.children["addresses"]],
+                tags=[t.name for t in draft.tags if isinstance(t, Tag)],
+            ),
+        )
+    orgs = [d.organization for d in drafts if d.organization is not None]
+    Organization.objects.bulk_create(orgs, batch_size=500)
+    phones, addresses, links, history = [], [], [], []
+    for draft in drafts:
+        org = draft.organization
+        assert org is not None
+        phones += [Phone(organization=org, **row) for row in draft.children["phones"]]
+        addresses += [Address(organization=org, **row) for row in draft.children["addresses"]]
+        tags = [t for t in draft.tags if isinstance(t, Tag)]
+        links += [Organization.tags.through(organization_id=org.pk, tag_id=t.pk) for t in tags]
+        history.append(
+            ChangeRecord(
+                actor_id=owner.pk if owner else None,
+                object_type="organization",
+                object_id=org.pk,
+                object_repr=org.name[:300],
+                action=ChangeRecord.Action.CREATE,
+                changes=diff({}, organization_snapshot(org, children=draft.children, tags=tags)),
+                via=via,
+            )
+        )
+    Phone.objects.bulk_create(phones, batch_size=1000)
+    Address.objects.bulk_create(addresses, batch_size=1000)
+    Organization.tags.through.objects.bulk_create(links, batch_size=1000)
+    ChangeRecord.objects.bulk_create(history, batch_size=500)
+    return orgs
+
+
+def _search_text(
+    fields: Mapping[str, Any], *, phones: Iterable[str], places: Iterable[str], tags: Iterable[str]
+) -> str:
+    return search_doc.build(
+        names=[fields["name"], fields["legal_name"]],
+        emails=[f"@{d}" for d in fields["domains"]],
+        phones=phones,
+        places=places,
+        tags=tags,
+        extra=[fields["industry"]],
+    )
+
+
 def organization_refresh_search(*, org: Organization) -> None:
-    doc = search_doc.build(
-        names=[org.name, org.legal_name],
-        emails=[f"@{d}" for d in org.domains],
+    doc = _search_text(
+        vars(org),
         phones=org.phones.values_list("e164", flat=True),
         places=org.addresses.values_list("locality", flat=True),
         tags=org.tags.values_list("name", flat=True),
-        extra=[org.industry],
     )
     Organization.objects.filter(pk=org.pk).update(search_doc=doc, sort_name=fold(org.name))
 

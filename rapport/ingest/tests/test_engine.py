@@ -222,7 +222,8 @@ def test_an_import_killed_mid_way_leaves_no_half_written_contact_and_resumes(
             "RAPPORT_DATA_DIR": str(tmp_path),
         }
     rows = [HEADER.strip()]
-    for i in range(1000):
+    total = 20_000  # enough that the kill lands mid-way, however fast the machine
+    for i in range(total):
         rows.append(f"Person {i} Example,p{i}@example.com,,,,Company {i % 40},Engineer,,K-{i},")
     source = tmp_path / "big.csv"
     source.write_text("\n".join(rows) + "\n")
@@ -258,11 +259,11 @@ def test_an_import_killed_mid_way_leaves_no_half_written_contact_and_resumes(
             text=True,
         )
         processed = int(out.stdout.strip() or 0)
-        if processed >= 200:
+        if processed >= services.CHUNK_ROWS:
             break
     process.send_signal(signal.SIGKILL)
     process.wait()
-    assert 0 < processed < 1000, "the import should have been killed mid-way"
+    assert 0 < processed < total, "the import should have been killed mid-way"
     probe = (
         "from rapport.contacts.models import Contact; from rapport.ingest.models import ImportBatch as B; "
         "b=B.objects.get(); n=Contact.objects.count(); "
@@ -289,7 +290,7 @@ def test_an_import_killed_mid_way_leaves_no_half_written_contact_and_resumes(
     assert resumed.returncode == 0, resumed.stderr
     out = subprocess.run([*check, probe], env=env, capture_output=True, text=True, check=True)
     contacts, created, processed_rows, half = map(int, out.stdout.split())
-    assert (contacts, created, processed_rows, half) == (1000, 1000, 1000, 0)
+    assert (contacts, created, processed_rows, half) == (total, total, total, 0)
 
 
 DATA = Path(__file__).parent / "data"
@@ -335,3 +336,41 @@ def test_google_multi_values_labels_and_dates_are_understood(bob):
     multi = Contact.objects.filter(phones__e164="+14155550199").get()
     assert multi.phones.count() == 2
     assert not multi.tags.filter(name__iexact="myContacts").exists()
+
+
+def test_new_people_are_saved_together_with_what_single_saves_would_store(
+    bob, django_assert_max_num_queries
+):
+    from rapport.access.models import ChangeRecord
+    from rapport.contacts.selectors import contact_list
+
+    rows = [HEADER.strip()]
+    for i in range(300):
+        rows.append(
+            f"Person {i} Example,p{i}@example.com,,+44 20 7946 {i:04d},GB,Company {i % 3},Engineer,"
+            f'"Team {i % 2}",K-{i},'
+        )
+    # Row 302 repeats row 2's email: it updates that person instead of adding one.
+    rows.append("P. Example,P0@EXAMPLE.COM,,,,,,Late,,")
+    with django_assert_max_num_queries(250):  # a few per table per chunk, not ~25 per row
+        batch = run_import(bob, "\n".join(rows) + "\n")
+    assert (batch.created_count, batch.updated_count, batch.failed_count) == (300, 1, 0)
+    person = Contact.objects.get(external_ids__value="K-7")
+    assert person.display_name == "Person 7 Example"
+    assert person.phones.get().e164 == "+442079460007"
+    assert [t.name for t in person.tags.all()] == ["Team 1"]
+    assert person.affiliations.get().organization.name == "Company 1"
+    assert person.affiliations.get().title == "Engineer"
+    assert person.owner == bob
+    history = ChangeRecord.objects.get(object_type="contact", object_id=person.pk)
+    assert history.action == "create" and history.via == "import"
+    assert history.changes["affiliations"] == [None, "Engineer at Company 1"]
+    assert history.changes["emails"][1] == ["p7@example.com *"]
+    first = Contact.objects.get(external_ids__value="K-0")
+    assert sorted(t.name for t in first.tags.all()) == ["Late", "Team 0"]
+    # The search text holds the organization, as it does for a contact added by hand.
+    found = contact_list(actor=bob, q="Company 2", limit=200)
+    assert Contact.objects.get(external_ids__value="K-5").pk in {c.pk for c in found.items}
+    # Undo removes them all again.
+    services.import_undo(actor=bob, batch=batch)
+    assert Contact.objects.count() == 0
