@@ -428,16 +428,15 @@ class _Run:
                 actor=self.actor, drafts=list(drafts.values()), lookups=lookups, via="import"
             )
             for i, draft in drafts.items():
-                contact = draft.contact
-                assert contact is not None
-                self.created_here.add(contact.pk)
+                assert draft.contact_id is not None
+                self.created_here.add(draft.contact_id)
                 change = ImportChange(
                     batch=self.batch,
-                    contact_id=contact.pk,
+                    contact_id=draft.contact_id,
                     action=ImportChange.Action.CREATED,
-                    version_after=contact.version,
+                    version_after=1,
                 )
-                self.pending_created[contact.pk] = change
+                self.pending_created[draft.contact_id] = change
                 outcomes[i].change = change
         for i, record in enumerate(records):
             if i in outcomes:

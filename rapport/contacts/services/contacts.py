@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -25,7 +25,7 @@ from rapport.contacts.models import (
 )
 from rapport.contacts.services import _common as v
 from rapport.contacts.services import search_doc
-from rapport.core import policy
+from rapport.core import bulk, policy
 from rapport.core.errors import InvalidInput
 from rapport.core.text import fold
 
@@ -57,41 +57,66 @@ def contact_snapshot(
     ``children`` and ``tags`` give the rows just written, sparing a read-back.
     """
     if children is None:
-        emails, phones = list(contact.emails.all()), list(contact.phones.all())
-        addresses, links = list(contact.addresses.all()), list(contact.links.all())
-        external = list(contact.external_ids.all())
-    else:
-        emails = [Email(**row) for row in children["emails"]]
-        phones = [Phone(**row) for row in children["phones"]]
-        addresses = [Address(**row) for row in children["addresses"]]
-        links = [WebLink(**row) for row in children["urls"]]
-        external = [ExternalId(**row) for row in children["external_ids"]]
+        children = {
+            "emails": [vars(e) for e in contact.emails.all()],
+            "phones": [vars(p) for p in contact.phones.all()],
+            "addresses": [vars(a) for a in contact.addresses.all()],
+            "urls": [vars(w) for w in contact.links.all()],
+            "external_ids": [vars(x) for x in contact.external_ids.all()],
+        }
+    owner = contact.owner.username if contact.owner_id and contact.owner else None
+    return _snapshot(
+        vars(contact),
+        owner=owner,
+        children=children,
+        tag_names=[t.name for t in (contact.tags.all() if tags is None else tags)],
+    )
+
+
+def _snapshot(
+    values: Mapping[str, Any],
+    *,
+    owner: str | None,
+    children: Mapping[str, Sequence[Mapping[str, Any]]],
+    tag_names: list[str],
+) -> dict[str, Any]:
+    birthday = values["birthday"]
     return {
-        **{f: getattr(contact, f) for f in NAME_FIELDS},
-        "birthday": contact.birthday.isoformat() if contact.birthday else None,
-        "job_title": contact.job_title,
-        "time_zone": contact.time_zone,
-        "language": contact.language,
-        "notes": contact.notes,
-        "owner": contact.owner.username if contact.owner_id and contact.owner else None,
-        "source": contact.source,
-        "lifecycle_stage": contact.lifecycle_stage,
-        "emails": [_email_text(e) for e in emails],
-        "phones": [_phone_text(p) for p in phones],
-        "addresses": [f"{a}" + (f" ({a.label})" if a.label else "") for a in addresses],
-        "urls": [w.url for w in links],
-        "external_ids": [f"{x.source}: {x.value}" for x in external],
-        "tags": sorted(t.name for t in (contact.tags.all() if tags is None else tags)),
-        "custom_fields": dict(contact.custom_fields),
+        **{f: values[f] for f in NAME_FIELDS},
+        "birthday": birthday.isoformat() if birthday else None,
+        "job_title": values["job_title"],
+        "time_zone": values["time_zone"],
+        "language": values["language"],
+        "notes": values["notes"],
+        "owner": owner,
+        "source": values["source"],
+        "lifecycle_stage": values["lifecycle_stage"],
+        "emails": [_point_text(e["address"], e) for e in children["emails"]],
+        "phones": [
+            _point_text(p["e164"] + (f" ext. {p['extension']}" if p["extension"] else ""), p)
+            for p in children["phones"]
+        ],
+        "addresses": [
+            _point_text(
+                ", ".join(
+                    x for x in (a["street"], a["locality"], a["postcode"], a["country"]) if x
+                ),
+                a,
+                mark_primary=False,
+            )
+            for a in children["addresses"]
+        ],
+        "urls": [w["url"] for w in children["urls"]],
+        "external_ids": [f"{x['source']}: {x['value']}" for x in children["external_ids"]],
+        "tags": sorted(tag_names),
+        "custom_fields": dict(values["custom_fields"]),
     }
 
 
-def _email_text(e: Email) -> str:
-    return e.address + (f" ({e.label})" if e.label else "") + (" *" if e.primary else "")
-
-
-def _phone_text(p: Phone) -> str:
-    return str(p) + (f" ({p.label})" if p.label else "") + (" *" if p.primary else "")
+def _point_text(text: str, row: Mapping[str, Any], *, mark_primary: bool = True) -> str:
+    """'ada@example.org (work) *': the value, its label, and a star on the primary one."""
+    label = f" ({row['label']})" if row["label"] else ""
+    return text + label + (" *" if mark_primary and row["primary"] else "")
 
 
 def contact_values(contact: Contact | None) -> dict[str, Any]:
@@ -519,7 +544,7 @@ class ContactDraft:
     organization: Organization | None = None
     role_title: str = ""
     role_department: str = ""
-    contact: Contact | None = field(default=None, repr=False)
+    contact_id: int | None = None  # set once saved
 
     @property
     def email_keys(self) -> list[str]:
@@ -574,11 +599,12 @@ def contacts_create(
     drafts: Sequence[ContactDraft],
     lookups: v.Lookups | None = None,
     via: str = "import",
-) -> list[Contact]:
+) -> list[int]:
     """Save many validated drafts at once: a few inserts per table, not per contact.
 
     The result is what ``contact_create`` (and ``affiliation_create`` for a draft's
-    organization) would have stored, history included, one entry per contact. Drafts
+    organization) would have stored, history included, one entry per contact; returns
+    the new contacts' ids in the drafts' order (each draft's ``contact_id``). Drafts
     must not claim the same external id as each other; raises NotPermitted, or
     InvalidInput when they do.
     """
@@ -599,88 +625,89 @@ def contacts_create(
     if lookups is not None:
         lookups.remember_tags(list(created_tags.values()))
     owner = actor if getattr(actor, "pk", None) else None
-    contacts = []
-    for draft in drafts:
+    ids = bulk.reserve_ids(Contact, len(drafts))
+    contact_rows: list[dict[str, Any]] = []
+    children: dict[type[Any], list[dict[str, Any]]] = {
+        model: [] for model in _CHILD_MODELS.values()
+    }
+    tag_links: list[dict[str, Any]] = []
+    affiliations: list[dict[str, Any]] = []
+    history: list[dict[str, Any]] = []
+    for contact_id, draft in zip(ids, drafts, strict=True):
         draft.tags = [created_tags[fold(t)] if isinstance(t, str) else t for t in draft.tags]
-        fields = draft.fields
+        tags = [t for t in draft.tags if isinstance(t, Tag)]
+        fields = {**draft.fields, "owner": draft.fields["owner"] or owner}
         doc = search_doc.build(
             names=[fields["display_name"], fields["nickname"]],
             emails=[row["address"] for row in draft.children["emails"]],
             phones=draft.phone_numbers,
             organizations=[draft.organization.name] if draft.organization else [],
             places=[row["locality"] for row in draft.children["addresses"]],
-            tags=[t.name for t in draft.tags if isinstance(t, Tag)],
+            tags=[t.name for t in tags],
             extra=[fields["job_title"]],
         )
-        draft.contact = Contact(
-            **{**fields, "owner": fields["owner"] or owner},
+        draft.contact_id = contact_id
+        row = {k: x for k, x in fields.items() if k != "owner"}
+        row.update(
+            id=contact_id,
+            owner_id=fields["owner"].pk if fields["owner"] else None,
             sort_name=_sort_key(fields),
             family_key=fold(fields["family_name"]),
             search_doc=doc,
         )
-        contacts.append(draft.contact)
-    Contact.objects.bulk_create(contacts, batch_size=500)
-    rows: dict[type[Any], list[Any]] = {Email: [], Phone: [], Address: [], WebLink: []}
-    rows[ExternalId] = []
-    models = {
-        "emails": Email,
-        "phones": Phone,
-        "addresses": Address,
-        "urls": WebLink,
-        "external_ids": ExternalId,
-    }
-    tag_links = []
-    affiliations = []
-    history = []
-    actor_id = owner.pk if owner else None
-    for draft in drafts:
-        contact = draft.contact
-        assert contact is not None
-        for key, model in models.items():
-            rows[model] += [model(contact=contact, **row) for row in draft.children[key]]
-        tag_links += [
-            Contact.tags.through(contact_id=contact.pk, tag_id=t.pk)
-            for t in draft.tags
-            if isinstance(t, Tag)
-        ]
+        contact_rows.append(row)
+        for key, model in _CHILD_MODELS.items():
+            children[model] += [{**x, "contact_id": contact_id} for x in draft.children[key]]
+        tag_links += [{"contact_id": contact_id, "tag_id": t.pk} for t in tags]
         changes = diff(
             {},
-            contact_snapshot(
-                contact, children=draft.children, tags=[t for t in draft.tags if isinstance(t, Tag)]
+            _snapshot(
+                fields,
+                owner=fields["owner"].username if fields["owner"] else None,
+                children=draft.children,
+                tag_names=[t.name for t in tags],
             ),
         )
         if draft.organization is not None:
-            affiliation = Affiliation(
-                contact=contact,
-                organization=draft.organization,
-                title=draft.role_title,
-                department=draft.role_department,
-                is_current=True,
-            )
-            affiliations.append(affiliation)
-            changes["affiliations"] = [None, _role_text(affiliation)]
+            role = {
+                "contact_id": contact_id,
+                "organization_id": draft.organization.pk,
+                "title": draft.role_title,
+                "department": draft.role_department,
+                "is_current": True,
+            }
+            affiliations.append(role)
+            changes["affiliations"] = [
+                None,
+                f"{draft.role_title or 'Works'} at {draft.organization.name}",
+            ]
         history.append(
-            ChangeRecord(
-                actor_id=actor_id,
-                object_type="contact",
-                object_id=contact.pk,
-                object_repr=contact.display_name[:300],
-                action=ChangeRecord.Action.CREATE,
-                changes=changes,
-                via=via,
-            )
+            {
+                "actor_id": owner.pk if owner else None,
+                "object_type": "contact",
+                "object_id": contact_id,
+                "object_repr": fields["display_name"][:300],
+                "action": ChangeRecord.Action.CREATE,
+                "changes": changes,
+                "via": via,
+            }
         )
-    for model, objects in rows.items():
-        model.objects.bulk_create(objects, batch_size=1000)
-    Contact.tags.through.objects.bulk_create(tag_links, batch_size=1000)
-    Affiliation.objects.bulk_create(affiliations, batch_size=1000)
-    ChangeRecord.objects.bulk_create(history, batch_size=500)
-    return contacts
+    bulk.insert_rows(Contact, contact_rows)
+    for model, rows in children.items():
+        bulk.insert_rows(model, rows)
+    bulk.insert_rows(Contact.tags.through, tag_links)
+    bulk.insert_rows(Affiliation, affiliations)
+    bulk.insert_rows(ChangeRecord, history)
+    return ids
 
 
-def _role_text(affiliation: Affiliation) -> str:
-    """The history's words for a new role, as the affiliation services write them."""
-    return f"{affiliation.title or 'Works'} at {affiliation.organization.name}"
+_CHILD_MODELS: dict[str, type[Any]] = {
+    "emails": Email,
+    "phones": Phone,
+    "addresses": Address,
+    "urls": WebLink,
+    "external_ids": ExternalId,
+}
 
 
 def contact_touch(*, contact_id: int) -> None:

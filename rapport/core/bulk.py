@@ -1,0 +1,102 @@
+"""Many new rows in few statements: COPY on PostgreSQL, executemany on SQLite.
+
+For bulk writes (imports) where building a model instance per row and per field
+costs more than the validation that came before it. Rows are plain mappings of
+column (attribute) name to a Python value; columns left out take the field's
+default. Ids are reserved first, so related rows can point at them in the same
+transaction. Only call this inside ``transaction.atomic``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, models
+
+
+def reserve_ids(model: type[models.Model], count: int) -> list[int]:
+    """``count`` new primary keys for ``model`` that no other writer will use.
+
+    PostgreSQL takes them from the table's sequence. SQLite allows one writer at a
+    time (the transaction holds the write lock), so the next ids after the highest
+    ever used are free; ids of deleted rows are never reused.
+    """
+    if count <= 0:
+        return []
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {connection.ops.quote_name(table)}")
+        highest = int(cursor.fetchone()[0])
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        found = cursor.fetchone()
+        first = max(highest, int(found[0]) if found else 0) + 1
+        # Claim them now, so the next reservation in this transaction starts after.
+        cursor.execute(
+            "UPDATE sqlite_sequence SET seq = %s WHERE name = %s", [first + count - 1, table]
+        )
+        if not found:
+            cursor.execute(
+                "INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)",
+                [table, first + count - 1],
+            )
+        return list(range(first, first + count))
+
+
+def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (each a mapping of attribute name to value) into ``model``'s table.
+
+    Every concrete column is written; missing ones take the field's default, and
+    ``auto_now``/``auto_now_add`` times the current time. No signals, no ``save()``.
+    """
+    if not rows:
+        return
+    fields = [f for f in model._meta.concrete_fields if f.attname in rows[0] or not f.primary_key]
+    now = dt.datetime.now(dt.UTC)
+    defaults: dict[str, Any] = {}
+    for f in fields:
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            defaults[f.attname] = now
+        else:
+            defaults[f.attname] = f.get_default()  # "" for text columns, else None
+    convert = [_converter(f) for f in fields]
+    names = [f.attname for f in fields]
+    values = [
+        tuple(
+            conv(row.get(name, defaults[name])) if conv else row.get(name, defaults[name])
+            for name, conv in zip(names, convert, strict=True)
+        )
+        for row in rows
+    ]
+    table = model._meta.db_table
+    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for value in values:
+                    copy.write_row(value)
+        else:
+            marks = ", ".join(["%s"] * len(fields))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", values)
+
+
+def _converter(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
+    """How a Python value becomes what the driver writes (None: as it is)."""
+    if isinstance(field, models.JSONField):
+        return lambda value: json.dumps(value, cls=DjangoJSONEncoder)
+    if connection.vendor == "postgresql":
+        return None
+    if isinstance(field, models.DateTimeField):
+        return lambda value: connection.ops.adapt_datetimefield_value(value)
+    if isinstance(field, models.DateField):
+        return lambda value: value.isoformat() if value is not None else None
+    return None
