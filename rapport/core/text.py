@@ -10,7 +10,11 @@ _SPACES = re.compile(r"\s+")
 
 def fold(text: str) -> str:
     """Lower-case, strip accents and collapse spaces: 'Zoë  Ångström' -> 'zoe angstrom'."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
+    if not text:
+        return ""
+    if text.isascii():  # nothing to decompose; casefold is lower here
+        return _SPACES.sub(" ", text.lower()).strip()
+    decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _SPACES.sub(" ", stripped.casefold()).strip()
 

@@ -27,7 +27,7 @@ from django.utils import timezone
 from rapport.contacts import normalize
 from rapport.contacts import services as contact_services
 from rapport.contacts.models import Affiliation, Contact, Email, ExternalId, Organization, Phone
-from rapport.core import policy
+from rapport.core import bulk, policy
 from rapport.core.errors import FieldError, InvalidInput, NotPermitted
 from rapport.core.text import fold
 from rapport.ingest import mapping as targets
@@ -889,7 +889,20 @@ def _save_progress(  # type: ignore[no-untyped-def]
     batch, chunk, counts, errors, changes, created_orgs, created_affiliations
 ) -> None:
     ImportRowError.objects.bulk_create(errors)
-    ImportChange.objects.bulk_create(changes)
+    bulk.insert_rows(
+        ImportChange,
+        [
+            {
+                "batch_id": batch.pk,
+                "contact_id": c.contact_id,
+                "action": c.action,
+                "before": c.before,
+                "after": c.after,
+                "version_after": c.version_after,
+            }
+            for c in changes
+        ],
+    )
     update: dict[str, Any] = {
         "processed_rows": F("processed_rows") + len(chunk),
         "created_count": F("created_count") + counts["created"],

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import phonenumbers
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 
 from rapport.core.text import fold
 
 
 def phone_terms(e164: str) -> str:
     """'+14155552671' -> '14155552671 4155552671' so both forms of a number match."""
-    national = e164.lstrip("+")
-    try:
-        parsed = phonenumbers.parse(e164, None)
-        national = str(parsed.national_number)
-    except phonenumbers.NumberParseException:
-        pass
-    return f"{e164.lstrip('+')} {national}"
+    number = e164.lstrip("+")
+    # Country calling codes are prefix-free: the first 1-3 digits that are one, are it.
+    for size in (1, 2, 3):
+        if number[:size].isdigit() and int(number[:size]) in COUNTRY_CODE_TO_REGION_CODE:
+            return f"{number} {number[size:].lstrip('0') or number}"
+    return f"{number} {number}"
 
 
 def build(
