@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, Model, OuterRef, Q, QuerySet, TextField
+from django.db.models import Case, Exists, Model, OuterRef, Q, QuerySet, TextField, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.query import ModelIterable
 
@@ -380,7 +380,12 @@ def _ranked_page(
     phase, key, last_id = decode_cursor(cursor, 3) if cursor else (0, "", 0)
     if phase not in (0, 1) or not isinstance(last_id, int) or not isinstance(key, str):
         raise InvalidInput.single("cursor", "This cursor is not valid.")
+    # Too short for a substring search: prefixes only. A whole address: the exact
+    # matches of phase 0 are the answer.
+    prefixes_only = len(query.fragments) == 1 and len(query.fragments[0]) < search.MIN_FRAGMENT
+    final = prefixes_only or bool(_WHOLE_EMAIL.match(query.text))
     rows: list[Contact] = []
+    pending: list[int] = []  # phase-0 rows read together with the other matches
     if phase == 0:
         firsts = []
         for head in heads:
@@ -395,24 +400,26 @@ def _ranked_page(
             keys = set(firsts[0].union(*firsts[1:], all=True))
         else:
             keys = {row for first in firsts for row in first}
-        page_keys = sorted(keys)[: limit + 1]
-        by_id = contact_prefetch(
-            Contact.objects.filter(pk__in=[pk for _, pk in page_keys])
-        ).in_bulk()
-        rows = [by_id[pk] for _, pk in page_keys if pk in by_id]
-        if len(rows) > limit:
-            rows = rows[:limit]
-            return Page(rows, encode_cursor([0, rows[-1].sort_name, rows[-1].pk]))
+        first_ids = [pk for _, pk in sorted(keys)[: limit + 1]]
+        if len(first_ids) > limit or final:
+            by_id = contact_prefetch(Contact.objects.filter(pk__in=first_ids)).in_bulk()
+            rows = [by_id[pk] for pk in first_ids if pk in by_id]
+            if len(rows) > limit:
+                rows = rows[:limit]
+                return Page(rows, encode_cursor([0, rows[-1].sort_name, rows[-1].pk]))
+        else:
+            pending = first_ids
         last_id = 0
-    if len(query.fragments) == 1 and len(query.fragments[0]) < search.MIN_FRAGMENT:
-        return Page(rows, None)  # too short for a substring search: prefixes only
-    if _WHOLE_EMAIL.match(query.text):
-        return Page(rows, None)  # a whole address: the exact matches above are the answer
+    if final:
+        return Page(rows, None)
     head = heads[0]
     for other in heads[1:]:
         head |= other
-    wanted = limit - len(rows)
-    more, resume_after = _other_matches(base, query, head, after_id=last_id, count=wanted + 1)
+    wanted = limit - len(rows) - len(pending)
+    firsts_read, more, resume_after = _other_matches(
+        base, query, head, after_id=last_id, count=wanted + 1, first_ids=pending
+    )
+    rows += firsts_read
     if len(more) > wanted:
         more = more[:wanted]
         rows += more
@@ -428,33 +435,64 @@ def _ranked_page(
 
 
 def _other_matches(
-    base: QuerySet[Contact], query: search.Query, head: Q, *, after_id: int, count: int
-) -> tuple[list[Contact], int | None]:
+    base: QuerySet[Contact],
+    query: search.Query,
+    head: Q,
+    *,
+    after_id: int,
+    count: int,
+    first_ids: list[int],
+) -> tuple[list[Contact], list[Contact], int | None]:
     """Up to ``count`` matches above ``after_id`` not shown in phase 0, passing the filters.
 
     Candidates come from the text index in id order, a chunk at a time; the filters and
     the phase-0 exclusion are checked on each chunk. When filters reject most candidates,
-    a few growing chunks are tried, then one query with everything in it. Also returns
-    the id to resume after when the search stopped early (see search.matching_ids).
+    a few growing chunks are tried, then one query with everything in it. Phase 0's rows
+    (``first_ids``, in that order) are read in the same query as the first chunk and
+    returned first. Also returns the id to resume after when the search stopped early
+    (see search.matching_ids).
     """
     found: list[Contact] = []
+    firsts: dict[int, Contact] = {}
+    pending = set(first_ids)
+
+    def read(others: Q | None) -> list[Contact]:
+        nonlocal pending
+        if others is None and not pending:
+            return []
+        wanted = count - len(found)
+        if not pending:
+            qs = base.filter(others).order_by("id")
+        else:
+            # Phase 0's rows first, so that the slice keeps them all.
+            qs = base.filter(others | Q(pk__in=pending) if others else Q(pk__in=pending))
+            qs = qs.order_by(Case(When(pk__in=pending, then=Value(0)), default=Value(1)), "id")
+        rows = list(contact_prefetch(qs)[: wanted + len(pending)])
+        firsts.update((c.pk, c) for c in rows if c.pk in pending)
+        pending = set()
+        return [c for c in rows if c.pk not in firsts][:wanted]
+
+    def done(resume_after: int | None) -> tuple[list[Contact], list[Contact], int | None]:
+        read(None)
+        return [firsts[pk] for pk in first_ids if pk in firsts], found, resume_after
+
     chunk = count + 10  # a few spare for rows that phase 0 already showed
     for _ in range(4):
         matches = search.matching_ids(Contact, query, after_id=after_id, limit=chunk)
         ids = matches.ids
         if ids:
-            kept = contact_prefetch(base.filter(pk__in=ids).exclude(head).order_by("id"))
-            found += kept[: count - len(found)]
+            found += read(Q(pk__in=ids) & ~head)
         if len(found) >= count:
-            return found, None
+            return done(None)
         if matches.resume_after is not None:
-            return found, matches.resume_after
+            return done(matches.resume_after)
         if len(ids) < chunk:
-            return found, None
+            return done(None)
         after_id = ids[-1]
         chunk *= 4
     rest = search.contains_all(base, query).exclude(head).filter(id__gt=after_id).order_by("id")
-    return found + list(contact_prefetch(rest)[: count - len(found)]), None
+    found += list(contact_prefetch(rest)[: count - len(found)])
+    return done(None)
 
 
 def contact_get(*, actor: Any, contact_id: int) -> Contact:
