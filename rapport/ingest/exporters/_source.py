@@ -13,8 +13,10 @@ exported is still decided by the ORM queryset the contact list uses.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -236,7 +238,7 @@ def _records(ids: list[int]) -> Rows:
         params = ids
         marks = ", ".join(["%s"] * len(ids))
         of_contacts, of_chunk = f"x.contact_id IN ({marks})", f"c.id IN ({marks})"
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, _collection_paused():
         cursor.execute(sql["contacts"].format(of=of_chunk), params)
         contacts = cursor.fetchall()
         if len(contacts) != len(ids):
@@ -247,6 +249,20 @@ def _records(ids: list[int]) -> Rows:
             cursor.execute(sql[kind].format(of=of_contacts), params)
             rows.append(cursor.fetchall())
     return tuple(rows)
+
+
+@contextmanager
+def _collection_paused() -> Iterator[None]:
+    """No garbage collection while a chunk's rows are read: the rows are plain tuples
+    (no cycles), and the collector would otherwise walk them again and again as they
+    arrive, a sixth of the read."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def chunk_of(rows: Rows) -> Chunk:
