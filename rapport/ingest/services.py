@@ -966,20 +966,9 @@ def import_undo(*, actor: Any, batch: ImportBatch) -> UndoReport:
     if batch.dry_run:
         raise InvalidInput.single("status", "A dry run changed nothing; there is nothing to undo.")
     report = UndoReport()
-    contacts = Contact.objects.in_bulk(list(batch.changes.values_list("contact_id", flat=True)))
-    for change in batch.changes.order_by("-id"):
-        contact = contacts.get(change.contact_id)
+    for change in batch.changes.filter(action=ImportChange.Action.UPDATED).order_by("-id"):
+        contact = Contact.objects.filter(pk=change.contact_id).first()
         if contact is None:
-            continue
-        contact.refresh_from_db()
-        if change.action == ImportChange.Action.CREATED:
-            if contact.version != change.version_after:
-                report.kept.append(
-                    f"{contact.display_name} (#{contact.pk}) was edited after the import; kept."
-                )
-                continue
-            contact_services.contact_delete(actor=actor, contact=contact, via="import")
-            report.removed += 1
             continue
         now = _comparable(contact_services.contact_values(contact), contact, set(change.after))
         restore = {
@@ -997,6 +986,24 @@ def import_undo(*, actor: Any, batch: ImportBatch) -> UndoReport:
                 actor=actor, contact=contact, data=restore, via="import"
             )
             report.restored += 1
+    # People the batch added go in bulk, a few thousand at a time, unless edited since.
+    created = batch.changes.filter(action=ImportChange.Action.CREATED).order_by("-id")
+    last_id: int | None = None
+    while True:
+        page = created.filter(id__lt=last_id) if last_id is not None else created
+        rows = list(page.values_list("id", "contact_id", "version_after")[:2000])
+        if not rows:
+            break
+        last_id = rows[-1][0]
+        versions = {contact_id: version for _, contact_id, version in rows}
+        removed = contact_services.contacts_delete(
+            actor=actor, contact_ids=list(versions), versions=versions, via="import"
+        )
+        report.removed += len(removed)
+        for pk, name in Contact.objects.filter(pk__in=set(versions) - set(removed)).values_list(
+            "pk", "display_name"
+        ):
+            report.kept.append(f"{name} (#{pk}) was edited after the import; kept.")
     for affiliation in Affiliation.objects.filter(pk__in=batch.created_affiliation_ids):
         if affiliation.version != 1:
             report.kept.append(

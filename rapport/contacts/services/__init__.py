@@ -17,6 +17,7 @@ from rapport.contacts.services.contacts import (
     contact_update,
     contact_values,
     contacts_create,
+    contacts_delete,
 )
 from rapport.contacts.services.organizations import (
     OrganizationDraft,
@@ -44,6 +45,7 @@ __all__ = [
     "Lookups",
     "contact_draft",
     "contacts_create",
+    "contacts_delete",
     "affiliation_create",
     "affiliation_delete",
     "affiliation_update",

@@ -710,6 +710,50 @@ _CHILD_MODELS: dict[str, type[Any]] = {
 }
 
 
+@transaction.atomic
+def contacts_delete(
+    *, actor: Any, contact_ids: Sequence[int], versions: Mapping[int, int] | None = None, via: str
+) -> list[int]:
+    """Delete many contacts as ``contact_delete`` would, history kept, a few queries per 500.
+
+    With ``versions`` (id → version), a contact whose version differs was changed by
+    someone meanwhile and is left alone. Returns the ids deleted. Raises NotPermitted
+    (nothing deleted) when the actor may not delete one of them.
+    """
+    deleted: list[int] = []
+    for start in range(0, len(contact_ids), 500):
+        contacts = list(
+            Contact.objects.select_for_update(of=("self",))
+            .select_related("owner")
+            .prefetch_related("emails", "phones", "addresses", "links", "external_ids", "tags")
+            .filter(pk__in=contact_ids[start : start + 500])
+            .order_by("pk")
+        )
+        if versions is not None:
+            contacts = [c for c in contacts if versions.get(c.pk) == c.version]
+        for contact in contacts:
+            policy.require(actor, "contacts.delete", contact)
+        bulk.insert_rows(
+            ChangeRecord,
+            [
+                {
+                    "actor_id": actor.pk if getattr(actor, "pk", None) else None,
+                    "object_type": "contact",
+                    "object_id": contact.pk,
+                    "object_repr": contact.display_name[:300],
+                    "action": ChangeRecord.Action.DELETE,
+                    "changes": diff(contact_snapshot(contact), {}),
+                    "via": via,
+                }
+                for contact in contacts
+            ],
+        )
+        ids = [c.pk for c in contacts]
+        Contact.objects.filter(pk__in=ids).delete()
+        deleted += ids
+    return deleted
+
+
 def contact_touch(*, contact_id: int) -> None:
     """Bump the version after a change to something shown with the contact (affiliations)."""
     Contact.objects.filter(pk=contact_id).update(version=F("version") + 1)

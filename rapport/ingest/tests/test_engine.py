@@ -371,6 +371,10 @@ def test_new_people_are_saved_together_with_what_single_saves_would_store(
     # The search text holds the organization, as it does for a contact added by hand.
     found = contact_list(actor=bob, q="Company 2", limit=200)
     assert Contact.objects.get(external_ids__value="K-5").pk in {c.pk for c in found.items}
-    # Undo removes them all again.
-    services.import_undo(actor=bob, batch=batch)
+    # Undo removes them all again (the one the last row updated included), each
+    # deletion in the history.
+    report = services.import_undo(actor=bob, batch=batch)
+    assert (report.removed, report.kept) == (300, [])
     assert Contact.objects.count() == 0
+    deleted = ChangeRecord.objects.get(object_id=person.pk, action="delete")
+    assert deleted.via == "import" and deleted.changes["emails"] == [["p7@example.com *"], None]
