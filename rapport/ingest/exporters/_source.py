@@ -6,7 +6,7 @@ phones, addresses, links, external ids, tags, current affiliation), so the numbe
 queries grows with the number of chunks, not of rows. These reads go straight to the
 database cursor as plain tuples of text: model instances, and even the ORM's per-value
 conversions (dates, JSON, time zones), cost more than the writers' work, and an export
-of a million contacts must stay above 50,000 rows a second. Which contacts are
+of a million contacts is meant to reach 50,000 rows a second. Which contacts are
 exported is still decided by the ORM queryset the contact list uses.
 """
 
