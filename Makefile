@@ -46,7 +46,7 @@ bench: install-dev
 	$(BIN)/python bench/audit_bench.py
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/rapport_bench $(BIN)/python bench/export_bench.py
 	DATABASE_URL=sqlite:///$(CURDIR)/var/bench/rapport-1000000.sqlite3 $(BIN)/python bench/export_bench.py
-	$(BIN)/python bench/import_bench.py --rows 5000
+	$(BIN)/python bench/import_bench.py --rows 1000000
 
 clean:
 	rm -rf $(VENV)
