@@ -454,14 +454,10 @@ class _Run:
         """The drafts' external ids, emails and phone numbers some contact already has."""
         drafts = list(drafts)
         found: set[tuple[str, str]] = set()
-        pairs = {pair for d in drafts for pair in d.external_ids}
-        values = sorted({value for _, value in pairs})
-        for start in range(0, len(values), 500):
-            for source, value in ExternalId.objects.filter(
-                value__in=values[start : start + 500], contact__isnull=False
-            ).values_list("source", "value"):
-                if (source, value) in pairs:
-                    found.add(("id", f"{source}\x00{value}"))
+        owners = contact_services.external_id_owners(
+            {pair for d in drafts for pair in d.external_ids}
+        )
+        found |= {("id", f"{source}\x00{value}") for source, value in owners}
         emails = sorted({key for d in drafts for key in d.email_keys})
         for start in range(0, len(emails), 500):
             found |= {

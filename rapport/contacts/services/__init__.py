@@ -1,6 +1,6 @@
 """Every write in the contacts area. UI, API, CLI and importers call these and nothing else."""
 
-from rapport.contacts.services._common import Lookups
+from rapport.contacts.services._common import Lookups, external_id_owners
 from rapport.contacts.services.affiliations import (
     affiliation_create,
     affiliation_delete,
@@ -46,6 +46,7 @@ __all__ = [
     "contact_draft",
     "contacts_create",
     "contacts_delete",
+    "external_id_owners",
     "affiliation_create",
     "affiliation_delete",
     "affiliation_update",

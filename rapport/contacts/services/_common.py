@@ -72,20 +72,29 @@ class Lookups:
 
     def load_external_owners(self, pairs: set[tuple[str, str]]) -> None:
         """Read which contacts hold the (source, id) ``pairs``; later checks ask nothing."""
-        self._external = {}
-        values = sorted({value for _, value in pairs})
-        for start in range(0, len(values), 500):
-            for source, value, contact_id in ExternalId.objects.filter(
-                value__in=values[start : start + 500], contact__isnull=False
-            ).values_list("source", "value", "contact_id"):
-                if (source, value) in pairs:
-                    self._external[(source, value)] = contact_id
+        self._external = external_id_owners(pairs)
 
     def external_owner(self, source: str, value: str) -> int | None | bool:
         """The contact holding the id, None when free, False when not loaded."""
         if self._external is None:
             return False
         return self._external.get((source, value))
+
+
+def external_id_owners(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Which contacts hold the (source, id) ``pairs``, asked by source, 500 ids at a time."""
+    by_source: dict[str, list[str]] = {}
+    for source, value in pairs:
+        by_source.setdefault(source, []).append(value)
+    owners: dict[tuple[str, str], int] = {}
+    for source, values in by_source.items():
+        values.sort()
+        for start in range(0, len(values), 500):
+            for value, contact_id in ExternalId.objects.filter(
+                source=source, value__in=values[start : start + 500], contact__isnull=False
+            ).values_list("value", "contact_id"):
+                owners[(source, value)] = contact_id
+    return owners
 
 
 def _definitions(target: str) -> dict[str, CustomFieldDefinition]:
