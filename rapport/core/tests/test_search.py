@@ -56,3 +56,46 @@ def test_common_and_rare_fragments_find_the_same_rows_as_a_plain_scan(alice, mon
     expected = {f"Person{i} {'Rare' if i in (7, 33) else 'Common'}" for i in range(1, 40, 2)}
     assert sorted(springfield) == sorted(expected)
     assert sorted(rare) == ["Person33 Rare", "Person7 Rare"]
+
+
+def test_asking_the_index_only_about_rare_trigrams_loses_no_match(alice, monkeypatch):
+    from django.db import connection
+
+    from rapport.contacts.models import Contact
+
+    # A "large" table for the sample (PostgreSQL asks the index about rare trigrams only).
+    monkeypatch.setattr(search, "SAMPLE_ROWS", 20)
+    monkeypatch.setattr(search, "WINDOW", 5)
+    monkeypatch.setattr(search, "_samples", {})
+    titles = ["Westermann & de Beer", "Ferreira S.A.", "Anderson LLC", "Stevens and Sons"]
+    for i in range(60):
+        contact_create(
+            actor=alice,
+            data={
+                "given_name": ["Ana", "Jonathan", "Beer", "Marta"][i % 4],
+                "family_name": ["Westermann", "Ferreira", "Anderson", "Stevens"][i % 7 % 4],
+                "job_title": titles[i % 4] if i % 5 else "",
+                "emails": [{"address": f"p{i}@example.com"}],
+            },
+        )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE contacts_contact")
+    documents = list(Contact.objects.values_list("display_name", "search_doc"))
+
+    for q in [
+        "westermann & de beer",
+        "Ferreira S.A.",
+        "ferreira",
+        "rmann beer",
+        "anderson llc",
+        "example.com ana",
+        "stevens and sons",
+    ]:
+        fragments = search.parse(q).fragments
+        expected = sorted(name for name, doc in documents if all(f in doc for f in fragments))
+        found, _ = _everyone(alice, q)
+        assert sorted(found) == expected, q
+        assert expected, q  # each query has matches to find
+    if connection.vendor == "postgresql":
+        assert "contacts_contact" in search._samples  # the sampled path ran
