@@ -458,22 +458,10 @@ class _Run:
             {pair for d in drafts for pair in d.external_ids}
         )
         found |= {("id", f"{source}\x00{value}") for source, value in owners}
-        emails = sorted({key for d in drafts for key in d.email_keys})
-        for start in range(0, len(emails), 500):
-            found |= {
-                ("email", key)
-                for key in Email.objects.filter(
-                    address_key__in=emails[start : start + 500], contact__isnull=False
-                ).values_list("address_key", flat=True)
-            }
-        phones = sorted({number for d in drafts for number in d.phone_numbers})
-        for start in range(0, len(phones), 500):
-            found |= {
-                ("phone", number)
-                for number in Phone.objects.filter(
-                    e164__in=phones[start : start + 500], contact__isnull=False
-                ).values_list("e164", flat=True)
-            }
+        emails = {key for d in drafts for key in d.email_keys}
+        found |= {("email", key) for key in _held(Email, "address_key", emails)}
+        phones = {number for d in drafts for number in d.phone_numbers}
+        found |= {("phone", number) for number in _held(Phone, "e164", phones)}
         return found
 
     def find_organization(self, record: RowRecord) -> tuple[int | None, str, str]:
@@ -606,6 +594,19 @@ def _email_key(value: str) -> str:
         return normalize.email_key(normalize.email(value))
     except ValueError:
         return value.casefold()
+
+
+def _held(model: type[Email | Phone], column: str, values: set[str]) -> set[str]:
+    """Which of ``values`` some contact already has in ``column``, asked 500 at a time."""
+    ordered = sorted(values)
+    held: set[str] = set()
+    for start in range(0, len(ordered), 500):
+        held |= set(
+            model.objects.filter(
+                **{f"{column}__in": ordered[start : start + 500], "contact__isnull": False}
+            ).values_list(column, flat=True)
+        )
+    return held
 
 
 def _draft_keys(draft: contact_services.ContactDraft) -> set[tuple[str, str]]:
