@@ -618,9 +618,8 @@ def contacts_create(
                 raise InvalidInput.single(
                     "external_ids", f"{pair[0]} id {pair[1]} is given to two new contacts."
                 )
-    new_tags = {
-        fold(t): t for d in drafts for t in d.tags if isinstance(t, str)
-    }  # names validation accepted as new
+    # Tag names validation accepted as new are created once for all drafts.
+    new_tags = {fold(t): t for d in drafts for t in d.tags if isinstance(t, str)}
     created_tags = {t.name_key: t for t in v.ensure_tags(list(new_tags.values()))}
     if lookups is not None:
         lookups.remember_tags(list(created_tags.values()))
