@@ -316,7 +316,7 @@ def _organization_for(actor: Any, payload: dict[str, Any], via: str) -> Any:
 
 def _apply(actor: Any, suggestion: Any, contact: Contact, via: str) -> str:
     """Make the change through the contacts services; returns what was done."""
-    from rapport.contacts.services import affiliation_create, contact_update
+    from rapport.contacts.services import affiliation_create, contact_update, contact_values
 
     payload = suggestion.payload or {}
     if suggestion.field == "organization":
@@ -331,18 +331,7 @@ def _apply(actor: Any, suggestion: Any, contact: Contact, via: str) -> str:
         )
         return f"Time zone set to {payload['time_zone']}."
     if suggestion.field == "country":
-        addresses = [
-            {
-                "street": a.street,
-                "locality": a.locality,
-                "region": a.region,
-                "postcode": a.postcode,
-                "country": a.country,
-                "label": a.label,
-                "primary": a.primary,
-            }
-            for a in contact.addresses.all()
-        ]
+        addresses = contact_values(contact)["addresses"]
         if addresses:
             addresses[0]["country"] = payload["country"]
         else:
