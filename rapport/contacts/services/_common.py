@@ -10,7 +10,7 @@ from django.db import models
 
 from rapport.access.models import User
 from rapport.contacts import normalize
-from rapport.contacts.models import CustomFieldDefinition, ExternalId, Tag
+from rapport.contacts.models import Affiliation, CustomFieldDefinition, ExternalId, Tag
 from rapport.core import policy
 from rapport.core.errors import Conflict, FieldError
 from rapport.core.text import fold
@@ -99,6 +99,16 @@ def external_id_owners(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int
 
 def _definitions(target: str) -> dict[str, CustomFieldDefinition]:
     return {d.key: d for d in CustomFieldDefinition.objects.filter(target=target)}
+
+
+def describe_affiliation(affiliation: Affiliation) -> str:
+    """How history words a role: 'CTO at Acme (Decision maker) (past)'."""
+    text = f"{affiliation.title or 'Works'} at {affiliation.organization.name}"
+    if affiliation.buying_role:
+        text += f" ({affiliation.get_buying_role_display()})"
+    if not affiliation.is_current:
+        text += " (past)"
+    return text
 
 
 def lock_version(model: type[models.Model], pk: int, expected_version: int | None) -> None:

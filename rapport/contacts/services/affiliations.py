@@ -32,15 +32,6 @@ KNOWN_FIELDS = frozenset(
 )
 
 
-def _describe(a: Affiliation) -> str:
-    text = f"{a.title or 'Works'} at {a.organization.name}"
-    if a.buying_role:
-        text += f" ({a.get_buying_role_display()})"
-    if not a.is_current:
-        text += " (past)"
-    return text
-
-
 def _reporting_loop(contact_id: int, manager_id: int, organization_id: int) -> bool:
     """True when ``manager_id`` already reports, directly or not, to ``contact_id``."""
     seen: set[int] = set()
@@ -195,7 +186,9 @@ def affiliation_create(*, actor: Any, data: Mapping[str, Any], via: str = "ui") 
     fields = _validate(data, None)
     affiliation = Affiliation.objects.create(**fields)
     joined = affiliation.organization if affiliation.is_current else None
-    _record(actor, affiliation.contact, None, _describe(affiliation), via, joined=joined)
+    _record(
+        actor, affiliation.contact, None, v.describe_affiliation(affiliation), via, joined=joined
+    )
     return affiliation
 
 
@@ -211,7 +204,7 @@ def affiliation_update(
     policy.require(actor, "affiliations.change", affiliation)
     v.lock_version(Affiliation, affiliation.pk, expected_version)
     current = Affiliation.objects.select_related("organization").get(pk=affiliation.pk)
-    before = _describe(current)
+    before = v.describe_affiliation(current)
     fields = _validate(data, current)
     old_contact = current.contact
     for key, value in fields.items():
@@ -224,7 +217,7 @@ def affiliation_update(
         Affiliation.objects.filter(
             organization=current.organization, reports_to=current.contact
         ).update(reports_to=current.reports_to)
-    _record(actor, current.contact, before, _describe(current), via)
+    _record(actor, current.contact, before, v.describe_affiliation(current), via)
     if old_contact.pk != current.contact_id:
         _record(actor, old_contact, before, None, via)
     return current
@@ -237,7 +230,7 @@ def affiliation_delete(
     policy.require(actor, "affiliations.change", affiliation)
     v.lock_version(Affiliation, affiliation.pk, expected_version)
     current = Affiliation.objects.select_related("organization", "contact").get(pk=affiliation.pk)
-    before = _describe(current)
+    before = v.describe_affiliation(current)
     Affiliation.objects.filter(
         organization=current.organization, reports_to=current.contact
     ).update(reports_to=current.reports_to)

@@ -678,7 +678,9 @@ def contacts_create(
             affiliations.append(role)
             changes["affiliations"] = [
                 None,
-                f"{draft.role_title or 'Works'} at {draft.organization.name}",
+                v.describe_affiliation(
+                    Affiliation(organization=draft.organization, title=draft.role_title)
+                ),
             ]
         history.append(
             {
