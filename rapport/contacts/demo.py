@@ -45,6 +45,7 @@ from rapport.contacts.models import (
 from rapport.contacts.services import search_doc
 from rapport.contacts.services.contacts import _sort_key, contact_snapshot
 from rapport.contacts.services.organizations import organization_snapshot
+from rapport.core import bulk
 from rapport.core.search import install_sql
 from rapport.core.text import fold
 
@@ -393,17 +394,7 @@ class _Writer:
         return value if self.postgres or value is None else value.isoformat()
 
     def write(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
-            return
-        names = ", ".join(self.ops.quote_name(c) for c in columns)
-        with connection.cursor() as cursor:
-            if self.postgres:
-                with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                marks = ", ".join(["%s"] * len(columns))
-                cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+        bulk.write_rows(table, columns, rows)
 
 
 @dataclass

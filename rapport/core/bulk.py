@@ -77,16 +77,22 @@ def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) ->
         )
         for row in rows
     ]
-    table = model._meta.db_table
-    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
+    write_rows(model._meta.db_table, [str(f.column) for f in fields], values)
+
+
+def write_rows(table: str, columns: Sequence[str], values: Sequence[Sequence[Any]]) -> None:
+    """Append ``values`` (tuples in ``columns`` order, driver-ready) to ``table``."""
+    if not values:
+        return
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for value in values:
                     copy.write_row(value)
         else:
-            marks = ", ".join(["%s"] * len(fields))
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", values)
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)
 
 
 def _converter(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
