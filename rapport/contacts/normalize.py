@@ -7,6 +7,7 @@ person can act on; callers attach the field path.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gettext
 import re
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from zoneinfo import available_timezones
 import phonenumbers
 import pycountry
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES, DOT_ATOM_TEXT
 from nameparser import HumanName
 
 _COUNTRY_ALIASES = {"uk": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "usa": "US"}
@@ -27,11 +29,33 @@ def email(value: str) -> str:
     text = (value or "").strip()
     if not text:
         raise ValueError("Enter an email address.")
+    local, at, domain = text.rpartition("@")
+    if (
+        at
+        and len(text) <= 254
+        and domain.isascii()
+        and DOT_ATOM_TEXT.match(local)
+        and local.lower() not in CASE_INSENSITIVE_MAILBOX_NAMES
+    ):
+        # The common case: a plain ASCII local part, which the library accepts as it is
+        # (its own first check), at a domain whose verdict is remembered; an import
+        # brings thousands of addresses at a few domains.
+        return f"{local}@{_email_domain(domain)}"
     try:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from None
     return f"{result.local_part}@{result.domain.lower()}"
+
+
+@functools.lru_cache(maxsize=10_000)
+def _email_domain(domain: str) -> str:
+    """The library's verdict on an address's domain: its normal form, or ValueError."""
+    try:
+        result = validate_email(f"x@{domain}", check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from None
+    return str(result.domain.lower())
 
 
 def email_key(address: str) -> str:
@@ -76,15 +100,16 @@ def phone(value: str, *, region: str) -> PhoneNumber:
         raise ValueError(
             f"“{text}” is not a valid phone number: {reasons.get(exc.error_type, str(exc))}."
         ) from None
-    if not phonenumbers.is_valid_number(parsed) and text.isdigit() and not text.startswith("0"):
+    valid = phonenumbers.is_valid_number(parsed)
+    if not valid and text.isdigit() and not text.startswith("0"):
         # Spreadsheets drop the leading "+" of international numbers: 4915123456789.
         try:
             international = phonenumbers.parse("+" + text, None)
         except phonenumbers.NumberParseException:
             international = None
         if international is not None and phonenumbers.is_valid_number(international):
-            parsed = international
-    if not phonenumbers.is_valid_number(parsed):
+            parsed, valid = international, True
+    if not valid:
         why = _PHONE_REASONS.get(
             phonenumbers.is_possible_number_with_reason(parsed),
             "no such number can exist in "

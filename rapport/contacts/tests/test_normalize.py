@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from email_validator import EmailNotValidError, validate_email
 
 from rapport.contacts import normalize
 
@@ -15,6 +16,42 @@ def test_it_lower_cases_the_domain_of_an_email_but_keeps_the_local_part():
 def test_it_rejects_an_email_that_cannot_be_an_address(value):
     with pytest.raises(ValueError):
         normalize.email(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Ada.Lovelace+tag@Example.COM",
+        "a..b@example.com",
+        "Postmaster@Example.com",
+        "x@localhost",
+        "a@test",
+        "a@-x.com",
+        "a@x..com",
+        "a@x_y.com",
+        "a@x.invalid",
+        "a@[127.0.0.1]",
+        "Ada <ada@example.com>",
+        "é@example.com",
+        "ada@bücher.de",
+        "ada@xn--bcher-kva.example",
+        "x" * 65 + "@example.com",
+        "a@" + "x" * 60 + "." + "y" * 60 + "." + "z" * 60 + "." + "w" * 60 + ".com",
+    ],
+)
+def test_every_email_gets_the_libraries_verdict_and_normal_form(value):
+    """Plain addresses take a shortcut (the domain's verdict is remembered); it must agree."""
+    try:
+        result = validate_email(value, check_deliverability=False)
+        expected = f"{result.local_part}@{result.domain.lower()}"
+    except EmailNotValidError as exc:
+        expected = f"error: {exc}"
+    for _ in range(2):  # the second time the domain's verdict comes from the memory
+        try:
+            got = normalize.email(value)
+        except ValueError as exc:
+            got = f"error: {exc}"
+        assert got == expected
 
 
 def test_it_reads_a_local_phone_number_in_the_given_region():
