@@ -68,15 +68,15 @@ def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) ->
             defaults[f.attname] = now
         else:
             defaults[f.attname] = f.get_default()  # "" for text columns, else None
-    convert = [_converter(f) for f in fields]
     names = [f.attname for f in fields]
-    values = [
-        tuple(
-            conv(row.get(name, defaults[name])) if conv else row.get(name, defaults[name])
-            for name, conv in zip(names, convert, strict=True)
-        )
-        for row in rows
-    ]
+    fallbacks = [defaults[name] for name in names]
+    converters = [(i, conv) for i, f in enumerate(fields) if (conv := _converter(f)) is not None]
+    values: list[Sequence[Any]] = []
+    for row in rows:
+        value = list(map(row.get, names, fallbacks))
+        for i, conv in converters:
+            value[i] = conv(value[i])
+        values.append(value)
     write_rows(model._meta.db_table, [str(f.column) for f in fields], values)
 
 
