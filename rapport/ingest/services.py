@@ -251,11 +251,22 @@ def is_stalled(batch: ImportBatch, seconds: int = 120) -> bool:
     return beat is None or (timezone.now() - beat).total_seconds() > seconds
 
 
+@dataclass(slots=True)
+class _Change:
+    """What a row did to one contact, as an ``ImportChange`` row will record it."""
+
+    contact_id: int
+    action: str
+    version_after: int
+    before: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class _Outcome:
     action: str  # created, updated, unchanged, failed
     errors: list[tuple[str, str, str]] = field(default_factory=list)
-    change: ImportChange | None = None
+    change: _Change | None = None
     organization_id: int | None = None
     affiliation_id: int | None = None
 
@@ -276,7 +287,8 @@ class _Run:
             self.organizations_by_key.setdefault(organization_key(name), pk)
             for domain in domains or []:
                 self.organizations_by_domain.setdefault(domain, pk)
-        self.pending_created: dict[int, ImportChange] = {}
+        self.pending_created: dict[int, _Change] = {}
+        self.organization_refs: dict[int, Organization] = {}
         self.created_here: set[int] = set(
             ImportChange.objects.filter(
                 batch=batch, action=ImportChange.Action.CREATED
@@ -337,8 +349,7 @@ class _Run:
             organization_id, _ = self.affiliate(contact, record)
             self.created_here.add(contact.pk)
             version = Contact.objects.filter(pk=contact.pk).values_list("version", flat=True).get()
-            change = ImportChange(
-                batch=self.batch,
+            change = _Change(
                 contact_id=contact.pk,
                 action=ImportChange.Action.CREATED,
                 version_after=version,
@@ -357,8 +368,7 @@ class _Run:
             return _Outcome("unchanged")
         current = Contact.objects.get(pk=existing.pk)
         after = _comparable(contact_services.contact_values(current), current, set(patch))
-        change = ImportChange(
-            batch=self.batch,
+        change = _Change(
             contact_id=existing.pk,
             action=ImportChange.Action.UPDATED,
             before=before,
@@ -419,9 +429,7 @@ class _Run:
             for i, draft in drafts.items():
                 org_id = org_ids.get(i)
                 if org_id is not None:
-                    draft.organization = Organization(
-                        pk=org_id, name=self.organization_names[org_id]
-                    )
+                    draft.organization = self.organization_ref(org_id)
                     draft.role_title = draft.role_title or draft.fields["job_title"]
                 outcomes[i] = _Outcome("created", organization_id=self.created_organization.get(i))
             contact_services.contacts_create(
@@ -430,8 +438,7 @@ class _Run:
             for i, draft in drafts.items():
                 assert draft.contact_id is not None
                 self.created_here.add(draft.contact_id)
-                change = ImportChange(
-                    batch=self.batch,
+                change = _Change(
                     contact_id=draft.contact_id,
                     action=ImportChange.Action.CREATED,
                     version_after=1,
@@ -480,6 +487,14 @@ class _Run:
         if org_id is None and name:
             org_id = self.organizations_by_key.get(organization_key(name))
         return org_id, name, domain
+
+    def organization_ref(self, org_id: int) -> Organization:
+        """An unsaved stand-in (id and name) for a draft to point at, one per organization."""
+        if org_id not in self.organization_refs:
+            self.organization_refs[org_id] = Organization(
+                pk=org_id, name=self.organization_names[org_id]
+            )
+        return self.organization_refs[org_id]
 
     def remember_organization(self, org: Organization) -> None:
         self.organization_names[org.pk] = org.name

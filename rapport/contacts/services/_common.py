@@ -103,10 +103,22 @@ def _definitions(target: str) -> dict[str, CustomFieldDefinition]:
 
 def describe_affiliation(affiliation: Affiliation) -> str:
     """How history words a role: 'CTO at Acme (Decision maker) (past)'."""
-    text = f"{affiliation.title or 'Works'} at {affiliation.organization.name}"
-    if affiliation.buying_role:
-        text += f" ({affiliation.get_buying_role_display()})"
-    if not affiliation.is_current:
+    return describe_role(
+        affiliation.title,
+        affiliation.organization.name,
+        buying_role=affiliation.get_buying_role_display() if affiliation.buying_role else "",
+        is_current=affiliation.is_current,
+    )
+
+
+def describe_role(
+    title: str, organization_name: str, *, buying_role: str = "", is_current: bool = True
+) -> str:
+    """``describe_affiliation`` from the values alone (a role not saved yet)."""
+    text = f"{title or 'Works'} at {organization_name}"
+    if buying_role:
+        text += f" ({buying_role})"
+    if not is_current:
         text += " (past)"
     return text
 

@@ -678,9 +678,7 @@ def contacts_create(
             affiliations.append(role)
             changes["affiliations"] = [
                 None,
-                v.describe_affiliation(
-                    Affiliation(organization=draft.organization, title=draft.role_title)
-                ),
+                v.describe_role(draft.role_title, draft.organization.name),
             ]
         history.append(
             {
