@@ -192,3 +192,21 @@ def build_record(
         if rows:
             record.data[kind] = rows
     return record
+
+
+def row_external_ids(record: RowRecord, source: str) -> dict[str, str]:
+    """Every id the row gives: its own (under the import's ``source``) and named ones."""
+    ids = dict(record.external_ids)
+    if record.external_id:
+        ids[source] = record.external_id
+    return ids
+
+
+def contact_data(record: RowRecord, source: str) -> dict[str, Any]:
+    """The row as input to the contact services, from the import's ``source``."""
+    data = dict(record.data)
+    data.setdefault("source", source)
+    ids = row_external_ids(record, source)
+    if ids:
+        data["external_ids"] = [{"source": name, "id": value} for name, value in ids.items()]
+    return data

@@ -30,10 +30,10 @@ from rapport.contacts.models import Affiliation, Contact, Email, ExternalId, Org
 from rapport.core import bulk, policy
 from rapport.core.errors import FieldError, InvalidInput, NotPermitted
 from rapport.core.text import fold
+from rapport.ingest import drafting, parsers, presets
 from rapport.ingest import mapping as targets
-from rapport.ingest import parsers, presets
 from rapport.ingest.models import ImportBatch, ImportChange, ImportRowError, SavedMapping
-from rapport.ingest.records import RowRecord, build_record
+from rapport.ingest.records import RowRecord, build_record, contact_data, row_external_ids
 
 logger = logging.getLogger(__name__)
 CHUNK_ROWS = 500
@@ -210,7 +210,9 @@ def import_preview(*, actor: Any, batch: ImportBatch, limit: int = 10) -> list[P
             continue
         record = build_record(batch.mapping, batch.headers, cells)
         try:
-            data = contact_services.contact_clean(actor=actor, data=_create_data(record, batch))
+            data = contact_services.contact_clean(
+                actor=actor, data=contact_data(record, batch.source)
+            )
         except InvalidInput as exc:
             preview.append(PreviewRow(row_number, record.data, _row_errors(record, exc)))
         else:
@@ -299,7 +301,7 @@ class _Run:
 
     def match(self, record: RowRecord) -> Contact | None:
         """Existing contact by external id, then email, then E.164 phone (in that order)."""
-        for source, value in _external_ids(record, self.batch).items():
+        for source, value in row_external_ids(record, self.batch.source).items():
             found = ExternalId.objects.filter(source=source, value=value).first()
             if found:
                 return Contact.objects.get(pk=found.contact_id)
@@ -344,7 +346,7 @@ class _Run:
                     "failed", [("", "", "No existing contact matches this row (update mode).")]
                 )
             contact = contact_services.contact_create(
-                actor=self.actor, data=_create_data(record, self.batch), via="import"
+                actor=self.actor, data=contact_data(record, self.batch.source), via="import"
             )
             organization_id, _ = self.affiliate(contact, record)
             self.created_here.add(contact.pk)
@@ -388,31 +390,23 @@ class _Run:
             "updated", change=change, organization_id=organization_id, affiliation_id=affiliation_id
         )
 
-    def process_many(self, records: list[RowRecord]) -> list[_Outcome]:
+    def process_many(
+        self,
+        records: list[RowRecord],
+        drafts_given: list[contact_services.ContactDraft | None],
+    ) -> list[_Outcome]:
         """What each record of a chunk did, in order.
 
-        New people (validated, matching no existing contact and sharing no email,
-        phone or external id with an earlier row) are saved together with
-        ``contacts_create``; every other row, and every row in update mode, goes
-        through ``process`` one by one, after them.
+        ``drafts_given`` holds each record's person validated as a new contact (None
+        when invalid or in update mode; see ``drafting``). New people (matching no
+        existing contact and sharing no email, phone or external id with an earlier
+        row) are saved together with ``contacts_create``; every other row, and every
+        row in update mode, goes through ``process`` one by one, after them.
         """
         outcomes: dict[int, _Outcome] = {}
-        drafts: dict[int, contact_services.ContactDraft] = {}
-        if self.batch.mode != ImportBatch.Mode.UPDATE:
+        drafts = {i: draft for i, draft in enumerate(drafts_given) if draft is not None}
+        if drafts:
             lookups = contact_services.Lookups()
-            lookups.load_external_owners(
-                {pair for r in records for pair in _external_ids(r, self.batch).items()}
-            )
-            for i, record in enumerate(records):
-                try:
-                    drafts[i] = contact_services.contact_draft(
-                        actor=self.actor,
-                        data=_create_data(record, self.batch),
-                        lookups=lookups,
-                        role={"title": record.title, "department": record.department},
-                    )
-                except InvalidInput:
-                    continue  # `process` reports it, or finds whom the row updates
             existing = self.existing_keys(drafts.values())
             seen: set[tuple[str, str]] = set()
             for i, record in enumerate(records):
@@ -635,7 +629,10 @@ def _draft_keys(draft: contact_services.ContactDraft) -> set[tuple[str, str]]:
 def _raw_keys(record: RowRecord, batch: ImportBatch) -> set[tuple[str, str]]:
     """What an invalid row could still be matched by (it may update someone)."""
     return {
-        *(("id", f"{source}\x00{value}") for source, value in _external_ids(record, batch).items()),
+        *(
+            ("id", f"{source}\x00{value}")
+            for source, value in row_external_ids(record, batch.source).items()
+        ),
         *(("email", _email_key(e.get("address", ""))) for e in record.data.get("emails", [])),
     }
 
@@ -649,23 +646,6 @@ def _region(record: RowRecord) -> str:
         if code:
             return code
     return str(settings.RAPPORT_DEFAULT_REGION)
-
-
-def _external_ids(record: RowRecord, batch: ImportBatch) -> dict[str, str]:
-    """Every id the row gives: its own (under the batch's source) and named ones."""
-    ids = dict(record.external_ids)
-    if record.external_id:
-        ids[batch.source] = record.external_id
-    return ids
-
-
-def _create_data(record: RowRecord, batch: ImportBatch) -> dict[str, Any]:
-    data = dict(record.data)
-    data.setdefault("source", batch.source)
-    ids = _external_ids(record, batch)
-    if ids:
-        data["external_ids"] = [{"source": source, "id": value} for source, value in ids.items()]
-    return data
 
 
 _NAME_FIELDS = ("prefix", "given_name", "middle_name", "family_name", "suffix", "nickname")
@@ -752,7 +732,7 @@ def _patch(
         if fill:
             patch["custom_fields"] = fill
     have_ids = {x.source: x.value for x in contact.external_ids.all()}
-    new_ids = {s: v for s, v in _external_ids(record, batch).items() if s not in have_ids}
+    new_ids = {s: v for s, v in row_external_ids(record, batch.source).items() if s not in have_ids}
     if new_ids:
         patch["external_ids"] = [
             {"source": source, "id": value} for source, value in {**have_ids, **new_ids}.items()
@@ -817,14 +797,12 @@ def import_run(*, batch_id: int, progress: Callable[[int], None] | None = None) 
     run = _Run(batch, actor, table)
     rows = _skip(table.rows, batch.processed_rows)
     try:
-        while True:
-            chunk = list(_limited(rows, CHUNK_ROWS))
-            if not chunk:
-                break
-            _run_chunk(run, chunk)
-            batch.refresh_from_db(fields=["processed_rows", "status"])
-            if progress is not None:
-                progress(batch.processed_rows)
+        with drafting.ValidatedChunks(batch, actor, rows, CHUNK_ROWS) as chunks:
+            for chunk, prepared in chunks:
+                _run_chunk(run, chunk, prepared)
+                batch.refresh_from_db(fields=["processed_rows", "status"])
+                if progress is not None:
+                    progress(batch.processed_rows)
     except Exception as exc:
         logger.exception("Import %s stopped", batch.pk)
         _finish(
@@ -847,7 +825,7 @@ def _skip(rows: Iterator[tuple[int, Any]], count: int) -> Iterator[tuple[int, An
             yield item
 
 
-def _run_chunk(run: _Run, chunk: list[tuple[int, Any]]) -> None:
+def _run_chunk(run: _Run, chunk: list[drafting.Row], prepared: list[drafting.Prepared]) -> None:
     batch = run.batch
     counts = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
     errors: list[ImportRowError] = []
@@ -856,18 +834,18 @@ def _run_chunk(run: _Run, chunk: list[tuple[int, Any]]) -> None:
     created_affiliations: list[int] = []
     run.pending_created = {}
     with transaction.atomic():
-        rows: list[tuple[int, list[str], RowRecord]] = []
-        for row_number, cells in chunk:
-            if cells is None:
+        rows: list[tuple[int, list[str], RowRecord, contact_services.ContactDraft | None]] = []
+        for (row_number, cells), item in zip(chunk, prepared, strict=True):
+            if item is None:
                 counts["failed"] += 1
                 reason = run.table.take_problem(row_number) or "This entry could not be read."
                 errors.append(ImportRowError(batch=batch, row_number=row_number, reason=reason))
                 continue
-            record = build_record(batch.mapping, batch.headers, cells)
+            record, draft = item
             if not record.empty:
-                rows.append((row_number, cells, record))
-        outcomes = run.process_many([record for _, _, record in rows])
-        for (row_number, cells, _), outcome in zip(rows, outcomes, strict=True):
+                rows.append((row_number, cells, record, draft))
+        outcomes = run.process_many([row[2] for row in rows], [row[3] for row in rows])
+        for (row_number, cells, _, _), outcome in zip(rows, outcomes, strict=True):
             counts[outcome.action] += 1
             for i, (column, value, reason) in enumerate(outcome.errors):
                 errors.append(

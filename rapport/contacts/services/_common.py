@@ -47,6 +47,25 @@ class Lookups:
         self._tags: dict[str, Tag | None] = {}
         self._users: dict[str, User | None] = {}
         self._external: dict[tuple[str, str], int] | None = None
+        self._complete = False
+
+    @classmethod
+    def snapshot(cls) -> Lookups:
+        """All the reference data, read now: validating with it asks the database nothing.
+
+        For validation in another process, which must not use this one's connection.
+        What is not in the snapshot does not exist (a tag created since is new again;
+        saving it finds the existing one). External ids count as free: whoever saves
+        the drafts checks them (the import does, when it matches rows to contacts).
+        """
+        lookups = cls()
+        lookups._complete = True
+        for target in CustomFieldDefinition.Target.values:
+            lookups._definitions[target] = _definitions(target)
+        lookups._tags = {t.name_key: t for t in Tag.objects.all()}
+        lookups._users = {u.username: u for u in User.objects.filter(is_active=True)}
+        lookups._external = {}
+        return lookups
 
     def definitions(self, target: str) -> dict[str, CustomFieldDefinition]:
         if target not in self._definitions:
@@ -56,7 +75,11 @@ class Lookups:
     def tags(self, keys: list[str]) -> dict[str, Tag]:
         unknown = [key for key in keys if key not in self._tags]
         if unknown:
-            found = {t.name_key: t for t in Tag.objects.filter(name_key__in=unknown)}
+            found = (
+                {t.name_key: t for t in Tag.objects.filter(name_key__in=unknown)}
+                if not self._complete
+                else {}
+            )
             for key in unknown:
                 self._tags[key] = found.get(key)
         return {key: tag for key in keys if (tag := self._tags[key]) is not None}
@@ -66,9 +89,9 @@ class Lookups:
             self._tags[tag.name_key] = tag
 
     def user(self, username: str) -> User | None:
-        if username not in self._users:
+        if username not in self._users and not self._complete:
             self._users[username] = User.objects.filter(username=username, is_active=True).first()
-        return self._users[username]
+        return self._users.get(username)
 
     def load_external_owners(self, pairs: set[tuple[str, str]]) -> None:
         """Read which contacts hold the (source, id) ``pairs``; later checks ask nothing."""

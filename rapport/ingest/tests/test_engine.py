@@ -264,6 +264,11 @@ def test_an_import_killed_mid_way_leaves_no_half_written_contact_and_resumes(
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert 0 < processed < total, "the import should have been killed mid-way"
+    # Its validating process goes with it (it holds a copy of the database connection).
+    deadline = time.monotonic() + 10
+    while _processes_reading(source) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_reading(source) == []
     probe = (
         "from rapport.contacts.models import Contact; from rapport.ingest.models import ImportBatch as B; "
         "b=B.objects.get(); n=Contact.objects.count(); "
@@ -291,6 +296,20 @@ def test_an_import_killed_mid_way_leaves_no_half_written_contact_and_resumes(
     out = subprocess.run([*check, probe], env=env, capture_output=True, text=True, check=True)
     contacts, created, processed_rows, half = map(int, out.stdout.split())
     assert (contacts, created, processed_rows, half) == (total, total, total, 0)
+
+
+def _processes_reading(path: Path) -> list[int]:
+    """The live processes whose command line names ``path``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if str(path).encode() in command and state != "Z":
+            found.append(int(entry.name))
+    return found
 
 
 DATA = Path(__file__).parent / "data"
@@ -378,3 +397,42 @@ def test_new_people_are_saved_together_with_what_single_saves_would_store(
     assert Contact.objects.count() == 0
     deleted = ChangeRecord.objects.get(object_id=person.pk, action="delete")
     assert deleted.via == "import" and deleted.changes["emails"] == [["p7@example.com *"], None]
+
+
+def test_a_file_of_many_chunks_is_validated_in_a_second_process_with_the_same_result(
+    bob, monkeypatch
+):
+    """Past one chunk, rows are validated ahead in a forked process; matching stays exact."""
+    from rapport.contacts.models import Tag
+    from rapport.ingest import drafting
+
+    forks = []
+    start = drafting.ValidatedChunks.start
+    monkeypatch.setattr(
+        drafting.ValidatedChunks, "start", lambda self, first: forks.append(1) or start(self, first)
+    )
+    size = services.CHUNK_ROWS
+    rows = [HEADER.strip()]
+    for i in range(2 * size + 250):
+        rows.append(f"Person {i} Example,p{i}@example.com,,,,,,New label,K-{i},")
+    # Validated before row 2 was saved, these rows still find that person: by email in
+    # the last chunk, by external id in the second.
+    rows[2 * size + 10] = "Later Name,P1@Example.com,,,,,,,,Seen again"
+    rows[size + 20] = "Other Name,,,,,,,Second label,K-2,"
+    rows[size + 30] = "Broken Row,not-an-email,,,,,,,K-bad,"
+    batch = run_import(bob, "\n".join(rows) + "\n")
+    assert forks == [1]
+    assert (batch.created_count, batch.updated_count, batch.failed_count) == (
+        2 * size + 247,
+        2,
+        1,
+    )
+    error = batch.row_errors.get()
+    assert (error.row_number, error.column, error.value) == (size + 31, "Email", "not-an-email")
+    assert Contact.objects.get(external_ids__value="K-1").notes == "Seen again"
+    assert sorted(t.name for t in Contact.objects.get(external_ids__value="K-2").tags.all()) == [
+        "New label",
+        "Second label",
+    ]
+    assert Tag.objects.filter(name="New label").count() == 1
+    assert Contact.objects.count() == 2 * size + 247
