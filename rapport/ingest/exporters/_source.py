@@ -267,39 +267,55 @@ def _collection_paused() -> Iterator[None]:
 
 def chunk_of(rows: Rows) -> Chunk:
     """The Chunk of rows read by _records: related rows grouped by contact."""
-    contacts, *related = rows
-    grouped: list[dict[int, list[Any]]] = []
-    for kind_rows in related[:5]:
-        by_contact: dict[int, list[Any]] = {}
-        for row in kind_rows:
-            items = by_contact.get(row[0])
-            if items is None:
-                by_contact[row[0]] = [row[1:]]
-            else:
-                items.append(row[1:])
-        grouped.append(by_contact)
+    contacts, emails, phones, addresses, urls, external_ids, tags, affiliations = rows
+    return Chunk(
+        contact_rows(contacts),
+        by_contact(emails),
+        by_contact(phones),
+        by_contact(addresses),
+        by_contact(urls),
+        by_contact(external_ids),
+        tag_names(tags),
+        current_affiliations(affiliations),
+    )
+
+
+def by_contact(rows: list[tuple[Any, ...]]) -> dict[int, list[Any]]:
+    """Related rows (contact id first) grouped by contact, without the contact id."""
+    grouped: dict[int, list[Any]] = {}
+    for row in rows:
+        items = grouped.get(row[0])
+        if items is None:
+            grouped[row[0]] = [row[1:]]
+        else:
+            items.append(row[1:])
+    return grouped
+
+
+def tag_names(rows: list[tuple[int, str]]) -> dict[int, list[str]]:
+    """The tags query's rows as each contact's tag names."""
     tags: dict[int, list[str]] = {}
-    for contact_id, name in related[5]:
+    for contact_id, name in rows:
         names = tags.get(contact_id)
         if names is None:
             tags[contact_id] = [name]
         else:
             names.append(name)
+    return tags
+
+
+def current_affiliations(rows: list[tuple[Any, ...]]) -> dict[int, tuple[str, str, str]]:
+    """The affiliations query's rows as each contact's latest started current one."""
     affiliations: dict[int, tuple[str, str, str]] = {}
-    for row in related[6]:  # the latest started first
+    for row in rows:  # the latest started first
         if row[0] not in affiliations:
             affiliations[row[0]] = row[1:]
-    emails, phones, addresses, urls, external_ids = grouped
-    return Chunk(
-        _utc_timestamps(list(contacts)),
-        emails,
-        phones,
-        addresses,
-        urls,
-        external_ids,
-        tags,
-        affiliations,
-    )
+    return affiliations
+
+
+def contact_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The contacts query's rows, timestamps in one form (see _utc_timestamps)."""
+    return _utc_timestamps(list(rows))
 
 
 def _utc_timestamps(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

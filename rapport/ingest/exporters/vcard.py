@@ -30,13 +30,15 @@ import hashlib
 import re
 import uuid
 from collections.abc import Iterable, Iterator
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from django.core.files.storage import default_storage
 
 from rapport.ingest.exporters import _source as c
 from rapport.ingest.exporters._pipeline import written
-from rapport.ingest.exporters._source import Chunk, Rows, chunk_of
+from rapport.ingest.exporters._source import Rows
 from rapport.ingest.exporters.tabular import custom_text
 
 # Names the writer, so an import knows the UID is Rapport's own and not another system's.
@@ -146,9 +148,38 @@ def _photo(name: str, version: str) -> str | None:
     return f"PHOTO;ENCODING=b;TYPE=JPEG:{data}"
 
 
-_BEGIN = "BEGIN:VCARD\r\nVERSION:{}\r\nPRODID:" + PRODID
-# The contact row's text values that cards escape, read from one escaped row.
-_ESCAPED = slice(c.DISPLAY_NAME, c.NOTES + 1)
+_BEGIN = "BEGIN:VCARD\r\nVERSION:{}\r\nPRODID:" + PRODID + "\r\nUID:"
+# The contact row's text values that cards escape.
+_ESCAPED = (
+    c.DISPLAY_NAME,
+    c.PREFIX,
+    c.GIVEN_NAME,
+    c.MIDDLE_NAME,
+    c.FAMILY_NAME,
+    c.SUFFIX,
+    c.NICKNAME,
+    c.JOB_TITLE,
+    c.TIME_ZONE,
+    c.LANGUAGE,
+    c.OWNER,
+    c.SOURCE,
+    c.NOTES,
+)
+
+
+def _needs_escape(text: str) -> bool:
+    return "\\" in text or "," in text or ";" in text or "\n" in text or "\r" in text
+
+
+def _escaped_column(values: tuple[str, ...]) -> tuple[str, ...] | list[str]:
+    """``escape`` of every value of a column: most columns need none, and the others are
+    escaped in one go, joined with NUL (which no escape involves) and split again."""
+    joined = "\x00".join(values)
+    if not _needs_escape(joined):
+        return values
+    if joined.count("\x00") != len(values) - 1:  # a value holds a NUL itself
+        return [escape(value) for value in values]
+    return escape(joined).split("\x00")
 
 
 def _escaped_parts(parts: tuple[str, ...]) -> str:
@@ -161,160 +192,257 @@ def _escaped_parts(parts: tuple[str, ...]) -> str:
     return ";".join([escape(part) for part in parts])
 
 
-def cards(chunk: Chunk, version: str) -> bytes:
+def _folded_column(column: list[str]) -> list[str]:
+    """A column of card lines (each item "" or whole lines ending with CRLF) with every
+    line longer than 75 octets folded. In most columns every item is ASCII and short,
+    which two C-level passes over the column tell."""
+    if max(map(len, column)) <= 77 and "".join(column).isascii():
+        return column
+    return [lines if len(lines) <= 77 and lines.isascii() else _fitted(lines) for lines in column]
+
+
+def _fitted(lines: str) -> str:
+    """Whole lines ending with CRLF, each longer than 75 octets folded."""
+    data = lines.encode()
+    if len(data) <= 77 or max(map(len, data.split(b"\r\n"))) <= 75:
+        return lines
+    return fold(data).decode()
+
+
+# Group names of the lines of one card's properties (item1., item2. …).
+_GROUPS = [f"item{n}." for n in range(100)]
+
+
+def _points(rows: Rows, v4: bool) -> dict[int, str]:
+    """Each contact's EMAIL, TEL, ADR and URL lines, in that order, folded, as one text.
+
+    The property lines are built a kind at a time over the chunk's rows (values escaped
+    a column at once); only the groups (item1., item2. …), numbered within a card, need
+    a pass per contact.
+    """
+    _contacts, emails, phones, addresses, urls, *_ = rows
+    # Per row: (contact id, lines without their group, whether they have one, whether a
+    # line may be longer than 75 octets). Grouped lines are kept as the pieces around
+    # the group names, so that group.join(pieces) writes them: ("", line, extra line …).
+    points: list[tuple[int, Any, bool, bool]] = []
+
+    def add(
+        contact_ids: Iterable[int], lines: list[str], extras: Iterable[tuple[str, ...]]
+    ) -> None:
+        # "item99." is 7 octets: a shorter ASCII line fits in 75 octets with its group
+        for contact_id, line, more in zip(contact_ids, lines, extras, strict=True):
+            long = len(line) > 68 or not line.isascii()
+            if more:
+                for extra in more:
+                    long = long or len(extra) > 68 or not extra.isascii()
+                points.append((contact_id, ("", line + "\r\n", *more), True, long))
+            else:
+                points.append((contact_id, line + "\r\n", False, long))
+
+    def ablabel(label_params: tuple[str, str]) -> tuple[str, ...]:
+        return (label_params[1] + "\r\n",) if label_params[1] else ()
+
+    if emails:
+        props = _Properties("EMAIL", v4)
+        found = [props[label, primary] for _, _, label, primary in emails]
+        values = _escaped_column(tuple(row[1] for row in emails))
+        lines = [params + value for (params, _), value in zip(found, values, strict=True)]
+        add((row[0] for row in emails), lines, map(ablabel, found))
+    if phones:
+        props = _Properties("TEL;VALUE=uri" if v4 else "TEL", v4)
+        found = [props[row[2], row[5]] for row in phones]
+        if v4:
+            values = [
+                "tel:" + e164 + (";ext=" + extension if extension else "")
+                for _, _, _, e164, extension, _ in phones
+            ]
+        else:
+            values = [
+                escape(e164 + (" ext. " + extension if extension else ""))
+                for _, _, _, e164, extension, _ in phones
+            ]
+        lines = [params + value for (params, _), value in zip(found, values, strict=True)]
+        add((row[0] for row in phones), lines, map(ablabel, found))
+    if addresses:
+        props = _Properties("ADR", v4)
+        found = [props[row[6], row[7]] for row in addresses]
+        lines = [
+            params + ";;" + _escaped_parts(row[1:6])
+            for (params, _), row in zip(found, addresses, strict=True)
+        ]
+        add((row[0] for row in addresses), lines, map(ablabel, found))
+    if urls:
+        props = _Properties("URL", v4)
+        found = [props[row[2], row[4]] for row in urls]
+        lines = [params + escape(row[1]) for (params, _), row in zip(found, urls, strict=True)]
+        extras = [
+            ablabel(label_params)
+            + (("X-RAPPORT-URL-KIND:" + row[3] + "\r\n",) if row[3] != "website" else ())
+            for label_params, row in zip(found, urls, strict=True)
+        ]
+        add((row[0] for row in urls), lines, extras)
+    # Each kind's rows are in contact order; a stable sort keeps the kinds in order.
+    points.sort(key=itemgetter(0))
+    texts: dict[int, str] = {}
+    card: list[str] = []
+    current = groups = 0
+    check = False
+    for contact_id, text, grouped, long in points:
+        if contact_id != current:
+            if card:
+                texts[current] = _fitted("".join(card)) if check else "".join(card)
+            card, current, groups, check = [], contact_id, 0, False
+        if grouped:
+            groups += 1
+            if groups < 100:
+                card.append(_GROUPS[groups].join(text))
+            else:  # a longer group name than "long" allowed for
+                card.append(f"item{groups}.".join(text))
+                long = True
+        else:
+            card.append(text)
+        check = check or long
+    if card:
+        texts[current] = _fitted("".join(card)) if check else "".join(card)
+    return texts
+
+
+def _bday(birthday: str, v4: bool) -> str:
+    if not birthday:
+        return ""
+    if not v4:
+        return "BDAY:" + birthday + "\r\n"
+    if birthday[0] != "0":
+        return "BDAY:" + birthday.replace("-", "") + "\r\n"
+    # strftime writes a year before 1000 with fewer digits
+    return f"BDAY:{dt.date.fromisoformat(birthday):%Y%m%d}\r\n"
+
+
+def _org(affiliation: tuple[str, str, str] | None, job_title: str) -> str:
+    if affiliation is None:
+        return ""
+    org, title, department = affiliation
+    line = "ORG:" + escape(org) + (";" + escape(department) if department else "") + "\r\n"
+    if title and title != job_title:
+        line += "X-RAPPORT-AFFILIATION-TITLE:" + escape(title) + "\r\n"
+    return line
+
+
+def _others(items: list[tuple[str, str]] | None, r: tuple[Any, ...], version: str) -> str:
+    """External ids (``items``), custom fields and the photo of one contact, if any."""
+    lines = []
+    if items:
+        for source, value in items:
+            lines.append(f"X-RAPPORT-EXTERNAL-ID;SOURCE={param(source)}:{escape(value)}\r\n")
+    if r[c.CUSTOM_FIELDS] != "{}":
+        for key, value in c.custom_fields(r[c.CUSTOM_FIELDS]).items():
+            text = custom_text(value)
+            if text:
+                lines.append(f"X-RAPPORT-CUSTOM;KEY={param(key)}:{escape(text)}\r\n")
+    if r[c.PHOTO]:
+        photo = _photo(r[c.PHOTO], version)
+        if photo:
+            lines.append(photo + "\r\n")
+    return "".join(lines)
+
+
+def _optional(prefix: str, values: Any) -> list[str] | None:
+    """``prefix`` + value + CRLF for every non-empty value, "" for the others; None when
+    no value of the column is set (the column is left out)."""
+    if not any(values):
+        return None
+    return [prefix + value + "\r\n" if value else "" for value in values]
+
+
+def cards(rows: Rows, version: str) -> bytes:
     """A chunk's contacts as vCards of ``version`` ("4.0" or "3.0"), folded, CRLF line ends.
 
-    Related rows come from the source primary first. Most values need no escape, so a
-    contact's text values are checked at once and escaped one by one only when needed.
+    Built a column at a time: each property's lines for all the chunk's contacts (one
+    item a contact, "" when it has none), escaped and folded a whole column at once, then
+    the cards are joined column after column. Related rows come from the source primary
+    first.
     """
+    contacts, _emails, _phones, _addresses, _urls, external_ids, tags, affiliations = rows
+    if not contacts:
+        return b""
+    contacts = c.contact_rows(contacts)
     v4 = version == "4.0"
     begin = _BEGIN.format(version)
-    email_props = _Properties("EMAIL", v4)
-    tel_props = _Properties("TEL;VALUE=uri" if v4 else "TEL", v4)
-    adr_props = _Properties("ADR", v4)
-    url_props = _Properties("URL", v4)
-    emails, phones, addresses, urls = chunk.emails, chunk.phones, chunk.addresses, chunk.urls
-    external_ids, tags, affiliations = chunk.external_ids, chunk.tags, chunk.affiliations
-    out: list[bytes] = []
-    for r in chunk.contacts:
-        contact_id = r[0]
-        created = r[c.CREATED_AT]
-        texts = r[_ESCAPED]
-        joined = "\x00".join(texts)
-        e: Any = r
-        if "\\" in joined or "," in joined or ";" in joined or "\n" in joined or "\r" in joined:
-            e = (contact_id, *[escape(text) for text in texts])
-        lines = [
-            begin,
-            "UID:" + contact_uid(contact_id, created[:10] + "T" + created[11:] + "+00:00"),
-            "FN:" + e[c.DISPLAY_NAME],
-            "N:"
-            + e[c.FAMILY_NAME]
-            + ";"
-            + e[c.GIVEN_NAME]
-            + ";"
-            + e[c.MIDDLE_NAME]
-            + ";"
-            + e[c.PREFIX]
-            + ";"
-            + e[c.SUFFIX],
+    col = list(zip(*contacts, strict=True))
+    ids = col[c.ID]
+    e = {i: _escaped_column(col[i]) for i in _ESCAPED}
+    # The lines up to UID and from REV on are never longer than 75 octets, and _points
+    # folds its own; the other columns are folded here.
+    present: list[list[str]] = [
+        [
+            f"{begin}{contact_uid(i, f'{t[:10]}T{t[11:]}+00:00')}\r\n"
+            for i, t in zip(ids, col[c.CREATED_AT], strict=True)
         ]
-        append = lines.append
-        groups = 0
-        if r[c.NICKNAME]:
-            append("NICKNAME:" + e[c.NICKNAME])
-        items: Any = emails.get(contact_id)
-        if items:
-            for address, label, primary in items:
-                params, ablabel = email_props[label, primary]
-                if ablabel:
-                    groups += 1
-                    group = f"item{groups}."
-                    append(group + params + escape(address))
-                    append(group + ablabel)
-                else:
-                    append(params + escape(address))
-        items = phones.get(contact_id)
-        if items:
-            for _number, label, e164, extension, primary in items:
-                if v4:
-                    value = "tel:" + e164 + (";ext=" + extension if extension else "")
-                else:
-                    value = escape(e164 + (" ext. " + extension if extension else ""))
-                params, ablabel = tel_props[label, primary]
-                if ablabel:
-                    groups += 1
-                    group = f"item{groups}."
-                    append(group + params + value)
-                    append(group + ablabel)
-                else:
-                    append(params + value)
-        items = addresses.get(contact_id)
-        if items:
-            for item in items:
-                value = ";;" + _escaped_parts(item[:5])
-                params, ablabel = adr_props[item[5], item[6]]
-                if ablabel:
-                    groups += 1
-                    group = f"item{groups}."
-                    append(group + params + value)
-                    append(group + ablabel)
-                else:
-                    append(params + value)
-        items = urls.get(contact_id)
-        if items:
-            for url, label, kind, primary in items:
-                params, ablabel = url_props[label, primary]
-                if ablabel or kind != "website":
-                    groups += 1
-                    group = f"item{groups}."
-                    append(group + params + escape(url))
-                    if ablabel:
-                        append(group + ablabel)
-                    if kind != "website":
-                        append(group + "X-RAPPORT-URL-KIND:" + kind)
-                else:
-                    append(params + escape(url))
-        birthday = r[c.BIRTHDAY]
-        if birthday:
-            if not v4:
-                append("BDAY:" + birthday)
-            elif birthday[0] != "0":
-                append("BDAY:" + birthday.replace("-", ""))
-            else:  # strftime writes a year before 1000 with fewer digits
-                append(f"BDAY:{dt.date.fromisoformat(birthday):%Y%m%d}")
-        job_title = r[c.JOB_TITLE]
-        if job_title:
-            append("TITLE:" + e[c.JOB_TITLE])
-        affiliation = affiliations.get(contact_id)
-        if affiliation:
-            org, title, department = affiliation
-            append("ORG:" + escape(org) + (";" + escape(department) if department else ""))
-            if title and title != job_title:
-                append("X-RAPPORT-AFFILIATION-TITLE:" + escape(title))
-        if r[c.NOTES]:
-            append("NOTE:" + e[c.NOTES])
-        items = tags.get(contact_id)
-        if items:
-            append("CATEGORIES:" + ",".join([escape(t) for t in items]))
-        if r[c.TIME_ZONE]:
-            append("TZ:" + e[c.TIME_ZONE] if v4 else "TZ;VALUE=text:" + r[c.TIME_ZONE])
-        if r[c.LANGUAGE]:
-            append(("LANG:" if v4 else "X-RAPPORT-LANGUAGE:") + e[c.LANGUAGE])
-        append("X-RAPPORT-LIFECYCLE-STAGE:" + r[c.LIFECYCLE_STAGE])
-        if r[c.OWNER]:
-            append("X-RAPPORT-OWNER:" + e[c.OWNER])
-        if r[c.SOURCE]:
-            append("X-RAPPORT-SOURCE:" + e[c.SOURCE])
-        items = external_ids.get(contact_id)
-        if items:
-            for source, value in items:
-                append(f"X-RAPPORT-EXTERNAL-ID;SOURCE={param(source)}:{escape(value)}")
-        if r[c.CUSTOM_FIELDS] != "{}":
-            for key, value in c.custom_fields(r[c.CUSTOM_FIELDS]).items():
-                text = custom_text(value)
-                if text:
-                    append(f"X-RAPPORT-CUSTOM;KEY={param(key)}:{escape(text)}")
-        if r[c.PHOTO]:
-            photo = _photo(r[c.PHOTO], version)
-            if photo:
-                append(photo)
-        u = r[c.UPDATED_AT]
-        append(f"REV:{u[:4]}{u[5:7]}{u[8:10]}T{u[11:13]}{u[14:16]}{u[17:19]}Z\r\nEND:VCARD\r\n")
-        text = "\r\n".join(lines)
-        card = text.encode()
-        # An ASCII card has one octet a character, and no line longer than the longest
-        # item of lines (a few hold more than one line): most need no look at their lines.
-        if max(map(len, lines)) > 75 or len(card) != len(text):
-            card = fold(card)
-        out.append(card)
-    return b"".join(out)
+    ]
+
+    def add(column: list[str] | None) -> None:
+        if column is not None:  # None: no contact of the chunk has the property
+            present.append(_folded_column(column))
+
+    add(["FN:" + fn + "\r\n" for fn in e[c.DISPLAY_NAME]])
+    add(
+        [
+            f"N:{family};{given};{middle};{prefix};{suffix}\r\n"
+            for family, given, middle, prefix, suffix in zip(
+                e[c.FAMILY_NAME],
+                e[c.GIVEN_NAME],
+                e[c.MIDDLE_NAME],
+                e[c.PREFIX],
+                e[c.SUFFIX],
+                strict=True,
+            )
+        ]
+    )
+    add(_optional("NICKNAME:", e[c.NICKNAME]))
+    points = _points(rows, v4)
+    if points:
+        present.append([points.get(i, "") for i in ids])
+    if any(col[c.BIRTHDAY]):
+        add([_bday(b, v4) for b in col[c.BIRTHDAY]])
+    add(_optional("TITLE:", e[c.JOB_TITLE]))
+    affiliation = c.current_affiliations(affiliations).get
+    add([_org(affiliation(i), title) for i, title in zip(ids, col[c.JOB_TITLE], strict=True)])
+    add(_optional("NOTE:", e[c.NOTES]))
+    if tags:
+        names = c.tag_names(tags)
+        add(
+            [
+                "CATEGORIES:" + ",".join([escape(t) for t in names[i]]) + "\r\n"
+                if i in names
+                else ""
+                for i in ids
+            ]
+        )
+    if v4:
+        add(_optional("TZ:", e[c.TIME_ZONE]))
+        add(_optional("LANG:", e[c.LANGUAGE]))
+    else:
+        add(_optional("TZ;VALUE=text:", col[c.TIME_ZONE]))
+        add(_optional("X-RAPPORT-LANGUAGE:", e[c.LANGUAGE]))
+    add(["X-RAPPORT-LIFECYCLE-STAGE:" + stage + "\r\n" for stage in col[c.LIFECYCLE_STAGE]])
+    add(_optional("X-RAPPORT-OWNER:", e[c.OWNER]))
+    add(_optional("X-RAPPORT-SOURCE:", e[c.SOURCE]))
+    if external_ids or any(f != "{}" for f in col[c.CUSTOM_FIELDS]) or any(col[c.PHOTO]):
+        ids_of = c.by_contact(external_ids)
+        add([_others(ids_of.get(r[c.ID]), r, version) for r in contacts])
+    present.append(
+        [
+            f"REV:{u[:4]}{u[5:7]}{u[8:10]}T{u[11:13]}{u[14:16]}{u[17:19]}Z\r\nEND:VCARD\r\n"
+            for u in col[c.UPDATED_AT]
+        ]
+    )
+    return "".join(chain.from_iterable(zip(*present, strict=True))).encode()
 
 
 def vcard_stream(chunks: Iterable[Rows], *, version: str, serial_chunks: int) -> Iterator[bytes]:
     """A .vcf file of every contact, one card after another, one chunk per yield."""
 
     def write(read: Rows) -> bytes:
-        return cards(chunk_of(read), version)
+        return cards(read, version)
 
     return written(chunks, write, serial_chunks=serial_chunks)
