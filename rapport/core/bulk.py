@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
+from django.db.models.expressions import RawSQL
 
 
 def reserve_ids(model: type[models.Model], count: int) -> list[int]:
@@ -80,6 +81,30 @@ def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) ->
     write_rows(model._meta.db_table, [str(f.column) for f in fields], values)
 
 
+def matching(
+    queryset: models.QuerySet[Any], column: str, values: Collection[Any]
+) -> Iterator[models.QuerySet[Any]]:
+    """``queryset`` narrowed to rows whose ``column`` is one of ``values``, in few queries.
+
+    PostgreSQL gets the values as one array parameter (``= ANY(%s)``): a list of
+    thousands of placeholders costs more to build and quote than the lookup itself.
+    SQLite gets ``IN`` lists of 500.
+    """
+    ordered = sorted(values)
+    if not ordered:
+        return
+    if connection.vendor == "postgresql":
+        model = queryset.model
+        name = connection.ops.quote_name
+        target = f"{name(model._meta.db_table)}.{name(model._meta.get_field(column).column)}"
+        yield queryset.filter(
+            RawSQL(f"{target} = ANY(%s)", (ordered,), output_field=models.BooleanField())
+        )
+        return
+    for start in range(0, len(ordered), 500):
+        yield queryset.filter(**{f"{column}__in": ordered[start : start + 500]})
+
+
 def write_rows(table: str, columns: Sequence[str], values: Sequence[Sequence[Any]]) -> None:
     """Append ``values`` (tuples in ``columns`` order, driver-ready) to ``table``."""
     if not values:
@@ -106,3 +131,28 @@ def _converter(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
     if isinstance(field, models.DateField):
         return lambda value: value.isoformat() if value is not None else None
     return None
+
+
+class Statistics:
+    """Keeps PostgreSQL's picture of tables that a long bulk write grows up to date.
+
+    The planner sizes a table by its last ANALYZE: one that was nearly empty then and
+    holds a million rows now is read whole for every lookup by value, until autovacuum
+    analyzes it (a minute or more later). ``grew`` analyzes ``models``' tables each time
+    the rows written since the start have doubled, from ``first`` on: a handful of
+    times per bulk write, whatever its size. Call it outside a transaction.
+    """
+
+    def __init__(self, *models: type[models.Model], first: int = 5_000) -> None:
+        self.tables = [model._meta.db_table for model in models]
+        self.written = 0
+        self.next_at = first
+
+    def grew(self, rows: int) -> None:
+        self.written += rows
+        if self.written < self.next_at or connection.vendor != "postgresql":
+            return
+        self.next_at = self.written * 2
+        with connection.cursor() as cursor:
+            for table in self.tables:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")

@@ -606,15 +606,12 @@ def _email_key(value: str) -> str:
 
 
 def _held(model: type[Email | Phone], column: str, values: set[str]) -> set[str]:
-    """Which of ``values`` some contact already has in ``column``, asked 500 at a time."""
-    ordered = sorted(values)
+    """Which of ``values`` some contact already has in ``column``."""
     held: set[str] = set()
-    for start in range(0, len(ordered), 500):
-        held |= set(
-            model.objects.filter(
-                **{f"{column}__in": ordered[start : start + 500], "contact__isnull": False}
-            ).values_list(column, flat=True)
-        )
+    for query in bulk.matching(
+        model.objects.filter(contact__isnull=False).order_by(), column, values
+    ):
+        held.update(query.values_list(column, flat=True))
     return held
 
 
@@ -797,9 +794,11 @@ def import_run(*, batch_id: int, progress: Callable[[int], None] | None = None) 
     run = _Run(batch, actor, table)
     rows = _skip(table.rows, batch.processed_rows)
     try:
+        # The tables rows are matched by, kept known to the planner as they grow.
+        statistics = bulk.Statistics(Email, Phone, ExternalId)
         with drafting.ValidatedChunks(batch, actor, rows, CHUNK_ROWS) as chunks:
             for chunk, prepared in chunks:
-                _run_chunk(run, chunk, prepared)
+                statistics.grew(_run_chunk(run, chunk, prepared))
                 batch.refresh_from_db(fields=["processed_rows", "status"])
                 if progress is not None:
                     progress(batch.processed_rows)
@@ -825,7 +824,8 @@ def _skip(rows: Iterator[tuple[int, Any]], count: int) -> Iterator[tuple[int, An
             yield item
 
 
-def _run_chunk(run: _Run, chunk: list[drafting.Row], prepared: list[drafting.Prepared]) -> None:
+def _run_chunk(run: _Run, chunk: list[drafting.Row], prepared: list[drafting.Prepared]) -> int:
+    """Save one chunk in one transaction; returns how many contacts it created or updated."""
     batch = run.batch
     counts = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
     errors: list[ImportRowError] = []
@@ -873,6 +873,8 @@ def _run_chunk(run: _Run, chunk: list[drafting.Row], prepared: list[drafting.Pre
     if batch.dry_run:
         with transaction.atomic():
             _save_progress(batch, chunk, counts, errors, [], [], [])
+        return 0
+    return counts["created"] + counts["updated"]
 
 
 def _save_progress(  # type: ignore[no-untyped-def]

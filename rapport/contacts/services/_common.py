@@ -11,7 +11,7 @@ from django.db import models
 from rapport.access.models import User
 from rapport.contacts import normalize
 from rapport.contacts.models import Affiliation, CustomFieldDefinition, ExternalId, Tag
-from rapport.core import policy
+from rapport.core import bulk, policy
 from rapport.core.errors import Conflict, FieldError
 from rapport.core.text import fold
 
@@ -105,17 +105,15 @@ class Lookups:
 
 
 def external_id_owners(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """Which contacts hold the (source, id) ``pairs``, asked by source, 500 ids at a time."""
+    """Which contacts hold the (source, id) ``pairs``, asked by source."""
     by_source: dict[str, list[str]] = {}
     for source, value in pairs:
         by_source.setdefault(source, []).append(value)
     owners: dict[tuple[str, str], int] = {}
     for source, values in by_source.items():
-        values.sort()
-        for start in range(0, len(values), 500):
-            for value, contact_id in ExternalId.objects.filter(
-                source=source, value__in=values[start : start + 500], contact__isnull=False
-            ).values_list("value", "contact_id"):
+        held = ExternalId.objects.filter(source=source, contact__isnull=False).order_by()
+        for query in bulk.matching(held, "value", values):
+            for value, contact_id in query.values_list("value", "contact_id"):
                 owners[(source, value)] = contact_id
     return owners
 
