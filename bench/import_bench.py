@@ -4,7 +4,8 @@
 
 Each run imports into a new, empty database (a SQLite file under var/bench/, or the
 PostgreSQL database `rapport_import_bench`) in a child process, with full validation,
-and reports rows per second and the child's peak memory (maximum resident set size).
+and reports rows per second, the child's peak memory (maximum resident set size) and the
+CPU time per row of the importer, its validating process and its PostgreSQL backend.
 """
 
 from __future__ import annotations
@@ -81,13 +82,20 @@ def run(engine: str, path: Path, rows: int) -> dict[str, float]:
     subprocess.run([rapport, "setup", "--no-demo"], env=setup_env, check=True, capture_output=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    out = subprocess.run(
+    process = subprocess.Popen(
         [rapport, "import", str(path), "--no-progress"],
         env=env,
-        check=True,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
+    cpu = CpuWatch(process.pid, "rapport_import_bench" if engine == "postgresql" else None)
+    while process.poll() is None:
+        cpu.sample()
+        time.sleep(0.5)
+    stdout, stderr = process.communicate()
+    if process.returncode:
+        raise SystemExit(f"rapport import failed:\n{stderr}")
     seconds = time.perf_counter() - started
     peak_kb = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before)
     return {
@@ -95,8 +103,55 @@ def run(engine: str, path: Path, rows: int) -> dict[str, float]:
         "seconds": round(seconds, 1),
         "rows_per_s": round(rows / seconds),
         "peak_mb": round(peak_kb / 1024),
-        "summary": (out.stdout.strip().splitlines() or [""])[-1],
+        "cpu_us": {k: round(v * 1e6 / rows) for k, v in cpu.totals().items()},
+        "summary": (stdout.strip().splitlines() or [""])[-1],
     }
+
+
+class CpuWatch:
+    """CPU seconds of the import, its validating process and its PostgreSQL backends.
+
+    Read from /proc every half second while they run (so the last half second of a
+    process that ends is missed); Linux only.
+    """
+
+    def __init__(self, pid: int, database: str | None) -> None:
+        self.pid = pid
+        self.database = database
+        self.seen: dict[int, tuple[str, float]] = {}
+
+    def sample(self) -> None:
+        roles = {self.pid: "importer"}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and _stat(int(entry.name), 1) == str(self.pid):
+                roles[int(entry.name)] = "validating process"
+        if self.database:
+            import psycopg
+
+            with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
+                for (pid,) in conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s", [self.database]
+                ):
+                    roles[pid] = "PostgreSQL"
+        for pid, role in roles.items():
+            utime, stime = _stat(pid, 11), _stat(pid, 12)
+            if utime is not None and stime is not None:
+                ticks = os.sysconf("SC_CLK_TCK")
+                self.seen[pid] = (role, (int(utime) + int(stime)) / ticks)
+
+    def totals(self) -> dict[str, float]:
+        result: dict[str, float] = {}
+        for role, seconds in self.seen.values():
+            result[role] = result.get(role, 0.0) + seconds
+        return result
+
+
+def _stat(pid: int, index: int) -> str | None:
+    """Field ``index`` after the command name in /proc/PID/stat (1: parent, 11: utime)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[index]
+    except (OSError, IndexError):
+        return None
 
 
 def main() -> int:
@@ -117,6 +172,8 @@ def main() -> int:
         print(
             f"  {engine:<10} {result['rows_per_s']:>6,} rows/s   {result['seconds']:>7} s   peak {result['peak_mb']} MB"
         )
+        cpu = ", ".join(f"{role} {us}" for role, us in result["cpu_us"].items())
+        print(f"             CPU µs per row: {cpu}")
         print(f"             {result['summary']}")
     return 0
 
