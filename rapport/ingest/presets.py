@@ -576,6 +576,10 @@ def guess_mapping(headers: Sequence[str]) -> dict[str, str]:
         target = _LOOKUP.get(key, "")
         if not target:
             target = _repeated_target(key, counters, used)
+        if not target:
+            # Google's numbered columns ("E-mail 2 - Value") are unmistakable even in a
+            # file trimmed of the columns that identify a Google export.
+            target = _google_numbered(key) or ""
         if target in used:
             target = ""
         if target:

@@ -220,3 +220,25 @@ def test_the_xlsx_sample_gets_a_usable_first_mapping():
 )
 def test_a_column_name_implies_the_label_of_its_values(header, label):
     assert presets.implied_label(header) == label
+
+
+def test_a_google_export_trimmed_of_its_identifying_columns_still_maps_its_numbered_ones():
+    headers = [
+        "Name",
+        "E-mail 1 - Type",
+        "E-mail 1 - Value",
+        "Phone 1 - Value",
+        "Address 1 - City",
+        "Organization 1 - Name",
+        "Group Membership",
+    ]
+    assert presets.detect_preset(headers) is None  # no "Given Name", "Family Name"…
+    assert presets.guess_mapping(headers) == {
+        "Name": "full_name",
+        "E-mail 1 - Type": "emails[0].label",
+        "E-mail 1 - Value": "emails[0].address",
+        "Phone 1 - Value": "phones[0].number",
+        "Address 1 - City": "addresses[0].locality",
+        "Organization 1 - Name": "organization.name",
+        "Group Membership": "tags",
+    }
