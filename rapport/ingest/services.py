@@ -678,7 +678,7 @@ def _patch(
         if "emails" in record.overwrite:
             patch["emails"] = data["emails"]
         elif new:
-            patch["emails"] = current["emails"] + new
+            patch["emails"] = _appended(current["emails"], new)
     if data.get("phones"):
         have_numbers = {p.e164 for p in contact.phones.all()}
         new = []
@@ -696,7 +696,7 @@ def _patch(
         if "phones" in record.overwrite:
             patch["phones"] = data["phones"]
         elif new:
-            patch["phones"] = current["phones"] + new
+            patch["phones"] = _appended(current["phones"], new)
     for kind, key_parts in (
         ("addresses", ("street", "locality", "postcode", "country")),
         ("urls", ("url",)),
@@ -712,7 +712,7 @@ def _patch(
         if kind in record.overwrite:
             patch[kind] = data[kind]
         elif new:
-            patch[kind] = current[kind] + new
+            patch[kind] = _appended(current[kind], new)
     if data.get("tags"):
         have_tags = [t.name for t in contact.tags.all()]
         folded = {fold(t) for t in have_tags}
@@ -736,6 +736,17 @@ def _patch(
         ]
     before = _comparable(current, contact, set(patch))
     return patch, before
+
+
+def _appended(current: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``new`` entries after the contact's ``current`` ones, which keep their primary.
+
+    A row's "primary" mark (Google's "* Work") speaks of the row's own values; it does
+    not take the place of the one the contact already has.
+    """
+    if not current:
+        return new
+    return current + [{**entry, "primary": False} for entry in new]
 
 
 def _comparable(values: dict[str, Any], contact: Contact, keys: set[str]) -> dict[str, Any]:

@@ -108,6 +108,25 @@ def test_upsert_fills_empty_fields_and_never_overwrites_unless_the_mapping_says_
     assert existing.job_title == "Programmer"
 
 
+def test_a_starred_value_added_to_an_existing_contact_leaves_its_primary_alone(bob):
+    existing = make_contact(
+        bob,
+        given_name="Grace",
+        emails=[{"address": "grace@navy.example"}],
+        phones=[{"number": "+1 202 555 0143"}],
+    )
+    text = "Phone,Email type,Email\n+1 202 555 0143,* Work,grace@work.example\n"
+    mapping = {
+        "Phone": "phones[0].number",
+        "Email type": "emails[0].label",
+        "Email": "emails[0].address",
+    }
+    batch = run_import(bob, text, mapping=mapping)
+    assert (batch.updated_count, batch.failed_count) == (1, 0)
+    emails = [(e.address, e.label, e.primary) for e in existing.emails.order_by("position")]
+    assert emails == [("grace@navy.example", "", True), ("grace@work.example", "Work", False)]
+
+
 def test_matching_prefers_external_id_then_email_then_phone(bob):
     by_phone = make_contact(
         bob, given_name="Phone", emails=[], phones=[{"number": "+1 202 555 0143"}]
