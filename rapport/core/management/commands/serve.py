@@ -46,25 +46,39 @@ class Command(BaseCommand):
             "--access-logfile", "-",
             "--forwarded-allow-ips", os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         ]  # fmt: skip
-        processes = [subprocess.Popen(web)]
+        server = subprocess.Popen(web)
         backend = task_backend()
-        if backend == "django_tasks_db.DatabaseBackend" and not options["no_worker"]:
-            processes.append(subprocess.Popen([str(bin_dir / "rapport"), "worker"]))
+        worker_command = [str(bin_dir / "rapport"), "worker"]
+        with_worker = backend == "django_tasks_db.DatabaseBackend" and not options["no_worker"]
+        worker = subprocess.Popen(worker_command) if with_worker else None
         self.stdout.write(f"Rapport is serving on http://{options['host']}:{options['port']}/")
         self.stdout.flush()
+        stopping = False
 
         def stop(*_: object) -> None:
-            for process in processes:
-                if process.poll() is None:
+            nonlocal stopping
+            stopping = True
+            for process in (server, worker):
+                if process is not None and process.poll() is None:
                     process.terminate()
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         try:
-            while all(p.poll() is None for p in processes):
+            while server.poll() is None and not stopping:
+                if worker is not None and worker.poll() is not None and not stopping:
+                    # The web keeps serving; a worker that died (a task's crash, a
+                    # database locked for too long) is started again.
+                    self.stderr.write(
+                        f"The background worker stopped (exit code {worker.returncode}); "
+                        "starting it again."
+                    )
+                    time.sleep(1)
+                    worker = subprocess.Popen(worker_command)
                 time.sleep(0.5)
         finally:
             stop()
-            for process in processes:
-                process.wait(timeout=30)
-        sys.exit(max(p.returncode or 0 for p in processes))
+            for process in (server, worker):
+                if process is not None:
+                    process.wait(timeout=30)
+        sys.exit(max(p.returncode or 0 for p in (server, worker) if p is not None))
