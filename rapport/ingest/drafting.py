@@ -121,18 +121,18 @@ class ValidatedChunks:
 
     def __iter__(self) -> Iterator[tuple[list[Row], list[Prepared]]]:
         first = self.next_chunk()
-        if not first:
-            return
+        second = self.next_chunk() if len(first) == self.size else []
         forkable = sys.platform == "linux"  # fork, and a child that dies with its parent
-        if len(first) < self.size or self.batch.mode == ImportBatch.Mode.UPDATE or not forkable:
+        if not second or self.batch.mode == ImportBatch.Mode.UPDATE or not forkable:
             validate = ChunkValidator(self.batch, self.actor, lookups=None)
-            chunk = first
-            while chunk:
-                yield chunk, validate(chunk)
-                chunk = self.next_chunk()
+            for chunk in itertools.chain((first, second), iter(self.next_chunk, [])):
+                if chunk:
+                    yield chunk, validate(chunk)
             return
         pending: deque[tuple[list[Row], Future[list[Prepared]]]] = deque()
         pending.append((first, self.start(first)))
+        assert self.executor is not None
+        pending.append((second, self.executor.submit(_validate_in_worker, second)))
         while pending:
             while len(pending) < AHEAD and (chunk := self.next_chunk()):
                 assert self.executor is not None

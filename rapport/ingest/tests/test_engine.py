@@ -455,3 +455,17 @@ def test_a_file_of_many_chunks_is_validated_in_a_second_process_with_the_same_re
     ]
     assert Tag.objects.filter(name="New label").count() == 1
     assert Contact.objects.count() == 2 * size + 247
+
+
+def test_a_file_of_one_chunk_is_validated_in_the_importer_itself(bob, monkeypatch):
+    from rapport.ingest import drafting
+
+    forks = []
+    monkeypatch.setattr(drafting.ValidatedChunks, "start", lambda self, first: forks.append(1))
+    rows = [HEADER.strip()]
+    rows += [
+        f"Person {i} Example,p{i}@example.com,,,,,,,K-{i}," for i in range(services.CHUNK_ROWS)
+    ]
+    batch = run_import(bob, "\n".join(rows) + "\n")
+    assert forks == []
+    assert batch.created_count == services.CHUNK_ROWS
