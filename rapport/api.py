@@ -105,6 +105,8 @@ api.add_router("/custom-fields", custom_fields_router)
 api.add_router("/exports", "rapport.ingest.api_export.router")
 api.add_router("/imports", "rapport.ingest.api.router")
 api.add_router("/quality", "rapport.quality.api.router")
+api.add_router("/duplicates", "rapport.duplicates.api.router")
+api.add_router("/merges", "rapport.merges.api.router")
 
 
 def _errors(request: HttpRequest, errors: list[FieldError]) -> HttpResponse:

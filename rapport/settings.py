@@ -32,6 +32,8 @@ INSTALLED_APPS = [
     "rapport.contacts",
     "rapport.ingest",
     "rapport.quality",
+    "rapport.duplicates",
+    "rapport.merges",
 ]
 
 MIDDLEWARE = [

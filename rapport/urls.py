@@ -8,4 +8,6 @@ urlpatterns = [
     path("", include("rapport.contacts.urls")),
     path("", include("rapport.ingest.urls")),
     path("", include("rapport.quality.urls")),
+    path("", include("rapport.duplicates.urls")),
+    path("", include("rapport.merges.urls")),
 ]

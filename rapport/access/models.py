@@ -54,6 +54,8 @@ class ChangeRecord(models.Model):
         CREATE = "create", "Created"
         UPDATE = "update", "Updated"
         DELETE = "delete", "Deleted"
+        MERGE = "merge", "Merged"
+        UNMERGE = "unmerge", "Unmerged"
 
     object_type = models.CharField(max_length=32)
     object_id = models.BigIntegerField()

@@ -36,6 +36,9 @@ _WRITE = {
     "tags.add",
     "imports.run",
     "enrichment.apply",
+    "contacts.merge",
+    "organizations.merge",
+    "duplicates.review",
 }
 _ADMIN = {"tags.manage", "custom_fields.manage", "users.manage"}
 
