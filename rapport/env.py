@@ -43,6 +43,20 @@ def env_int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
 
 
+def env_probability(name: str, default: float) -> float:
+    """A probability given as 0.95 or as a percentage (95%)."""
+    raw = env_str(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a probability such as 0.95, not {raw!r}") from None
+    if not 0 < value <= 1:
+        raise ValueError(f"{name} must be above 0 and at most 1, not {raw!r}")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = env_str(name, "")
     if not raw.strip():

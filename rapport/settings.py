@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from rapport.env import env_bool, env_int, env_list, env_str, persistent_secret_key
+from rapport.env import env_bool, env_int, env_list, env_probability, env_str, persistent_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(env_str("RAPPORT_DATA_DIR", str(BASE_DIR.parent / "var"))).resolve()
@@ -149,6 +149,15 @@ RAPPORT_DEFAULT_REGION = env_str("RAPPORT_DEFAULT_REGION", "US").upper()
 
 # A contact neither changed nor confirmed for this many months counts as stale.
 RAPPORT_STALE_MONTHS = env_int("RAPPORT_STALE_MONTHS", 12)
+
+# Duplicates: pairs at or above the review threshold are proposed for review (and
+# shown when a contact is entered); at or above the auto-merge threshold a scan merges
+# them by itself, when RAPPORT_DUPLICATE_AUTO_MERGE is on.
+RAPPORT_DUPLICATE_REVIEW_THRESHOLD = env_probability("RAPPORT_DUPLICATE_REVIEW_THRESHOLD", 0.5)
+RAPPORT_DUPLICATE_AUTO_MERGE_THRESHOLD = env_probability(
+    "RAPPORT_DUPLICATE_AUTO_MERGE_THRESHOLD", 0.99
+)
+RAPPORT_DUPLICATE_AUTO_MERGE = bool(env_bool("RAPPORT_DUPLICATE_AUTO_MERGE", False))
 
 LOGGING = {
     "version": 1,

@@ -607,6 +607,9 @@ def demo_load(
         _after_bulk_load(bulk, progress)
     if realistic and contacts <= HISTORY_LIMIT:
         _record_history(contact_first, org_first)
+    from rapport.duplicates.services import match_keys_build
+
+    match_keys_build(after_id=contact_first - 1, progress=progress)
     return DemoResult(contacts=contacts, organizations=organizations, affiliations=affiliations)
 
 

@@ -28,6 +28,7 @@ from rapport.contacts.services import search_doc
 from rapport.core import bulk, policy
 from rapport.core.errors import InvalidInput
 from rapport.core.text import fold
+from rapport.duplicates import services as duplicates
 
 NAME_FIELDS = ("prefix", "given_name", "middle_name", "family_name", "suffix", "nickname")
 NAME_LIMITS = {"prefix": 30, "suffix": 30}
@@ -445,6 +446,9 @@ def contact_create(*, actor: Any, data: Mapping[str, Any], via: str = "ui") -> C
     _write_children(contact, children, {key for key, rows in children.items() if rows}, fresh=True)
     if tag_objects:
         contact.tags.set(tag_objects)
+    duplicates.match_keys_add(
+        [(contact.pk, duplicates.draft_features(fields=fields, children=children))]
+    )
     snapshot = contact_snapshot(contact, children=children, tags=tag_objects)
     change_record(
         actor=actor,
@@ -495,6 +499,7 @@ def contact_update(
         before_obj.tags.set(v.ensure_tags(tags))
     updated = _load(contact.pk)
     contact_refresh_search(contact=updated)
+    duplicates.match_keys_refresh(contact_ids=[updated.pk])
     changes = diff(before, contact_snapshot(updated))
     if changes:
         change_record(
@@ -697,6 +702,13 @@ def contacts_create(
     bulk.insert_rows(Contact.tags.through, tag_links)
     bulk.insert_rows(Affiliation, affiliations)
     bulk.insert_rows(ChangeRecord, history)
+    duplicates.match_keys_add(
+        (
+            draft.contact_id or 0,
+            duplicates.draft_features(fields=draft.fields, children=draft.children),
+        )
+        for draft in drafts
+    )
     return ids
 
 

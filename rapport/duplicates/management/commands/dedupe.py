@@ -1,0 +1,91 @@
+"""`rapport dedupe`: search the contacts for duplicates and propose clusters for review."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+from tqdm import tqdm
+
+from rapport.access.commands import RecordCommand
+from rapport.duplicates import services
+from rapport.duplicates.models import DuplicateScan
+
+
+class Command(RecordCommand):
+    help = (
+        "Search all contacts (or a segment, or one import batch) for likely duplicates, "
+        "learn the match model from the data, and queue the clusters found for review."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        self.add_actor_argument(parser)
+        scope = parser.add_mutually_exclusive_group()
+        scope.add_argument("--batch", type=int, help="Only contacts this import batch touched.")
+        scope.add_argument("--query", help="Only contacts this search finds (as the list).")
+        parser.add_argument("--tag", action="append", default=[], help="Only contacts with a tag.")
+        parser.add_argument(
+            "--pairs-out",
+            type=Path,
+            help="Also write every scored pair at or above the review threshold to this CSV.",
+        )
+        parser.add_argument(
+            "--rebuild-keys",
+            action="store_true",
+            help="Recompute every contact's blocking keys first.",
+        )
+        parser.add_argument("--quiet", action="store_true", help="No progress bar.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        actor = self.actor(options)
+        quiet = options["quiet"]
+        if options["rebuild_keys"]:
+            services.match_keys_rebuild(progress=not quiet)
+        if options["batch"] is not None:
+            scope, detail = "batch", {"batch": options["batch"]}
+        elif options["query"] or options["tag"]:
+            scope = "segment"
+            detail = {"q": options["query"] or "", "filters": {"tags": options["tag"]}}
+        else:
+            scope, detail = "all", {}
+        out = None
+        if options["pairs_out"]:
+            try:
+                out = options["pairs_out"].open("w", newline="", encoding="utf-8")
+            except OSError as exc:
+                raise CommandError(
+                    f"Cannot write {options['pairs_out']}: {exc.strerror}."
+                ) from None
+        bars: dict[str, tqdm[Any]] = {}
+
+        def progress(phase: str, done: int, total: int) -> None:
+            if quiet:
+                return
+            bar = bars.get(phase)
+            if bar is None:
+                for other in bars.values():
+                    other.close()
+                bar = bars[phase] = tqdm(total=total, desc=phase.capitalize(), unit=" ")
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        try:
+            scan = self.call(
+                services.duplicates_scan_create, actor=actor, scope=scope, detail=detail
+            )
+            done = services.duplicates_scan_run(scan_id=scan.pk, progress=progress, pairs_out=out)
+        finally:
+            for bar in bars.values():
+                bar.close()
+            if out is not None:
+                out.close()
+        self.report(done)
+
+    def report(self, scan: DuplicateScan) -> None:
+        w = self.stdout.write
+        w(f"Scanned {scan.contacts:,} contacts: {scan.pairs_compared:,} pairs compared,")
+        w(f"{scan.pairs_found:,} likely duplicate pairs in {scan.clusters_found:,} clusters.")
+        if scan.clusters_found:
+            w("Review them at /duplicates/ or with GET /api/v1/duplicates/clusters.")

@@ -1,0 +1,252 @@
+"""How two people's values compare, field by field, as one of a few levels each.
+
+Every comparison returns the index of a level in its ``levels`` (the strongest agreement
+first, disagreement last) or ``MISSING`` when either record lacks the value: a missing
+value is no evidence either way. The model (model.py) turns each level into a weight.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rapidfuzz.distance import JaroWinkler
+
+from rapport.duplicates.matching import normal
+from rapport.duplicates.matching.features import PersonFeatures
+
+MISSING = -1
+# A phone number held by this many people or more is a switchboard or a household line.
+SHARED_PHONE = 3
+# Birthdays this many years apart belong to two generations (a parent and a child).
+GENERATION_YEARS = 12
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a comparison may know of the whole database: how many contacts hold a
+    phone number (1 when unknown)."""
+
+    phone_holders: Callable[[str], int] = lambda e164: 1
+
+
+NO_CONTEXT = Context()
+
+
+def _similar(a: str, b: str, cutoff: float) -> bool:
+    return JaroWinkler.normalized_similarity(a, b, score_cutoff=cutoff) > 0
+
+
+def _umlauts_written_out(folded: str) -> str:
+    """Mueller as Muller: folding turns ü into u, German spelling writes it ue."""
+    return folded.replace("ue", "u").replace("oe", "o").replace("ae", "a")
+
+
+def _family_close(a: PersonFeatures, b: PersonFeatures) -> bool:
+    if a.family == b.family:
+        return True
+    if _umlauts_written_out(a.family) == _umlauts_written_out(b.family):  # Müller, Mueller
+        return True
+    if a.family_tokens and b.family_tokens:
+        small, large = sorted((a.family_tokens, b.family_tokens), key=len)
+        if small <= large:  # García ⊂ García López
+            return True
+    return _similar(a.family, b.family, 0.92)
+
+
+def _swapped(a: PersonFeatures, b: PersonFeatures) -> bool:
+    if not (a.given and b.given and a.family and b.family):
+        return False
+    return (a.given == b.family or _similar(a.given, b.family, 0.92)) and (
+        a.family == b.given or _similar(a.family, b.given, 0.92)
+    )
+
+
+def _initial_of(short: str, full: str) -> bool:
+    return len(short) == 1 and full[:1] == short
+
+
+NAME_LEVELS = (
+    "exact",
+    "swapped",
+    "nickname",
+    "typo",
+    "initial",
+    "family, a given name missing",
+    "family only",
+    "given only",
+    "different",
+)
+
+
+def compare_name(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
+    if not a.has_name or not b.has_name:
+        return MISSING
+    if a.given == b.given and a.family == b.family:
+        return 0
+    if _swapped(a, b):
+        return 1
+    family = _family_close(a, b)
+    if family and a.given and b.given:
+        if a.given == b.given:  # the surnames differ a little (a slip, a shortened one)
+            return 3
+        if normal.nickname_equivalent(a.given, b.given):
+            return 2
+        if _similar(a.given, b.given, 0.88):
+            return 3
+        first_a, first_b = a.given.split(" ", 1)[0], b.given.split(" ", 1)[0]
+        if _initial_of(first_a, first_b) or _initial_of(first_b, first_a):
+            return 4
+    if family:
+        return 6 if a.given and b.given else 5
+    if a.given and b.given and normal.nickname_equivalent(a.given, b.given):
+        return 7
+    return 8
+
+
+EMAIL_LEVELS = ("same", "same local part", "different")
+
+
+def compare_email(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
+    if not a.emails or not b.emails:
+        return MISSING
+    if a.emails & b.emails:
+        return 0
+    if a.email_locals & b.email_locals:
+        return 1
+    return 2
+
+
+PHONE_LEVELS = ("same", "same shared line", "other extension", "different")
+
+
+def compare_phone(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
+    if not a.phones or not b.phones:
+        return MISSING
+    numbers_b = {e164: ext for e164, ext in b.phones}
+    best = 3
+    for e164, ext in a.phones:
+        other = numbers_b.get(e164)
+        if other is None:
+            continue
+        if ext and other and ext != other:
+            best = min(best, 2)
+        elif ctx.phone_holders(e164) >= SHARED_PHONE:
+            best = min(best, 1)
+        else:
+            return 0
+    return best
+
+
+ADDRESS_LEVELS = ("same", "same area", "different")
+
+
+def compare_address(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
+    if not a.addresses or not b.addresses:
+        return MISSING
+    best = 2
+    for post_a, town_a, number_a, street_a, country_a in a.addresses:
+        for post_b, town_b, number_b, street_b, country_b in b.addresses:
+            if country_a and country_b and country_a != country_b:
+                continue
+            area = bool(post_a and post_a == post_b) or bool(town_a and town_a == town_b)
+            if not area:
+                continue
+            if (
+                number_a
+                and number_a == number_b
+                and street_a
+                and street_b
+                and (street_a == street_b or _similar(street_a, street_b, 0.85))
+            ):
+                return 0
+            best = 1
+    return best
+
+
+ORGANIZATION_LEVELS = ("same", "different")
+
+
+def compare_organization(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
+    if not a.organizations or not b.organizations:
+        return MISSING
+    return 0 if a.organizations & b.organizations else 1
+
+
+TITLE_LEVELS = ("same", "similar", "different")
+
+
+def compare_title(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
+    if not a.title or not b.title:
+        return MISSING
+    if a.title == b.title:
+        return 0
+    if set(a.title.split()) & set(b.title.split()) or _similar(a.title, b.title, 0.85):
+        return 1
+    return 2
+
+
+BIRTHDAY_LEVELS = ("same", "close", "different", "another generation")
+
+
+def _one_slip(x: dt.date, y: dt.date) -> bool:
+    """A typing slip: day and month swapped, or one of year, month, day differs by
+    one digit."""
+    if (x.day, x.month) == (y.month, y.day) and x.year == y.year:
+        return True
+    differ = (x.year != y.year) + (x.month != y.month) + (x.day != y.day)
+    if differ != 1:
+        return False
+    pairs = (x.year, y.year) if x.year != y.year else (x.month, y.month)
+    if x.day != y.day:
+        pairs = (x.day, y.day)
+    a, b = (f"{n:04d}" for n in pairs)
+    return sum(c != d for c, d in zip(a, b, strict=True)) == 1
+
+
+def compare_birthday(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
+    if a.birthday is None or b.birthday is None:
+        return MISSING
+    if a.birthday == b.birthday:
+        return 0
+    if abs(a.birthday.year - b.birthday.year) >= GENERATION_YEARS:
+        return 3
+    if _one_slip(a.birthday, b.birthday):
+        return 1
+    return 2
+
+
+GENERATION_LEVELS = ("same", "conflict")
+
+
+def compare_generation(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
+    """Jr. against Sr. (or II against III) says two people; one without says nothing."""
+    if not a.generation or not b.generation:
+        return MISSING
+    return 0 if a.generation == b.generation else 1
+
+
+@dataclass(frozen=True)
+class Comparison:
+    name: str
+    label: str
+    levels: tuple[str, ...]
+    compare: Callable[[PersonFeatures, PersonFeatures, Context], int]
+
+
+PERSON_COMPARISONS: tuple[Comparison, ...] = (
+    Comparison("name", "Name", NAME_LEVELS, compare_name),
+    Comparison("email", "Email", EMAIL_LEVELS, compare_email),
+    Comparison("phone", "Phone", PHONE_LEVELS, compare_phone),
+    Comparison("address", "Address", ADDRESS_LEVELS, compare_address),
+    Comparison("organization", "Organization", ORGANIZATION_LEVELS, compare_organization),
+    Comparison("title", "Job title", TITLE_LEVELS, compare_title),
+    Comparison("birthday", "Birthday", BIRTHDAY_LEVELS, compare_birthday),
+    Comparison("generation", "Jr./Sr.", GENERATION_LEVELS, compare_generation),
+)
+
+
+def compare(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> tuple[int, ...]:
+    """The level of every comparison for this pair, in PERSON_COMPARISONS order."""
+    return tuple(c.compare(a, b, ctx) for c in PERSON_COMPARISONS)

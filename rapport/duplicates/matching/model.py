@@ -1,0 +1,324 @@
+"""A Fellegi–Sunter model: how much each comparison level says for or against a match.
+
+For every comparison level the model holds ``m`` (how often two records of the same
+person compare at that level) and ``u`` (how often two records of different people do).
+A pair's evidence is the sum of log2(m/u) over its comparisons, added to the prior odds
+that two records picked at random are the same person; a missing value adds nothing.
+The match probability is the logistic of that sum, and the explanation lists every term.
+
+Defaults work on a fresh database. ``estimate_u`` learns the u values from random pairs
+of the database's own records and ``estimate_m`` the m values (and the share of matches
+among candidate pairs) by expectation–maximisation over the blocked candidate pairs, both
+smoothed towards the defaults so that a small database cannot learn nonsense.
+An exact name match is weighed by how common the name is (term frequency): two "John
+Smith" records say less than two "Zbigniew Brzęczyszczykiewicz" records.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapport.duplicates.matching.comparisons import (
+    MISSING,
+    NO_CONTEXT,
+    PERSON_COMPARISONS,
+    Comparison,
+    Context,
+    compare,
+)
+from rapport.duplicates.matching.features import PersonFeatures
+
+# Levels as listed in comparisons.py; the last (disagreement) takes what the others leave.
+_DEFAULT_M: dict[str, tuple[float, ...]] = {
+    "name": (0.70, 0.02, 0.05, 0.10, 0.03, 0.02, 0.01, 0.04, 0.03),
+    "email": (0.55, 0.10, 0.35),
+    "phone": (0.50, 0.03, 0.02, 0.45),
+    "address": (0.60, 0.15, 0.25),
+    "organization": (0.65, 0.35),
+    "title": (0.45, 0.15, 0.40),
+    "birthday": (0.92, 0.05, 0.029, 0.001),
+    "generation": (0.995, 0.005),
+}
+# Different people share an address or a line mostly as a household or an office does:
+# those levels are set for that, not for strangers.
+_DEFAULT_U: dict[str, tuple[float, ...]] = {
+    "name": (2e-5, 1e-6, 2e-5, 2e-4, 1e-4, 1e-3, 4e-3, 4e-3, 0.0),
+    "email": (1e-7, 2e-5, 0.0),
+    "phone": (1e-7, 1e-3, 2e-5, 0.0),
+    "address": (1e-4, 5e-3, 0.0),
+    "organization": (5e-3, 0.0),
+    "title": (0.02, 0.05, 0.0),
+    "birthday": (3e-5, 3e-4, 0.40, 0.0),
+    "generation": (0.5, 0.0),
+}
+# The share of contacts assumed to have a duplicate, before any scan has measured it.
+DEFAULT_DUPLICATE_SHARE = 0.05
+# No level is ever taken as rarer than this among different people, nor among matches.
+_FLOOR = 1e-9
+# How many pairs' worth of belief the defaults carry against what the data says.
+_PRIOR_PAIRS_U = 200.0
+_PRIOR_PAIRS_M = 50.0
+_NAME = 0  # the name comparison's position
+# Fewer contacts than this teach nothing reliable: the defaults stay.
+MIN_LEARNING_POPULATION = 2_000
+
+
+def _complete(values: Sequence[float]) -> tuple[float, ...]:
+    """The levels with the last one set to what the others leave (never below _FLOOR)."""
+    rest = 1.0 - sum(values[:-1])
+    return (*[max(v, _FLOOR) for v in values[:-1]], max(rest, _FLOOR))
+
+
+def _normalised(values: Sequence[float]) -> tuple[float, ...]:
+    total = sum(values) or 1.0
+    return tuple(max(v / total, _FLOOR) for v in values)
+
+
+@dataclass
+class MatchModel:
+    """m and u per comparison level, and the prior probability that two random records
+    are the same person (about the duplicate share over half the population)."""
+
+    m: dict[str, tuple[float, ...]]
+    u: dict[str, tuple[float, ...]]
+    prior: float
+    population: int
+    learned: dict[str, Any] = field(default_factory=dict)
+    comparisons: tuple[Comparison, ...] = PERSON_COMPARISONS
+
+    def __post_init__(self) -> None:
+        self._weights = [
+            [math.log2(m / u) for m, u in zip(self.m[c.name], self.u[c.name], strict=True)]
+            for c in self.comparisons
+        ]
+        self._prior_bits = math.log2(self.prior / (1 - self.prior))
+        self._exact_name_m = self.m["name"][0]
+
+    # -- scoring ---------------------------------------------------------------
+    def bits(self, levels: Sequence[int], name_holders: int = 0) -> float:
+        """The pair's evidence in bits (log2 odds), the prior included."""
+        total = self._prior_bits
+        for weights, level in zip(self._weights, levels, strict=True):
+            if level != MISSING:
+                total += weights[level]
+        if name_holders and levels[_NAME] == 0:
+            total += self._exact_name_adjustment(name_holders)
+        return total
+
+    def _exact_name_adjustment(self, holders: int) -> float:
+        """The exact-name weight for a name this many contacts have, minus the average
+        one the levels hold."""
+        u = max(holders / max(self.population, 1), 1 / max(self.population, 1), _FLOOR)
+        return math.log2(self._exact_name_m / u) - self._weights[_NAME][0]
+
+    def probability(self, levels: Sequence[int], name_holders: int = 0) -> float:
+        return probability_of(self.bits(levels, name_holders))
+
+    def explain(self, levels: Sequence[int], name_holders: int = 0) -> list[dict[str, Any]]:
+        """Each comparison's level and weight in bits (0 when a value is missing)."""
+        out = []
+        for comparison, weights, level in zip(self.comparisons, self._weights, levels, strict=True):
+            if level == MISSING:
+                out.append(
+                    {"field": comparison.name, "label": comparison.label, "level": "missing",
+                     "outcome": "missing", "weight": 0.0}
+                )  # fmt: skip
+                continue
+            weight = weights[level]
+            if comparison.name == "name" and level == 0 and name_holders:
+                weight += self._exact_name_adjustment(name_holders)
+            out.append(
+                {
+                    "field": comparison.name,
+                    "label": comparison.label,
+                    "level": comparison.levels[level],
+                    "outcome": "agree" if weight > 0 else "disagree",
+                    "weight": round(weight, 2),
+                }
+            )
+        return out
+
+    # -- storage ---------------------------------------------------------------
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "m": {k: list(v) for k, v in self.m.items()},
+            "u": {k: list(v) for k, v in self.u.items()},
+            "prior": self.prior,
+            "population": self.population,
+            "learned": self.learned,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MatchModel:
+        default = default_model(int(data.get("population") or 1))
+        m = {c.name: tuple(data["m"].get(c.name, default.m[c.name])) for c in PERSON_COMPARISONS}
+        u = {c.name: tuple(data["u"].get(c.name, default.u[c.name])) for c in PERSON_COMPARISONS}
+        for c in PERSON_COMPARISONS:  # a comparison gained a level since it was stored
+            if len(m[c.name]) != len(c.levels) or len(u[c.name]) != len(c.levels):
+                m[c.name], u[c.name] = default.m[c.name], default.u[c.name]
+        return cls(
+            m=m,
+            u=u,
+            prior=float(data["prior"]),
+            population=int(data["population"]),
+            learned=dict(data.get("learned") or {}),
+        )
+
+
+def probability_of(bits: float) -> float:
+    if bits > 60:
+        return 1.0
+    if bits < -60:
+        return 0.0
+    return 1.0 / (1.0 + 2.0 ** (-bits))
+
+
+def prior_for(population: int, duplicate_share: float = DEFAULT_DUPLICATE_SHARE) -> float:
+    """The chance that two records picked at random are the same person, when this share
+    of the ``population`` has a duplicate."""
+    n = max(population, 2)
+    return min(max(duplicate_share * n / (n * (n - 1) / 2), 1e-12), 0.5)
+
+
+def default_model(population: int) -> MatchModel:
+    """The model before any data was seen, for a database of ``population`` contacts."""
+    return MatchModel(
+        m={c.name: _complete(_DEFAULT_M[c.name]) for c in PERSON_COMPARISONS},
+        u={c.name: _complete(_DEFAULT_U[c.name]) for c in PERSON_COMPARISONS},
+        prior=prior_for(population),
+        population=population,
+    )
+
+
+def score(
+    model: MatchModel,
+    a: PersonFeatures,
+    b: PersonFeatures,
+    ctx: Context = NO_CONTEXT,
+    name_holders: int = 0,
+) -> tuple[float, tuple[int, ...]]:
+    """The match probability of two people and their comparison levels."""
+    levels = compare(a, b, ctx)
+    return model.probability(levels, name_holders), levels
+
+
+# -- learning ----------------------------------------------------------------------
+
+
+def estimate_u(
+    model: MatchModel, records: Sequence[PersonFeatures], *, pairs: int = 100_000, seed: int = 7
+) -> MatchModel:
+    """u from ``pairs`` random pairs of ``records`` (nearly all of different people),
+    smoothed towards the model's current u."""
+    if len(records) < MIN_LEARNING_POPULATION:
+        # Among a few records, random pairs are too often the duplicates themselves.
+        return model
+    rng = random.Random(seed)
+    counts = [Counter[int]() for _ in model.comparisons]
+    n = len(records)
+    for _ in range(pairs):
+        i, j = rng.randrange(n), rng.randrange(n)
+        if i == j:
+            continue
+        for k, level in enumerate(compare(records[i], records[j], NO_CONTEXT)):
+            if level != MISSING:
+                counts[k][level] += 1
+    u = {}
+    for k, comparison in enumerate(model.comparisons):
+        seen = sum(counts[k].values())
+        prior = model.u[comparison.name]
+        u[comparison.name] = _normalised(
+            [
+                (counts[k][level] + _PRIOR_PAIRS_U * prior[level]) / (seen + _PRIOR_PAIRS_U)
+                for level in range(len(comparison.levels))
+            ]
+        )
+    learned = {**model.learned, "u_pairs": pairs}
+    return MatchModel(
+        m=model.m, u=u, prior=model.prior, population=model.population, learned=learned
+    )
+
+
+def estimate_m(
+    model: MatchModel,
+    patterns: Counter[tuple[int, ...]],
+    *,
+    candidate_pairs: int,
+    iterations: int = 25,
+) -> MatchModel:
+    """m, and the share of matches among the candidate pairs, by expectation–maximisation
+    over the comparison patterns of the blocked candidate pairs (u held fixed); the
+    prior over all pairs follows from that share. Unchanged when there is too little to
+    learn from (fewer than 50 candidate pairs, or a small population)."""
+    total = sum(patterns.values())
+    if total < 50 or model.population < MIN_LEARNING_POPULATION:
+        return model
+    population = model.population
+    all_pairs = max(population * (population - 1) / 2, 1)
+    share = min(max(model.prior * all_pairs / max(candidate_pairs, 1), 1e-6), 0.9)
+    m = {name: list(values) for name, values in model.m.items()}
+    names = [c.name for c in model.comparisons]
+    items = list(patterns.items())
+    for _ in range(iterations):
+        current = MatchModel(m={k: tuple(v) for k, v in m.items()}, u=model.u,
+                             prior=share, population=population)  # fmt: skip
+        matched_total = 0.0
+        sums = [[0.0] * len(c.levels) for c in model.comparisons]
+        for pattern, count in items:
+            p = current.probability(pattern) * count
+            matched_total += p
+            for k, level in enumerate(pattern):
+                if level != MISSING:
+                    sums[k][level] += p
+        new_share = min(max(matched_total / total, 1e-6), 0.9)
+        for k, name in enumerate(names):
+            seen = sum(sums[k])
+            start = model.m[name]
+            m[name] = list(
+                _normalised(
+                    [
+                        (sums[k][level] + _PRIOR_PAIRS_M * start[level]) / (seen + _PRIOR_PAIRS_M)
+                        for level in range(len(start))
+                    ]
+                )
+            )
+        if abs(new_share - share) < 1e-7:
+            share = new_share
+            break
+        share = new_share
+    prior = min(max(share * candidate_pairs / all_pairs, 1e-12), 0.5)
+    learned_m = {k: tuple(v) for k, v in m.items()}
+    problem = _implausible(learned_m, model.u, share)
+    if problem:
+        # EM found another split of the pairs than same/different person (with very few
+        # duplicates it may split by address, say): keep the defaults and say why.
+        learned = {**model.learned, "m_pairs": total, "m_kept": problem}
+        return MatchModel(m=model.m, u=model.u, prior=model.prior, population=population,
+                          learned=learned)  # fmt: skip
+    learned = {**model.learned, "m_pairs": total, "match_share": round(share, 6)}
+    return MatchModel(m=learned_m, u=model.u, prior=prior, population=population, learned=learned)
+
+
+def _implausible(
+    m: dict[str, tuple[float, ...]], u: dict[str, tuple[float, ...]], share: float
+) -> str:
+    """Why a learned model cannot describe same-person pairs ("" when it can): the
+    strongest agreement of name, email and phone must count for a match and their
+    disagreement against it, and matches cannot be most of the candidates."""
+    if share > 0.5:
+        return f"{share:.0%} of candidate pairs would be matches"
+    for name in ("name", "email", "phone", "birthday"):
+        if m[name][0] <= u[name][0] or m[name][-1] >= u[name][-1]:
+            return f"{name} agreement would not count for a match"
+    return ""
+
+
+def pattern_counts(
+    pairs: Iterable[tuple[PersonFeatures, PersonFeatures]], ctx: Context = NO_CONTEXT
+) -> Counter[tuple[int, ...]]:
+    return Counter(compare(a, b, ctx) for a, b in pairs)

@@ -1,0 +1,191 @@
+"""The bulk search: candidate pairs by blocking, a model learned from them, clusters.
+
+Works on features in memory (about 1 KB a contact): every record's blocking keys are
+hashed into blocks; a block of up to ``FULL_BLOCK`` records gives all its pairs, a larger
+one (a switchboard number, a very common name) is sorted by name and gives each record's
+``WINDOW`` neighbours, so the number of pairs grows about linearly with the records.
+Each pair is compared once; the comparison patterns teach the model (model.py) and the
+pairs at or above the review threshold are joined into clusters.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from rapport.duplicates.matching.comparisons import Context, compare
+from rapport.duplicates.matching.features import PersonFeatures
+from rapport.duplicates.matching.keys import name_key, person_keys
+from rapport.duplicates.matching.model import MatchModel, estimate_m, estimate_u
+
+FULL_BLOCK = 40
+WINDOW = 8
+
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(phase: str, done: int, total: int) -> None:
+    return None
+
+
+@dataclass
+class ScoredPair:
+    a: int  # positions in the records
+    b: int
+    probability: float
+    levels: tuple[int, ...]
+    name_holders: int
+
+
+@dataclass
+class ScanResult:
+    model: MatchModel
+    pairs_compared: int
+    pairs: list[ScoredPair]  # at or above the threshold, highest first
+
+
+def candidate_pairs(
+    records: Sequence[PersonFeatures], progress: Progress = _no_progress
+) -> tuple[array[int], dict[int, int], dict[str, int]]:
+    """The blocked candidate pairs as one array of ``a * n + b`` (a < b) without repeats;
+    how many records share each record's name key (by position); and how many records
+    hold each phone number (numbers held by more than one)."""
+    n = len(records)
+    blocks: dict[int, list[int] | int] = {}
+    phone_counts: Counter[str] = Counter()
+    name_blocks: dict[int, int] = {}
+    for i, record in enumerate(records):
+        for key in person_keys(record):
+            h = hash(key)
+            members = blocks.get(h)
+            if members is None:
+                blocks[h] = i  # most keys stay single: no list for them
+            elif isinstance(members, int):
+                blocks[h] = [members, i]
+            else:
+                members.append(i)
+            if key[0] == "p":
+                phone_counts[key[2:]] += 1
+        key = name_key(record)
+        if key:
+            name_blocks[i] = hash(key)
+        if i % 20_000 == 0:
+            progress("blocking", i, n)
+    name_holders = {
+        i: len(m) if isinstance((m := blocks.get(h)), list) else 1 for i, h in name_blocks.items()
+    }
+    seen: set[int] = set()
+    for members in blocks.values():
+        if isinstance(members, int):
+            continue
+        if len(members) <= FULL_BLOCK:
+            for x in range(len(members)):
+                a = members[x]
+                for b in members[x + 1 :]:
+                    seen.add(a * n + b if a < b else b * n + a)
+        else:
+            ordered = sorted(members, key=lambda i: (records[i].family, records[i].given, i))
+            for x, a in enumerate(ordered):
+                for b in ordered[x + 1 : x + 1 + WINDOW]:
+                    seen.add(a * n + b if a < b else b * n + a)
+    blocks.clear()
+    pairs = array("q", sorted(seen))
+    return pairs, name_holders, {k: v for k, v in phone_counts.items() if v > 1}
+
+
+def scan(
+    records: Sequence[PersonFeatures],
+    *,
+    model: MatchModel,
+    threshold: float,
+    learn: bool = True,
+    excluded: set[tuple[int, int]] | None = None,
+    progress: Progress = _no_progress,
+) -> ScanResult:
+    """Score every candidate pair of ``records``; learn the model first when ``learn``.
+    ``excluded`` holds (lower id, higher id) contact pairs never to propose."""
+    n = len(records)
+    pairs, name_holders, phone_counts = candidate_pairs(records, progress)
+    ctx = Context(phone_holders=lambda e164: phone_counts.get(e164, 1))
+    total = len(pairs)
+    patterns: list[tuple[int, ...]] = []
+    pattern_ids: dict[tuple[int, ...], int] = {}
+    pair_patterns = array("I")
+    for done, packed in enumerate(pairs):
+        a, b = divmod(packed, n)
+        levels = compare(records[a], records[b], ctx)
+        pid = pattern_ids.get(levels)
+        if pid is None:
+            pid = pattern_ids[levels] = len(patterns)
+            patterns.append(levels)
+        pair_patterns.append(pid)
+        if done % 50_000 == 0:
+            progress("comparing", done, total)
+    if learn and n >= 2:
+        progress("learning", 0, 1)
+        model = estimate_u(model, records)
+        counts = Counter({patterns[pid]: 0 for pid in range(len(patterns))})
+        for pid in pair_patterns:
+            counts[patterns[pid]] += 1
+        model = estimate_m(model, counts, candidate_pairs=total)
+        progress("learning", 1, 1)
+    bits = [model.bits(levels) for levels in patterns]
+    # An exact name can weigh up to this much more for a rare name: pairs below the
+    # threshold even then are skipped without a closer look.
+    floor = _logit(threshold) - _rare_name_bonus(model)
+    found: list[ScoredPair] = []
+    for done, (packed, pid) in enumerate(zip(pairs, pair_patterns, strict=True)):
+        if bits[pid] < floor:
+            continue
+        a, b = divmod(packed, n)
+        levels = patterns[pid]
+        holders = name_holders.get(a, 0) if levels[0] == 0 else 0
+        probability = model.probability(levels, holders)
+        if probability < threshold:
+            continue
+        if excluded and _ids(records, a, b) in excluded:
+            continue
+        found.append(ScoredPair(a, b, probability, levels, holders))
+        if done % 200_000 == 0:
+            progress("scoring", done, total)
+    found.sort(key=lambda p: (-p.probability, p.a, p.b))
+    return ScanResult(model=model, pairs_compared=total, pairs=found)
+
+
+def _ids(records: Sequence[PersonFeatures], a: int, b: int) -> tuple[int, int]:
+    x, y = records[a].id, records[b].id
+    return (x, y) if x < y else (y, x)
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-15), 1 - 1e-15)
+    return math.log2(p / (1 - p))
+
+
+def _rare_name_bonus(model: MatchModel) -> float:
+    return max(0.0, model._exact_name_adjustment(1))
+
+
+def clusters(pairs: Sequence[ScoredPair], size: int) -> Iterator[list[ScoredPair]]:
+    """The pairs grouped into connected clusters (union–find over record positions),
+    each cluster's pairs highest first; clusters ordered by their best pair."""
+    parent = list(range(size))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for pair in pairs:
+        ra, rb = root(pair.a), root(pair.b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    grouped: defaultdict[int, list[ScoredPair]] = defaultdict(list)
+    for pair in pairs:
+        grouped[root(pair.a)].append(pair)
+    ordered = sorted(grouped.values(), key=lambda ps: -max(p.probability for p in ps))
+    yield from ordered
