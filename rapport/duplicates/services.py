@@ -326,6 +326,17 @@ def duplicates_scan_create(
     )
 
 
+def duplicates_scan_start(
+    *, actor: Any, scope: str = "all", detail: Mapping[str, Any] | None = None
+) -> DuplicateScan:
+    """``duplicates_scan_create``, then run it in the background worker."""
+    scan_row = duplicates_scan_create(actor=actor, scope=scope, detail=detail)
+    from rapport.duplicates.tasks import run_scan
+
+    transaction.on_commit(lambda: run_scan.enqueue(scan_id=scan_row.pk))
+    return scan_row
+
+
 def _segment_ids(detail: Mapping[str, Any]) -> list[int]:
     from rapport.contacts.selectors import ContactFilters
     from rapport.ingest.exporters import contacts_matching
