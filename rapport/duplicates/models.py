@@ -77,6 +77,10 @@ class DuplicateScan(models.Model):
     def __str__(self) -> str:
         return f"Scan {self.pk} ({self.get_status_display()})"
 
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
 
 class DuplicateCluster(models.Model):
     """Contacts that are likely one person, waiting for (or given) a reviewer's decision."""

@@ -1,5 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from rapport.duplicates import views
 
 app_name = "duplicates"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("duplicates/", views.queue, name="queue"),
+    path("duplicates/scan/", views.scan_start, name="scan_start"),
+    path("duplicates/scans/<int:pk>/status/", views.scan_status, name="scan_status"),
+    path("duplicates/<int:pk>/", views.cluster, name="cluster"),
+    path("duplicates/<int:pk>/dismiss/", views.cluster_dismiss, name="cluster_dismiss"),
+    path("duplicates/<int:pk>/skip/", views.cluster_skip, name="cluster_skip"),
+]
