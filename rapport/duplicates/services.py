@@ -49,6 +49,8 @@ MAX_CANDIDATES = 200
 # How many holders of a name are counted to weigh an exact name match.
 NAME_COUNT_CAP = 5_000
 _MODEL_TTL = 60.0
+# A segment or batch holding more than this share of all contacts is scanned as a whole.
+LARGE_SCOPE_SHARE = 0.2
 
 
 def review_threshold() -> float:
@@ -409,6 +411,8 @@ def duplicates_scan_run(
 
     try:
         scope = _scope_ids(scan_row)
+        if scope is not None and len(scope) > LARGE_SCOPE_SHARE * Contact.objects.count():
+            scope = None  # comparing everything costs less than looking up each key
         wanted = None if scope is None else _with_neighbours(scope)
         people: list[PersonFeatures] = []
         count = Contact.objects.count() if wanted is None else len(wanted)

@@ -30,6 +30,7 @@ from rapport.contacts.models import Affiliation, Contact, Email, ExternalId, Org
 from rapport.core import bulk, policy
 from rapport.core.errors import FieldError, InvalidInput, NotPermitted
 from rapport.core.text import fold
+from rapport.duplicates import services as duplicates
 from rapport.ingest import drafting, parsers, presets
 from rapport.ingest import mapping as targets
 from rapport.ingest.models import ImportBatch, ImportChange, ImportRowError, SavedMapping
@@ -826,7 +827,19 @@ def import_run(*, batch_id: int, progress: Callable[[int], None] | None = None) 
     ImportBatch.objects.filter(pk=batch.pk).update(total_rows=batch.processed_rows)
     _finish(batch, ImportBatch.Status.DONE, "")
     batch.refresh_from_db()
+    _flag_duplicates(batch, actor)
     return batch
+
+
+def _flag_duplicates(batch: ImportBatch, actor: Any) -> None:
+    """Queue a search for likely duplicates of what the batch wrote (those it did not
+    match by external id, email or phone itself): they go to the review queue."""
+    if batch.dry_run or not (batch.created_count or batch.updated_count):
+        return
+    if not policy.can(actor, "duplicates.review"):
+        return
+    duplicates.duplicates_scan_start(actor=actor, scope="batch", detail={"batch": batch.pk})
+    _log(batch, "Looking for likely duplicates of the imported contacts; see Duplicates.")
 
 
 def _skip(rows: Iterator[tuple[int, Any]], count: int) -> Iterator[tuple[int, Any]]:

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from rapport.contacts import services as contacts
+from rapport.contacts.models import Contact
 from rapport.contacts.tests.factories import make_contact
 from rapport.core.errors import InvalidInput, NotPermitted
 from rapport.duplicates import services
@@ -148,3 +149,29 @@ def test_dedupe_writes_every_pair_with_external_ids(alice, tmp_path):
 def test_dedupe_names_a_batch_that_does_not_exist(alice):
     with pytest.raises(CommandError, match="batch: No such import batch"):
         call_command("dedupe", "--as", "alice", "--batch", "12345", stdout=StringIO())
+
+
+def test_an_import_flags_likely_duplicates_for_review(bob, django_capture_on_commit_callbacks):
+    import io
+
+    from rapport.ingest import services as imports
+
+    existing = make_contact(bob, given_name="Elizabeth", family_name="Taylor",
+                            emails=[{"address": "liz.taylor@acme.example"}])  # fmt: skip
+    text = "Name,Email\nLiz Taylor,liz.taylor@gmail.com\nZofia Nowak,zofia@nowak.example\n"
+    batch = imports.import_upload(
+        actor=bob, upload=io.BytesIO(text.encode()), file_name="people.csv", source="Phone"
+    )
+    batch = imports.import_configure(
+        actor=bob, batch=batch, mapping={"Name": "full_name", "Email": "emails[0].address"},
+        mode="create",
+    )  # fmt: skip
+    imports.import_start(actor=bob, batch=batch)
+    with django_capture_on_commit_callbacks(execute=True):
+        done = imports.import_run(batch_id=batch.pk)
+    assert done.created_count == 2
+    [cluster] = DuplicateCluster.objects.all()
+    liz = Contact.objects.get(emails__address="liz.taylor@gmail.com")
+    assert services.cluster_members(cluster) == {existing.pk, liz.pk}
+    done.refresh_from_db()
+    assert any("duplicates" in str(line) for line in done.log)
