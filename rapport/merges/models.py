@@ -21,6 +21,8 @@ class Merge(models.Model):
     the merge re-pointed: model label, row id, column, the record it came from and, for
     values such as emails, the value's key (a row re-created by a later edit is found
     by it). ``removed`` lists rows deleted as duplicates (restored from ``snapshot``).
+    ``choices`` maps each picked field to the record its value came from; ``names``
+    each record's name at the time, for lists that outlive the records.
     """
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -32,6 +34,7 @@ class Merge(models.Model):
     via = models.CharField(max_length=16, default="ui")
     at = models.DateTimeField(auto_now_add=True)
     choices = models.JSONField(default=dict, blank=True)
+    names = models.JSONField(default=dict, blank=True)
     snapshot = models.JSONField(default=dict)
     moved = models.JSONField(default=list)
     removed = models.JSONField(default=list)

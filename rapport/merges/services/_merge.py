@@ -376,6 +376,9 @@ def _survivor_values(
         for column in merge_field.columns:
             values[column] = row[column]
     values["custom_fields"] = custom
+    if values.get("parent_id") in work.all_ids:
+        # Part of a record merged into it means part of itself; the hierarchy check says so.
+        values["parent_id"] = work.survivor_id
     if work.kind == mf.ORGANIZATION:
         domains = list(work.records[work.survivor_id]["domains"] or [])
         for pk in work.merged_ids:
@@ -546,6 +549,7 @@ def _merge(
         actor=actor if getattr(actor, "pk", None) else None,
         via=via,
         choices=chosen,
+        names={str(pk): _record_name(kind, work.records[pk]) for pk in work.all_ids},
         snapshot={
             "records": {str(pk): row for pk, row in work.records.items()},
             "rows": work.rows,
