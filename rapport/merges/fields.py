@@ -7,7 +7,7 @@ every value of every record is kept, once.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,7 +121,7 @@ def _organization_fields() -> list[MergeField]:
     ]
 
 
-def merge_fields(kind: str, records: list[Row]) -> list[MergeField]:
+def merge_fields(kind: str, records: Sequence[Row]) -> list[MergeField]:
     """The fields of ``kind`` to pick, custom fields included (defined, or held by a record)."""
     base = _contact_fields() if kind == CONTACT else _organization_fields()
     definitions = {
@@ -183,7 +183,7 @@ class Choice:
 
 
 def default_choice(
-    merge_field: MergeField, rows: list[Row], *, survivor_id: int, ids: frozenset[int]
+    merge_field: MergeField, rows: Sequence[Row], *, survivor_id: int, ids: frozenset[int]
 ) -> Choice:
     """The most recently updated record with a valid value; a blank never wins.
 

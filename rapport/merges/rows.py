@@ -142,7 +142,7 @@ def relations(target: type[models.Model]) -> list[Relation]:
         if rel.many_to_many:
             continue  # its link table's foreign key is listed on its own
         field = rel.field  # type: ignore[union-attr]
-        found.append(Relation(rel.related_model, field.attname))  # type: ignore[arg-type]
+        found.append(Relation(rel.related_model, str(field.attname)))  # type: ignore[arg-type,union-attr]
     return sorted(found, key=lambda r: r.name)
 
 
@@ -192,11 +192,11 @@ def unique_sets(model: type[models.Model], field: str) -> list[list[str]]:
             sets.append([field])
     for constraint in meta.constraints:
         if isinstance(constraint, models.UniqueConstraint) and constraint.condition is None:
-            names = [meta.get_field(name).attname for name in constraint.fields]
+            names = [_attname(model, name) for name in constraint.fields]
             if field in names:
                 sets.append(names)
     for together in meta.unique_together:
-        names = [meta.get_field(name).attname for name in together]
+        names = [_attname(model, name) for name in together]
         if field in names:
             sets.append(names)
     return sets
@@ -207,3 +207,8 @@ def pk_name(model: type[models.Model]) -> str:
     pk = model._meta.pk
     assert pk is not None
     return str(pk.attname)
+
+
+def _attname(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    return str(getattr(field, "attname", name))

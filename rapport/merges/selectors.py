@@ -198,8 +198,8 @@ def merge_proposal(*, actor: Any, kind: str, ids: Sequence[Any]) -> MergeProposa
     records = [objects[pk] for pk in wanted]
     rows = {row["id"]: row for row in r.read(model, pk__in=wanted)}
     ordered = [rows[pk] for pk in wanted]
-    users = {row.get("owner_id") for row in ordered} - {None}
-    parents = {row.get("parent_id") for row in ordered} - {None}
+    users = {int(row["owner_id"]) for row in ordered if row.get("owner_id")}
+    parents = {int(row["parent_id"]) for row in ordered if row.get("parent_id")}
     names = {
         "users": {u.pk: str(u) for u in User.objects.filter(pk__in=users)},
         "organizations": dict(

@@ -95,9 +95,9 @@ def services_permission(kind: str) -> str:
 
 def _choices(post: QueryDict) -> dict[str, int]:
     return {
-        key.removeprefix("choice-"): int(value)
+        key.removeprefix("choice-"): int(str(value))
         for key, value in post.items()
-        if key.startswith("choice-") and value.isdigit()
+        if key.startswith("choice-") and str(value).isdigit()
     }
 
 
@@ -108,7 +108,8 @@ def merge_do(request: HttpRequest, kind_path: str) -> HttpResponse:
     kind = KINDS[kind_path]
     policy.require(request.user, services_permission(kind))
     ids = _ids(request.POST.getlist("ids"))
-    survivor = int(request.POST["survivor"]) if request.POST.get("survivor", "").isdigit() else 0
+    raw = str(request.POST.get("survivor", ""))
+    survivor = int(raw) if raw.isdigit() else 0
     merged = [pk for pk in ids if pk != survivor]
     choices = _choices(request.POST)
     back = reverse("merges:start", args=[kind_path])

@@ -389,7 +389,9 @@ def _survivor_values(
 
 def _display_name(contact: Contact) -> str:
     """What contact_create would call the person: the name, else nickname, email, phone."""
-    parts = normalize.NameParts(*(getattr(contact, c) for c in mf.NAME_COLUMNS), contact.nickname)
+    parts = normalize.NameParts(
+        **{c: getattr(contact, c) for c in mf.NAME_COLUMNS}, nickname=contact.nickname
+    )
     text = normalize.display_name(parts) or contact.nickname
     if not text:
         email = contact.emails.order_by("position", "id").values_list("address", flat=True).first()
@@ -538,8 +540,8 @@ def _merge(
         _check_reporting(work)
     else:
         _check_hierarchy(work)
-        for pk in people:
-            contact_refresh_search(contact=Contact.objects.get(pk=int(pk)))
+        for person_id in people:
+            contact_refresh_search(contact=Contact.objects.get(pk=int(person_id)))
 
     after_record = r.read(model, pk=survivor)[0]
     merge = Merge.objects.create(

@@ -270,7 +270,7 @@ def _restore_map(
 def _describe(rel: r.Relation, row: dict[str, Any]) -> str:
     for column in ("address", "number", "url", "street", "locality", "value"):
         if row.get(column):
-            return f"{rel.model._meta.verbose_name.capitalize()} {row[column]}"
+            return f"{str(rel.model._meta.verbose_name).capitalize()} {row[column]}"
     return f"A {rel.model._meta.verbose_name}"
 
 

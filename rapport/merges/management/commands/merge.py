@@ -33,7 +33,9 @@ class Command(RecordCommand):
         sub = parser.add_subparsers(dest="kind", required=True)
         for name in ("contacts", "organizations"):
             kind = sub.add_parser(
-                name, parents=[self.common()], help=f"Merge {name} into the first id."
+                name,
+                parents=[self.common()],  # type: ignore[list-item]
+                help=f"Merge {name} into the first id.",
             )
             kind.add_argument("survivor", type=int, help="The id of the record kept.")
             kind.add_argument("merged", type=int, nargs="+", help="The ids merged into it.")
