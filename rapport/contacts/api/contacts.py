@@ -31,6 +31,7 @@ from rapport.contacts.schemas import (
     ContactPage,
     HistoryEntry,
 )
+from rapport.merges.redirects import api_redirect
 
 contacts_router = Router(tags=["contacts"])
 
@@ -83,8 +84,15 @@ def create_contact(
 )
 def get_contact(
     request: HttpRequest, contact_id: ObjectId, response: HttpResponse
-) -> dict[str, Any]:
-    contact = _contact(request, contact_id)
+) -> dict[str, Any] | HttpResponse:
+    """A contact merged into another answers 301 with the survivor's URL."""
+    try:
+        contact = _contact(request, contact_id)
+    except Contact.DoesNotExist:
+        moved = api_redirect(request, kind="contact", object_id=contact_id)
+        if moved is None:
+            raise
+        return moved
     return with_etag(response, contact.etag, contact_out(contact))
 
 

@@ -30,6 +30,7 @@ from rapport.contacts.schemas import (
     OrganizationOut,
     OrganizationPage,
 )
+from rapport.merges.redirects import api_redirect
 
 organizations_router = Router(tags=["organizations"])
 
@@ -79,8 +80,15 @@ def create_organization(
 )
 def get_organization(
     request: HttpRequest, org_id: ObjectId, response: HttpResponse
-) -> dict[str, Any]:
-    org = _organization(request, org_id)
+) -> dict[str, Any] | HttpResponse:
+    """An organization merged into another answers 301 with the survivor's URL."""
+    try:
+        org = _organization(request, org_id)
+    except Organization.DoesNotExist:
+        moved = api_redirect(request, kind="organization", object_id=org_id)
+        if moved is None:
+            raise
+        return moved
     return with_etag(response, org.etag, organization_out(org))
 
 

@@ -17,6 +17,7 @@ from rapport.contacts.models import Contact, Organization
 from rapport.contacts.views._common import is_htmx, page, vary_on_htmx
 from rapport.core import policy
 from rapport.core.errors import Conflict, InvalidInput
+from rapport.merges.redirects import page_redirect
 
 SORTS = [
     ("name", "Name A–Z"),
@@ -117,7 +118,10 @@ def contact_list(request: HttpRequest) -> HttpResponse:
 
 @page
 def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    contact = selectors.contact_get(actor=request.user, contact_id=pk)
+    try:
+        contact = selectors.contact_get(actor=request.user, contact_id=pk)
+    except Contact.DoesNotExist:
+        return page_redirect(kind="contact", object_id=pk, url_name="contacts:detail")
     context = {
         "contact": contact,
         "history": selectors.history_for(actor=request.user, object_type="contact", object_id=pk),
@@ -164,7 +168,10 @@ def contact_create(request: HttpRequest) -> HttpResponse:
 @page
 @require_http_methods(["GET", "POST"])
 def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    contact = selectors.contact_get(actor=request.user, contact_id=pk)
+    try:
+        contact = selectors.contact_get(actor=request.user, contact_id=pk)
+    except Contact.DoesNotExist:
+        return page_redirect(kind="contact", object_id=pk, url_name="contacts:edit")
     policy.require(request.user, "contacts.change", contact)
     definitions = selectors.custom_field_list(actor=request.user, target="contact")
     if request.method == "POST":

@@ -18,6 +18,7 @@ from rapport.contacts.views._common import is_htmx, page, vary_on_htmx
 from rapport.contacts.views.contacts import SORTS, country_names, owner_choices
 from rapport.core import policy
 from rapport.core.errors import Conflict, InvalidInput
+from rapport.merges.redirects import page_redirect
 
 
 @page
@@ -56,7 +57,10 @@ def organization_list(request: HttpRequest) -> HttpResponse:
 
 @page
 def organization_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    org = selectors.organization_get(actor=request.user, org_id=pk)
+    try:
+        org = selectors.organization_get(actor=request.user, org_id=pk)
+    except Organization.DoesNotExist:
+        return page_redirect(kind="organization", object_id=pk, url_name="contacts:organization")
     people = selectors.organization_people(actor=request.user, org=org)
     context = {
         "org": org,
@@ -110,7 +114,12 @@ def organization_create(request: HttpRequest) -> HttpResponse:
 @page
 @require_http_methods(["GET", "POST"])
 def organization_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    org = selectors.organization_get(actor=request.user, org_id=pk)
+    try:
+        org = selectors.organization_get(actor=request.user, org_id=pk)
+    except Organization.DoesNotExist:
+        return page_redirect(
+            kind="organization", object_id=pk, url_name="contacts:organization_edit"
+        )
     policy.require(request.user, "organizations.change", org)
     definitions = selectors.custom_field_list(actor=request.user, target="organization")
     if request.method == "POST":
