@@ -16,6 +16,10 @@ class MatchKey(models.Model):
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=200)
 
+    # An index of the contact's values: merges do not move it; the duplicates services
+    # recompute it after a merge or an unmerge.
+    INDEX_OF_CONTACT = True
+
     class Meta:
         indexes = [models.Index(fields=["key", "contact"], name="matchkey_key_contact")]
         constraints = [
@@ -134,7 +138,8 @@ class DuplicatePair(models.Model):
 
 class NotDuplicate(models.Model):
     """Two contacts a person said are different people; never proposed together again.
-    ``contact_a`` holds the lower id."""
+    Written with the lower id first; a merge may re-point either side, so readers
+    accept both orders."""
 
     contact_a = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
     contact_b = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
@@ -145,11 +150,7 @@ class NotDuplicate(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["contact_a", "contact_b"], name="not_duplicate_unique"),
-            models.CheckConstraint(
-                condition=models.Q(contact_a__lt=models.F("contact_b")),
-                name="not_duplicate_ordered",
-            ),
+            models.UniqueConstraint(fields=["contact_a", "contact_b"], name="not_duplicate_unique")
         ]
 
     def __str__(self) -> str:

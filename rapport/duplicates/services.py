@@ -93,22 +93,48 @@ def forget_model() -> None:
 
 
 def match_keys_refresh(*, contact_ids: Iterable[int]) -> None:
-    """Recompute the blocking keys of these contacts from what is saved now."""
+    """Bring the blocking keys of these contacts in line with what is saved now: keys
+    no longer made are deleted, new ones added, the others left as they are."""
     ids = list(dict.fromkeys(contact_ids))
     if not ids:
         return
     found = records.features_of(ids)
+    wanted = {(cid, key) for cid, features in found.items() for key in person_keys(features)}
     with transaction.atomic():
+        stale: list[int] = []
         for start in range(0, len(ids), 500):
-            MatchKey.objects.filter(contact_id__in=ids[start : start + 500]).delete()
-        MatchKey.objects.bulk_create(
-            [
-                MatchKey(contact_id=cid, key=key)
-                for cid, features in found.items()
-                for key in sorted(person_keys(features))
-            ],
-            batch_size=2000,
-        )
+            for pk, cid, key in MatchKey.objects.filter(
+                contact_id__in=ids[start : start + 500]
+            ).values_list("pk", "contact_id", "key"):
+                if (cid, key) in wanted:
+                    wanted.discard((cid, key))
+                else:
+                    stale.append(pk)
+        for start in range(0, len(stale), 500):
+            MatchKey.objects.filter(pk__in=stale[start : start + 500]).delete()
+        bulk.insert_rows(MatchKey, [{"contact_id": c, "key": k} for c, k in sorted(wanted)])
+
+
+def duplicates_after_merge(*, survivor_id: int) -> None:
+    """After contacts were merged into ``survivor_id`` (their keys and pairs now point at
+    it): its keys follow its merged values, and clusters left with one contact close."""
+    match_keys_refresh(contact_ids=[survivor_id])
+    touched = set(
+        DuplicatePair.objects.filter(
+            Q(contact_a=survivor_id) | Q(contact_b=survivor_id),
+            cluster__status__in=[DuplicateCluster.Status.OPEN, DuplicateCluster.Status.SKIPPED],
+        ).values_list("cluster_id", flat=True)
+    )
+    for cluster in DuplicateCluster.objects.filter(pk__in=touched):
+        if len(cluster_members(cluster)) < 2:
+            cluster.status = DuplicateCluster.Status.MERGED
+            cluster.decided_at = timezone.now()
+            cluster.save(update_fields=["status", "decided_at"])
+
+
+def duplicates_after_unmerge(*, contact_ids: Iterable[int]) -> None:
+    """After an unmerge restored these contacts: their keys follow their values again."""
+    match_keys_refresh(contact_ids=contact_ids)
 
 
 def match_keys_add(people: Iterable[tuple[int, PersonFeatures]]) -> None:
@@ -419,7 +445,10 @@ def duplicates_scan_run(
         for chunk in records.all_features(wanted):
             people.extend(chunk)
             tell("reading", len(people), count)
-        excluded = set(NotDuplicate.objects.values_list("contact_a", "contact_b"))
+        excluded = {
+            (min(a, b), max(a, b))
+            for a, b in NotDuplicate.objects.values_list("contact_a", "contact_b")
+        }
         full = scope is None
         model = current_model() if not full else default_model(max(len(people), 2))
         threshold = review_threshold()

@@ -141,6 +141,8 @@ def relations(target: type[models.Model]) -> list[Relation]:
             continue
         if rel.many_to_many:
             continue  # its link table's foreign key is listed on its own
+        if getattr(rel.related_model, "INDEX_OF_CONTACT", False):
+            continue  # derived from the record's values and rebuilt by its owner
         field = rel.field  # type: ignore[union-attr]
         found.append(Relation(rel.related_model, str(field.attname)))  # type: ignore[arg-type,union-attr]
     return sorted(found, key=lambda r: r.name)

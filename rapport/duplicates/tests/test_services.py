@@ -175,3 +175,29 @@ def test_an_import_flags_likely_duplicates_for_review(bob, django_capture_on_com
     assert services.cluster_members(cluster) == {existing.pk, liz.pk}
     done.refresh_from_db()
     assert any("duplicates" in str(line) for line in done.log)
+
+
+def test_merging_a_cluster_closes_it_and_unmerging_restores_keys_and_decisions(alice):
+    from rapport.merges import services as merges
+    from rapport.merges.tests.dump import differences, dump_database, without_merge_records
+
+    robert, bob, others = _people(alice)
+    services.contacts_not_duplicates(actor=alice, contact_ids=[bob.pk, others[0].pk])
+    services.duplicates_scan_run(scan_id=services.duplicates_scan_create(actor=alice).pk)
+    cluster = DuplicateCluster.objects.get(status=DuplicateCluster.Status.OPEN)
+    before = dump_database()
+    merge = merges.contacts_merge(actor=alice, survivor_id=robert.pk, merged_ids=[bob.pk])
+    cluster.refresh_from_db()
+    assert cluster.status == DuplicateCluster.Status.MERGED
+    assert "n:MLR|RBRT" in keys_of(robert.pk) and not keys_of(bob.pk)
+    merges.merge_undo(actor=alice, merge_id=merge.pk)
+    after = dump_database()
+    changed = [
+        d
+        for d in differences(without_merge_records(before), without_merge_records(after))
+        if not d.startswith(f"contacts.contact #{robert.pk}.")  # its version counts on
+        and not d.startswith(f"duplicates.duplicatecluster #{cluster.pk}.")  # decided
+    ]
+    assert changed == []
+    assert "e:robertmiller@gmail.com" in keys_of(bob.pk)  # the keys table is compared too
+    assert NotDuplicate.objects.filter(contact_a=bob.pk, contact_b=others[0].pk).exists()

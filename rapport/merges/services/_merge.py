@@ -28,6 +28,7 @@ from rapport.contacts.services.organizations import (
 )
 from rapport.core import policy
 from rapport.core.errors import FieldError, InvalidInput
+from rapport.duplicates import services as duplicates
 from rapport.ingest.models import ImportBatch, ImportChange
 from rapport.merges import fields as mf
 from rapport.merges import rows as r
@@ -607,6 +608,8 @@ def _merge(
             },
             via=via,
         )
+    if kind == mf.CONTACT:
+        duplicates.duplicates_after_merge(survivor_id=survivor)
     return merge
 
 

@@ -20,7 +20,9 @@ from rapport.contacts.models import Contact, ExternalId
 from rapport.contacts.services import contact_refresh_search
 from rapport.core import policy
 from rapport.core.errors import FieldError, InvalidInput
+from rapport.duplicates import services as duplicates
 from rapport.ingest.models import ImportBatch, ImportChange
+from rapport.merges import fields as mf
 from rapport.merges import rows as r
 from rapport.merges.models import Merge, Redirect, RetiredExternalId
 from rapport.merges.services._merge import (
@@ -388,6 +390,8 @@ def merge_undo(*, actor: Any, merge_id: int, via: str = "ui") -> Merge:
             },
             via=via,
         )
+    if merge.kind == mf.CONTACT:
+        duplicates.duplicates_after_unmerge(contact_ids=[merge.survivor_id, *work.merged_ids])
     Merge.objects.filter(pk=merge.pk).update(
         undone_at=timezone.now(),
         undone_by=actor if getattr(actor, "pk", None) else None,
