@@ -13,9 +13,11 @@ from django.views.decorators.http import require_POST
 from rapport.contacts.models import Contact
 from rapport.contacts.services import contact_values
 from rapport.contacts.views._common import page
+from rapport.core import policy
 from rapport.core.errors import InvalidInput
 from rapport.duplicates import selectors, services
 from rapport.duplicates.models import DuplicateCluster
+from rapport.merges.selectors import merge_proposal
 
 # The rows of the side-by-side comparison: label and how to read it from contact_values.
 _ROWS: tuple[tuple[str, str], ...] = (
@@ -131,6 +133,20 @@ def cluster(request: HttpRequest, pk: int) -> HttpResponse:
         ],
         "next_id": selectors.next_open_cluster(actor=request.user, after=view.cluster),
     }
+    context["after_merge"] = (
+        reverse("duplicates:cluster", args=[context["next_id"]])
+        if context["next_id"]
+        else reverse("duplicates:queue")
+    )
+    decidable = view.cluster.status in (
+        DuplicateCluster.Status.OPEN,
+        DuplicateCluster.Status.SKIPPED,
+    )
+    if decidable and len(view.contacts) > 1 and policy.can(request.user, "contacts.merge"):
+        # the oldest record survives by default: links and history most likely point at it
+        context["proposal"] = merge_proposal(
+            actor=request.user, kind="contact", ids=[c.pk for c in view.contacts]
+        )
     return render(request, "duplicates/cluster.html", context)
 
 
@@ -156,7 +172,3 @@ def cluster_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
 def cluster_skip(request: HttpRequest, pk: int) -> HttpResponse:
     services.cluster_skip(actor=request.user, cluster_id=pk)
     return _after_decision(request, pk)
-
-
-def review_url(cluster_id: int) -> str:
-    return reverse("duplicates:cluster", args=[cluster_id])

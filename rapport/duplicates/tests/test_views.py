@@ -74,3 +74,21 @@ def test_starting_a_scan_from_the_page_runs_it(
 
 def test_an_unknown_cluster_is_a_404(alice_client, db):
     assert alice_client.get("/duplicates/999/").status_code == 404
+
+
+def test_merging_from_the_review_goes_on_to_the_next_cluster(alice_client, clusters):
+    from rapport.duplicates import services as dup
+
+    body = alice_client.get(f"/duplicates/{clusters[0].pk}/").content.decode()
+    assert 'data-key="m"' in body and "Choose which values to keep" in body
+    ids = sorted(dup.cluster_members(clusters[0]))
+    response = alice_client.post(
+        "/merges/contacts/",
+        {"ids": ids, "survivor": ids[0], "confirm": "1",
+         "next": f"/duplicates/{clusters[1].pk}/"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert response["Location"] == f"/duplicates/{clusters[1].pk}/"
+    clusters[0].refresh_from_db()
+    assert clusters[0].status == DuplicateCluster.Status.MERGED
+    assert alice_client.get("/duplicates/").content.decode().count("dup-review") == 1
