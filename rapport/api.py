@@ -29,6 +29,7 @@ from rapport.contacts.api import (
     organizations_router,
     tags_router,
 )
+from rapport.contacts.api.contacts import LikelyDuplicate
 from rapport.core.errors import Conflict, FieldError, InvalidInput, NotPermitted
 
 logger = logging.getLogger(__name__)
@@ -172,6 +173,11 @@ def not_permitted(request: HttpRequest, exc: NotPermitted) -> HttpResponse:
 @api.exception_handler(Conflict)
 def conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
     return api.create_response(request, {"detail": str(exc)}, status=412)
+
+
+@api.exception_handler(LikelyDuplicate)
+def likely_duplicate(request: HttpRequest, exc: LikelyDuplicate) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc), "duplicates": exc.found}, status=409)
 
 
 @api.exception_handler(ObjectDoesNotExist)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from rapport.contacts.models import Affiliation, Contact, CustomFieldDefinition, Organization
 from rapport.contacts.selectors import SORTS
+from rapport.duplicates.schemas import CandidateOut
 
 # The largest id a database row can have (a signed 64-bit integer).
 MAX_ID = 2**63 - 1
@@ -239,6 +240,13 @@ class ContactOut(OutputSchema):
     version: int = Field(description="Increases with every change; the ETag carries it.")
     photo_url: str | None = Field(
         None, description="Where the photo (a JPEG of at most 512 px) is served, if there is one."
+    )
+
+
+class ContactWriteOut(ContactOut):
+    duplicates: list[CandidateOut] = Field(
+        default_factory=list,
+        description="Saved contacts that are likely the same person (checked before saving).",
     )
 
 

@@ -14,16 +14,9 @@ from rapport.contacts.api._http import READ_ERRORS, WRITE_ERRORS, ObjectId, acto
 from rapport.contacts.schemas import MAX_ID, ContactIn
 from rapport.duplicates import selectors, services
 from rapport.duplicates.models import DuplicateCluster, DuplicatePair
+from rapport.duplicates.schemas import CandidateOut, candidates_out
 
 router = Router(tags=["duplicates"])
-
-
-class CandidateOut(Schema):
-    contact_id: int
-    display_name: str
-    url: str
-    probability: float
-    explanation: list[dict[str, Any]]
 
 
 class CheckOut(Schema):
@@ -35,19 +28,6 @@ class CheckParams(Schema):
         None, ge=1, le=MAX_ID, description="Check this contact as the body would change it."
     )
     limit: int = Field(5, ge=1, le=50)
-
-
-def candidates_out(found: list[services.Candidate]) -> list[dict[str, Any]]:
-    return [
-        {
-            "contact_id": c.contact_id,
-            "display_name": c.display_name,
-            "url": f"/api/v1/contacts/{c.contact_id}",
-            "probability": c.probability,
-            "explanation": c.explanation,
-        }
-        for c in found
-    ]
 
 
 @router.post("/check", response={200: CheckOut, **READ_ERRORS}, summary="Check for duplicates")

@@ -629,3 +629,32 @@ def contacts_not_duplicates(*, actor: Any, contact_ids: Sequence[int]) -> int:
     ]
     NotDuplicate.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+# -- decisions at entry ------------------------------------------------------------------
+
+
+@transaction.atomic
+def contact_create_into(
+    *, actor: Any, data: Mapping[str, Any], contact_id: int, via: str = "ui"
+) -> Any:
+    """ "Merge into it" at entry: ``data`` as a new contact merged straight into the
+    existing contact ``contact_id``, which keeps its own values where it has one and
+    gains the rest (every new email, phone, address, tag). Recorded as a merge, so it
+    can be undone. Raises InvalidInput (nothing saved) or NotPermitted; returns the
+    Merge."""
+    from rapport.contacts.services import contact_create
+    from rapport.merges.selectors import merge_proposal
+    from rapport.merges.services import contacts_merge
+
+    policy.require(actor, "contacts.merge")
+    if not Contact.objects.filter(pk=contact_id).exists():
+        raise InvalidInput.single("merge_into", "That contact no longer exists.")
+    new = contact_create(actor=actor, data=data, via=via)
+    proposal = merge_proposal(actor=actor, kind="contact", ids=[contact_id, new.pk])
+    choices = {
+        f.name: contact_id for f in proposal.differing if f.values.get(contact_id) not in (None, "")
+    }
+    return contacts_merge(
+        actor=actor, survivor_id=contact_id, merged_ids=[new.pk], choices=choices, via=via
+    )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from ninja import File, Query, Router, Status
+from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from rapport.contacts import selectors, services
@@ -29,11 +29,22 @@ from rapport.contacts.schemas import (
     ContactListParams,
     ContactOut,
     ContactPage,
+    ContactWriteOut,
     HistoryEntry,
 )
+from rapport.duplicates import services as duplicates
+from rapport.duplicates.schemas import DuplicateConflictOut, candidates_out
 from rapport.merges.redirects import api_redirect
 
 contacts_router = Router(tags=["contacts"])
+
+
+class LikelyDuplicate(Exception):
+    """A write refused because the contact is likely someone already saved (409)."""
+
+    def __init__(self, found: list[dict[str, Any]]) -> None:
+        super().__init__("This contact is likely someone already saved.")
+        self.found = found
 
 
 @contacts_router.get("", response={200: ContactPage, **READ_ERRORS}, summary="List contacts")
@@ -70,13 +81,40 @@ def _contact(request: HttpRequest, contact_id: int) -> Contact:
     return selectors.contact_get(actor=actor(request), contact_id=contact_id)
 
 
-@contacts_router.post("", response={201: ContactOut, **WRITE_ERRORS}, summary="Create a contact")
+class OnDuplicate(Schema):
+    on_duplicate: Literal["allow", "reject"] = Field(
+        "allow",
+        description="`reject`: answer 409 with the likely duplicates instead of saving.",
+    )
+
+
+def _likely_duplicates(
+    request: HttpRequest, data: dict[str, Any], contact_id: int | None, reject: bool
+) -> list[dict[str, Any]]:
+    found = duplicates.contact_duplicate_check(
+        actor=actor(request), data=data, contact_id=contact_id
+    )
+    if found and reject:
+        raise LikelyDuplicate(candidates_out(found))
+    return candidates_out(found)
+
+
+@contacts_router.post(
+    "",
+    response={201: ContactWriteOut, 409: DuplicateConflictOut, **WRITE_ERRORS},
+    summary="Create a contact",
+)
 def create_contact(
-    request: HttpRequest, payload: ContactIn, response: HttpResponse
+    request: HttpRequest, payload: ContactIn, response: HttpResponse, params: Query[OnDuplicate]
 ) -> Status[dict[str, Any]]:
-    contact = services.contact_create(actor=actor(request), data=sent(payload), via=VIA)
+    """Saved contacts that are likely the same person come back in `duplicates`; with
+    `on_duplicate=reject` they are a 409 and nothing is saved."""
+    data = sent(payload)
+    found = _likely_duplicates(request, data, None, params.on_duplicate == "reject")
+    contact = services.contact_create(actor=actor(request), data=data, via=VIA)
     contact = _contact(request, contact.pk)
-    return created(request, response, contact.pk, contact.etag, contact_out(contact))
+    body = {**contact_out(contact), "duplicates": found}
+    return created(request, response, contact.pk, contact.etag, body)
 
 
 @contacts_router.get(
@@ -97,9 +135,15 @@ def get_contact(
 
 
 def _update_contact(
-    request: HttpRequest, contact_id: int, payload: ContactIn, response: HttpResponse, partial: bool
+    request: HttpRequest,
+    contact_id: int,
+    payload: ContactIn,
+    response: HttpResponse,
+    partial: bool,
+    on_duplicate: str,
 ) -> dict[str, Any]:
     contact = Contact.objects.get(pk=contact_id)
+    found = _likely_duplicates(request, sent(payload), contact_id, on_duplicate == "reject")
     services.contact_update(
         actor=actor(request),
         contact=contact,
@@ -109,27 +153,45 @@ def _update_contact(
         via=VIA,
     )
     contact = _contact(request, contact_id)
-    return with_etag(response, contact.etag, contact_out(contact))
+    return with_etag(response, contact.etag, {**contact_out(contact), "duplicates": found})
 
 
 @contacts_router.put(
-    "/{contact_id}", response={200: ContactOut, **WRITE_ERRORS}, summary="Replace a contact"
+    "/{contact_id}",
+    response={200: ContactWriteOut, 409: DuplicateConflictOut, **WRITE_ERRORS},
+    summary="Replace a contact",
 )
 def replace_contact(
-    request: HttpRequest, contact_id: ObjectId, payload: ContactIn, response: HttpResponse
+    request: HttpRequest,
+    contact_id: ObjectId,
+    payload: ContactIn,
+    response: HttpResponse,
+    params: Query[OnDuplicate],
 ) -> dict[str, Any]:
-    """Every field not sent is cleared (custom fields too)."""
-    return _update_contact(request, contact_id, payload, response, partial=False)
+    """Every field not sent is cleared (custom fields too). Likely duplicates come back
+    in `duplicates`, or as a 409 with `on_duplicate=reject`."""
+    return _update_contact(
+        request, contact_id, payload, response, partial=False, on_duplicate=params.on_duplicate
+    )
 
 
 @contacts_router.patch(
-    "/{contact_id}", response={200: ContactOut, **WRITE_ERRORS}, summary="Change a contact"
+    "/{contact_id}",
+    response={200: ContactWriteOut, 409: DuplicateConflictOut, **WRITE_ERRORS},
+    summary="Change a contact",
 )
 def patch_contact(
-    request: HttpRequest, contact_id: ObjectId, payload: ContactIn, response: HttpResponse
+    request: HttpRequest,
+    contact_id: ObjectId,
+    payload: ContactIn,
+    response: HttpResponse,
+    params: Query[OnDuplicate],
 ) -> dict[str, Any]:
-    """Only the fields sent change; a list sent (emails, tags…) replaces the whole list."""
-    return _update_contact(request, contact_id, payload, response, partial=True)
+    """Only the fields sent change; a list sent (emails, tags…) replaces the whole list.
+    Likely duplicates come back in `duplicates`, or as a 409 with `on_duplicate=reject`."""
+    return _update_contact(
+        request, contact_id, payload, response, partial=True, on_duplicate=params.on_duplicate
+    )
 
 
 @contacts_router.delete(

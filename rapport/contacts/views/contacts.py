@@ -17,6 +17,7 @@ from rapport.contacts.models import Contact, Organization
 from rapport.contacts.views._common import is_htmx, page, vary_on_htmx
 from rapport.core import policy
 from rapport.core.errors import Conflict, InvalidInput
+from rapport.duplicates import services as duplicates
 from rapport.merges.redirects import page_redirect
 
 SORTS = [
@@ -144,6 +145,16 @@ def _form_context(request: HttpRequest, form: forms.FormState, **extra: Any) -> 
     }
 
 
+def _remember_different(request: HttpRequest, contact_id: int) -> None:
+    """After "create anyway" or "save anyway": the likely duplicates that were shown are
+    someone else, and are not proposed with this contact again."""
+    shown = {int(x) for x in request.POST.getlist("shown_duplicates") if x.isdigit()}
+    shown.discard(contact_id)
+    if shown and policy.can(request.user, "duplicates.review"):
+        for other in sorted(shown):
+            duplicates.contacts_not_duplicates(actor=request.user, contact_ids=[contact_id, other])
+
+
 @page
 @require_http_methods(["GET", "POST"])
 def contact_create(request: HttpRequest) -> HttpResponse:
@@ -151,12 +162,31 @@ def contact_create(request: HttpRequest) -> HttpResponse:
     definitions = selectors.custom_field_list(actor=request.user, target="contact")
     if request.method == "POST":
         form, data = forms.contact_post(request.POST, definitions)
+        into = str(request.POST.get("merge_into", ""))
         try:
+            if into.isdigit():
+                merge = duplicates.contact_create_into(
+                    actor=request.user, data=data, contact_id=int(into), via="ui"
+                )
+                messages.success(
+                    request,
+                    f"Added to {merge.names.get(into, 'the existing contact')}; "
+                    f"merge #{merge.pk} can be undone from Merges.",
+                )
+                return redirect("contacts:detail", pk=int(into))
+            if not request.POST.get("create_anyway"):
+                found = duplicates.contact_duplicate_check(actor=request.user, data=data)
+                if found:
+                    context = _form_context(
+                        request, forms.finish_rows(form), contact=None, duplicates=found
+                    )
+                    return render(request, "contacts/contact_form.html", context)
             contact = services.contact_create(actor=request.user, data=data, via="ui")
         except InvalidInput as exc:
             form.add_errors(exc.errors)
             context = _form_context(request, forms.finish_rows(form), contact=None)
             return render(request, "contacts/contact_form.html", context, status=422)
+        _remember_different(request, contact.pk)
         messages.success(request, f"{contact.display_name} was added.")
         return redirect("contacts:detail", pk=contact.pk)
     form = forms.contact_form(None, definitions)
@@ -177,20 +207,32 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         form, data = forms.contact_post(request.POST, definitions)
         status = 422
+        found: list[Any] = []
         try:
-            contact = services.contact_update(
-                actor=request.user,
-                contact=contact,
-                data=data,
-                expected_version=forms.expected_version(form),
-                via="ui",
-            )
+            if not request.POST.get("create_anyway"):
+                found = duplicates.contact_duplicate_check(
+                    actor=request.user, data=data, contact_id=contact.pk
+                )
+            if not found:
+                contact = services.contact_update(
+                    actor=request.user,
+                    contact=contact,
+                    data=data,
+                    expected_version=forms.expected_version(form),
+                    via="ui",
+                )
         except InvalidInput as exc:
             form.add_errors(exc.errors)
         except Conflict as exc:
             form.conflict = str(exc)
             status = 409
         else:
+            if found:
+                context = _form_context(
+                    request, forms.finish_rows(form), contact=contact, duplicates=found
+                )
+                return render(request, "contacts/contact_form.html", context)
+            _remember_different(request, contact.pk)
             messages.success(request, "Your changes were saved.")
             return redirect("contacts:detail", pk=contact.pk)
         context = _form_context(request, forms.finish_rows(form), contact=contact)

@@ -92,3 +92,41 @@ def test_unknown_clusters_scans_and_statuses_are_clear_errors(client, post, alic
     assert response.status_code == 422
     response = post(client, "/api/v1/duplicates/scans", {"scope": "galaxy"}, bearer(alice))
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "scope"
+
+
+def test_creating_a_contact_reports_its_likely_duplicates(client, alice, pair):
+    body = {"given_name": "Liz", "family_name": "Taylor",
+            "emails": [{"address": "liz.taylor@example.org"}]}  # fmt: skip
+    response = client.post("/api/v1/contacts", json.dumps(body),
+                           content_type="application/json", **bearer(alice))  # fmt: skip
+    assert response.status_code == 201
+    assert pair[0].pk in [d["contact_id"] for d in response.json()["duplicates"]]
+
+
+def test_on_duplicate_reject_answers_409_and_saves_nothing(client, alice, pair):
+    from rapport.contacts.models import Contact
+
+    body = {"given_name": "Liz", "family_name": "Taylor",
+            "emails": [{"address": "liz.taylor@example.org"}]}  # fmt: skip
+    response = client.post("/api/v1/contacts?on_duplicate=reject", json.dumps(body),
+                           content_type="application/json", **bearer(alice))  # fmt: skip
+    assert response.status_code == 409
+    assert response.json()["duplicates"][0]["contact_id"] == pair[0].pk
+    assert Contact.objects.count() == 2
+    fresh = {"given_name": "Zofia", "family_name": "Nowak"}
+    ok = client.post("/api/v1/contacts?on_duplicate=reject", json.dumps(fresh),
+                     content_type="application/json", **bearer(alice))  # fmt: skip
+    assert ok.status_code == 201 and ok.json()["duplicates"] == []
+
+
+def test_an_edit_that_makes_a_duplicate_can_be_refused(client, alice, pair):
+    other = make_contact(alice, given_name="Zofia", family_name="Nowak")
+    response = client.patch(
+        f"/api/v1/contacts/{other.pk}?on_duplicate=reject",
+        json.dumps({"given_name": "Elizabeth", "family_name": "Taylor",
+                    "emails": [{"address": "liz.taylor@example.org"}]}),
+        content_type="application/json", **bearer(alice),
+    )  # fmt: skip
+    assert response.status_code == 409
+    other.refresh_from_db()
+    assert other.given_name == "Zofia"

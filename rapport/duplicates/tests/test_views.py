@@ -92,3 +92,76 @@ def test_merging_from_the_review_goes_on_to_the_next_cluster(alice_client, clust
     clusters[0].refresh_from_db()
     assert clusters[0].status == DuplicateCluster.Status.MERGED
     assert alice_client.get("/duplicates/").content.decode().count("dup-review") == 1
+
+
+# -- the check at entry, in the contact form ----------------------------------------------
+
+
+def _form(**overrides):
+    data = {
+        "full_name": "", "given_name": "Amazing", "family_name": "Grace",
+        "lifecycle_stage": "lead", "emails-0-address": "grace.hopper@navy.example",
+        "emails-0-label": "work", "emails-primary": "0", "phones-0-number": "",
+    }  # fmt: skip
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def grace(alice):
+    return make_contact(alice, given_name="Grace", family_name="Hopper",
+                        emails=[{"address": "grace.hopper@navy.example"}],
+                        job_title="Rear Admiral")  # fmt: skip
+
+
+def test_creating_a_likely_duplicate_shows_it_first_and_saves_nothing(alice_client, grace):
+    from rapport.contacts.models import Contact
+
+    response = alice_client.post("/contacts/new/", _form(given_name="Grace", family_name="Hopper",
+                                 **{"emails-0-address": "Grace.Hopper@navy.example"}))  # fmt: skip
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "This may be someone you already have" in body
+    assert f'name="merge_into" value="{grace.pk}"' in body and 'name="create_anyway"' in body
+    assert Contact.objects.count() == 1
+
+
+def test_create_anyway_saves_and_remembers_they_are_different(alice_client, grace):
+    from rapport.contacts.models import Contact
+    from rapport.duplicates.models import NotDuplicate
+
+    response = alice_client.post("/contacts/new/", _form(
+        given_name="Grace", family_name="Hopper", create_anyway="1",
+        shown_duplicates=str(grace.pk)))  # fmt: skip
+    assert response.status_code == 302
+    new = Contact.objects.exclude(pk=grace.pk).get()
+    assert NotDuplicate.objects.filter(contact_a=grace.pk, contact_b=new.pk).exists()
+
+
+def test_merge_into_it_adds_what_was_typed_to_the_existing_contact(alice_client, grace):
+    from rapport.contacts.models import Contact
+    from rapport.merges.models import Merge
+
+    response = alice_client.post("/contacts/new/", _form(
+        given_name="Grace", family_name="Hopper", merge_into=str(grace.pk),
+        **{"emails-1-address": "amazing@grace.example", "job_title": "Admiral"}))  # fmt: skip
+    assert response.status_code == 302 and response["Location"] == f"/contacts/{grace.pk}/"
+    grace.refresh_from_db()
+    assert Contact.objects.count() == 1
+    assert "amazing@grace.example" in set(grace.emails.values_list("address", flat=True))
+    assert grace.job_title == "Rear Admiral"  # its own value stays
+    assert Merge.objects.get().survivor_id == grace.pk
+
+
+def test_an_edit_that_makes_a_duplicate_asks_before_saving(alice, alice_client, grace):
+    other = make_contact(alice, given_name="Amazing", family_name="Grace",
+                         emails=[{"address": "ag@example.org"}])  # fmt: skip
+    post = _form(version=str(other.version), given_name="Grace", family_name="Hopper")
+    response = alice_client.post(f"/contacts/{other.pk}/edit/", post)
+    assert "Merge with it" in response.content.decode()
+    other.refresh_from_db()
+    assert other.given_name == "Amazing"
+    saved = alice_client.post(f"/contacts/{other.pk}/edit/", {**post, "create_anyway": "1"})
+    assert saved.status_code == 302
+    other.refresh_from_db()
+    assert other.given_name == "Grace"
