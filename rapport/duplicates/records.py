@@ -57,13 +57,17 @@ def _chunk(ids: list[int]) -> dict[int, PersonFeatures]:
     if not ids:
         return {}
     sql = _sql()
-    marks = ", ".join(["%s"] * len(ids))
+    if connection.vendor == "postgresql":
+        # one array parameter: cheaper to send and plan than a long IN list
+        marks, params = "SELECT unnest(%s::bigint[])", [list(ids)]
+    else:
+        marks, params = ", ".join(["%s"] * len(ids)), list(ids)
     related: dict[str, defaultdict[int, list[Any]]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql["contacts"].format(ids=marks), ids)
+        cursor.execute(sql["contacts"].format(ids=marks), params)
         contacts = cursor.fetchall()
         for kind in ("emails", "phones", "addresses", "organizations"):
-            cursor.execute(sql[kind].format(ids=marks), ids)
+            cursor.execute(sql[kind].format(ids=marks), params)
             grouped: defaultdict[int, list[Any]] = defaultdict(list)
             for row in cursor.fetchall():
                 grouped[row[0]].append(row[1:] if len(row) > 2 else row[1])

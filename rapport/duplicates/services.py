@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import time
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -252,10 +253,17 @@ def duplicate_check(
     threshold = review_threshold() if threshold is None else threshold
     keys = person_keys(features)
     holders = _key_holders(keys)
+    # Everyone sharing a rare key is a candidate; of a key shared by many (a common
+    # name, a switchboard) only those who share another key too: sharing that key
+    # alone could not reach the threshold.
+    shared: Counter[int] = Counter()
+    for members in holders.values():
+        shared.update(members)
     ids: dict[int, None] = {}
     for key in sorted(holders, key=lambda k: len(holders[k])):  # rare keys first
+        common = len(holders[key]) > PER_KEY
         for cid in holders[key]:
-            if cid not in exclude:
+            if cid not in exclude and (not common or shared[cid] > 1):
                 ids[cid] = None
         if len(ids) >= MAX_CANDIDATES:
             break
@@ -468,7 +476,9 @@ def duplicates_scan_run(
                 )
             made = _save_clusters(scan_row, people, found, result.model, scope)
         forget_model()
+        auto_merged = _auto_merge(scan_row) if settings.RAPPORT_DUPLICATE_AUTO_MERGE else 0
         DuplicateScan.objects.filter(pk=scan_id).update(
+            auto_merged=auto_merged,
             status=DuplicateScan.Status.DONE,
             finished_at=timezone.now(),
             phase="",
@@ -485,6 +495,32 @@ def duplicates_scan_run(
         )
         raise
     return DuplicateScan.objects.get(pk=scan_id)
+
+
+def _auto_merge(scan_row: DuplicateScan) -> int:
+    """Merge the scan's clusters whose every pair is at or above the auto-merge threshold
+    into their oldest contact, with the default values; returns how many were merged.
+    Each is an ordinary merge (history, undo) made by the person who started the scan."""
+    from rapport.merges.services import contacts_merge
+
+    actor = scan_row.started_by
+    if actor is None or not policy.can(actor, "contacts.merge"):
+        return 0
+    threshold = auto_merge_threshold()
+    merged = 0
+    for cluster in scan_row.clusters.filter(status=DuplicateCluster.Status.OPEN):
+        if cluster.pairs.filter(probability__lt=threshold).exists():
+            continue
+        members = sorted(cluster_members(cluster))
+        try:
+            with transaction.atomic():
+                contacts_merge(
+                    actor=actor, survivor_id=members[0], merged_ids=members[1:], via="auto"
+                )
+        except InvalidInput:
+            continue  # e.g. a reporting loop: left for a person to review
+        merged += 1
+    return merged
 
 
 def _save_clusters(
@@ -520,7 +556,7 @@ def _save_clusters(
                 cluster=cluster,
                 contact_a_id=min(people[p.a].id, people[p.b].id),
                 contact_b_id=max(people[p.a].id, people[p.b].id),
-                probability=round(p.probability, 6),
+                probability=p.probability,
                 explanation=model.explain(p.levels, p.name_holders),
             )
             for cluster, group in zip(made, groups, strict=True)

@@ -201,3 +201,18 @@ def test_merging_a_cluster_closes_it_and_unmerging_restores_keys_and_decisions(a
     assert changed == []
     assert "e:robertmiller@gmail.com" in keys_of(bob.pk)  # the keys table is compared too
     assert NotDuplicate.objects.filter(contact_a=bob.pk, contact_b=others[0].pk).exists()
+
+
+def test_auto_merge_is_off_by_default_and_merges_only_above_its_threshold(alice, settings):
+    robert, bob, others = _people(alice)
+    scan = services.duplicates_scan_run(scan_id=services.duplicates_scan_create(actor=alice).pk)
+    assert scan.auto_merged == 0 and Contact.objects.filter(pk=bob.pk).exists()
+    settings.RAPPORT_DUPLICATE_AUTO_MERGE = True
+    settings.RAPPORT_DUPLICATE_AUTO_MERGE_THRESHOLD = 0.999999999
+    scan = services.duplicates_scan_run(scan_id=services.duplicates_scan_create(actor=alice).pk)
+    assert scan.auto_merged == 0  # the pair is likely, but not that likely
+    settings.RAPPORT_DUPLICATE_AUTO_MERGE_THRESHOLD = 0.9
+    scan = services.duplicates_scan_run(scan_id=services.duplicates_scan_create(actor=alice).pk)
+    assert scan.auto_merged == 1
+    assert not Contact.objects.filter(pk=bob.pk).exists()
+    assert DuplicateCluster.objects.get(scan=scan).status == DuplicateCluster.Status.MERGED
