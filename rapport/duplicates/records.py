@@ -57,6 +57,7 @@ def _chunk(ids: list[int]) -> dict[int, PersonFeatures]:
     if not ids:
         return {}
     sql = _sql()
+    params: list[Any]
     if connection.vendor == "postgresql":
         # one array parameter: cheaper to send and plan than a long IN list
         marks, params = "SELECT unnest(%s::bigint[])", [list(ids)]
