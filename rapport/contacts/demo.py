@@ -607,9 +607,12 @@ def demo_load(
         _after_bulk_load(bulk, progress)
     if realistic and contacts <= HISTORY_LIMIT:
         _record_history(contact_first, org_first)
-    from rapport.duplicates.services import match_keys_build
+    from rapport.duplicates.services import match_keys_build, organization_keys_refresh
 
     match_keys_build(after_id=contact_first - 1, progress=progress)
+    organization_keys_refresh(
+        organization_ids=Organization.objects.filter(pk__gte=org_first).values_list("pk", flat=True)
+    )
     return DemoResult(contacts=contacts, organizations=organizations, affiliations=affiliations)
 
 

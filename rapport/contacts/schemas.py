@@ -331,6 +331,13 @@ class OrganizationOut(Schema):
     version: int
 
 
+class OrganizationWriteOut(OrganizationOut):
+    duplicates: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Saved organizations that are likely the same one (checked before saving).",
+    )
+
+
 class OrganizationPage(Schema):
     items: list[OrganizationOut]
     next_cursor: str | None

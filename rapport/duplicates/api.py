@@ -13,7 +13,7 @@ from ninja import Field, Query, Router, Schema, Status
 from rapport.contacts.api._http import READ_ERRORS, WRITE_ERRORS, ObjectId, actor, sent
 from rapport.contacts.schemas import MAX_ID, ContactIn
 from rapport.duplicates import selectors, services
-from rapport.duplicates.models import DuplicateCluster, DuplicatePair
+from rapport.duplicates.models import DuplicateCluster, DuplicatePair, OrganizationPair
 from rapport.duplicates.schemas import CandidateOut, candidates_out
 
 router = Router(tags=["duplicates"])
@@ -97,26 +97,27 @@ class ClusterParams(Schema):
     limit: int = Field(50, ge=1, le=selectors.MAX_LIMIT)
 
 
-def _pair_out(pair: DuplicatePair) -> dict[str, Any]:
-    return {
-        "contact_a": pair.contact_a_id,
-        "contact_b": pair.contact_b_id,
-        "probability": pair.probability,
-        "explanation": pair.explanation,
-    }
+def _pair_out(pair: DuplicatePair | OrganizationPair) -> dict[str, Any]:
+    if isinstance(pair, OrganizationPair):
+        a, b = pair.organization_a_id, pair.organization_b_id
+    else:
+        a, b = pair.contact_a_id, pair.contact_b_id
+    return {"a": a, "b": b, "probability": pair.probability, "explanation": pair.explanation}
 
 
 def _cluster_out(cluster: DuplicateCluster) -> dict[str, Any]:
+    base = "organizations" if cluster.kind == DuplicateCluster.Kind.ORGANIZATION else "contacts"
     return {
         "id": cluster.pk,
+        "kind": cluster.kind,
         "status": cluster.status,
         "confidence": cluster.confidence,
         "size": cluster.size,
         "origin": cluster.origin,
         "created_at": cluster.created_at,
         "decided_at": cluster.decided_at,
-        "contacts": [
-            {"id": cid, "display_name": name, "url": f"/api/v1/contacts/{cid}"}
+        "records": [
+            {"id": cid, "name": name, "url": f"/api/v1/{base}/{cid}"}
             for cid, name in getattr(cluster, "members", [])
         ],
     }
@@ -135,9 +136,11 @@ def list_clusters(request: HttpRequest, params: Query[ClusterParams]) -> Any:
     "/clusters/{cluster_id}", response={200: dict[str, Any], **READ_ERRORS}, summary="A cluster"
 )
 def get_cluster(request: HttpRequest, cluster_id: ObjectId) -> Any:
-    """A cluster's contacts and every scored pair with its explanation."""
+    """A cluster's contacts (or organizations) and every scored pair with its explanation."""
     view = selectors.cluster_get(actor=actor(request), cluster_id=cluster_id)
-    view.cluster.members = [(c.pk, c.display_name) for c in view.contacts]  # type: ignore[attr-defined]
+    view.cluster.members = [  # type: ignore[attr-defined]
+        (c.pk, c.name if view.is_organizations else c.display_name) for c in view.contacts
+    ]
     return {**_cluster_out(view.cluster), "pairs": [_pair_out(p) for p in view.pairs]}
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from rapport.contacts.models import Contact
+from rapport.contacts.models import Contact, Organization
 
 
 class MatchKey(models.Model):
@@ -28,6 +28,24 @@ class MatchKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact_id}: {self.key}"
+
+
+class OrganizationMatchKey(models.Model):
+    """One blocking key of one organization, kept current by the organization services."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+
+    INDEX_OF_CONTACT = True  # an index of the record's values: merges do not move it
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "organization"], name="orgkey_key_org")]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="orgkey_org_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: {self.key}"
 
 
 class LearnedModel(models.Model):
@@ -95,6 +113,11 @@ class DuplicateCluster(models.Model):
         DISMISSED = "dismissed", "Not duplicates"
         SKIPPED = "skipped", "Skipped"
 
+    class Kind(models.TextChoices):
+        CONTACT = "contact", "People"
+        ORGANIZATION = "organization", "Organizations"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.CONTACT)
     scan = models.ForeignKey(
         DuplicateScan, null=True, blank=True, on_delete=models.SET_NULL, related_name="clusters"
     )
@@ -134,6 +157,24 @@ class DuplicatePair(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact_a_id}–{self.contact_b_id}: {self.probability:.0%}"
+
+
+class OrganizationPair(models.Model):
+    """Two organizations of a cluster, their match probability and why."""
+
+    cluster = models.ForeignKey(
+        DuplicateCluster, on_delete=models.CASCADE, related_name="organization_pairs"
+    )
+    organization_a = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    organization_b = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    probability = models.FloatField()
+    explanation = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-probability", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.organization_a_id}–{self.organization_b_id}: {self.probability:.0%}"
 
 
 class NotDuplicate(models.Model):

@@ -14,6 +14,7 @@ from django.db import connection
 
 from rapport.contacts.models import Address, Affiliation, Contact, Email, Organization, Phone
 from rapport.duplicates.matching.features import PersonFeatures, person_features
+from rapport.duplicates.matching.organizations import OrganizationFeatures, organization_features
 
 CHUNK = 2_000
 
@@ -109,3 +110,42 @@ def all_features(contact_ids: Sequence[int] | None = None) -> Iterator[list[Pers
         chunk = _chunk(ids)
         yield [chunk[i] for i in sorted(chunk)]
         last = ids[-1]
+
+
+def organization_features_of(
+    org_ids: Sequence[int] | None = None,
+) -> dict[int, OrganizationFeatures]:
+    """The features of these organizations (all of them for None)."""
+    from rapport.contacts.models import Organization
+
+    qs = (
+        Organization.objects.all()
+        if org_ids is None
+        else Organization.objects.filter(pk__in=list(org_ids))
+    )
+    rows = list(qs.values_list("id", "name", "legal_name", "domains", "website"))
+    ids = [r[0] for r in rows]
+    phones: defaultdict[int, list[str]] = defaultdict(list)
+    places: defaultdict[int, list[tuple[str, str, str]]] = defaultdict(list)
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start : start + CHUNK]
+        for oid, e164 in Phone.objects.filter(organization_id__in=part).values_list(
+            "organization_id", "e164"
+        ):
+            phones[oid].append(e164)
+        for oid, street, locality, postcode in Address.objects.filter(
+            organization_id__in=part
+        ).values_list("organization_id", "street", "locality", "postcode"):
+            places[oid].append((street, locality, postcode))
+    return {
+        oid: organization_features(
+            id=oid,
+            name=name,
+            legal_name=legal,
+            domains=domains or [],
+            website=website,
+            phones=phones.get(oid, ()),
+            addresses=places.get(oid, ()),
+        )  # fmt: skip
+        for oid, name, legal, domains, website in rows
+    }

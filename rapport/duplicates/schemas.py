@@ -18,8 +18,10 @@ class CandidateOut(Schema):
 
 
 class DuplicateConflictOut(Schema):
+    """A write refused as a likely duplicate: the records it is likely to be."""
+
     detail: str
-    duplicates: list[CandidateOut]
+    duplicates: list[dict[str, Any]]
 
 
 def candidates_out(found: list[Any]) -> list[dict[str, Any]]:

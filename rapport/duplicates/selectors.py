@@ -7,23 +7,33 @@ from typing import Any
 
 from django.db.models import Q
 
-from rapport.contacts.models import Contact
+from rapport.contacts.models import Contact, Organization
 from rapport.contacts.selectors import Page, contact_prefetch
 from rapport.core import policy
 from rapport.core.cursor import decode_cursor, encode_cursor
 from rapport.core.errors import InvalidInput
-from rapport.duplicates.models import DuplicateCluster, DuplicatePair, DuplicateScan
+from rapport.duplicates.models import (
+    DuplicateCluster,
+    DuplicatePair,
+    DuplicateScan,
+    OrganizationPair,
+)
 
 MAX_LIMIT = 200
 
 
 @dataclass
 class ClusterView:
-    """A cluster with its contacts (oldest first) and its pairs (most likely first)."""
+    """A cluster with its contacts or organizations (oldest first) and its pairs (most
+    likely first)."""
 
     cluster: DuplicateCluster
-    contacts: list[Contact]
-    pairs: list[DuplicatePair]
+    contacts: list[Any]
+    pairs: list[Any]
+
+    @property
+    def is_organizations(self) -> bool:
+        return self.cluster.kind == DuplicateCluster.Kind.ORGANIZATION
 
 
 def cluster_list(
@@ -56,18 +66,27 @@ def cluster_list(
 
 
 def _attach_members(clusters: list[DuplicateCluster]) -> None:
-    """Give each cluster ``member_ids`` and ``members`` (id → display name) in two queries."""
+    """Give each cluster ``members``: (id, name) of its contacts or organizations."""
     by_cluster: dict[int, set[int]] = {c.pk: set() for c in clusters}
     for cid, a, b in DuplicatePair.objects.filter(cluster__in=clusters).values_list(
         "cluster_id", "contact_a_id", "contact_b_id"
     ):
         by_cluster[cid].update((a, b))
-    everyone = set().union(*by_cluster.values()) if by_cluster else set()
-    names = dict(Contact.objects.filter(pk__in=everyone).values_list("pk", "display_name"))
+    org_members: dict[int, set[int]] = {c.pk: set() for c in clusters}
+    for cid, a, b in OrganizationPair.objects.filter(cluster__in=clusters).values_list(
+        "cluster_id", "organization_a_id", "organization_b_id"
+    ):
+        org_members[cid].update((a, b))
+    people = set().union(*by_cluster.values()) if by_cluster else set()
+    orgs = set().union(*org_members.values()) if org_members else set()
+    names = dict(Contact.objects.filter(pk__in=people).values_list("pk", "display_name"))
+    org_names = dict(Organization.objects.filter(pk__in=orgs).values_list("pk", "name"))
     for cluster in clusters:
-        ids = sorted(by_cluster[cluster.pk])
-        cluster.member_ids = ids  # type: ignore[attr-defined]
-        cluster.members = [(i, names.get(i, "")) for i in ids]  # type: ignore[attr-defined]
+        if cluster.kind == DuplicateCluster.Kind.ORGANIZATION:
+            ids, known = sorted(org_members[cluster.pk]), org_names
+        else:
+            ids, known = sorted(by_cluster[cluster.pk]), names
+        cluster.members = [(i, known.get(i, "")) for i in ids]  # type: ignore[attr-defined]
 
 
 def cluster_get(*, actor: Any, cluster_id: int) -> ClusterView:
@@ -75,6 +94,15 @@ def cluster_get(*, actor: Any, cluster_id: int) -> ClusterView:
     DuplicateCluster.DoesNotExist."""
     policy.require(actor, "contacts.view")
     cluster = DuplicateCluster.objects.get(pk=cluster_id)
+    if cluster.kind == DuplicateCluster.Kind.ORGANIZATION:
+        org_pairs = list(cluster.organization_pairs.order_by("-probability", "id"))
+        ids = sorted({i for p in org_pairs for i in (p.organization_a_id, p.organization_b_id)})
+        orgs = list(
+            Organization.objects.filter(pk__in=ids)
+            .prefetch_related("phones", "addresses")
+            .order_by("pk")
+        )
+        return ClusterView(cluster=cluster, contacts=orgs, pairs=org_pairs)
     pairs = list(cluster.pairs.order_by("-probability", "id"))
     ids = sorted({i for p in pairs for i in (p.contact_a_id, p.contact_b_id)})
     contacts = list(contact_prefetch(Contact.objects.filter(pk__in=ids)).order_by("pk"))

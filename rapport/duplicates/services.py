@@ -25,7 +25,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from tqdm import tqdm
 
-from rapport.contacts.models import Contact, ExternalId
+from rapport.contacts.models import Contact, ExternalId, Organization
 from rapport.core import bulk, policy
 from rapport.core.errors import InvalidInput
 from rapport.duplicates import records
@@ -33,6 +33,12 @@ from rapport.duplicates.matching.comparisons import Context, compare
 from rapport.duplicates.matching.features import PersonFeatures, person_features
 from rapport.duplicates.matching.keys import name_key, person_keys
 from rapport.duplicates.matching.model import MatchModel, default_model
+from rapport.duplicates.matching.organizations import (
+    OrganizationFeatures,
+    organization_features,
+    organization_keys,
+    organization_score,
+)
 from rapport.duplicates.models import (
     DuplicateCluster,
     DuplicatePair,
@@ -40,6 +46,8 @@ from rapport.duplicates.models import (
     LearnedModel,
     MatchKey,
     NotDuplicate,
+    OrganizationMatchKey,
+    OrganizationPair,
 )
 from rapport.duplicates.scanning import Progress, ScoredPair, clusters, scan
 
@@ -131,6 +139,21 @@ def duplicates_after_merge(*, survivor_id: int) -> None:
             cluster.status = DuplicateCluster.Status.MERGED
             cluster.decided_at = timezone.now()
             cluster.save(update_fields=["status", "decided_at"])
+
+
+def organizations_after_merge(*, survivor_id: int) -> None:
+    """After organizations were merged into ``survivor_id``: its keys follow its values,
+    and organization clusters left with one organization close."""
+    organization_keys_refresh(organization_ids=[survivor_id])
+    touched = set(
+        OrganizationPair.objects.filter(
+            Q(organization_a=survivor_id) | Q(organization_b=survivor_id),
+            cluster__status__in=[DuplicateCluster.Status.OPEN, DuplicateCluster.Status.SKIPPED],
+        ).values_list("cluster_id", flat=True)
+    )
+    for cluster in DuplicateCluster.objects.filter(pk__in=touched):
+        if len(cluster_members(cluster)) < 2:
+            _decide(cluster, None, DuplicateCluster.Status.MERGED)
 
 
 def duplicates_after_unmerge(*, contact_ids: Iterable[int]) -> None:
@@ -475,6 +498,8 @@ def duplicates_scan_run(
                     kind="person", defaults={"parameters": result.model.as_json()}
                 )
             made = _save_clusters(scan_row, people, found, result.model, scope)
+            if full:
+                made += _organization_clusters(scan_row, threshold)
         forget_model()
         auto_merged = _auto_merge(scan_row) if settings.RAPPORT_DUPLICATE_AUTO_MERGE else 0
         DuplicateScan.objects.filter(pk=scan_id).update(
@@ -532,7 +557,8 @@ def _save_clusters(
 ) -> int:
     """Replace the open clusters among the scanned contacts with the ones found."""
     stale = DuplicateCluster.objects.filter(
-        status__in=[DuplicateCluster.Status.OPEN, DuplicateCluster.Status.SKIPPED]
+        kind=DuplicateCluster.Kind.CONTACT,
+        status__in=[DuplicateCluster.Status.OPEN, DuplicateCluster.Status.SKIPPED],
     )
     if scope is not None:
         stale = stale.filter(pairs__contact_a__in=scope) | stale.filter(pairs__contact_b__in=scope)
@@ -624,6 +650,10 @@ def cluster_dismiss(*, actor: Any, cluster_id: int) -> DuplicateCluster:
     proposed again. Raises NotPermitted, or DuplicateCluster.DoesNotExist."""
     policy.require(actor, "duplicates.review")
     cluster = DuplicateCluster.objects.select_for_update().get(pk=cluster_id)
+    if cluster.kind == DuplicateCluster.Kind.ORGANIZATION:
+        # its pairs stay with the dismissed cluster, which later scans leave out
+        _decide(cluster, actor, DuplicateCluster.Status.DISMISSED)
+        return cluster
     members = sorted(cluster_members(cluster))
     NotDuplicate.objects.bulk_create(
         [
@@ -647,7 +677,14 @@ def cluster_skip(*, actor: Any, cluster_id: int) -> DuplicateCluster:
 
 
 def cluster_members(cluster: DuplicateCluster) -> set[int]:
+    """The ids of the contacts (or organizations) of a cluster."""
     ids: set[int] = set()
+    if cluster.kind == DuplicateCluster.Kind.ORGANIZATION:
+        for a, b in cluster.organization_pairs.values_list(
+            "organization_a_id", "organization_b_id"
+        ):
+            ids.update((a, b))
+        return ids
     for a, b in cluster.pairs.values_list("contact_a_id", "contact_b_id"):
         ids.update((a, b))
     return ids
@@ -694,3 +731,168 @@ def contact_create_into(
     return contacts_merge(
         actor=actor, survivor_id=contact_id, merged_ids=[new.pk], choices=choices, via=via
     )
+
+
+# -- organizations -------------------------------------------------------------------------
+
+
+def organization_keys_refresh(*, organization_ids: Iterable[int]) -> None:
+    """Bring these organizations' blocking keys in line with what is saved now."""
+    ids = list(dict.fromkeys(organization_ids))
+    if not ids:
+        return
+    found = records.organization_features_of(ids)
+    wanted = {(oid, key) for oid, f in found.items() for key in organization_keys(f)}
+    with transaction.atomic():
+        stale = []
+        for pk, oid, key in OrganizationMatchKey.objects.filter(
+            organization_id__in=ids
+        ).values_list("pk", "organization_id", "key"):
+            if (oid, key) in wanted:
+                wanted.discard((oid, key))
+            else:
+                stale.append(pk)
+        OrganizationMatchKey.objects.filter(pk__in=stale).delete()
+        bulk.insert_rows(
+            OrganizationMatchKey, [{"organization_id": o, "key": k} for o, k in sorted(wanted)]
+        )
+
+
+@dataclass(frozen=True)
+class OrganizationCandidate:
+    """A saved organization that may be the same one, with why."""
+
+    organization_id: int
+    name: str
+    probability: float
+    explanation: list[dict[str, Any]]
+
+
+def organization_duplicate_check(
+    *, features: OrganizationFeatures, exclude: Collection[int] = (), limit: int = 5
+) -> list[OrganizationCandidate]:
+    """Saved organizations that are likely the one ``features`` describes, most likely
+    first, at or above the review threshold."""
+    keys = organization_keys(features)
+    if not keys:
+        return []
+    ids = set(
+        OrganizationMatchKey.objects.filter(key__in=sorted(keys))
+        .exclude(organization_id__in=list(exclude))
+        .values_list("organization_id", flat=True)[:MAX_CANDIDATES]
+    )
+    threshold = review_threshold()
+    scored = []
+    for oid, other in records.organization_features_of(sorted(ids)).items():
+        probability, explanation = organization_score(features, other)
+        if probability >= threshold:
+            scored.append((probability, oid, explanation))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    names = dict(
+        Organization.objects.filter(pk__in=[oid for _, oid, _ in scored]).values_list("pk", "name")
+    )
+    return [
+        OrganizationCandidate(oid, names.get(oid, ""), round(p, 4), why)
+        for p, oid, why in scored[:limit]
+    ]
+
+
+def organization_duplicate_check_input(
+    *, actor: Any, data: Mapping[str, Any], organization_id: int | None = None, limit: int = 5
+) -> list[OrganizationCandidate]:
+    """The likely duplicates of an organization as ``data`` would create it (or, with
+    ``organization_id``, as that one would be after this edit). Validates as the
+    organization services do: raises InvalidInput, NotPermitted."""
+    from rapport.contacts.services import organization_draft
+    from rapport.contacts.services.organizations import _current
+
+    policy.require(actor, "organizations.view")
+    merged = dict(data)
+    if organization_id is not None:
+        current = Organization.objects.filter(pk=organization_id).first()
+        if current is None:
+            raise InvalidInput.single("id", "No such organization.")
+        merged = {**_current(current), **data}
+    draft = organization_draft(actor=actor, data=merged)
+    features = organization_features(
+        name=draft.fields.get("name") or "",
+        legal_name=draft.fields.get("legal_name") or "",
+        domains=draft.fields.get("domains") or [],
+        website=draft.fields.get("website") or "",
+        phones=[row["e164"] for row in draft.children.get("phones", ())],
+        addresses=[
+            (row.get("street", ""), row.get("locality", ""), row.get("postcode", ""))
+            for row in draft.children.get("addresses", ())
+        ],
+    )
+    exclude = {organization_id} if organization_id else set()
+    return organization_duplicate_check(features=features, exclude=exclude, limit=limit)
+
+
+def _organization_clusters(scan_row: DuplicateScan, threshold: float) -> int:
+    """Compare every pair of organizations sharing a key; replace the open organization
+    clusters with the ones found."""
+    people = records.organization_features_of()
+    blocks: dict[str, list[int]] = {}
+    for oid, f in people.items():
+        for key in organization_keys(f):
+            blocks.setdefault(key, []).append(oid)
+    # pairs of clusters a reviewer said were different organizations
+    excluded = {
+        (min(a, b), max(a, b))
+        for a, b in OrganizationPair.objects.filter(
+            cluster__status=DuplicateCluster.Status.DISMISSED
+        ).values_list("organization_a_id", "organization_b_id")
+    }
+    seen: set[tuple[int, int]] = set()
+    found: list[tuple[int, int, float, list[dict[str, Any]]]] = []
+    for members in blocks.values():
+        if len(members) < 2 or len(members) > 200:
+            continue
+        members.sort()
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                if (a, b) in seen:
+                    continue
+                seen.add((a, b))
+                probability, why = organization_score(people[a], people[b])
+                if probability >= threshold and (a, b) not in excluded:
+                    found.append((a, b, probability, why))
+    DuplicateCluster.objects.filter(
+        kind=DuplicateCluster.Kind.ORGANIZATION,
+        status__in=[DuplicateCluster.Status.OPEN, DuplicateCluster.Status.SKIPPED],
+    ).delete()
+    parent = {oid: oid for pair in found for oid in pair[:2]}
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b, _, _ in found:
+        parent[max(root(a), root(b))] = min(root(a), root(b))
+    groups: dict[int, list[tuple[int, int, float, list[dict[str, Any]]]]] = {}
+    for pair in found:
+        groups.setdefault(root(pair[0]), []).append(pair)
+    for group in groups.values():
+        cluster = DuplicateCluster.objects.create(
+            kind=DuplicateCluster.Kind.ORGANIZATION,
+            scan=scan_row,
+            origin=f"scan {scan_row.pk}",
+            confidence=max(p[2] for p in group),
+            size=len({x for p in group for x in p[:2]}),
+        )
+        OrganizationPair.objects.bulk_create(
+            [
+                OrganizationPair(
+                    cluster=cluster,
+                    organization_a_id=a,
+                    organization_b_id=b,
+                    probability=p,
+                    explanation=why,
+                )
+                for a, b, p, why in group
+            ]  # fmt: skip
+        )
+    return len(groups)

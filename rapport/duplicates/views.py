@@ -58,6 +58,30 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def organization_rows(orgs: list[Any]) -> list[dict[str, Any]]:
+    """For each organization field, every organization's value and whether they differ."""
+    rows = []
+    fields = [
+        ("Name", lambda o: o.name),
+        ("Legal name", lambda o: o.legal_name),
+        ("Web domains", lambda o: "\n".join(o.domains)),
+        ("Website", lambda o: o.website),
+        ("Phones", lambda o: "\n".join(p.number for p in o.phones.all())),
+        (
+            "Addresses",
+            lambda o: "\n".join(
+                ", ".join(x for x in (a.street, a.locality, a.postcode, a.country) if x)
+                for a in o.addresses.all()
+            ),
+        ),
+        ("Industry", lambda o: o.industry),
+    ]
+    for label, read in fields:
+        texts = [str(read(o) or "") for o in orgs]
+        rows.append({"label": label, "values": texts, "differs": len(set(texts)) > 1})
+    return [r for r in rows if any(r["values"])]
+
+
 def comparison_rows(contacts: list[Contact]) -> list[dict[str, Any]]:
     """For each field, every contact's value as text and whether they differ."""
     values = [{**contact_values(c), "display_name": c.display_name} for c in contacts]
@@ -123,14 +147,18 @@ def scan_start(request: HttpRequest) -> HttpResponse:
 def cluster(request: HttpRequest, pk: int) -> HttpResponse:
     """One cluster side by side, differing fields highlighted, with why it was proposed."""
     view = selectors.cluster_get(actor=request.user, cluster_id=pk)
-    names = {c.pk: c.display_name for c in view.contacts}
-    context = {
+    orgs = view.is_organizations
+    names = {c.pk: (c.name if orgs else c.display_name) for c in view.contacts}
+    pairs = []
+    for p in view.pairs:
+        a, b = (
+            (p.organization_a_id, p.organization_b_id) if orgs else (p.contact_a_id, p.contact_b_id)
+        )
+        pairs.append({"pair": p, "a": names.get(a), "b": names.get(b)})
+    context: dict[str, Any] = {
         "view": view,
-        "rows": comparison_rows(view.contacts),
-        "pairs": [
-            {"pair": p, "a": names.get(p.contact_a_id), "b": names.get(p.contact_b_id)}
-            for p in view.pairs
-        ],
+        "rows": organization_rows(view.contacts) if orgs else comparison_rows(view.contacts),
+        "pairs": pairs,
         "next_id": selectors.next_open_cluster(actor=request.user, after=view.cluster),
     }
     context["after_merge"] = (
@@ -138,14 +166,15 @@ def cluster(request: HttpRequest, pk: int) -> HttpResponse:
         if context["next_id"]
         else reverse("duplicates:queue")
     )
+    kind = "organization" if orgs else "contact"
     decidable = view.cluster.status in (
         DuplicateCluster.Status.OPEN,
         DuplicateCluster.Status.SKIPPED,
     )
-    if decidable and len(view.contacts) > 1 and policy.can(request.user, "contacts.merge"):
+    if decidable and len(view.contacts) > 1 and policy.can(request.user, f"{kind}s.merge"):
         # the oldest record survives by default: links and history most likely point at it
         context["proposal"] = merge_proposal(
-            actor=request.user, kind="contact", ids=[c.pk for c in view.contacts]
+            actor=request.user, kind=kind, ids=[c.pk for c in view.contacts]
         )
     return render(request, "duplicates/cluster.html", context)
 

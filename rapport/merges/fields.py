@@ -146,7 +146,7 @@ def merge_fields(kind: str, records: Sequence[Row]) -> list[MergeField]:
 def display(merge_field: MergeField, row: Row, names: Mapping[str, dict[int, str]]) -> str:
     """The value as a person reads it; ``names`` holds users' and organizations' names."""
     value = merge_field.value(row)
-    if merge_field.name == "name":
+    if merge_field.name == "name" and isinstance(value, tuple | list):  # a person's parts
         parts = normalize.NameParts(*value)
         return normalize.display_name(parts)
     if empty(value):

@@ -21,6 +21,7 @@ from rapport.contacts.api._http import (
     with_etag,
 )
 from rapport.contacts.api._out import contact_ref, history_out, organization_out
+from rapport.contacts.api.contacts import LikelyDuplicate, OnDuplicate
 from rapport.contacts.models import Organization
 from rapport.contacts.schemas import (
     ChartNodeOut,
@@ -29,7 +30,10 @@ from rapport.contacts.schemas import (
     OrganizationListParams,
     OrganizationOut,
     OrganizationPage,
+    OrganizationWriteOut,
 )
+from rapport.duplicates import services as duplicates
+from rapport.duplicates.schemas import DuplicateConflictOut
 from rapport.merges.redirects import api_redirect
 
 organizations_router = Router(tags=["organizations"])
@@ -66,13 +70,35 @@ def _organization(request: HttpRequest, org_id: int) -> Organization:
 
 
 @organizations_router.post(
-    "", response={201: OrganizationOut, **WRITE_ERRORS}, summary="Create an organization"
+    "",
+    response={201: OrganizationWriteOut, 409: DuplicateConflictOut, **WRITE_ERRORS},
+    summary="Create an organization",
 )
 def create_organization(
-    request: HttpRequest, payload: OrganizationIn, response: HttpResponse
+    request: HttpRequest,
+    payload: OrganizationIn,
+    response: HttpResponse,
+    params: Query[OnDuplicate],
 ) -> Status[dict[str, Any]]:
-    org = services.organization_create(actor=actor(request), data=sent(payload), via=VIA)
-    return created(request, response, org.pk, org.etag, organization_out(org))
+    """Saved organizations that are likely the same one come back in `duplicates`; with
+    `on_duplicate=reject` they are a 409 and nothing is saved."""
+    data = sent(payload)
+    found = [
+        {
+            "organization_id": c.organization_id,
+            "name": c.name,
+            "url": f"/api/v1/organizations/{c.organization_id}",
+            "probability": c.probability,
+            "explanation": c.explanation,
+        }
+        for c in duplicates.organization_duplicate_check_input(actor=actor(request), data=data)
+    ]
+    if found and params.on_duplicate == "reject":
+        raise LikelyDuplicate(found)
+    org = services.organization_create(actor=actor(request), data=data, via=VIA)
+    return created(
+        request, response, org.pk, org.etag, {**organization_out(org), "duplicates": found}
+    )
 
 
 @organizations_router.get(

@@ -18,6 +18,7 @@ from rapport.contacts.services import search_doc
 from rapport.core import policy
 from rapport.core.errors import InvalidInput
 from rapport.core.text import fold
+from rapport.duplicates import services as duplicates
 
 SCALAR_FIELDS = (
     "name",
@@ -253,6 +254,7 @@ def organizations_create(
     Address.objects.bulk_create(addresses, batch_size=1000)
     Organization.tags.through.objects.bulk_create(links, batch_size=1000)
     ChangeRecord.objects.bulk_create(history, batch_size=500)
+    duplicates.organization_keys_refresh(organization_ids=[org.pk for org in orgs])
     return orgs
 
 
@@ -307,6 +309,7 @@ def organization_create(*, actor: Any, data: Mapping[str, Any], via: str = "ui")
     if tags:
         org.tags.set(v.ensure_tags(tags))
     organization_refresh_search(org=org)
+    duplicates.organization_keys_refresh(organization_ids=[org.pk])
     org = _load(org.pk)
     change_record(
         actor=actor,
@@ -357,6 +360,7 @@ def organization_update(
         current.tags.set(v.ensure_tags(tags))
     updated = _load(org.pk)
     organization_refresh_search(org=updated)
+    duplicates.organization_keys_refresh(organization_ids=[updated.pk])
     if renamed:
         _refresh_people(updated)
     changes = diff(before, organization_snapshot(updated))

@@ -18,6 +18,7 @@ from rapport.contacts.views._common import is_htmx, page, vary_on_htmx
 from rapport.contacts.views.contacts import SORTS, country_names, owner_choices
 from rapport.core import policy
 from rapport.core.errors import Conflict, InvalidInput
+from rapport.duplicates import services as duplicates
 from rapport.merges.redirects import page_redirect
 
 
@@ -98,6 +99,13 @@ def organization_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form, data = forms.organization_post(request.POST, definitions)
         try:
+            if not request.POST.get("create_anyway"):
+                found = duplicates.organization_duplicate_check_input(actor=request.user, data=data)
+                if found:
+                    context = _form_context(
+                        request, forms.finish_rows(form), org=None, org_duplicates=found
+                    )
+                    return render(request, "contacts/organization_form.html", context)
             org = services.organization_create(actor=request.user, data=data, via="ui")
         except InvalidInput as exc:
             form.add_errors(exc.errors)

@@ -64,7 +64,8 @@ def test_a_scan_runs_and_the_queue_lists_its_cluster(client, post, alice, pair):
     assert scan["status"] == "done" and scan["clusters_found"] == 1
     queue = client.get("/api/v1/duplicates/clusters", **bearer(alice)).json()
     [cluster] = queue["items"]
-    assert {c["id"] for c in cluster["contacts"]} == {pair[0].pk, pair[1].pk}
+    assert cluster["kind"] == "contact"
+    assert {c["id"] for c in cluster["records"]} == {pair[0].pk, pair[1].pk}
     detail = client.get(f"/api/v1/duplicates/clusters/{cluster['id']}", **bearer(alice)).json()
     assert detail["pairs"][0]["probability"] >= 0.5
     assert {e["field"] for e in detail["pairs"][0]["explanation"]} >= {"name", "phone"}

@@ -610,6 +610,8 @@ def _merge(
         )
     if kind == mf.CONTACT:
         duplicates.duplicates_after_merge(survivor_id=survivor)
+    else:
+        duplicates.organizations_after_merge(survivor_id=survivor)
     return merge
 
 

@@ -392,6 +392,8 @@ def merge_undo(*, actor: Any, merge_id: int, via: str = "ui") -> Merge:
         )
     if merge.kind == mf.CONTACT:
         duplicates.duplicates_after_unmerge(contact_ids=[merge.survivor_id, *work.merged_ids])
+    else:
+        duplicates.organization_keys_refresh(organization_ids=[merge.survivor_id, *work.merged_ids])
     Merge.objects.filter(pk=merge.pk).update(
         undone_at=timezone.now(),
         undone_by=actor if getattr(actor, "pk", None) else None,

@@ -24,9 +24,10 @@ def dump_database() -> Dump:
         pk = rows.pk_name(model)
         if getattr(model, "INDEX_OF_CONTACT", False):
             # rebuilt from the values, so compared by content, not row id
+            owner = next(f.attname for f in meta.concrete_fields if f.is_relation)
             result[meta.label_lower] = {
-                (v["contact_id"], v["key"]): {"contact_id": v["contact_id"], "key": v["key"]}
-                for v in model._default_manager.values("contact_id", "key")
+                (v[owner], v["key"]): {owner: v[owner], "key": v["key"]}
+                for v in model._default_manager.values(owner, "key")
             }
             continue
         result[meta.label_lower] = {
