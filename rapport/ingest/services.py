@@ -302,10 +302,13 @@ class _Run:
 
     def match(self, record: RowRecord) -> Contact | None:
         """Existing contact by external id, then email, then E.164 phone (in that order)."""
-        for source, value in row_external_ids(record, self.batch.source).items():
-            found = ExternalId.objects.filter(source=source, value=value).first()
-            if found:
-                return Contact.objects.get(pk=found.contact_id)
+        ids = row_external_ids(record, self.batch.source)
+        if ids:
+            # also ids a merge retired: they lead to the contact that took the data over
+            owners = contact_services.external_id_owners(set(ids.items()))
+            for pair in ids.items():
+                if pair in owners:
+                    return Contact.objects.get(pk=owners[pair])
         keys = [
             normalize.email_key(e["address"])
             for e in record.data.get("emails", [])

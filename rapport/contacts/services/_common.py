@@ -115,7 +115,32 @@ def external_id_owners(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int
         for query in bulk.matching(held, "value", values):
             for value, contact_id in query.values_list("value", "contact_id"):
                 owners[(source, value)] = contact_id
+    missing = pairs - owners.keys()
+    if missing:
+        owners.update(_retired_owners(missing))
     return owners
+
+
+def _retired_owners(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Ids a merge retired (the survivor had one from the same source): they still lead
+    to whoever holds the merged contact's data now."""
+    from rapport.merges.models import RetiredExternalId
+    from rapport.merges.selectors import redirect_target
+
+    if not RetiredExternalId.objects.exists():
+        return {}
+    by_source: dict[str, list[str]] = {}
+    for source, value in pairs:
+        by_source.setdefault(source, []).append(value)
+    found: dict[tuple[str, str], int] = {}
+    for source, values in by_source.items():
+        retired = RetiredExternalId.objects.filter(source=source).order_by("id")
+        for query in bulk.matching(retired, "value", values):
+            for value, contact_id in query.values_list("value", "contact_id"):
+                target = redirect_target(kind="contact", object_id=contact_id)
+                if target is not None:
+                    found[(source, value)] = target
+    return found
 
 
 def _definitions(target: str) -> dict[str, CustomFieldDefinition]:
