@@ -51,3 +51,20 @@ def test_an_organization_link_follows_its_merge(bob_client, bob):
 
 def test_readers_cannot_open_the_merge_page(charlie_client):
     assert charlie_client.get("/merges/contacts/new/").status_code == 403
+
+
+def test_the_history_shows_merges_with_a_link_to_them(alice, alice_client):
+    from rapport.contacts.tests.factories import make_contact, make_organization
+    from rapport.merges import services as merges
+
+    a = make_contact(alice, given_name="Ada", family_name="Lovelace")
+    b = make_contact(alice, given_name="Ada", family_name="King", job_title="Countess")
+    merges.contacts_merge(actor=alice, survivor_id=a.pk, merged_ids=[b.pk])
+    page = alice_client.get(f"/contacts/{a.pk}/").content.decode()
+    assert "Merged in: Ada King (#%d)" % b.pk in page
+    assert 'href="/merges/"' in page
+    org = make_organization(alice, name="Acme")
+    assert (
+        f"/merges/organizations/new/?ids={org.pk}"
+        in alice_client.get(f"/organizations/{org.pk}/").content.decode()
+    )
