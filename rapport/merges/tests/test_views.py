@@ -61,7 +61,7 @@ def test_the_history_shows_merges_with_a_link_to_them(alice, alice_client):
     b = make_contact(alice, given_name="Ada", family_name="King", job_title="Countess")
     merges.contacts_merge(actor=alice, survivor_id=a.pk, merged_ids=[b.pk])
     page = alice_client.get(f"/contacts/{a.pk}/").content.decode()
-    assert "Merged in: Ada King (#%d)" % b.pk in page
+    assert f"Merged in: Ada King (#{b.pk})" in page
     assert 'href="/merges/"' in page
     org = make_organization(alice, name="Acme")
     assert (
