@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from rapport.duplicates.matching.comparisons import Context, compare
+from rapport.duplicates.matching.comparisons import Context, compare, people_among
 from rapport.duplicates.matching.features import PersonFeatures
 from rapport.duplicates.matching.keys import name_key, person_keys
 from rapport.duplicates.matching.model import MatchModel, estimate_m, estimate_u
@@ -51,11 +51,13 @@ def candidate_pairs(
     records: Sequence[PersonFeatures], progress: Progress = _no_progress
 ) -> tuple[array[int], dict[int, int], dict[str, int]]:
     """The blocked candidate pairs as one array of ``a * n + b`` (a < b) without repeats;
-    how many records share each record's name key (by position); and how many records
-    hold each phone number (numbers held by more than one)."""
+    how many records share each record's name key (by position); and how many people
+    (told apart by given name) hold each phone number held by more than one."""
     n = len(records)
     blocks: dict[int, list[int] | int] = {}
-    phone_counts: Counter[str] = Counter()
+    # per number, the given names of its holders: a person's own duplicates share a
+    # number; people with other given names behind it make it a shared line
+    phone_names: dict[str, str | set[str]] = {}
     name_blocks: dict[int, int] = {}
     for i, record in enumerate(records):
         for key in person_keys(record):
@@ -68,7 +70,7 @@ def candidate_pairs(
             else:
                 members.append(i)
             if key[0] == "p":
-                phone_counts[key[2:]] += 1
+                _note_holder(phone_names, key[2:], record.given.split(" ", 1)[0])
         key = name_key(record)
         if key:
             name_blocks[i] = hash(key)
@@ -93,7 +95,19 @@ def candidate_pairs(
                     seen.add(a * n + b if a < b else b * n + a)
     blocks.clear()
     pairs = array("q", sorted(seen))
-    return pairs, name_holders, {k: v for k, v in phone_counts.items() if v > 1}
+    phone_people = {k: people_among(v) for k, v in phone_names.items() if isinstance(v, set)}
+    return pairs, name_holders, phone_people
+
+
+def _note_holder(names: dict[str, str | set[str]], e164: str, given: str) -> None:
+    held = names.get(e164)
+    if held is None:
+        names[e164] = given
+    elif isinstance(held, str):
+        if held != given:
+            names[e164] = {held, given}
+    else:
+        held.add(given)
 
 
 def scan(

@@ -29,7 +29,7 @@ from rapport.contacts.models import Contact, ExternalId, Organization
 from rapport.core import bulk, policy
 from rapport.core.errors import InvalidInput
 from rapport.duplicates import records
-from rapport.duplicates.matching.comparisons import Context, compare
+from rapport.duplicates.matching.comparisons import Context, compare, people_among
 from rapport.duplicates.matching.features import PersonFeatures, person_features
 from rapport.duplicates.matching.keys import name_key, person_keys
 from rapport.duplicates.matching.model import MatchModel, default_model
@@ -296,9 +296,15 @@ def duplicate_check(
         ids = {cid: None for cid in ids if cid not in _dismissed_with(features.id, ids)}
     found = records.features_of(list(ids)[:MAX_CANDIDATES])
     model = current_model()
-    phone_counts = {
-        key[2:]: len(members) for key, members in holders.items() if key.startswith("p:")
-    }
+    own_given = features.given.split(" ", 1)[0]
+    phone_counts = {}
+    for key, members in holders.items():
+        if key.startswith("p:"):
+            if len(members) > PER_KEY:
+                phone_counts[key[2:]] = len(members)  # a switchboard
+                continue
+            givens = {found[c].given.split(" ", 1)[0] for c in members if c in found}
+            phone_counts[key[2:]] = people_among(givens | {own_given})
     ctx = Context(phone_holders=lambda e164: phone_counts.get(e164, 1))
     own_name = name_key(features)
     name_holders = 0

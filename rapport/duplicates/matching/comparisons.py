@@ -8,7 +8,7 @@ value is no evidence either way. The model (model.py) turns each level into a we
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from rapidfuzz.distance import JaroWinkler
@@ -17,21 +17,34 @@ from rapport.duplicates.matching import normal
 from rapport.duplicates.matching.features import PersonFeatures
 
 MISSING = -1
-# A phone number held by this many people or more is a switchboard or a household line.
-SHARED_PHONE = 3
+# A phone number held by this many people (told apart by given name) or more is a
+# switchboard or a household line.
+SHARED_PHONE = 2
 # Birthdays this many years apart belong to two generations (a parent and a child).
 GENERATION_YEARS = 12
 
 
 @dataclass(frozen=True)
 class Context:
-    """What a comparison may know of the whole database: how many contacts hold a
-    phone number (1 when unknown)."""
+    """What a comparison may know of the whole database: how many people (contacts with
+    different given names) hold a phone number (1 when unknown)."""
 
     phone_holders: Callable[[str], int] = lambda e164: 1
 
 
 NO_CONTEXT = Context()
+
+
+def people_among(given_names: Iterable[str]) -> int:
+    """How many people these first given names name at least: Bob, Robert and Robret
+    are one, Anna and Piotr two."""
+    groups: list[str] = []
+    for name in sorted(set(given_names)):
+        if not any(
+            normal.nickname_equivalent(name, seen) or _similar(name, seen, 0.88) for seen in groups
+        ):
+            groups.append(name)
+    return len(groups)
 
 
 def _similar(a: str, b: str, cutoff: float) -> bool:
@@ -118,21 +131,26 @@ def compare_email(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
     return 2
 
 
-PHONE_LEVELS = ("same", "same shared line", "other extension", "different")
+PHONE_LEVELS = ("same", "same, at the same address", "same shared line", "other extension",
+                "different")  # fmt: skip
 
 
 def compare_phone(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
+    """A number shared at one address says less: a household's landline is shared by
+    whoever lives there (a parent and a child of the same name, too)."""
     if not a.phones or not b.phones:
         return MISSING
     numbers_b = {e164: ext for e164, ext in b.phones}
-    best = 3
+    best = 4
     for e164, ext in a.phones:
         other = numbers_b.get(e164)
         if other is None:
             continue
         if ext and other and ext != other:
-            best = min(best, 2)
+            best = min(best, 3)
         elif ctx.phone_holders(e164) >= SHARED_PHONE:
+            best = min(best, 2)
+        elif compare_address(a, b, ctx) == 0:
             best = min(best, 1)
         else:
             return 0

@@ -7,9 +7,9 @@ that two records picked at random are the same person; a missing value adds noth
 The match probability is the logistic of that sum, and the explanation lists every term.
 
 Defaults work on a fresh database. ``estimate_u`` learns the u values from random pairs
-of the database's own records and ``estimate_m`` the m values (and the share of matches
-among candidate pairs) by expectation–maximisation over the blocked candidate pairs, both
-smoothed towards the defaults so that a small database cannot learn nonsense.
+of the database's own records and ``estimate_m`` the m values from the anchor pairs among
+the blocked candidates (pairs almost surely of one person by one field), both smoothed
+towards the defaults so that a small database cannot learn nonsense.
 An exact name match is weighed by how common the name is (term frequency): two "John
 Smith" records say less than two "Zbigniew Brzęczyszczykiewicz" records.
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,19 +37,19 @@ from rapport.duplicates.matching.features import PersonFeatures
 _DEFAULT_M: dict[str, tuple[float, ...]] = {
     "name": (0.70, 0.02, 0.05, 0.10, 0.03, 0.02, 0.01, 0.04, 0.03),
     "email": (0.55, 0.10, 0.35),
-    "phone": (0.50, 0.03, 0.02, 0.45),
+    "phone": (0.30, 0.20, 0.03, 0.02, 0.45),
     "address": (0.60, 0.15, 0.25),
     "organization": (0.65, 0.35),
     "title": (0.45, 0.15, 0.40),
-    "birthday": (0.92, 0.05, 0.029, 0.001),
+    "birthday": (0.92, 0.05, 0.0298, 0.0002),
     "generation": (0.995, 0.005),
 }
 # Different people share an address or a line mostly as a household or an office does:
 # those levels are set for that, not for strangers.
 _DEFAULT_U: dict[str, tuple[float, ...]] = {
     "name": (2e-5, 1e-6, 2e-5, 2e-4, 1e-4, 1e-3, 4e-3, 4e-3, 0.0),
-    "email": (1e-7, 2e-5, 0.0),
-    "phone": (1e-7, 1e-3, 2e-5, 0.0),
+    "email": (1e-7, 1e-3, 0.0),
+    "phone": (1e-7, 1e-3, 1e-3, 2e-5, 0.0),
     "address": (1e-4, 5e-3, 0.0),
     "organization": (5e-3, 0.0),
     "title": (0.02, 0.05, 0.0),
@@ -214,7 +214,7 @@ def estimate_u(
     model: MatchModel, records: Sequence[PersonFeatures], *, pairs: int = 100_000, seed: int = 7
 ) -> MatchModel:
     """u from ``pairs`` random pairs of ``records`` (nearly all of different people),
-    smoothed towards the model's current u."""
+    smoothed towards the model's current u and never below it for an agreement level."""
     if len(records) < MIN_LEARNING_POPULATION:
         # Among a few records, random pairs are too often the duplicates themselves.
         return model
@@ -232,93 +232,96 @@ def estimate_u(
     for k, comparison in enumerate(model.comparisons):
         seen = sum(counts[k].values())
         prior = model.u[comparison.name]
-        u[comparison.name] = _normalised(
-            [
-                (counts[k][level] + _PRIOR_PAIRS_U * prior[level]) / (seen + _PRIOR_PAIRS_U)
-                for level in range(len(comparison.levels))
-            ]
-        )
+        levels = len(comparison.levels)
+        # Random pairs show how much commoner than the default an agreement is here (a
+        # small pool of names, say), but not how much rarer: 100,000 pairs cannot see
+        # one in a million, and the defaults already allow for households and offices.
+        agree = [
+            max((counts[k][level] + _PRIOR_PAIRS_U * prior[level]) / (seen + _PRIOR_PAIRS_U),
+                prior[level])
+            for level in range(levels - 1)
+        ]  # fmt: skip
+        u[comparison.name] = _complete([*agree, 0.0])
     learned = {**model.learned, "u_pairs": pairs}
     return MatchModel(
         m=model.m, u=u, prior=model.prior, population=model.population, learned=learned
     )
 
 
+# Anchor pairs: candidates that are almost surely one person by one field, used to
+# learn how the *other* fields of one person's records compare. The email's own m is
+# learned from pairs sharing a phone number that is nobody else's.
+_ANCHORS = {"email": ("phone", 0)}
+# Levels that say "two people" (a parent and a child): kept at the default m.
+_TWO_PEOPLE = {"birthday": 3, "generation": 1}
+_DEFAULT_ANCHOR = ("email", 0)
+
+
 def estimate_m(
-    model: MatchModel,
-    patterns: Counter[tuple[int, ...]],
-    *,
-    candidate_pairs: int,
-    iterations: int = 25,
+    model: MatchModel, patterns: Counter[tuple[int, ...]], *, candidate_pairs: int
 ) -> MatchModel:
-    """m, and the share of matches among the candidate pairs, by expectation–maximisation
-    over the comparison patterns of the blocked candidate pairs (u held fixed); the
-    prior over all pairs follows from that share. Unchanged when there is too little to
-    learn from (fewer than 50 candidate pairs, or a small population)."""
-    total = sum(patterns.values())
-    if total < 50 or model.population < MIN_LEARNING_POPULATION:
+    """m for each comparison from the *anchor pairs* among the blocked candidates: pairs
+    that share a canonical email (for the email itself: a phone number nobody else has)
+    are almost surely one person, so how their other fields compare is how one person's
+    records compare. Smoothed towards the defaults; unchanged with fewer than 50 anchor
+    pairs or a small population, and kept at the defaults if the result could not
+    describe same-person pairs.
+
+    Expectation–maximisation over all candidates is the textbook way, but on a database
+    with households and offices it takes a family sharing an address and a line for one
+    person; anchors cannot, because families do not share an email address."""
+    if model.population < MIN_LEARNING_POPULATION:
         return model
-    population = model.population
-    all_pairs = max(population * (population - 1) / 2, 1)
-    share = min(max(model.prior * all_pairs / max(candidate_pairs, 1), 1e-6), 0.9)
-    m = {name: list(values) for name, values in model.m.items()}
-    names = [c.name for c in model.comparisons]
-    items = list(patterns.items())
-    for _ in range(iterations):
-        current = MatchModel(m={k: tuple(v) for k, v in m.items()}, u=model.u,
-                             prior=share, population=population)  # fmt: skip
-        matched_total = 0.0
-        sums = [[0.0] * len(c.levels) for c in model.comparisons]
-        for pattern, count in items:
-            p = current.probability(pattern) * count
-            matched_total += p
-            for k, level in enumerate(pattern):
-                if level != MISSING:
-                    sums[k][level] += p
-        new_share = min(max(matched_total / total, 1e-6), 0.9)
-        for k, name in enumerate(names):
-            seen = sum(sums[k])
-            start = model.m[name]
-            m[name] = list(
-                _normalised(
-                    [
-                        (sums[k][level] + _PRIOR_PAIRS_M * start[level]) / (seen + _PRIOR_PAIRS_M)
-                        for level in range(len(start))
-                    ]
-                )
-            )
-        if abs(new_share - share) < 1e-7:
-            share = new_share
-            break
-        share = new_share
-    prior = min(max(share * candidate_pairs / all_pairs, 1e-12), 0.5)
-    learned_m = {k: tuple(v) for k, v in m.items()}
-    problem = _implausible(learned_m, model.u, share)
+    position = {c.name: k for k, c in enumerate(model.comparisons)}
+    m: dict[str, tuple[float, ...]] = {}
+    anchors_used: dict[str, int] = {}
+    for k, comparison in enumerate(model.comparisons):
+        anchor_field, anchor_level = _ANCHORS.get(comparison.name, _DEFAULT_ANCHOR)
+        anchor = position[anchor_field]
+        counts = [0] * len(comparison.levels)
+        for pattern, count in patterns.items():
+            if pattern[anchor] == anchor_level and pattern[k] != MISSING:
+                counts[pattern[k]] += count
+        seen = sum(counts)
+        anchors_used[comparison.name] = seen
+        start = model.m[comparison.name]
+        if seen < 50:
+            m[comparison.name] = start
+            continue
+        shares = [
+            (counts[level] + _PRIOR_PAIRS_M * start[level]) / (seen + _PRIOR_PAIRS_M)
+            for level in range(len(start))
+        ]
+        fixed = _TWO_PEOPLE.get(comparison.name)
+        if fixed is not None:
+            # one person's records are never a generation apart: what anchors show there
+            # is two people sharing an address, not how one person's records differ
+            rest = 1 - start[fixed]
+            others = sum(v for level, v in enumerate(shares) if level != fixed) or 1.0
+            shares = [
+                start[fixed] if level == fixed else v * rest / others
+                for level, v in enumerate(shares)
+            ]
+        m[comparison.name] = _normalised(shares)
+    learned = {**model.learned, "m_anchor_pairs": anchors_used}
+    problem = _implausible(m, model.u)
     if problem:
-        # EM found another split of the pairs than same/different person (with very few
-        # duplicates it may split by address, say): keep the defaults and say why.
-        learned = {**model.learned, "m_pairs": total, "m_kept": problem}
-        return MatchModel(m=model.m, u=model.u, prior=model.prior, population=population,
-                          learned=learned)  # fmt: skip
-    learned = {**model.learned, "m_pairs": total, "match_share": round(share, 6)}
-    return MatchModel(m=learned_m, u=model.u, prior=prior, population=population, learned=learned)
+        learned["m_kept"] = problem
+        return MatchModel(m=model.m, u=model.u, prior=model.prior,
+                          population=model.population, learned=learned)  # fmt: skip
+    return MatchModel(
+        m=m, u=model.u, prior=model.prior, population=model.population, learned=learned
+    )
 
 
-def _implausible(
-    m: dict[str, tuple[float, ...]], u: dict[str, tuple[float, ...]], share: float
-) -> str:
-    """Why a learned model cannot describe same-person pairs ("" when it can): the
-    strongest agreement of name, email and phone must count for a match and their
-    disagreement against it, and matches cannot be most of the candidates."""
-    if share > 0.5:
-        return f"{share:.0%} of candidate pairs would be matches"
+def _implausible(m: dict[str, tuple[float, ...]], u: dict[str, tuple[float, ...]]) -> str:
+    """Why learned m values cannot describe same-person pairs ("" when they can): the
+    strongest agreement of name, email, phone and birthday must count for a match and
+    their disagreement against it; a different name or birthday by at least a bit."""
     for name in ("name", "email", "phone", "birthday"):
         if m[name][0] <= u[name][0] or m[name][-1] >= u[name][-1]:
             return f"{name} agreement would not count for a match"
+    for name in ("name", "birthday"):
+        if m[name][-1] > u[name][-1] / 2:
+            return f"a different {name} would hardly count against a match"
     return ""
-
-
-def pattern_counts(
-    pairs: Iterable[tuple[PersonFeatures, PersonFeatures]], ctx: Context = NO_CONTEXT
-) -> Counter[tuple[int, ...]]:
-    return Counter(compare(a, b, ctx) for a, b in pairs)

@@ -202,10 +202,33 @@ def test_swapped_names_and_typos_still_share_a_blocking_key():
     assert {k for k in person_keys(e) & person_keys(f) if k.startswith("n:")}
 
 
-def test_em_keeps_the_defaults_when_the_pairs_do_not_look_like_matches():
-    # every candidate pair agrees on address only: no same-person class to find
-    levels = [cmp.MISSING] * len(cmp.PERSON_COMPARISONS)
-    levels[0], levels[3] = 7, 0
-    learned = estimate_m(MODEL, Counter({tuple(levels): 500}), candidate_pairs=500)
+def _pattern(**levels: int) -> tuple[int, ...]:
+    out = [cmp.MISSING] * len(cmp.PERSON_COMPARISONS)
+    names = [c.name for c in cmp.PERSON_COMPARISONS]
+    for name, level in levels.items():
+        out[names.index(name)] = level
+    return tuple(out)
+
+
+def test_m_is_learned_from_pairs_that_share_an_email():
+    exact, typo = cmp.NAME_LEVELS.index("exact"), cmp.NAME_LEVELS.index("typo")
+    patterns = Counter(
+        {
+            _pattern(email=0, name=exact): 300,
+            _pattern(email=0, name=typo): 700,  # this database is full of typos
+            _pattern(address=0, name=cmp.NAME_LEVELS.index("family only")): 5000,
+        }
+    )
+    learned = estimate_m(MODEL, patterns, candidate_pairs=6000)
+    assert learned.m["name"][typo] > 0.5 > MODEL.m["name"][typo]
+    # the household-like pairs (same address, other given name) taught nothing
+    assert learned.m["name"][cmp.NAME_LEVELS.index("family only")] < 0.02
+    assert learned.learned["m_anchor_pairs"]["name"] == 1000
+
+
+def test_learning_keeps_the_defaults_when_anchors_do_not_look_like_one_person():
+    different = cmp.NAME_LEVELS.index("different")
+    patterns = Counter({_pattern(email=0, name=different): 500})
+    learned = estimate_m(MODEL, patterns, candidate_pairs=500)
     assert learned.m == MODEL.m
     assert "m_kept" in learned.learned

@@ -52,7 +52,7 @@ class Command(RecordCommand):
         out = None
         if options["pairs_out"]:
             try:
-                out = options["pairs_out"].open("w", newline="", encoding="utf-8")
+                out = Path(options["pairs_out"]).open("w", newline="", encoding="utf-8")  # noqa: SIM115 - closed below
             except OSError as exc:
                 raise CommandError(
                     f"Cannot write {options['pairs_out']}: {exc.strerror}."
