@@ -6,6 +6,7 @@ tuples, no model instances: the bulk scan reads a million contacts this way.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -45,10 +46,74 @@ def _sql() -> dict[str, str]:
     }
 
 
+# Up to this many contacts are read in one round trip (each contact's lists as JSON);
+# more are read as one query per table.
+FEW = 300
+
+
+def _few_sql() -> str:
+    if connection.vendor == "postgresql":
+        agg, arr, marks = "json_agg", "json_build_array", "SELECT unnest(%s::bigint[])"
+    else:
+        agg, arr, marks = "json_group_array", "json_array", "{marks}"
+    return (
+        "SELECT c.id, c.given_name, c.middle_name, c.family_name, c.suffix, c.birthday,"
+        f" c.job_title,"
+        f" (SELECT {agg}(x.address) FROM {_table(Email)} x WHERE x.contact_id = c.id),"
+        f" (SELECT {agg}({arr}(x.e164, x.extension)) FROM {_table(Phone)} x"
+        "  WHERE x.contact_id = c.id),"
+        f" (SELECT {agg}({arr}(x.street, x.locality, x.postcode, x.country))"
+        f"  FROM {_table(Address)} x WHERE x.contact_id = c.id),"
+        f" (SELECT {agg}(o.name) FROM {_table(Affiliation)} a"
+        f"  JOIN {_table(Organization)} o ON o.id = a.organization_id"
+        "  WHERE a.contact_id = c.id AND a.is_current)"
+        f" FROM {_table(Contact)} c WHERE c.id IN ({marks})"
+    )
+
+
+def _listed(value: Any) -> list[Any]:
+    """A JSON list as the database returns it (text or already parsed; NULL for none)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = json.loads(value)
+    return [v for v in value if v is not None] if value else []
+
+
+def _few(ids: list[int]) -> dict[int, PersonFeatures]:
+    params: list[Any]
+    if connection.vendor == "postgresql":
+        sql, params = _few_sql(), [ids]
+    else:
+        sql = _few_sql().replace("{marks}", ", ".join(["%s"] * len(ids)))
+        params = list(ids)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    out = {}
+    for cid, given, middle, family, suffix, birthday, title, emails, phones, places, orgs in rows:
+        out[cid] = person_features(
+            id=cid,
+            given_name=given,
+            middle_name=middle,
+            family_name=family,
+            suffix=suffix,
+            birthday=birthday,
+            job_title=title,
+            emails=_listed(emails),
+            phones=[tuple(p) for p in _listed(phones)],
+            addresses=[tuple(a) for a in _listed(places)],
+            organizations=_listed(orgs),
+        )
+    return out
+
+
 def features_of(contact_ids: Sequence[int]) -> dict[int, PersonFeatures]:
     """The features of these saved contacts (ids that do not exist are left out)."""
-    out: dict[int, PersonFeatures] = {}
     ids = list(dict.fromkeys(contact_ids))
+    if len(ids) <= FEW:
+        return _few(ids) if ids else {}
+    out: dict[int, PersonFeatures] = {}
     for start in range(0, len(ids), CHUNK):
         out.update(_chunk(ids[start : start + CHUNK]))
     return out
