@@ -47,6 +47,10 @@ bench: install-dev
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/rapport_bench $(BIN)/python bench/export_bench.py
 	DATABASE_URL=sqlite:///$(CURDIR)/var/bench/rapport-1000000.sqlite3 $(BIN)/python bench/export_bench.py
 	$(BIN)/python bench/import_bench.py --rows 1000000
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-bench.lock
+	$(BIN)/python bench/dedupe_accuracy.py
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/rapport_bench $(BIN)/python bench/dedupe_bench.py --scan
+	DATABASE_URL=sqlite:///$(CURDIR)/var/bench/rapport-1000000.sqlite3 $(BIN)/python bench/dedupe_bench.py --scan
 
 clean:
 	rm -rf $(VENV)
