@@ -23,6 +23,7 @@ from rapport.duplicates.matching.model import MatchModel, estimate_m, estimate_u
 
 FULL_BLOCK = 40
 WINDOW = 8
+BUCKETS = 16
 
 Progress = Callable[[str, int, int], None]
 
@@ -79,7 +80,16 @@ def candidate_pairs(
     name_holders = {
         i: len(m) if isinstance((m := blocks.get(h)), list) else 1 for i, h in name_blocks.items()
     }
-    seen: set[int] = set()
+    # Pairs go to buckets by their first record, duplicates included (8 bytes each);
+    # each bucket is then deduplicated on its own, so no set ever holds every pair.
+    count = max(1, min(BUCKETS, n))
+    buckets = [array("q") for _ in range(count)]
+
+    def emit(a: int, b: int) -> None:
+        if a > b:
+            a, b = b, a
+        buckets[a * count // n].append(a * n + b)
+
     for members in blocks.values():
         if isinstance(members, int):
             continue
@@ -87,14 +97,17 @@ def candidate_pairs(
             for x in range(len(members)):
                 a = members[x]
                 for b in members[x + 1 :]:
-                    seen.add(a * n + b if a < b else b * n + a)
+                    emit(a, b)
         else:
             ordered = sorted(members, key=lambda i: (records[i].family, records[i].given, i))
             for x, a in enumerate(ordered):
                 for b in ordered[x + 1 : x + 1 + WINDOW]:
-                    seen.add(a * n + b if a < b else b * n + a)
+                    emit(a, b)
     blocks.clear()
-    pairs = array("q", sorted(seen))
+    pairs = array("q")
+    for k in range(count):
+        pairs.extend(sorted(set(buckets[k])))
+        buckets[k] = array("q")  # free it before the next one is deduplicated
     phone_people = {k: people_among(v) for k, v in phone_names.items() if isinstance(v, set)}
     return pairs, name_holders, phone_people
 
