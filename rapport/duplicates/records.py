@@ -90,22 +90,31 @@ def _few(ids: list[int]) -> dict[int, PersonFeatures]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    out = {}
-    for cid, given, middle, family, suffix, birthday, title, emails, phones, places, orgs in rows:
-        out[cid] = person_features(
-            id=cid,
-            given_name=given,
-            middle_name=middle,
-            family_name=family,
-            suffix=suffix,
-            birthday=birthday,
-            job_title=title,
-            emails=_listed(emails),
-            phones=[tuple(p) for p in _listed(phones)],
-            addresses=[tuple(a) for a in _listed(places)],
-            organizations=_listed(orgs),
+    return {
+        row[0]: _person(
+            row[:7],
+            emails=_listed(row[7]),
+            phones=[tuple(p) for p in _listed(row[8])],
+            addresses=[tuple(a) for a in _listed(row[9])],
+            organizations=_listed(row[10]),
         )
-    return out
+        for row in rows
+    }
+
+
+def _person(row: Sequence[Any], **lists: Any) -> PersonFeatures:
+    """Features of a contact row (id, given, middle, family, suffix, birthday, title)."""
+    cid, given, middle, family, suffix, birthday, title = row
+    return person_features(
+        id=cid,
+        given_name=given,
+        middle_name=middle,
+        family_name=family,
+        suffix=suffix,
+        birthday=birthday,
+        job_title=title,
+        **lists,
+    )
 
 
 def features_of(contact_ids: Sequence[int]) -> dict[int, PersonFeatures]:
@@ -140,15 +149,10 @@ def _chunk(ids: list[int]) -> dict[int, PersonFeatures]:
                 grouped[row[0]].append(row[1:] if len(row) > 2 else row[1])
             related[kind] = grouped
     out = {}
-    for cid, given, middle, family, suffix, birthday, title in contacts:
-        out[cid] = person_features(
-            id=cid,
-            given_name=given,
-            middle_name=middle,
-            family_name=family,
-            suffix=suffix,
-            birthday=birthday,
-            job_title=title,
+    for row in contacts:
+        cid = row[0]
+        out[cid] = _person(
+            row,
             emails=related["emails"].get(cid, ()),
             phones=related["phones"].get(cid, ()),
             addresses=related["addresses"].get(cid, ()),

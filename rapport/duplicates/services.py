@@ -128,27 +128,25 @@ def duplicates_after_merge(*, survivor_id: int) -> None:
     """After contacts were merged into ``survivor_id`` (their keys and pairs now point at
     it): its keys follow its merged values, and clusters left with one contact close."""
     match_keys_refresh(contact_ids=[survivor_id])
-    touched = set(
-        DuplicatePair.objects.filter(
-            Q(contact_a=survivor_id) | Q(contact_b=survivor_id),
-            cluster__status__in=[DuplicateCluster.Status.OPEN, DuplicateCluster.Status.SKIPPED],
-        ).values_list("cluster_id", flat=True)
-    )
-    for cluster in DuplicateCluster.objects.filter(pk__in=touched):
-        if len(cluster_members(cluster)) < 2:
-            cluster.status = DuplicateCluster.Status.MERGED
-            cluster.decided_at = timezone.now()
-            cluster.save(update_fields=["status", "decided_at"])
+    _close_merged(DuplicatePair.objects.filter(Q(contact_a=survivor_id) | Q(contact_b=survivor_id)))
 
 
 def organizations_after_merge(*, survivor_id: int) -> None:
     """After organizations were merged into ``survivor_id``: its keys follow its values,
     and organization clusters left with one organization close."""
     organization_keys_refresh(organization_ids=[survivor_id])
-    touched = set(
+    _close_merged(
         OrganizationPair.objects.filter(
-            Q(organization_a=survivor_id) | Q(organization_b=survivor_id),
-            cluster__status__in=[DuplicateCluster.Status.OPEN, DuplicateCluster.Status.SKIPPED],
+            Q(organization_a=survivor_id) | Q(organization_b=survivor_id)
+        )
+    )
+
+
+def _close_merged(pairs: Any) -> None:
+    """Mark as merged the undecided clusters of these pairs that have one record left."""
+    touched = set(
+        pairs.filter(
+            cluster__status__in=[DuplicateCluster.Status.OPEN, DuplicateCluster.Status.SKIPPED]
         ).values_list("cluster_id", flat=True)
     )
     for cluster in DuplicateCluster.objects.filter(pk__in=touched):
