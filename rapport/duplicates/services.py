@@ -16,7 +16,6 @@ import time
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
@@ -629,13 +628,6 @@ def write_pairs(
                 "auto_merge" if p.probability >= auto else "review",
             ]
         )
-
-
-def write_pairs_file(
-    path: Path, people: Sequence[PersonFeatures], found: Sequence[ScoredPair]
-) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        write_pairs(handle, people, found)
 
 
 # -- decisions ----------------------------------------------------------------------

@@ -28,7 +28,6 @@ from rapport.duplicates.matching.comparisons import (
     NO_CONTEXT,
     PERSON_COMPARISONS,
     Comparison,
-    Context,
     compare,
 )
 from rapport.duplicates.matching.features import PersonFeatures
@@ -193,18 +192,6 @@ def default_model(population: int) -> MatchModel:
         prior=prior_for(population),
         population=population,
     )
-
-
-def score(
-    model: MatchModel,
-    a: PersonFeatures,
-    b: PersonFeatures,
-    ctx: Context = NO_CONTEXT,
-    name_holders: int = 0,
-) -> tuple[float, tuple[int, ...]]:
-    """The match probability of two people and their comparison levels."""
-    levels = compare(a, b, ctx)
-    return model.probability(levels, name_holders), levels
 
 
 # -- learning ----------------------------------------------------------------------
