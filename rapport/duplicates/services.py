@@ -49,6 +49,7 @@ from rapport.duplicates.models import (
     OrganizationPair,
 )
 from rapport.duplicates.scanning import Progress, ScoredPair, clusters, scan
+from rapport.quality.services import quality_duplicates_mark
 
 # Rows fetched per key at entry: a key shared by more contacts (a switchboard, "Smith J")
 # proposes only this many of them; the other keys still find the rest.
@@ -505,6 +506,7 @@ def duplicates_scan_run(
                 made += _organization_clusters(scan_row, threshold)
         forget_model()
         auto_merged = _auto_merge(scan_row) if settings.RAPPORT_DUPLICATE_AUTO_MERGE else 0
+        quality_duplicates_mark()
         DuplicateScan.objects.filter(pk=scan_id).update(
             auto_merged=auto_merged,
             status=DuplicateScan.Status.DONE,
@@ -638,6 +640,8 @@ def _decide(cluster: DuplicateCluster, actor: Any, status: str) -> None:
     cluster.decided_by = actor if getattr(actor, "pk", None) else None
     cluster.decided_at = timezone.now()
     cluster.save(update_fields=["status", "decided_by", "decided_at"])
+    if cluster.kind == DuplicateCluster.Kind.CONTACT:
+        quality_duplicates_mark(contact_ids=cluster_members(cluster))
 
 
 @transaction.atomic

@@ -164,7 +164,7 @@ RULES: tuple[Rule, ...] = (
         "Likely duplicate",
         10,
         present=Fact.DUPLICATE,
-        explanation="Looks like another contact (once duplicate detection exists).",
+        explanation="In a cluster of likely duplicates still to be reviewed (see Duplicates).",
     ),
 )
 RULES_BY_CODE = {rule.code: rule for rule in RULES}

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, connection, transaction
-from django.db.models import DateTimeField, Exists, F, OuterRef, Value
+from django.db.models import DateTimeField, Exists, F, OuterRef, Q, Value
 from django.utils import timezone
 
 from rapport.access.models import ChangeRecord
@@ -32,12 +32,48 @@ REFRESH_CHUNK = 2000
 
 
 def likely_duplicates(contact_ids: Sequence[int]) -> set[int]:
-    """Contacts among ``contact_ids`` that look like another contact.
+    """Contacts among ``contact_ids`` in a cluster of likely duplicates still to be
+    decided (open or skipped in the review queue)."""
+    from rapport.duplicates.models import DuplicateCluster, DuplicatePair
 
-    A hook for duplicate detection, which does not exist yet: it finds nothing, so the
-    "Likely duplicate" rule never applies until it is filled in.
-    """
-    return set()
+    undecided = DuplicatePair.objects.filter(
+        cluster__status__in=[DuplicateCluster.Status.OPEN, DuplicateCluster.Status.SKIPPED]
+    )
+    found: set[int] = set()
+    ids = list(contact_ids)
+    for start in range(0, len(ids), REFRESH_CHUNK):
+        part = ids[start : start + REFRESH_CHUNK]
+        for a, b in undecided.filter(Q(contact_a__in=part) | Q(contact_b__in=part)).values_list(
+            "contact_a_id", "contact_b_id"
+        ):
+            found.update((a, b))
+    return found & set(ids)
+
+
+def quality_duplicates_mark(*, contact_ids: Iterable[int] | None = None) -> None:
+    """Bring the "Likely duplicate" fact of these contacts (or of every contact that has
+    it or is in an undecided cluster) in line with the review queue; called when a scan
+    or a reviewer changes it. The contact's other facts stay as they are."""
+    from rapport.duplicates.models import DuplicateCluster, DuplicatePair
+
+    flag = rules.Fact.DUPLICATE
+    if contact_ids is None:
+        flagged = ContactQuality.objects.annotate(dup=F("facts").bitand(flag)).filter(dup=flag)
+        ids = set(flagged.values_list("contact_id", flat=True))
+        for a, b in DuplicatePair.objects.filter(
+            cluster__status__in=[DuplicateCluster.Status.OPEN, DuplicateCluster.Status.SKIPPED]
+        ).values_list("contact_a_id", "contact_b_id"):
+            ids.update((a, b))
+    else:
+        ids = set(contact_ids)
+    ordered = sorted(ids)
+    marked = likely_duplicates(ordered)
+    for start in range(0, len(ordered), REFRESH_CHUNK):
+        part = ordered[start : start + REFRESH_CHUNK]
+        on = [c for c in part if c in marked]
+        off = [c for c in part if c not in marked]
+        ContactQuality.objects.filter(contact_id__in=on).update(facts=F("facts").bitor(flag))
+        ContactQuality.objects.filter(contact_id__in=off).update(facts=F("facts").bitand(~flag))
 
 
 def _dirty_ids(contact_ids: Iterable[int] | None, force: bool) -> list[int]:

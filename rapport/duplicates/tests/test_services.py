@@ -216,3 +216,25 @@ def test_auto_merge_is_off_by_default_and_merges_only_above_its_threshold(alice,
     assert scan.auto_merged == 1
     assert not Contact.objects.filter(pk=bob.pk).exists()
     assert DuplicateCluster.objects.get(scan=scan).status == DuplicateCluster.Status.MERGED
+
+
+def test_the_quality_score_counts_likely_duplicates_until_they_are_decided(alice):
+    from rapport.quality import rules
+    from rapport.quality import services as quality
+    from rapport.quality.models import ContactQuality
+
+    robert, bob, others = _people(alice)
+    quality.quality_refresh(full=True)
+
+    def flagged() -> set[int]:
+        return {
+            q.contact_id for q in ContactQuality.objects.all() if q.facts & rules.Fact.DUPLICATE
+        }
+
+    assert flagged() == set()
+    services.duplicates_scan_run(scan_id=services.duplicates_scan_create(actor=alice).pk)
+    assert flagged() == {robert.pk, bob.pk}
+    quality.quality_refresh(contact_ids=[robert.pk], force=True)  # survives a recompute
+    assert flagged() == {robert.pk, bob.pk}
+    services.cluster_dismiss(actor=alice, cluster_id=DuplicateCluster.objects.get().pk)
+    assert flagged() == set()
