@@ -3,7 +3,7 @@
 - ``match_keys_refresh`` is called by the contact services on every write.
 - ``duplicate_check`` answers "who might this new or edited person already be?" from the
   keys table: a few index lookups and at most ``MAX_CANDIDATES`` comparisons.
-- ``duplicates_scan`` searches a whole database (or a segment, or one import batch),
+- ``duplicates_scan_run`` searches a whole database (or a segment, or one import batch),
   learns the model from it, and proposes clusters for review.
 - ``cluster_dismiss`` / ``cluster_skip`` record a reviewer's decision; "not duplicates" is
   remembered per pair and never proposed again.
