@@ -10,8 +10,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from rapport.contacts.models import Contact
-from rapport.contacts.services import contact_values
 from rapport.contacts.views._common import page
 from rapport.core import policy
 from rapport.core.errors import InvalidInput
@@ -19,89 +17,56 @@ from rapport.duplicates import selectors, services
 from rapport.duplicates.models import DuplicateCluster
 from rapport.merges.selectors import merge_proposal
 
-# The rows of the side-by-side comparison: label and how to read it from contact_values.
-_ROWS: tuple[tuple[str, str], ...] = (
-    ("Name", "display_name"),
-    ("Given name", "given_name"),
-    ("Family name", "family_name"),
-    ("Suffix", "suffix"),
-    ("Emails", "emails"),
-    ("Phones", "phones"),
-    ("Addresses", "addresses"),
-    ("Job title", "job_title"),
-    ("Birthday", "birthday"),
-    ("Tags", "tags"),
-    ("Source", "source"),
-    ("External ids", "external_ids"),
+
+def _lines(items: Any) -> str:
+    return "\n".join(str(item) for item in items if item)
+
+
+def _address(a: Any) -> str:
+    return ", ".join(x for x in (a.street, a.locality, a.postcode, a.country) if x)
+
+
+# The rows of the side-by-side comparisons: label and how to read it from a record. A
+# contact's lists come from contact_prefetch (no query per contact).
+_CONTACT_ROWS: tuple[tuple[str, Any], ...] = (
+    ("Name", lambda c: c.display_name),
+    ("Given name", lambda c: c.given_name),
+    ("Family name", lambda c: c.family_name),
+    ("Suffix", lambda c: c.suffix),
+    ("Emails", lambda c: _lines(e.address for e in c.email_list)),
+    ("Phones", lambda c: _lines(
+        p.number + (f" ext. {p.extension}" if p.extension else "") for p in c.phone_list
+    )),
+    ("Addresses", lambda c: _lines(_address(a) for a in c.address_list)),
+    ("Job title", lambda c: c.job_title),
+    ("Organization", lambda c: _lines(
+        a.organization.name for a in c.affiliation_list if a.is_current
+    )),
+    ("Birthday", lambda c: c.birthday or ""),
+    ("Tags", lambda c: _lines(t.name for t in c.tag_list)),
+    ("Source", lambda c: c.source),
+    ("External ids", lambda c: _lines(f"{x.source}: {x.value}" for x in c.external_id_list)),
+)  # fmt: skip
+_ORGANIZATION_ROWS: tuple[tuple[str, Any], ...] = (
+    ("Name", lambda o: o.name),
+    ("Legal name", lambda o: o.legal_name),
+    ("Web domains", lambda o: _lines(o.domains)),
+    ("Website", lambda o: o.website),
+    ("Phones", lambda o: _lines(p.number for p in o.phones.all())),
+    ("Addresses", lambda o: _lines(_address(a) for a in o.addresses.all())),
+    ("Industry", lambda o: o.industry),
 )
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, list):
-        parts = []
-        for item in value:
-            if isinstance(item, dict):
-                text = (
-                    item.get("address")
-                    or item.get("number")
-                    or ", ".join(
-                        str(item.get(k) or "")
-                        for k in ("street", "locality", "postcode", "country")
-                        if item.get(k)
-                    )
-                    or (f"{item.get('source')}: {item.get('id')}" if item.get("source") else "")
-                )
-                parts.append(str(text))
-            else:
-                parts.append(str(getattr(item, "name", item)))
-        return "\n".join(p for p in parts if p)
-    return "" if value is None else str(value)
-
-
-def organization_rows(orgs: list[Any]) -> list[dict[str, Any]]:
-    """For each organization field, every organization's value and whether they differ."""
-    rows = []
-    fields = [
-        ("Name", lambda o: o.name),
-        ("Legal name", lambda o: o.legal_name),
-        ("Web domains", lambda o: "\n".join(o.domains)),
-        ("Website", lambda o: o.website),
-        ("Phones", lambda o: "\n".join(p.number for p in o.phones.all())),
-        (
-            "Addresses",
-            lambda o: "\n".join(
-                ", ".join(x for x in (a.street, a.locality, a.postcode, a.country) if x)
-                for a in o.addresses.all()
-            ),
-        ),
-        ("Industry", lambda o: o.industry),
-    ]
-    for label, read in fields:
-        texts = [str(read(o) or "") for o in orgs]
-        rows.append({"label": label, "values": texts, "differs": len(set(texts)) > 1})
-    return [r for r in rows if any(r["values"])]
-
-
-def comparison_rows(contacts: list[Contact]) -> list[dict[str, Any]]:
-    """For each field, every contact's value as text and whether they differ."""
-    values = [{**contact_values(c), "display_name": c.display_name} for c in contacts]
-    organizations = [
-        ", ".join(a.organization.name for a in c.affiliations.all() if a.is_current)
-        for c in contacts
-    ]
-    rows = []
-    for label, key in _ROWS:
-        texts = [_text(v.get(key)) for v in values]
-        rows.append({"label": label, "values": texts, "differs": len(set(texts)) > 1})
-    rows.insert(
-        8,
-        {
-            "label": "Organization",
-            "values": organizations,
-            "differs": len(set(organizations)) > 1,
-        },
-    )
-    return [r for r in rows if any(r["values"])]
+def comparison_rows(records: list[Any], rows: tuple[tuple[str, Any], ...]) -> list[dict[str, Any]]:
+    """For each field, every record's value as text and whether they differ; fields no
+    record has are left out."""
+    out = []
+    for label, read in rows:
+        texts = [str(read(r) or "") for r in records]
+        if any(texts):
+            out.append({"label": label, "values": texts, "differs": len(set(texts)) > 1})
+    return out
 
 
 @page
@@ -157,7 +122,7 @@ def cluster(request: HttpRequest, pk: int) -> HttpResponse:
         pairs.append({"pair": p, "a": names.get(a), "b": names.get(b)})
     context: dict[str, Any] = {
         "view": view,
-        "rows": organization_rows(view.contacts) if orgs else comparison_rows(view.contacts),
+        "rows": comparison_rows(view.contacts, _ORGANIZATION_ROWS if orgs else _CONTACT_ROWS),
         "pairs": pairs,
         "next_id": selectors.next_open_cluster(actor=request.user, after=view.cluster),
     }

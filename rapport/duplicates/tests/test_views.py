@@ -165,3 +165,19 @@ def test_an_edit_that_makes_a_duplicate_asks_before_saving(alice, alice_client, 
     assert saved.status_code == 302
     other.refresh_from_db()
     assert other.given_name == "Grace"
+
+
+def test_a_cluster_page_reads_its_contacts_without_a_query_per_contact(
+    alice, alice_client, clusters, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as two:
+        alice_client.get(f"/duplicates/{clusters[0].pk}/")
+    make_contact(alice, given_name="Rob", family_name="Miller",
+                 emails=[{"address": "robert.miller@gmail.com"}])  # fmt: skip
+    services.duplicates_scan_run(scan_id=services.duplicates_scan_create(actor=alice).pk)
+    three = DuplicateCluster.objects.filter(size=3).get()
+    with django_assert_max_num_queries(len(two.captured_queries)):
+        alice_client.get(f"/duplicates/{three.pk}/")
