@@ -13,13 +13,16 @@ from __future__ import annotations
 import math
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from rapport.duplicates.matching.comparisons import Context, compare, people_among
 from rapport.duplicates.matching.features import PersonFeatures
 from rapport.duplicates.matching.keys import name_key, person_keys
 from rapport.duplicates.matching.model import MatchModel, estimate_m, estimate_u
+
+T = TypeVar("T")
 
 FULL_BLOCK = 40
 WINDOW = 8
@@ -196,23 +199,30 @@ def _rare_name_bonus(model: MatchModel) -> float:
     return max(0.0, model._exact_name_adjustment(1))
 
 
-def clusters(pairs: Sequence[ScoredPair], size: int) -> Iterator[list[ScoredPair]]:
-    """The pairs grouped into connected clusters (union–find over record positions),
-    each cluster's pairs highest first; clusters ordered by their best pair."""
-    parent = list(range(size))
+def connected(pairs: Sequence[T], ends: Callable[[T], tuple[int, int]]) -> list[list[T]]:
+    """The pairs grouped into connected clusters (union–find over the records' ids or
+    positions ``ends`` gives), each cluster's pairs in their given order."""
+    parent: dict[int, int] = {}
 
     def root(x: int) -> int:
+        parent.setdefault(x, x)
         while parent[x] != x:
             parent[x] = parent[parent[x]]
             x = parent[x]
         return x
 
     for pair in pairs:
-        ra, rb = root(pair.a), root(pair.b)
+        ra, rb = (root(x) for x in ends(pair))
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
-    grouped: defaultdict[int, list[ScoredPair]] = defaultdict(list)
+    grouped: defaultdict[int, list[T]] = defaultdict(list)
     for pair in pairs:
-        grouped[root(pair.a)].append(pair)
-    ordered = sorted(grouped.values(), key=lambda ps: -max(p.probability for p in ps))
-    yield from ordered
+        grouped[root(ends(pair)[0])].append(pair)
+    return list(grouped.values())
+
+
+def clusters(pairs: Sequence[ScoredPair]) -> list[list[ScoredPair]]:
+    """Scored pairs as clusters, each cluster's pairs highest first (as given); clusters
+    ordered by their best pair."""
+    groups = connected(pairs, lambda p: (p.a, p.b))
+    return sorted(groups, key=lambda ps: -max(p.probability for p in ps))

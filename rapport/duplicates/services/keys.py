@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import transaction
 from tqdm import tqdm
@@ -31,23 +32,28 @@ def match_keys_refresh(*, contact_ids: Iterable[int]) -> None:
     """Bring the blocking keys of these contacts in line with what is saved now: keys
     no longer made are deleted, new ones added, the others left as they are."""
     ids = list(dict.fromkeys(contact_ids))
-    if not ids:
-        return
-    found = records.features_of(ids)
-    wanted = {(cid, key) for cid, features in found.items() for key in person_keys(features)}
+    if ids:
+        found = records.features_of(ids)
+        wanted = {(cid, key) for cid, f in found.items() for key in person_keys(f)}
+        _sync(MatchKey, "contact_id", ids, wanted)
+
+
+def _sync(model: Any, owner: str, ids: list[int], wanted: set[tuple[int, str]]) -> None:
+    """Make ``model``'s (owner, key) rows of the records ``ids`` exactly ``wanted``,
+    touching only the rows that differ (so unchanged keys keep their row ids)."""
     with transaction.atomic():
         stale: list[int] = []
         for start in range(0, len(ids), 500):
-            for pk, cid, key in MatchKey.objects.filter(
-                contact_id__in=ids[start : start + 500]
-            ).values_list("pk", "contact_id", "key"):
-                if (cid, key) in wanted:
-                    wanted.discard((cid, key))
+            for pk, oid, key in model.objects.filter(
+                **{f"{owner}__in": ids[start : start + 500]}
+            ).values_list("pk", owner, "key"):
+                if (oid, key) in wanted:
+                    wanted.discard((oid, key))
                 else:
                     stale.append(pk)
         for start in range(0, len(stale), 500):
-            MatchKey.objects.filter(pk__in=stale[start : start + 500]).delete()
-        bulk.insert_rows(MatchKey, [{"contact_id": c, "key": k} for c, k in sorted(wanted)])
+            model.objects.filter(pk__in=stale[start : start + 500]).delete()
+        bulk.insert_rows(model, [{owner: o, "key": k} for o, k in sorted(wanted)])
 
 
 def match_keys_add(people: Iterable[tuple[int, PersonFeatures]]) -> None:
@@ -84,20 +90,7 @@ def match_keys_rebuild(*, progress: bool = False) -> int:
 def organization_keys_refresh(*, organization_ids: Iterable[int]) -> None:
     """Bring these organizations' blocking keys in line with what is saved now."""
     ids = list(dict.fromkeys(organization_ids))
-    if not ids:
-        return
-    found = records.organization_features_of(ids)
-    wanted = {(oid, key) for oid, f in found.items() for key in organization_keys(f)}
-    with transaction.atomic():
-        stale = []
-        for pk, oid, key in OrganizationMatchKey.objects.filter(
-            organization_id__in=ids
-        ).values_list("pk", "organization_id", "key"):
-            if (oid, key) in wanted:
-                wanted.discard((oid, key))
-            else:
-                stale.append(pk)
-        OrganizationMatchKey.objects.filter(pk__in=stale).delete()
-        bulk.insert_rows(
-            OrganizationMatchKey, [{"organization_id": o, "key": k} for o, k in sorted(wanted)]
-        )
+    if ids:
+        found = records.organization_features_of(ids)
+        wanted = {(oid, key) for oid, f in found.items() for key in organization_keys(f)}
+        _sync(OrganizationMatchKey, "organization_id", ids, wanted)

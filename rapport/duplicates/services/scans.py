@@ -30,7 +30,7 @@ from rapport.duplicates.models import (
     NotDuplicate,
     OrganizationPair,
 )
-from rapport.duplicates.scanning import Progress, ScoredPair, clusters, scan
+from rapport.duplicates.scanning import Progress, ScoredPair, clusters, connected, scan
 
 # Rows fetched per key at entry: a key shared by more contacts (a switchboard, "Smith J")
 # proposes only this many of them; the other keys still find the rest.
@@ -250,7 +250,7 @@ def _save_clusters(
     if scope is not None:
         stale = stale.filter(pairs__contact_a__in=scope) | stale.filter(pairs__contact_b__in=scope)
     stale.delete()
-    groups = list(clusters(found, len(people)))
+    groups = clusters(found)
     made = DuplicateCluster.objects.bulk_create(
         [
             DuplicateCluster(
@@ -347,37 +347,31 @@ def _organization_clusters(scan_row: DuplicateScan, threshold: float) -> int:
         kind=DuplicateCluster.Kind.ORGANIZATION,
         status__in=[DuplicateCluster.Status.OPEN, DuplicateCluster.Status.SKIPPED],
     ).delete()
-    parent = {oid: oid for pair in found for oid in pair[:2]}
-
-    def root(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b, _, _ in found:
-        parent[max(root(a), root(b))] = min(root(a), root(b))
-    groups: dict[int, list[tuple[int, int, float, list[dict[str, Any]]]]] = {}
-    for pair in found:
-        groups.setdefault(root(pair[0]), []).append(pair)
-    for group in groups.values():
-        cluster = DuplicateCluster.objects.create(
-            kind=DuplicateCluster.Kind.ORGANIZATION,
-            scan=scan_row,
-            origin=f"scan {scan_row.pk}",
-            confidence=max(p[2] for p in group),
-            size=len({x for p in group for x in p[:2]}),
-        )
-        OrganizationPair.objects.bulk_create(
-            [
-                OrganizationPair(
-                    cluster=cluster,
-                    organization_a_id=a,
-                    organization_b_id=b,
-                    probability=p,
-                    explanation=why,
-                )
-                for a, b, p, why in group
-            ]  # fmt: skip
-        )
-    return len(groups)
+    groups = connected(found, lambda pair: (pair[0], pair[1]))
+    made = DuplicateCluster.objects.bulk_create(
+        [
+            DuplicateCluster(
+                kind=DuplicateCluster.Kind.ORGANIZATION,
+                scan=scan_row,
+                origin=f"scan {scan_row.pk}",
+                confidence=max(p[2] for p in group),
+                size=len({x for p in group for x in p[:2]}),
+            )
+            for group in groups
+        ]
+    )
+    OrganizationPair.objects.bulk_create(
+        [
+            OrganizationPair(
+                cluster=cluster,
+                organization_a_id=a,
+                organization_b_id=b,
+                probability=p,
+                explanation=why,
+            )
+            for cluster, group in zip(made, groups, strict=True)
+            for a, b, p, why in group
+        ],  # fmt: skip
+        batch_size=2000,
+    )
+    return len(made)
