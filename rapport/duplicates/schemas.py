@@ -36,3 +36,17 @@ def candidates_out(found: list[Any]) -> list[dict[str, Any]]:
         }
         for c in found
     ]
+
+
+def organization_candidates_out(found: list[Any]) -> list[dict[str, Any]]:
+    """``services.OrganizationCandidate`` objects as the API shows them."""
+    return [
+        {
+            "organization_id": c.organization_id,
+            "name": c.name,
+            "url": f"/api/v1/organizations/{c.organization_id}",
+            "probability": c.probability,
+            "explanation": c.explanation,
+        }
+        for c in found
+    ]

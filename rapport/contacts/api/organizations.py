@@ -33,7 +33,7 @@ from rapport.contacts.schemas import (
     OrganizationWriteOut,
 )
 from rapport.duplicates import services as duplicates
-from rapport.duplicates.schemas import DuplicateConflictOut
+from rapport.duplicates.schemas import DuplicateConflictOut, organization_candidates_out
 from rapport.merges.redirects import api_redirect
 
 organizations_router = Router(tags=["organizations"])
@@ -83,16 +83,9 @@ def create_organization(
     """Saved organizations that are likely the same one come back in `duplicates`; with
     `on_duplicate=reject` they are a 409 and nothing is saved."""
     data = sent(payload)
-    found = [
-        {
-            "organization_id": c.organization_id,
-            "name": c.name,
-            "url": f"/api/v1/organizations/{c.organization_id}",
-            "probability": c.probability,
-            "explanation": c.explanation,
-        }
-        for c in duplicates.organization_duplicate_check_input(actor=actor(request), data=data)
-    ]
+    found = organization_candidates_out(
+        duplicates.organization_duplicate_check_input(actor=actor(request), data=data)
+    )
     if found and params.on_duplicate == "reject":
         raise LikelyDuplicate(found)
     org = services.organization_create(actor=actor(request), data=data, via=VIA)
