@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from rapport.contacts.normalize import phone_display
 from rapport.contacts.views._common import page
 from rapport.core import policy
 from rapport.core.errors import InvalidInput
@@ -34,8 +35,10 @@ _CONTACT_ROWS: tuple[tuple[str, Any], ...] = (
     ("Family name", lambda c: c.family_name),
     ("Suffix", lambda c: c.suffix),
     ("Emails", lambda c: _lines(e.address for e in c.email_list)),
+    # one international form, so the same number typed two ways is not a difference
     ("Phones", lambda c: _lines(
-        p.number + (f" ext. {p.extension}" if p.extension else "") for p in c.phone_list
+        phone_display(p.e164) + (f" ext. {p.extension}" if p.extension else "")
+        for p in c.phone_list
     )),
     ("Addresses", lambda c: _lines(_address(a) for a in c.address_list)),
     ("Job title", lambda c: c.job_title),
