@@ -46,6 +46,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "rapport.access.middleware.LoginRequiredMiddleware",
+    "rapport.core.busy.DatabaseBusyMiddleware",
 ]
 
 ROOT_URLCONF = "rapport.urls"
@@ -74,15 +75,10 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Journal mode and pragmas are set by the backend (see rapport/core/sqlite_backend).
+    DATABASES["default"]["ENGINE"] = "rapport.core.sqlite_backend"
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["OPTIONS"] = {
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-        "init_command": (
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-            "PRAGMA foreign_keys=ON; PRAGMA cache_size=-64000; PRAGMA mmap_size=268435456;"
-        ),
-    }
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
     DATABASES["default"]["TEST"] = {"NAME": env_str("RAPPORT_TEST_SQLITE", "") or None}
 else:
     # One test database per test process, so parallel runs on one server never collide.

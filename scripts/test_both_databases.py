@@ -1,6 +1,9 @@
-"""Run the whole suite on SQLite, then on PostgreSQL when one is reachable.
+"""Run the whole suite on SQLite and on PostgreSQL (when one is reachable) side by side.
 
-Under CI=true a missing PostgreSQL is a failure, not a skip.
+The two runs share nothing (an in-memory SQLite database; a PostgreSQL test database
+named after the process), so they run at the same time, one per core, and each one's
+output is printed whole when it ends. Under CI=true a missing PostgreSQL is a failure,
+not a skip.
 """
 
 from __future__ import annotations
@@ -8,6 +11,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
+from typing import IO
 
 import psycopg
 
@@ -20,21 +25,40 @@ def postgres_reachable(url: str) -> str | None:
         return str(exc).strip().splitlines()[0]
 
 
-def run(label: str, env: dict[str, str]) -> int:
+Run = tuple[subprocess.Popen[bytes], IO[bytes]]
+
+
+def start(env: dict[str, str]) -> Run:
+    """Start one whole run of the suite, its output going to a temporary file."""
+    output = tempfile.TemporaryFile(prefix="rapport-tests-")  # noqa: SIM115 (closed in finish)
+    command = [sys.executable, "-m", "pytest", *sys.argv[1:]]
+    return subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT), output
+
+
+def finish(label: str, run: Run) -> int:
+    """Wait for a run, print its output whole and return its exit code."""
+    process, output = run
+    code = process.wait()
     print(f"\n=== Test suite on {label} ===", flush=True)
-    return subprocess.call([sys.executable, "-m", "pytest", *sys.argv[1:]], env=env)
+    output.seek(0)
+    sys.stdout.buffer.write(output.read())
+    sys.stdout.flush()
+    output.close()
+    return code
 
 
 def main() -> int:
     base = {**os.environ}
     base.pop("DATABASE_URL", None)
     failures = 0
-    if run("SQLite", base) != 0:
-        failures += 1
     url = os.environ.get("RAPPORT_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
     problem = postgres_reachable(url)
-    if problem is None:
-        if run("PostgreSQL", {**base, "DATABASE_URL": url}) != 0:
+    sqlite_run = start(base)
+    postgres_run = start({**base, "DATABASE_URL": url}) if problem is None else None
+    if finish("SQLite", sqlite_run) != 0:
+        failures += 1
+    if postgres_run is not None:
+        if finish("PostgreSQL", postgres_run) != 0:
             failures += 1
     elif os.environ.get("CI", "").lower() == "true":
         print(f"\nPostgreSQL is required under CI=true but {url} is not reachable: {problem}")

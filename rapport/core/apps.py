@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "rapport.core"
     label = "core"
+
+    def ready(self) -> None:
+        from rapport.core import forking
+
+        forking.install()

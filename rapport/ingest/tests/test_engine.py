@@ -223,7 +223,7 @@ def test_an_import_killed_mid_way_leaves_no_half_written_contact_and_resumes(
     """A real `rapport import` process is killed with SIGKILL, then resumed."""
     from django.conf import settings as django_settings
 
-    if django_settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    if django_settings.DATABASES["default"]["ENGINE"] == "rapport.core.sqlite_backend":
         database = tmp_path / "kill.sqlite3"
         env = {
             **os.environ,
