@@ -58,6 +58,25 @@ def test_recovery_marks_dead_jobs_stopped_and_leaves_live_and_finished_ones(db, 
     assert "stopped after 400 rows" in batch.error and "resume it" in batch.error
 
 
+def test_a_job_reports_heartbeats_while_it_runs_and_stops_when_it_ends(transactional_db, settings):
+    settings.RAPPORT_JOB_STALE_SECONDS = 1  # a heartbeat every 0.2 s
+    scan = _scan("running", 30)
+    seen = []
+    with jobs.job_heartbeat(DuplicateScan, scan.pk):
+        for _ in range(4):
+            time.sleep(0.3)
+            scan.refresh_from_db()
+            seen.append(scan.heartbeat_at)
+    assert len(set(seen)) >= 3
+    assert timezone.now() - seen[-1] < timedelta(seconds=1)
+    assert not jobs.job_is_stale(scan, running="running")
+    scan.refresh_from_db()
+    last = scan.heartbeat_at
+    time.sleep(0.5)
+    scan.refresh_from_db()
+    assert scan.heartbeat_at == last  # the thread ended with the job
+
+
 def test_resuming_an_import_that_is_still_running_is_refused_with_a_reason(
     db, settings, bob, tmp_path
 ):
