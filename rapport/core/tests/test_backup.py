@@ -243,3 +243,34 @@ def test_an_archive_older_than_the_code_is_migrated_after_the_restore(tmp_path, 
     assert "duplicates.0003_scan_heartbeat" in restored.stdout
     pending = target.rapport("migrate", "--check", ok=False)
     assert pending.returncode == 0, pending.stdout
+
+
+def _fake_tool(folder: Path, name: str, version_line: str) -> None:
+    tool = folder / name
+    tool.write_text(f"#!/bin/sh\necho '{version_line}'\n")
+    tool.chmod(0o755)
+
+
+def test_a_pg_dump_older_than_the_server_is_refused_with_what_to_install(tmp_path, monkeypatch):
+    from rapport.core.backup import BackupError
+    from rapport.core.backup.postgres import tool_version
+
+    _fake_tool(tmp_path, "pg_dump", "pg_dump (PostgreSQL) 13.14")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(BackupError) as exc:
+        tool_version("pg_dump", 15)
+    assert "is version 13, older than the PostgreSQL 15 server" in str(exc.value)
+    assert "apt-get install postgresql-client-15" in str(exc.value)
+    _fake_tool(tmp_path, "pg_dump", "pg_dump (PostgreSQL) 16.2")
+    assert tool_version("pg_dump", 15) == (str(tmp_path / "pg_dump"), 16)
+
+
+def test_missing_postgresql_client_tools_are_named(tmp_path, monkeypatch):
+    from rapport.core.backup import BackupError
+    from rapport.core.backup.postgres import tool_version
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(
+        BackupError, match="pg_restore was not found on PATH. Install the PostgreSQL"
+    ):
+        tool_version("pg_restore", 15)
