@@ -134,6 +134,11 @@ _task_backend = env_str("RAPPORT_TASKS_BACKEND", "database")
 if _task_backend not in TASK_BACKENDS:
     raise ValueError(f"RAPPORT_TASKS_BACKEND must be one of {', '.join(TASK_BACKENDS)}")
 TASKS = {"default": TASK_BACKENDS[_task_backend]}
+# A running job (import, duplicate scan) reports a heartbeat several times in this period;
+# one silent for longer lost its process and is taken over or marked stopped.
+RAPPORT_JOB_STALE_SECONDS = env_int("RAPPORT_JOB_STALE_SECONDS", 60)
+if RAPPORT_JOB_STALE_SECONDS < 1:
+    raise ValueError("RAPPORT_JOB_STALE_SECONDS must be at least 1")
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600}}
 if _task_backend == "rq":

@@ -18,3 +18,17 @@ class TimeStamped(models.Model):
     @property
     def etag(self) -> str:
         return f'"{self.pk}-{self.version}"'
+
+
+class BackgroundJob(models.Model):
+    """A long job that records its state in a ``status`` field and reports while it runs.
+
+    ``heartbeat_at`` is refreshed by ``rapport.core.jobs.job_heartbeat`` for as long as the
+    process running the job is alive; a running job whose heartbeat is older than
+    ``RAPPORT_JOB_STALE_SECONDS`` lost its process and may be taken over or marked stopped.
+    """
+
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True

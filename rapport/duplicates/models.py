@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 
 from rapport.contacts.models import Contact, Organization
+from rapport.core.models import BackgroundJob
 
 
 class MatchKey(models.Model):
@@ -59,7 +60,7 @@ class LearnedModel(models.Model):
         return f"{self.kind} model of {self.learned_at:%Y-%m-%d %H:%M}"
 
 
-class DuplicateScan(models.Model):
+class DuplicateScan(BackgroundJob):
     """One run of the bulk search: what it covered, how far it got, what it found."""
 
     class Status(models.TextChoices):

@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class IngestConfig(AppConfig):
     name = "rapport.ingest"
     label = "ingest"
+
+    def ready(self) -> None:
+        from rapport.core.jobs import job_kind_register
+        from rapport.ingest.models import ImportBatch
+
+        job_kind_register(
+            ImportBatch,
+            running=ImportBatch.Status.RUNNING,
+            stopped=ImportBatch.Status.INTERRUPTED,
+            message="rapport.ingest.services.import_stopped_message",
+        )

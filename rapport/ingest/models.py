@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from rapport.core.models import BackgroundJob
+
 
 class SavedMapping(models.Model):
     """A column mapping someone saved to reuse for files with the same columns."""
@@ -23,7 +25,7 @@ class SavedMapping(models.Model):
         return self.name
 
 
-class ImportBatch(models.Model):
+class ImportBatch(BackgroundJob):
     """One file imported once. Counts and the log are kept; the batch can be undone.
 
     ``processed_rows`` is advanced in the same transaction as the rows it covers, so an
@@ -71,7 +73,6 @@ class ImportBatch(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     undone_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
     log = models.JSONField(default=list)
     created_organization_ids = models.JSONField(default=list)
     created_affiliation_ids = models.JSONField(default=list)

@@ -27,7 +27,7 @@ from django.utils import timezone
 from rapport.contacts import normalize
 from rapport.contacts import services as contact_services
 from rapport.contacts.models import Affiliation, Contact, Email, ExternalId, Organization, Phone
-from rapport.core import bulk, policy
+from rapport.core import bulk, jobs, policy
 from rapport.core.errors import FieldError, InvalidInput, NotPermitted
 from rapport.core.text import fold
 from rapport.duplicates import services as duplicates
@@ -246,12 +246,28 @@ def import_start(*, actor: Any, batch: ImportBatch) -> ImportBatch:
     return batch
 
 
-def is_stalled(batch: ImportBatch, seconds: int = 120) -> bool:
+def is_stalled(batch: ImportBatch) -> bool:
     """A running batch whose worker stopped reporting (killed, crashed, restarted)."""
-    if batch.status != ImportBatch.Status.RUNNING:
-        return False
-    beat = batch.heartbeat_at or batch.started_at
-    return beat is None or (timezone.now() - beat).total_seconds() > seconds
+    return jobs.job_is_stale(batch, running=ImportBatch.Status.RUNNING)
+
+
+def import_require_not_running(batch: ImportBatch) -> None:
+    """Raise InvalidInput when a live process is still running ``batch``."""
+    if jobs.job_is_live(batch, running=ImportBatch.Status.RUNNING):
+        raise InvalidInput.single(
+            "status",
+            f"Import {batch.pk} is still running in another process ({jobs.last_heard(batch)}); "
+            "wait for it to finish. If that process has died, the import can be resumed "
+            f"once it has been silent for {int(jobs.stale_after().total_seconds())} seconds.",
+        )
+
+
+def import_stopped_message(batch: ImportBatch) -> str:
+    """What ``jobs_recover`` records on a batch whose worker died."""
+    return (
+        f"The process running this import stopped after {batch.processed_rows} rows "
+        f"({jobs.last_heard(batch)}); resume it to carry on from there."
+    )
 
 
 @dataclass(slots=True)
@@ -795,12 +811,26 @@ def import_run(*, batch_id: int, progress: Callable[[int], None] | None = None) 
             "The user who started this import may no longer import.",
         )
         raise NotPermitted("The user who started this import may no longer import.")
-    ImportBatch.objects.filter(pk=batch.pk).update(
-        status=ImportBatch.Status.RUNNING,
+    claimed = jobs.job_claim(
+        ImportBatch,
+        batch.pk,
+        startable=(ImportBatch.Status.QUEUED, ImportBatch.Status.INTERRUPTED),
+        running=ImportBatch.Status.RUNNING,
         started_at=batch.started_at or timezone.now(),
-        heartbeat_at=timezone.now(),
     )
     batch.refresh_from_db()
+    if not claimed:
+        import_require_not_running(batch)
+        raise InvalidInput.single(
+            "status", f"Import {batch.pk} is {batch.get_status_display().lower()}."
+        )
+    with jobs.job_heartbeat(ImportBatch, batch.pk):
+        return _import_run_claimed(batch, actor, progress)
+
+
+def _import_run_claimed(
+    batch: ImportBatch, actor: Any, progress: Callable[[int], None] | None
+) -> ImportBatch:
     try:
         table = open_table(batch)
     except InvalidInput as exc:

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from rapport.contacts.models import Contact, ExternalId
-from rapport.core import policy
+from rapport.core import jobs, policy
 from rapport.core.errors import InvalidInput
 from rapport.duplicates import records
 from rapport.duplicates.matching.features import PersonFeatures
@@ -138,11 +138,36 @@ def duplicates_scan_run(
     (full scans only), replace the open clusters it covers with what it found. Pairs a
     reviewer dismissed are never proposed again. ``pairs_out`` receives every scored pair
     at or above the review threshold as CSV (see ``write_pairs``)."""
-    scan_row = DuplicateScan.objects.get(pk=scan_id)
-    report: Progress = progress or (lambda phase, done, total: None)
-    DuplicateScan.objects.filter(pk=scan_id).update(
-        status=DuplicateScan.Status.RUNNING, started_at=timezone.now(), error=""
+    claimed = jobs.job_claim(
+        DuplicateScan,
+        scan_id,
+        startable=(DuplicateScan.Status.QUEUED,),
+        running=DuplicateScan.Status.RUNNING,
+        started_at=timezone.now(),
+        error="",
     )
+    scan_row = DuplicateScan.objects.get(pk=scan_id)
+    if not claimed:
+        raise InvalidInput.single(
+            "status", f"Scan {scan_id} is {scan_row.get_status_display().lower()}."
+        )
+    with jobs.job_heartbeat(DuplicateScan, scan_id):
+        return _scan_run_claimed(scan_row, progress, pairs_out)
+
+
+def duplicates_scan_stopped_message(scan_row: DuplicateScan) -> str:
+    """What ``jobs_recover`` records on a scan whose worker died."""
+    return (
+        f"The process running this scan stopped during {scan_row.phase or 'its start'} "
+        f"({jobs.last_heard(scan_row)}); start a new scan."
+    )
+
+
+def _scan_run_claimed(
+    scan_row: DuplicateScan, progress: Progress | None, pairs_out: IO[str] | None
+) -> DuplicateScan:
+    scan_id = scan_row.pk
+    report: Progress = progress or (lambda phase, done, total: None)
     last_save = [0.0]
 
     def tell(phase: str, done: int, total: int) -> None:

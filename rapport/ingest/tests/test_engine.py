@@ -220,7 +220,9 @@ def test_read_only_users_cannot_import(charlie):
 def test_an_import_killed_mid_way_leaves_no_half_written_contact_and_resumes(
     tmp_path, transactional_db
 ):
-    """A real `rapport import` process is killed with SIGKILL, then resumed."""
+    """A real `rapport import` process is killed with SIGKILL, then resumed. While it
+    runs, resuming it from another process is refused; once it stopped reporting, the
+    resume takes it over."""
     from django.conf import settings as django_settings
 
     if django_settings.DATABASES["default"]["ENGINE"] == "rapport.core.sqlite_backend":
@@ -240,6 +242,8 @@ def test_an_import_killed_mid_way_leaves_no_half_written_contact_and_resumes(
             "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
             "RAPPORT_DATA_DIR": str(tmp_path),
         }
+    stale = 3
+    env["RAPPORT_JOB_STALE_SECONDS"] = str(stale)
     rows = [HEADER.strip()]
     total = 20_000  # enough that the kill lands mid-way, however fast the machine
     for i in range(total):
@@ -265,21 +269,31 @@ def test_an_import_killed_mid_way_leaves_no_half_written_contact_and_resumes(
     )
     check = [*rapport, "shell", "--no-imports", "-c"]
     deadline = time.monotonic() + 60
-    processed = 0
+    live_id = processed = 0
     while time.monotonic() < deadline:
         time.sleep(0.5)
         out = subprocess.run(
             [
                 *check,
-                "from rapport.ingest.models import ImportBatch as B; b=B.objects.first(); print(b.processed_rows if b else 0)",
+                "from rapport.ingest.models import ImportBatch as B; b=B.objects.first(); print(b.pk if b else 0, b.processed_rows if b else 0)",
             ],
             env=env,
             capture_output=True,
             text=True,
         )
-        processed = int(out.stdout.strip() or 0)
+        live_id, processed = map(int, out.stdout.split() or (0, 0))
         if processed >= services.CHUNK_ROWS:
             break
+    while_live = subprocess.run(
+        [*rapport, "import", "--resume", str(live_id), "--no-progress"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert process.poll() is None, "the import should still be running"
+    assert while_live.returncode == 1
+    assert f"Import {live_id} is still running in another process" in while_live.stderr
+    killed_at = time.monotonic()
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert 0 < processed < total, "the import should have been killed mid-way"
@@ -305,6 +319,7 @@ def test_an_import_killed_mid_way_leaves_no_half_written_contact_and_resumes(
         text=True,
         check=True,
     ).stdout.split()[-1]
+    time.sleep(max(0.0, stale + 0.5 - (time.monotonic() - killed_at)))
     resumed = subprocess.run(
         [*rapport, "import", "--resume", batch_id, "--no-progress"],
         env=env,

@@ -2,10 +2,34 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError, connection
 
+from rapport.core import jobs
 from rapport.core.tasks import task_backend
+
+logger = logging.getLogger(__name__)
+
+
+def recover_dead_jobs() -> None:
+    """Mark the jobs whose process died as stopped (see ``rapport.core.jobs``)."""
+    try:
+        jobs.jobs_recover()  # logs each job it marks
+    except DatabaseError:
+        logger.exception("Looking for stopped jobs failed; trying again later")
+
+
+def _recover_periodically(stop: threading.Event) -> None:
+    try:
+        while not stop.wait(jobs.stale_after().total_seconds() / 2):
+            recover_dead_jobs()
+            connection.close()  # this thread's own connection: never left open between passes
+    finally:
+        connection.close()
 
 
 class Command(BaseCommand):
@@ -16,16 +40,29 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         backend = task_backend()
-        if backend == "django_tasks_db.DatabaseBackend":
-            call_command("db_worker", batch=bool(options["batch"]))
-        elif backend == "django_tasks_rq.RQBackend":
-            call_command(
-                "rqworker",
-                "default",
-                job_class="django_tasks_rq.backend.Job",
-                burst=bool(options["batch"]),
-            )
-        else:
+        if backend not in ("django_tasks_db.DatabaseBackend", "django_tasks_rq.RQBackend"):
             raise CommandError(
                 "RAPPORT_TASKS_BACKEND=immediate runs tasks inline; no worker needed."
             )
+        # Jobs left "running" by a worker that was killed are marked stopped at start, and
+        # again every half stale period while this worker runs.
+        recover_dead_jobs()
+        connection.close()
+        stop = threading.Event()
+        watcher = threading.Thread(
+            target=_recover_periodically, args=(stop,), name="job-recovery", daemon=True
+        )
+        watcher.start()
+        try:
+            if backend == "django_tasks_db.DatabaseBackend":
+                call_command("db_worker", batch=bool(options["batch"]))
+            else:
+                call_command(
+                    "rqworker",
+                    "default",
+                    job_class="django_tasks_rq.backend.Job",
+                    burst=bool(options["batch"]),
+                )
+        finally:
+            stop.set()
+            watcher.join(timeout=5)

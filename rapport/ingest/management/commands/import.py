@@ -66,6 +66,7 @@ class Command(RecordCommand):
                 raise CommandError(
                     f"Batch {batch.pk} is {batch.get_status_display().lower()}; nothing to resume."
                 )
+            self.call(services.import_require_not_running, batch=batch)
         else:
             batch = self.upload(actor, options)
         self.run(batch, options)
@@ -134,9 +135,12 @@ class Command(RecordCommand):
             bar.update(done - last[0])
             last[0] = done
 
-        ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.QUEUED)
+        # A new batch is queued here; a resumed one is taken over by import_run's claim.
+        ImportBatch.objects.filter(pk=batch.pk, status=ImportBatch.Status.PENDING).update(
+            status=ImportBatch.Status.QUEUED
+        )
         try:
-            batch = services.import_run(batch_id=batch.pk, progress=progress)
+            batch = self.call(services.import_run, batch_id=batch.pk, progress=progress)
         finally:
             bar.close()
         verb = "Checked" if batch.dry_run else "Imported"

@@ -1,0 +1,176 @@
+"""Background jobs report heartbeats; a job whose process died is taken over or marked stopped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from rapport.core import jobs
+from rapport.duplicates.models import DuplicateScan
+from rapport.ingest.models import ImportBatch
+
+
+def _scan(status: str, beat_seconds_ago: float | None) -> DuplicateScan:
+    beat = (
+        None if beat_seconds_ago is None else timezone.now() - timedelta(seconds=beat_seconds_ago)
+    )
+    return DuplicateScan.objects.create(status=status, heartbeat_at=beat, started_at=beat)
+
+
+def test_a_running_job_that_still_reports_cannot_be_claimed_by_another_process(db, settings):
+    settings.RAPPORT_JOB_STALE_SECONDS = 60
+    live = _scan("running", 5)
+    dead = _scan("running", 120)
+    running = DuplicateScan.Status.RUNNING
+    assert not jobs.job_claim(DuplicateScan, live.pk, startable=["queued"], running=running)
+    assert jobs.job_claim(DuplicateScan, dead.pk, startable=["queued"], running=running)
+    dead.refresh_from_db()
+    assert timezone.now() - dead.heartbeat_at < timedelta(seconds=5)
+
+
+def test_recovery_marks_dead_jobs_stopped_and_leaves_live_and_finished_ones(db, settings):
+    settings.RAPPORT_JOB_STALE_SECONDS = 60
+    live, dead, done = _scan("running", 5), _scan("running", 120), _scan("done", 600)
+    batch = ImportBatch.objects.create(
+        file_name="a.csv", status="running", processed_rows=400, heartbeat_at=None
+    )
+    marked = jobs.jobs_recover()
+    assert {(type(j).__name__, j.pk) for j in marked} == {
+        ("DuplicateScan", dead.pk),
+        ("ImportBatch", batch.pk),
+    }
+    for job in (live, dead, done, batch):
+        job.refresh_from_db()
+    assert (live.status, dead.status, done.status) == ("running", "failed", "done")
+    assert dead.error.startswith("The process running this scan stopped")
+    assert batch.status == "interrupted"
+    assert "stopped after 400 rows" in batch.error and "resume it" in batch.error
+
+
+def test_a_job_reports_heartbeats_while_it_runs_and_stops_when_it_ends(transactional_db, settings):
+    settings.RAPPORT_JOB_STALE_SECONDS = 1  # a heartbeat every 0.2 s
+    scan = _scan("running", 30)
+    seen = []
+    with jobs.job_heartbeat(DuplicateScan, scan.pk):
+        for _ in range(4):
+            time.sleep(0.3)
+            scan.refresh_from_db()
+            seen.append(scan.heartbeat_at)
+    assert len(set(seen)) >= 3
+    assert timezone.now() - seen[-1] < timedelta(seconds=1)
+    assert not jobs.job_is_stale(scan, running="running")
+    scan.refresh_from_db()
+    last = scan.heartbeat_at
+    time.sleep(0.5)
+    scan.refresh_from_db()
+    assert scan.heartbeat_at == last  # the thread ended with the job
+
+
+def test_resuming_an_import_that_is_still_running_is_refused_with_a_reason(
+    db, settings, bob, tmp_path
+):
+    from django.core.management import CommandError, call_command
+
+    batch = ImportBatch.objects.create(
+        file_name="a.csv", status="running", created_by=bob, heartbeat_at=timezone.now()
+    )
+    with pytest.raises(CommandError) as exc:
+        call_command("import", "--resume", str(batch.pk), "--as", "bob", "--no-progress")
+    assert f"Import {batch.pk} is still running in another process" in str(exc.value)
+    assert "can be resumed once it has been silent for 60 seconds" in str(exc.value)
+
+
+def _shared_database(tmp_path: Path) -> tuple[dict[str, str], Callable[[str], list[Any]]]:
+    """Environment for `rapport` child processes on a committed database, and a way to
+    read that database from this process."""
+    from django.conf import settings as django_settings
+    from django.db import connection
+
+    env = {
+        **os.environ,
+        "RAPPORT_DATA_DIR": str(tmp_path),
+        "RAPPORT_TASKS_BACKEND": "database",
+    }
+    if django_settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        database = tmp_path / "jobs.sqlite3"
+        env["DATABASE_URL"] = f"sqlite:///{database}"
+
+        def query(sql: str) -> list[Any]:
+            with sqlite3.connect(database, timeout=10) as db:
+                rows = db.execute(sql).fetchall()
+            db.close()
+            return rows
+
+        return env, query
+    db = connection.settings_dict
+    env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+    def query_postgres(sql: str) -> list[Any]:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return list(cursor.fetchall())
+
+    return env, query_postgres
+
+
+@pytest.mark.slow
+def test_a_scan_whose_worker_is_killed_is_marked_failed_by_the_next_worker(
+    tmp_path, transactional_db
+):
+    env, query = _shared_database(tmp_path)
+    stale = 2
+    env["RAPPORT_JOB_STALE_SECONDS"] = str(stale)
+    rapport = [sys.executable, "-m", "rapport.cli"]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([*rapport, *args], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done
+
+    run("setup")  # with its 500 demo people
+    run(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from rapport.access.models import User; from rapport.duplicates.services import "
+        "duplicates_scan_start as s; s(actor=User.objects.get(username='admin'))",
+    )
+    (scan_id, status), *_ = query("SELECT id, status FROM duplicates_duplicatescan")
+    assert status == "queued"
+    worker = subprocess.Popen(
+        [*rapport, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        (status,) = query(f"SELECT status FROM duplicates_duplicatescan WHERE id={scan_id}")[0]
+        if status != "queued":
+            break
+        time.sleep(0.02)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    killed_at = time.monotonic()
+    assert status == "running", "the worker should have been killed mid-scan"
+    assert query(f"SELECT status FROM duplicates_duplicatescan WHERE id={scan_id}") == [
+        ("running",)
+    ]
+
+    time.sleep(max(0.0, stale + 0.5 - (time.monotonic() - killed_at)))
+    run("worker", "--batch")  # the next worker, at its start
+    ((status, error, finished),) = query(
+        f"SELECT status, error, finished_at FROM duplicates_duplicatescan WHERE id={scan_id}"
+    )
+    assert status == "failed"
+    assert error.startswith("The process running this scan stopped during")
+    assert error.endswith("start a new scan.")
+    assert finished is not None
