@@ -30,11 +30,14 @@ document.addEventListener("securitypolicyviolation", function (e) {
 
 
 def _data() -> dict[str, int]:
-    from rapport.contacts.tests.factories import employ, make_contact, make_organization
+    from rapport.contacts.services import tag_create
+    from rapport.contacts.tests.factories import _actor, employ, make_contact, make_organization
 
-    org = make_organization(name="Analytical Engines Ltd", website="https://engines.example")
+    tag_create(actor=_actor(None), data={"name": "VIP", "color": "#fde68a"})
+    org = make_organization(name="Analytical Engines Ltd", website="https://engines.example",
+                            tags=["VIP"])  # fmt: skip
     ada = make_contact(given_name="Ada", family_name="Lovelace", job_title="Analyst",
-                       phones=[{"number": "+44 20 7946 0018"}])  # fmt: skip
+                       phones=[{"number": "+44 20 7946 0018"}], tags=["VIP", "speaker"])  # fmt: skip
     make_contact(given_name="Adam", family_name="Smith", emails=[{"address": "adam@gmail.com"}])
     make_contact(given_name="Charles", family_name="Babbage", emails=[])
     employ(ada, org, title="Analyst", buying_role="champion")
@@ -92,8 +95,13 @@ def test_main_pages_load_without_csp_violations_and_fit_both_widths(page):  # no
                 current = page.locator('.app-nav [aria-current="page"]').count()
                 assert current == (0 if name == "search" else 1), f"{path}: {current} current items"
             _no_horizontal_scroll(page)
-            _shoot(page, f"{name}-{width}")
             assert page.evaluate("window.__cspViolations") == [], path
+            if name in ("contacts", "contact", "organization", "tags"):
+                colour = page.locator(".tag", has_text="VIP").first.evaluate(
+                    "e => getComputedStyle(e).backgroundColor"
+                )
+                assert colour == "rgb(253, 230, 138)", f"{path}: the tag colour is {colour}"
+            _shoot(page, f"{name}-{width}")
 
     assert [e for e in errors if "Content Security Policy" in e or "Refused" in e] == []
 

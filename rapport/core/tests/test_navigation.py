@@ -141,6 +141,17 @@ def test_no_template_holds_inline_scripts_styles_or_handlers():
     assert offenders == []
 
 
+def test_pages_with_tag_colours_hold_no_style_attributes(alice, alice_client):
+    from rapport.contacts.services import tag_create
+
+    tag_create(actor=alice, data={"name": "VIP", "color": "#fde68a"})
+    contact = make_contact(given_name="Ada", family_name="Lovelace", tags=["VIP"])
+    for path in ("/contacts/", f"/contacts/{contact.pk}/", "/tags/"):
+        page = alice_client.get(path).content.decode()
+        assert 'data-tag-color="#fde68a"' in page
+        assert INLINE_CODE.search(page) is None, (path, INLINE_CODE.search(page))
+
+
 def _served_headers(env: dict[str, str]) -> str:
     script = (
         "import django; django.setup();"

@@ -173,6 +173,22 @@
     if (trigger.target.matches && trigger.target.matches("input[type=search][hx-get]")) event.preventDefault();
   });
 
+  // Tag badges carry their colour in data attributes (no inline styles under the
+  // Content-Security-Policy); paint them on load and whenever htmx adds content.
+  function paintTags(root) {
+    if (!root || !root.querySelectorAll) return;
+    var badges = Array.prototype.slice.call(root.querySelectorAll("[data-tag-color]"));
+    if (root.matches && root.matches("[data-tag-color]")) badges.push(root);
+    badges.forEach(function (badge) {
+      badge.style.setProperty("--tag-bg", badge.getAttribute("data-tag-color"));
+      badge.style.setProperty("--tag-fg", badge.getAttribute("data-tag-fg") || "#fff");
+    });
+  }
+  paintTags(document);
+  document.addEventListener("htmx:load", function (event) {
+    paintTags(event.detail.elt);
+  });
+
   // Keep aria-busy in step with htmx requests on live regions.
   document.addEventListener("htmx:beforeRequest", function (event) {
     var target = event.detail.target;
