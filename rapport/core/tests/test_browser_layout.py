@@ -169,6 +169,7 @@ def test_the_desktop_header_is_one_row_and_search_is_one_key_away(page):  # noqa
         page.keyboard.press("Shift+Tab")  # Data, then Organizations
     link = page.get_by_role("navigation", name="Main").get_by_role("link", name="Organizations")
     expect(link).to_be_focused()
+    _shoot(page, "focus-ring-1280")
     for element in (link, settings):
         element.focus()
         outline = element.evaluate(
@@ -220,6 +221,18 @@ def test_on_a_phone_the_menu_opens_and_cancel_is_quieter_than_save(page):  # noq
     nav.locator(".nav-group__toggle", has_text="Settings").click()
     _shoot(page, "menu-open-390")
     nav.get_by_role("link", name="Tags").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tags")
+
+    # Suggestions use the phone's width, under the header.
+    page.keyboard.press("/")
+    page.locator("#global-q").press_sequentially("ada", delay=30)
+    suggestions = page.locator("#global-search-results .search-dropdown__panel")
+    expect(suggestions).to_contain_text("Ada Lovelace")
+    assert suggestions.bounding_box()["width"] >= 360
+    _shoot(page, "suggestions-390")
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("#global-search-results a").first).to_be_focused()
+    page.keyboard.press("Escape")
     expect(page.get_by_role("heading", level=1)).to_have_text("Tags")
     expect(nav).to_be_hidden()  # a new page starts with the menu closed
 
