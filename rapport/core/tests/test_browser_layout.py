@@ -99,7 +99,9 @@ def test_main_pages_load_without_csp_violations_and_fit_both_widths(page):  # no
             else:
                 assert _header_height(page) <= 64, f"{path} header at {width} px"
                 current = page.locator('.app-nav [aria-current="page"]').count()
-                assert current == (0 if name in ("search", "not-found") else 1), f"{path}: {current} current items"
+                assert current == (0 if name in ("search", "not-found") else 1), (
+                    f"{path}: {current} current items"
+                )
             _no_horizontal_scroll(page)
             assert page.evaluate("window.__cspViolations") == [], path
             if name in ("contacts", "contact", "organization", "tags"):
