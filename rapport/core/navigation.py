@@ -1,6 +1,6 @@
 """The app's main navigation: which sections exist, who sees them, which one is current.
 
-Sections follow the product map (docs/navigation.md): the record areas on the top level
+Sections follow the product map (see docs/ui.md): the record areas on the top level
 (contacts, organizations, and the areas still to come: activity, segments, pipeline,
 insights), then two groups, data tools and settings. An area that is not built yet is
 listed with ``ready=False`` and is not shown; giving it a URL name makes it appear.
