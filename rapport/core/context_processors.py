@@ -4,6 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from rapport.core.navigation import navigation_for
 from rapport.core.policy import allowed_actions
 
 
@@ -19,4 +20,8 @@ class _Perms:
 
 
 def policy(request: HttpRequest) -> dict[str, Any]:
-    return {"can": _Perms(allowed_actions(getattr(request, "user", None)))}
+    # The navigation is a callable so fragments that never show it never build it.
+    return {
+        "can": _Perms(allowed_actions(getattr(request, "user", None))),
+        "nav": lambda: navigation_for(request),
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -73,12 +74,18 @@ def _text_colour(background: str) -> str:
     return "#111827" if luminance > 150 else "#fff"
 
 
+_HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
 @register.simple_tag
 def tag_badge(tag: Any) -> str:
+    # The colour travels in data attributes and app.js paints it: the Content-Security-Policy
+    # refuses style="" attributes. Without JavaScript the badge is the neutral grey.
+    colour = tag.color if _HEX_COLOUR.fullmatch(tag.color or "") else "#64748b"
     return format_html(
-        '<span class="tag" style="--tag-bg:{};--tag-fg:{}">{}</span>',
-        tag.color,
-        _text_colour(tag.color),
+        '<span class="tag" data-tag-color="{}" data-tag-fg="{}">{}</span>',
+        colour,
+        _text_colour(colour),
         tag.name,
     )
 

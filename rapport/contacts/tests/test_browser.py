@@ -52,8 +52,16 @@ def page(live_server, transactional_db) -> Iterator[object]:
         context.set_default_timeout(10_000)
         tab = context.new_page()
         tab.base_url = live_server.url  # type: ignore[attr-defined]
+        # Every browser test also checks the Content-Security-Policy: anything the browser
+        # refuses (an inline script or style, eval) is reported to the console.
+        refused: list[str] = []
+        tab.on(
+            "console",
+            lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
+        )
         try:
             yield tab
+            assert refused == [], f"the Content-Security-Policy refused: {refused}"
         finally:
             context.close()
             browser.close()

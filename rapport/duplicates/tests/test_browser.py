@@ -37,7 +37,9 @@ def test_a_reviewer_scans_reviews_with_the_keyboard_merges_and_unmerges(page):  
 
     _people()
     _sign_in(page)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Duplicates").click()
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_text("Data").click()
+    nav.get_by_role("link", name="Duplicates").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Duplicates")
     page.get_by_role("button", name="Scan for duplicates").click()
     expect(page.locator("#scan-status")).to_contain_text("2 clusters", timeout=20_000)

@@ -72,19 +72,121 @@
     }
   });
 
-  // Close the header search results and the account menu on Escape or outside click.
+  // ---- Header: the phone menu, the navigation groups, the account menu, the search.
+  function setNavOpen(open) {
+    var header = document.querySelector("[data-app-header]");
+    var toggle = document.querySelector("[data-nav-toggle]");
+    if (!header || !toggle) return;
+    header.classList.toggle("app-header--nav-open", open);
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+
+  // Close the search results and any open header menu, except the one holding `except`.
   function closePopups(except) {
     var results = document.getElementById("global-search-results");
     if (results && !(except && except.closest(".global-search"))) results.innerHTML = "";
-    document.querySelectorAll("details.user-menu[open]").forEach(function (menu) {
+    document.querySelectorAll("details.user-menu[open], details[data-nav-group][open]").forEach(function (menu) {
       if (!(except && menu.contains(except))) menu.removeAttribute("open");
     });
+    if (!(except && except.closest("[data-app-header] .app-nav, [data-nav-toggle]"))) setNavOpen(false);
   }
-  document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape") closePopups(null);
-  });
+
   document.addEventListener("click", function (event) {
+    var toggle = event.target.closest("[data-nav-toggle]");
+    if (toggle) {
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      closePopups(toggle);
+      setNavOpen(open);
+      return;
+    }
     closePopups(event.target);
+  });
+
+  // One navigation group open at a time.
+  document.addEventListener("toggle", function (event) {
+    var details = event.target;
+    if (!details.open || !details.matches || !details.matches("details[data-nav-group], details.user-menu")) return;
+    closePopups(details);
+  }, true);
+
+  function isTyping(element) {
+    if (!element) return false;
+    if (element.isContentEditable) return true;
+    var tag = element.tagName;
+    if (tag === "TEXTAREA" || tag === "SELECT") return true;
+    if (tag !== "INPUT") return false;
+    return ["checkbox", "radio", "button", "submit", "reset", "file", "color", "range"].indexOf(element.type) === -1;
+  }
+
+  function searchOptions() {
+    var results = document.getElementById("global-search-results");
+    return results ? Array.prototype.slice.call(results.querySelectorAll("a")) : [];
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      var inHeader = document.activeElement && document.activeElement.closest("[data-app-header]");
+      var openMenu = inHeader && document.activeElement.closest("details[open], .app-header--nav-open");
+      closePopups(null);
+      // Give focus back to what opened the menu, so the keyboard user is not lost.
+      if (openMenu) {
+        var back = openMenu.matches("details") ? openMenu.querySelector("summary") : document.querySelector("[data-nav-toggle]");
+        if (back) back.focus();
+      } else if (inHeader && document.activeElement.closest("#global-search-results")) {
+        document.getElementById("global-q").focus();
+      }
+      return;
+    }
+    // "/" jumps to the search from anywhere that is not a text field.
+    if (event.key === "/" && !event.ctrlKey && !event.metaKey && !event.altKey && !isTyping(document.activeElement)) {
+      var search = document.getElementById("global-q");
+      if (search) {
+        event.preventDefault();
+        search.focus();
+        search.select();
+      }
+      return;
+    }
+    if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
+    // Arrow keys move between the search box and its suggestions.
+    var options = searchOptions();
+    if (!options.length) return;
+    var active = document.activeElement;
+    var index = options.indexOf(active);
+    if (active && active.id === "global-q") {
+      if (event.key !== "ArrowDown") return;
+      event.preventDefault();
+      options[0].focus();
+    } else if (index !== -1) {
+      event.preventDefault();
+      if (event.key === "ArrowDown") options[Math.min(index + 1, options.length - 1)].focus();
+      else if (index === 0) document.getElementById("global-q").focus();
+      else options[index - 1].focus();
+    }
+  });
+
+  // A form that refreshes a list on "change" ignores changes coming from a search box
+  // that fetches its own results as the user types (leaving such a box would fetch twice).
+  document.addEventListener("htmx:confirm", function (event) {
+    var trigger = event.detail.triggeringEvent;
+    if (!trigger || trigger.type !== "change" || trigger.target === event.detail.elt) return;
+    if (trigger.target.matches && trigger.target.matches("input[type=search][hx-get]")) event.preventDefault();
+  });
+
+  // Tag badges carry their colour in data attributes (no inline styles under the
+  // Content-Security-Policy); paint them on load and whenever htmx adds content.
+  function paintTags(root) {
+    if (!root || !root.querySelectorAll) return;
+    var badges = Array.prototype.slice.call(root.querySelectorAll("[data-tag-color]"));
+    if (root.matches && root.matches("[data-tag-color]")) badges.push(root);
+    badges.forEach(function (badge) {
+      badge.style.setProperty("--tag-bg", badge.getAttribute("data-tag-color"));
+      badge.style.setProperty("--tag-fg", badge.getAttribute("data-tag-fg") || "#fff");
+    });
+  }
+  paintTags(document);
+  document.addEventListener("htmx:load", function (event) {
+    paintTags(event.detail.elt);
   });
 
   // Keep aria-busy in step with htmx requests on live regions.
