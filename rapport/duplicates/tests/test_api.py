@@ -142,7 +142,9 @@ def test_an_edit_that_makes_a_duplicate_can_be_refused(client, alice, pair):
     ],
 )
 def test_not_duplicates_with_ids_that_are_not_contacts_names_them(client, post, alice, ids, field):
-    response = post(client, "/api/v1/duplicates/not-duplicates", {"contact_ids": ids}, bearer(alice))
+    response = post(
+        client, "/api/v1/duplicates/not-duplicates", {"contact_ids": ids}, bearer(alice)
+    )
     assert response.status_code == 422
     errors = response.json()["errors"]
     assert errors[0]["field"].replace("[0]", ".0") == field.replace("[0]", ".0")

@@ -184,3 +184,36 @@ def test_a_cluster_page_reads_its_contacts_without_a_query_per_contact(
     three = DuplicateCluster.objects.filter(size=3).get()
     with django_assert_max_num_queries(len(two.captured_queries)):
         alice_client.get(f"/duplicates/{three.pk}/")
+
+
+def test_the_comparison_shows_every_field_that_differs_and_the_merge_keeps_the_furthest_stage(
+    alice_client, alice
+):
+    from rapport.contacts.models import Contact
+
+    prospect = make_contact(alice, given_name="Robert", family_name="Miller",
+                            emails=[{"address": "robert.miller@gmail.com"}],
+                            lifecycle_stage="prospect", time_zone="Europe/Berlin",
+                            language="de")  # fmt: skip
+    lead = make_contact(alice, given_name="Robert", family_name="Miller",
+                        emails=[{"address": "robert.miller@gmail.com"}],
+                        lifecycle_stage="lead", time_zone="Europe/London",
+                        language="en")  # fmt: skip
+    services.duplicates_scan_run(scan_id=services.duplicates_scan_create(actor=alice).pk)
+    cluster = DuplicateCluster.objects.get()
+    body = alice_client.get(f"/duplicates/{cluster.pk}/").content.decode()
+    for label in ("Lifecycle stage", "Time zone", "Language"):
+        row = body[body.index(f">{label}") - 40 : body.index(f">{label}")]
+        assert "dup-differs" in row, label
+    stage = body[body.index(">Lifecycle stage") :]
+    stage = stage[: stage.index("</tr>")]
+    assert "Prospect" in stage and "Lead" in stage
+    assert stage.index("Prospect") < stage.index("kept on merge") < stage.index("Lead") or (
+        stage.index("Lead") < stage.index("Prospect") < stage.index("kept on merge")
+    )
+    # the one-key merge, as the page's M button sends it
+    alice_client.post("/merges/contacts/", {"ids": [prospect.pk, lead.pk],
+                      "survivor": prospect.pk, "confirm": "1"})  # fmt: skip
+    merged = Contact.objects.get(pk=prospect.pk)
+    assert merged.lifecycle_stage == "prospect"
+    assert not Contact.objects.filter(pk=lead.pk).exists()
