@@ -102,11 +102,8 @@ def cluster(request: HttpRequest, pk: int) -> HttpResponse:
         "pairs": pairs,
         "next_id": selectors.next_open_cluster(actor=request.user, after=view.cluster),
     }
-    context["after_merge"] = (
-        reverse("duplicates:cluster", args=[context["next_id"]])
-        if context["next_id"]
-        else reverse("duplicates:queue")
-    )
+    # the next cluster is found after the merge, which may close or change others
+    context["after_merge"] = reverse("duplicates:cluster_next", args=[view.cluster.pk])
     decidable = view.cluster.status in (
         DuplicateCluster.Status.OPEN,
         DuplicateCluster.Status.SKIPPED,
@@ -123,6 +120,13 @@ def _after_decision(request: HttpRequest, cluster_id: int) -> HttpResponse:
         return redirect("duplicates:cluster", pk=following)
     messages.info(request, "No more clusters to review.")
     return redirect("duplicates:queue")
+
+
+@page
+def cluster_next(request: HttpRequest, pk: int) -> HttpResponse:
+    """Where a decision on cluster ``pk`` made elsewhere (a merge) goes on to: the next
+    open cluster, or the queue when none is left."""
+    return _after_decision(request, pk)
 
 
 @page

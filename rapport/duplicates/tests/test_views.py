@@ -217,3 +217,51 @@ def test_the_comparison_shows_every_field_that_differs_and_the_merge_keeps_the_f
     merged = Contact.objects.get(pk=prospect.pk)
     assert merged.lifecycle_stage == "prospect"
     assert not Contact.objects.filter(pk=lead.pk).exists()
+
+
+def test_merging_from_a_cluster_goes_on_to_the_next_cluster_with_an_undo_link(
+    alice_client, clusters
+):
+    page = alice_client.get(f"/duplicates/{clusters[0].pk}/").content.decode()
+    ids = sorted({c for c in clusters[0].pairs.values_list("contact_a_id", "contact_b_id")[0]})
+    assert f'name="next" value="/duplicates/{clusters[0].pk}/next/"' in page
+    response = alice_client.post(
+        "/merges/contacts/",
+        {
+            "ids": ids,
+            "survivor": ids[0],
+            "confirm": "1",
+            "next": f"/duplicates/{clusters[0].pk}/next/",
+        },
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == f"/duplicates/{clusters[1].pk}/"
+    body = response.content.decode()
+    from rapport.merges.models import Merge
+
+    merge_id = Merge.objects.get().pk
+    assert f'<a href="/merges/{merge_id}/undo/">Undo merge #{merge_id}</a>' in body
+    assert alice_client.get(f"/merges/{merge_id}/undo/").status_code == 200
+
+
+def test_a_decision_on_the_last_cluster_goes_back_to_an_earlier_open_one(alice_client, clusters):
+    response = alice_client.post(f"/duplicates/{clusters[1].pk}/skip/")
+    assert response["Location"] == f"/duplicates/{clusters[0].pk}/"
+
+
+def test_a_rescan_keeps_the_review_links_of_clusters_it_finds_again(alice, alice_client, clusters):
+    before = {c.pk for c in clusters}
+    alice_client.post(f"/duplicates/{clusters[1].pk}/skip/")
+    services.duplicates_scan_run(scan_id=services.duplicates_scan_create(actor=alice).pk)
+    after = set(DuplicateCluster.objects.values_list("pk", flat=True))
+    assert after == before
+    assert alice_client.get(f"/duplicates/{clusters[1].pk}/").status_code == 200
+    assert DuplicateCluster.objects.get(pk=clusters[1].pk).status == DuplicateCluster.Status.OPEN
+
+
+def test_a_rescan_keeps_the_link_when_a_cluster_gains_a_contact(alice, alice_client, clusters):
+    make_contact(alice, given_name="Robert", family_name="Miller",
+                 emails=[{"address": "robert.miller@gmail.com"}])  # fmt: skip
+    services.duplicates_scan_run(scan_id=services.duplicates_scan_create(actor=alice).pk)
+    millers = DuplicateCluster.objects.get(pk=clusters[0].pk)
+    assert millers.size == 3
