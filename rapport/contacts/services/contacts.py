@@ -110,7 +110,8 @@ def _snapshot(
         "urls": [w["url"] for w in children["urls"]],
         "external_ids": [f"{x['source']}: {x['value']}" for x in children["external_ids"]],
         "tags": sorted(tag_names),
-        "custom_fields": dict(values["custom_fields"]),
+        # one entry per custom field, so history names each by its label
+        **{f"custom_fields.{k}": v for k, v in (values["custom_fields"] or {}).items()},
     }
 
 
