@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from rapport.access.models import ChangeRecord
 from rapport.access.services import change_record, diff
@@ -767,5 +768,8 @@ def contacts_delete(
 
 
 def contact_touch(*, contact_id: int) -> None:
-    """Bump the version after a change to something shown with the contact (affiliations)."""
-    Contact.objects.filter(pk=contact_id).update(version=F("version") + 1)
+    """Bump the version and the "Updated" time after a change to something shown with the
+    contact (its roles at organizations)."""
+    Contact.objects.filter(pk=contact_id).update(
+        version=F("version") + 1, updated_at=timezone.now()
+    )
