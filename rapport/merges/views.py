@@ -158,12 +158,19 @@ def merge_do(request: HttpRequest, kind_path: str) -> HttpResponse:
             'Merged {} {} into {}. <a href="{}">Undo merge #{}</a>',
             len(merged),
             "record" if len(merged) == 1 else "records",
-            merge.names.get(str(survivor), ""),
+            _current_name(kind, survivor) or merge.names.get(str(survivor), ""),
             reverse("merges:undo", args=[merge.pk]),
             merge.pk,
         ),
     )
     return redirect(_safe_next(request, detail))
+
+
+def _current_name(kind: str, pk: int) -> str:
+    """The record's name now: a merge may have given the survivor another one's name."""
+    if kind == mf.CONTACT:
+        return str(Contact.objects.filter(pk=pk).values_list("display_name", flat=True).first())
+    return str(Organization.objects.filter(pk=pk).values_list("name", flat=True).first())
 
 
 @page

@@ -216,6 +216,7 @@ def test_the_comparison_shows_every_field_that_differs_and_the_merge_keeps_the_f
                       "survivor": prospect.pk, "confirm": "1"})  # fmt: skip
     merged = Contact.objects.get(pk=prospect.pk)
     assert merged.lifecycle_stage == "prospect"
+    assert merged.time_zone == "Europe/London"  # the newest value where order means nothing
     assert not Contact.objects.filter(pk=lead.pk).exists()
 
 
@@ -237,10 +238,13 @@ def test_merging_from_a_cluster_goes_on_to_the_next_cluster_with_an_undo_link(
     )
     assert response.redirect_chain[-1][0] == f"/duplicates/{clusters[1].pk}/"
     body = response.content.decode()
+    from rapport.contacts.models import Contact
     from rapport.merges.models import Merge
 
     merge_id = Merge.objects.get().pk
     assert f'<a href="/merges/{merge_id}/undo/">Undo merge #{merge_id}</a>' in body
+    survivor = Contact.objects.get(pk=ids[0])
+    assert f"Merged 1 record into {survivor.display_name}." in body
     assert alice_client.get(f"/merges/{merge_id}/undo/").status_code == 200
 
 
