@@ -128,6 +128,13 @@ def next_open_cluster(*, actor: Any, after: DuplicateCluster | None = None) -> i
     return found
 
 
+def cluster_was_replaced(*, actor: Any, cluster_id: int) -> bool:
+    """True when a missing cluster id is likely one a later scan replaced: a scan has run
+    (before any, no cluster ever existed). Its link then leads on, not to a 404."""
+    policy.require(actor, "contacts.view")
+    return 0 < cluster_id < 2**63 and DuplicateScan.objects.exists()
+
+
 def open_cluster_count(*, actor: Any) -> int:
     policy.require(actor, "contacts.view")
     return DuplicateCluster.objects.filter(status=DuplicateCluster.Status.OPEN).count()

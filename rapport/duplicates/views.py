@@ -82,7 +82,14 @@ def scan_start(request: HttpRequest) -> HttpResponse:
 @page
 def cluster(request: HttpRequest, pk: int) -> HttpResponse:
     """One cluster side by side, differing fields highlighted, with why it was proposed."""
-    view = selectors.cluster_get(actor=request.user, cluster_id=pk)
+    try:
+        view = selectors.cluster_get(actor=request.user, cluster_id=pk)
+    except DuplicateCluster.DoesNotExist:
+        if not selectors.cluster_was_replaced(actor=request.user, cluster_id=pk):
+            raise
+        # a scan found these records no longer alike (or grouped them anew): go on
+        messages.info(request, "That cluster is no longer proposed: a newer scan replaced it.")
+        return _after_decision(request, pk)
     orgs = view.is_organizations
     names = {c.pk: (c.name if orgs else c.display_name) for c in view.contacts}
     pairs = []

@@ -56,3 +56,12 @@ def test_merge_into_adds_the_details_to_the_existing_contact(alice, grace):
 def test_no_warning_for_someone_new(alice, grace):
     _, err = run("contacts", "add", "--as", "alice", "--name", "Ada Lovelace")
     assert "likely" not in err
+
+
+def test_create_anyway_in_the_form_after_the_shown_duplicate_was_deleted(alice, alice_client):
+    response = alice_client.post(
+        "/contacts/new/",
+        {"full_name": "Grace Hopper", "shown_duplicates": ["999999"], "create_anyway": "1"},
+    )
+    assert response.status_code == 302
+    assert Contact.objects.filter(family_name="Hopper").count() == 1

@@ -269,3 +269,22 @@ def test_a_rescan_keeps_the_link_when_a_cluster_gains_a_contact(alice, alice_cli
     services.duplicates_scan_run(scan_id=services.duplicates_scan_create(actor=alice).pk)
     millers = DuplicateCluster.objects.get(pk=clusters[0].pk)
     assert millers.size == 3
+
+
+def test_a_link_to_a_cluster_a_rescan_dropped_goes_on_to_the_next_one(
+    alice, alice_client, clusters
+):
+    from rapport.contacts.models import Contact
+
+    taylors = clusters[1]
+    Contact.objects.filter(family_name="Taylor", given_name="Liz").update(family_name="Jones")
+    Contact.objects.filter(given_name="Liz").update(given_name="Mary")
+    from rapport.duplicates.services.keys import match_keys_refresh
+
+    match_keys_refresh(contact_ids=list(Contact.objects.values_list("pk", flat=True)))
+    services.duplicates_scan_run(scan_id=services.duplicates_scan_create(actor=alice).pk)
+    assert not DuplicateCluster.objects.filter(pk=taylors.pk).exists()
+    response = alice_client.get(f"/duplicates/{taylors.pk}/", follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == f"/duplicates/{clusters[0].pk}/"
+    assert "no longer proposed" in response.content.decode()
