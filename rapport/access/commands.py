@@ -68,7 +68,7 @@ class RecordCommand(BaseCommand):
             return func(**kwargs)
         except InvalidInput as exc:
             raise CommandError(
-                "Nothing was saved:\n" + "\n".join(f"  {e.path}: {e.message}" for e in exc.errors)
+                "Nothing was saved:\n" + "\n".join(f"  {e}" for e in exc.errors)
             ) from None
         except (NotPermitted, Conflict) as exc:
             raise CommandError(str(exc)) from None

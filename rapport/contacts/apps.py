@@ -1,6 +1,25 @@
+from __future__ import annotations
+
 from django.apps import AppConfig
+
+
+def _custom_field_label(key: str) -> str | None:
+    from rapport.contacts.models import CustomFieldDefinition
+
+    return (
+        CustomFieldDefinition.objects.filter(key=key)
+        .order_by("target")
+        .values_list("label", flat=True)
+        .first()
+    )
 
 
 class ContactsConfig(AppConfig):
     name = "rapport.contacts"
     label = "contacts"
+
+    def ready(self) -> None:
+        from rapport.core.labels import register_custom_label_source
+
+        # messages and history name custom fields by the labels people gave them
+        register_custom_label_source(_custom_field_label)

@@ -26,6 +26,7 @@ from rapport.contacts.models import (
 )
 from rapport.contacts.selectors import ContactFilters, OrganizationFilters
 from rapport.core.errors import FieldError, InvalidInput
+from rapport.core.labels import label_for
 
 # Repeating groups: the keys of one row, and the keys whose content makes a row count.
 GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -37,7 +38,6 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "urls": (("url", "kind", "label"), ("url",)),
 }
-GROUP_TITLES = {"emails": "Email", "phones": "Phone", "addresses": "Address", "urls": "Link"}
 
 CONTACT_FIELDS = (
     "full_name",
@@ -80,44 +80,10 @@ AFFILIATION_FIELDS = (
     "reports_to",
     "buying_role",
 )
-LABELS = {
-    "full_name": "Full name",
-    "given_name": "Given name",
-    "middle_name": "Middle name",
-    "family_name": "Family name",
-    "job_title": "Job title",
-    "time_zone": "Time zone",
-    "lifecycle_stage": "Lifecycle stage",
-    "legal_name": "Legal name",
-    "size_band": "Size",
-    "start_date": "Start date",
-    "end_date": "End date",
-    "reports_to": "Reports to",
-    "buying_role": "Buying role",
-    "field_type": "Type",
-    "help_text": "Help text",
-    "created_after": "Created from",
-    "created_before": "Created until",
-    "updated_after": "Updated from",
-    "updated_before": "Updated until",
-}
 
 _ITEM = re.compile(r"^(?P<group>\w+)\[(?P<index>\d+)\](?:\.(?P<key>\w+))?$")
 _ROW_KEY = re.compile(r"^(?P<group>\w+)-(?P<index>\d+)-(?P<key>\w+)$")
 _PICKED_ID = re.compile(r"#(\d+)\s*$")
-
-
-def label_for(path: str) -> str:
-    """A human name for an error path: ``emails[1].address`` → ``Email 2 · address``."""
-    match = _ITEM.match(path)
-    if match and match["group"] in GROUP_TITLES:
-        text = f"{GROUP_TITLES[match['group']]} {int(match['index']) + 1}"
-        return f"{text} · {match['key']}" if match["key"] else text
-    if match:
-        return f"{LABELS.get(match['group'], match['group'].replace('_', ' ').capitalize())}"
-    if path.startswith(("custom_fields.", "custom.")):
-        return path.split(".", 1)[1].replace("_", " ").capitalize()
-    return LABELS.get(path, path.replace("_", " ").capitalize())
 
 
 @dataclass

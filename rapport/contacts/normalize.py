@@ -6,10 +6,12 @@ person can act on; callers attach the field path.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import gettext
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit, urlunsplit
@@ -19,7 +21,7 @@ import phonenumbers
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES, DOT_ATOM_TEXT
-from nameparser import HumanName
+from nameparser import HumanName, Parser, Policy
 
 _COUNTRY_ALIASES = {"uk": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "usa": "US"}
 
@@ -301,16 +303,43 @@ class NameParts:
     nickname: str = ""
 
 
+# Emoji are part of some people's names as typed (and of many nicknames): kept whole,
+# ZWJ sequences included, rather than stripped down to a lone zero-width joiner.
+_KEEP_EMOJI = Parser(policy=dataclasses.replace(Policy(), strip_emoji=False))
+
+
+def _visible(text: str) -> list[str]:
+    return sorted(ch for ch in text if not ch.isspace() and ch not in ",")
+
+
 def split_full_name(full_name: str) -> NameParts:
-    """Split 'Dr. Juan Q. Xavier de la Vega III (Doc Vega)' into its parts."""
-    name = HumanName((full_name or "").strip())
-    return NameParts(
+    """Split 'Dr. Juan Q. Xavier de la Vega III (Doc Vega)' into its parts.
+
+    Text is normalised to NFC and nothing typed is lost: a name with emoji is split by
+    a parser that keeps them.
+    """
+    text = unicodedata.normalize("NFC", (full_name or "").strip())
+    name = HumanName(text)
+    parts = NameParts(
         prefix=name.title,
         given_name=name.first,
         middle_name=name.middle,
         family_name=name.last,
         suffix=name.suffix,
         nickname=name.nickname,
+    )
+    if _visible("".join(dataclasses.astuple(parts))) == _visible(
+        text.replace("(", "").replace(")", "")
+    ):
+        return parts
+    kept = _KEEP_EMOJI.parse(text)
+    return NameParts(
+        prefix=kept.title,
+        given_name=kept.given,
+        middle_name=kept.middle,
+        family_name=kept.family,
+        suffix=kept.suffix,
+        nickname=kept.nickname,
     )
 
 

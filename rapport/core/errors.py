@@ -15,13 +15,27 @@ class FieldError:
     def as_dict(self) -> dict[str, str]:
         return {"field": self.path, "message": self.message}
 
+    @property
+    def label(self) -> str:
+        """The field as a person reads it (``given_name`` → "Given name")."""
+        from rapport.core.labels import label_for
+
+        return label_for(self.path)
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.message}"
+
 
 class InvalidInput(Exception):
     """Raised by a service when any part of the input is invalid; nothing was saved."""
 
     def __init__(self, errors: list[FieldError]) -> None:
         self.errors = errors
-        super().__init__("; ".join(f"{e.path}: {e.message}" for e in errors))
+        super().__init__(errors)
+
+    def __str__(self) -> str:
+        """Every problem, each with its field's label: what a message or a CLI shows."""
+        return "; ".join(str(e) for e in self.errors)
 
     @classmethod
     def single(cls, path: str, message: str) -> InvalidInput:

@@ -5,7 +5,7 @@ Thin handlers: parse, call a selector or service, return what it gives.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
@@ -43,7 +43,9 @@ def check(request: HttpRequest, payload: ContactIn, params: Query[CheckParams]) 
 
 
 class NotDuplicatesIn(Schema):
-    contact_ids: list[int] = Field(..., min_length=2, max_length=50)
+    contact_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
+        ..., min_length=2, max_length=50
+    )
 
 
 @router.post(
@@ -51,7 +53,7 @@ class NotDuplicatesIn(Schema):
 )
 def not_duplicates(request: HttpRequest, payload: NotDuplicatesIn) -> Any:
     """Remember that these contacts are different people: they are never proposed
-    together again."""
+    together again. Ids that are not contacts are named in a 422 answer."""
     recorded = services.contacts_not_duplicates(
         actor=actor(request), contact_ids=payload.contact_ids
     )

@@ -110,16 +110,29 @@ def cluster_get(*, actor: Any, cluster_id: int) -> ClusterView:
 
 
 def next_open_cluster(*, actor: Any, after: DuplicateCluster | None = None) -> int | None:
-    """The id of the open cluster to review after ``after`` (the first one without)."""
+    """The id of the open cluster to review after ``after`` in queue order, starting
+    again from the top when ``after`` was the last (never ``after`` itself); the first
+    open one without ``after``; None when none is open."""
     policy.require(actor, "contacts.view")
     qs = DuplicateCluster.objects.filter(status=DuplicateCluster.Status.OPEN).order_by(
         "-confidence", "id"
     )
-    if after is not None:
-        qs = qs.filter(
-            Q(confidence__lt=after.confidence) | Q(confidence=after.confidence, id__gt=after.pk)
-        )
-    return qs.values_list("pk", flat=True).first()
+    if after is None:
+        return qs.values_list("pk", flat=True).first()
+    following = qs.filter(
+        Q(confidence__lt=after.confidence) | Q(confidence=after.confidence, id__gt=after.pk)
+    )
+    found = following.values_list("pk", flat=True).first()
+    if found is None:
+        found = qs.exclude(pk=after.pk).values_list("pk", flat=True).first()
+    return found
+
+
+def cluster_was_replaced(*, actor: Any, cluster_id: int) -> bool:
+    """True when a missing cluster id is likely one a later scan replaced: a scan has run
+    (before any, no cluster ever existed). Its link then leads on, not to a 404."""
+    policy.require(actor, "contacts.view")
+    return 0 < cluster_id < 2**63 and DuplicateScan.objects.exists()
 
 
 def open_cluster_count(*, actor: Any) -> int:

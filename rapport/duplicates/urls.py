@@ -11,4 +11,5 @@ urlpatterns = [
     path("duplicates/<int:pk>/", views.cluster, name="cluster"),
     path("duplicates/<int:pk>/dismiss/", views.cluster_dismiss, name="cluster_dismiss"),
     path("duplicates/<int:pk>/skip/", views.cluster_skip, name="cluster_skip"),
+    path("duplicates/<int:pk>/next/", views.cluster_next, name="cluster_next"),
 ]

@@ -10,65 +10,33 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from rapport.contacts.normalize import phone_display
 from rapport.contacts.views._common import page
 from rapport.core import policy
 from rapport.core.errors import InvalidInput
 from rapport.duplicates import selectors, services
 from rapport.duplicates.models import DuplicateCluster
-from rapport.merges.selectors import merge_proposal
+from rapport.merges.selectors import MergeProposal, merge_proposal
 
 
-def _lines(items: Any) -> str:
-    return "\n".join(str(item) for item in items if item)
-
-
-def _address(a: Any) -> str:
-    return ", ".join(x for x in (a.street, a.locality, a.postcode, a.country) if x)
-
-
-# The rows of the side-by-side comparisons: label and how to read it from a record. A
-# contact's lists come from contact_prefetch (no query per contact).
-_CONTACT_ROWS: tuple[tuple[str, Any], ...] = (
-    ("Name", lambda c: c.display_name),
-    ("Given name", lambda c: c.given_name),
-    ("Family name", lambda c: c.family_name),
-    ("Suffix", lambda c: c.suffix),
-    ("Emails", lambda c: _lines(e.address for e in c.email_list)),
-    # one international form, so the same number typed two ways is not a difference
-    ("Phones", lambda c: _lines(
-        phone_display(p.e164) + (f" ext. {p.extension}" if p.extension else "")
-        for p in c.phone_list
-    )),
-    ("Addresses", lambda c: _lines(_address(a) for a in c.address_list)),
-    ("Job title", lambda c: c.job_title),
-    ("Organization", lambda c: _lines(
-        a.organization.name for a in c.affiliation_list if a.is_current
-    )),
-    ("Birthday", lambda c: c.birthday or ""),
-    ("Tags", lambda c: _lines(t.name for t in c.tag_list)),
-    ("Source", lambda c: c.source),
-    ("External ids", lambda c: _lines(f"{x.source}: {x.value}" for x in c.external_id_list)),
-)  # fmt: skip
-_ORGANIZATION_ROWS: tuple[tuple[str, Any], ...] = (
-    ("Name", lambda o: o.name),
-    ("Legal name", lambda o: o.legal_name),
-    ("Web domains", lambda o: _lines(o.domains)),
-    ("Website", lambda o: o.website),
-    ("Phones", lambda o: _lines(p.number for p in o.phones.all())),
-    ("Addresses", lambda o: _lines(_address(a) for a in o.addresses.all())),
-    ("Industry", lambda o: o.industry),
-)
-
-
-def comparison_rows(records: list[Any], rows: tuple[tuple[str, Any], ...]) -> list[dict[str, Any]]:
-    """For each field, every record's value as text and whether they differ; fields no
-    record has are left out."""
+def comparison_rows(proposal: MergeProposal) -> list[dict[str, Any]]:
+    """For each field of the merge (one definition: ``merges.fields`` and the kept lists),
+    every record's value as text, whether they differ, and for a field a merge picks,
+    which record's value the suggested merge keeps; fields no record has are left out."""
     out = []
-    for label, read in rows:
-        texts = [str(read(r) or "") for r in records]
-        if any(texts):
-            out.append({"label": label, "values": texts, "differs": len(set(texts)) > 1})
+    for f in proposal.fields:
+        texts = [f.values.get(pk, "") for pk in proposal.ids]
+        if not any(texts):
+            continue
+        kept = proposal.ids.index(f.default) if f.choosable and f.differ else None
+        out.append(
+            {
+                "label": f.label,
+                "values": texts,
+                "differs": f.differ,
+                "kept": kept,
+                "reason": f.reason if kept is not None else "",
+            }
+        )
     return out
 
 
@@ -114,7 +82,14 @@ def scan_start(request: HttpRequest) -> HttpResponse:
 @page
 def cluster(request: HttpRequest, pk: int) -> HttpResponse:
     """One cluster side by side, differing fields highlighted, with why it was proposed."""
-    view = selectors.cluster_get(actor=request.user, cluster_id=pk)
+    try:
+        view = selectors.cluster_get(actor=request.user, cluster_id=pk)
+    except DuplicateCluster.DoesNotExist:
+        if not selectors.cluster_was_replaced(actor=request.user, cluster_id=pk):
+            raise
+        # a scan found these records no longer alike (or grouped them anew): go on
+        messages.info(request, "That cluster is no longer proposed: a newer scan replaced it.")
+        return _after_decision(request, pk)
     orgs = view.is_organizations
     names = {c.pk: (c.name if orgs else c.display_name) for c in view.contacts}
     pairs = []
@@ -123,27 +98,25 @@ def cluster(request: HttpRequest, pk: int) -> HttpResponse:
             (p.organization_a_id, p.organization_b_id) if orgs else (p.contact_a_id, p.contact_b_id)
         )
         pairs.append({"pair": p, "a": names.get(a), "b": names.get(b)})
+    kind = "organization" if orgs else "contact"
+    ids = [c.pk for c in view.contacts]
+    # one comparison for reading and merging; the oldest record survives by default:
+    # links and history most likely point at it
+    proposal = merge_proposal(actor=request.user, kind=kind, ids=ids) if len(ids) > 1 else None
     context: dict[str, Any] = {
         "view": view,
-        "rows": comparison_rows(view.contacts, _ORGANIZATION_ROWS if orgs else _CONTACT_ROWS),
+        "rows": comparison_rows(proposal) if proposal else [],
         "pairs": pairs,
         "next_id": selectors.next_open_cluster(actor=request.user, after=view.cluster),
     }
-    context["after_merge"] = (
-        reverse("duplicates:cluster", args=[context["next_id"]])
-        if context["next_id"]
-        else reverse("duplicates:queue")
-    )
-    kind = "organization" if orgs else "contact"
+    # the next cluster is found after the merge, which may close or change others
+    context["after_merge"] = reverse("duplicates:cluster_next", args=[view.cluster.pk])
     decidable = view.cluster.status in (
         DuplicateCluster.Status.OPEN,
         DuplicateCluster.Status.SKIPPED,
     )
-    if decidable and len(view.contacts) > 1 and policy.can(request.user, f"{kind}s.merge"):
-        # the oldest record survives by default: links and history most likely point at it
-        context["proposal"] = merge_proposal(
-            actor=request.user, kind=kind, ids=[c.pk for c in view.contacts]
-        )
+    if decidable and proposal and policy.can(request.user, f"{kind}s.merge"):
+        context["proposal"] = proposal
     return render(request, "duplicates/cluster.html", context)
 
 
@@ -154,6 +127,13 @@ def _after_decision(request: HttpRequest, cluster_id: int) -> HttpResponse:
         return redirect("duplicates:cluster", pk=following)
     messages.info(request, "No more clusters to review.")
     return redirect("duplicates:queue")
+
+
+@page
+def cluster_next(request: HttpRequest, pk: int) -> HttpResponse:
+    """Where a decision on cluster ``pk`` made elsewhere (a merge) goes on to: the next
+    open cluster, or the queue when none is left."""
+    return _after_decision(request, pk)
 
 
 @page

@@ -44,6 +44,8 @@ class MergeField:
     columns: tuple[str, ...] = ()
     check: Callable[[Any], Any] | None = field(default=None, compare=False)
     definition: CustomFieldDefinition | None = field(default=None, compare=False)
+    # where values have an order (a lifecycle), the furthest one wins over the newest
+    rank: Callable[[Any], int] | None = field(default=None, compare=False)
 
     def value(self, row: Row) -> Any:
         if self.name.startswith(CUSTOM):
@@ -87,6 +89,23 @@ def _one_of(choices: list[str]) -> Callable[[Any], bool]:
     return lambda value: value in choices
 
 
+# How far along a relationship each stage is: a merge never moves a contact backwards
+# (a Prospect does not become a Lead because the Lead record was edited last). Stages
+# of equal rank (a customer, a former customer, a partner) go to the newest.
+LIFECYCLE_RANK = {
+    Contact.Lifecycle.OTHER: 0,
+    Contact.Lifecycle.LEAD: 1,
+    Contact.Lifecycle.PROSPECT: 2,
+    Contact.Lifecycle.CUSTOMER: 3,
+    Contact.Lifecycle.FORMER_CUSTOMER: 3,
+    Contact.Lifecycle.PARTNER: 3,
+}
+
+
+def _lifecycle_rank(value: Any) -> int:
+    return LIFECYCLE_RANK.get(value, 0)
+
+
 def _contact_fields() -> list[MergeField]:
     return [
         MergeField("name", "Name", NAME_COLUMNS),
@@ -100,6 +119,7 @@ def _contact_fields() -> list[MergeField]:
             "Lifecycle stage",
             ("lifecycle_stage",),
             _one_of(Contact.Lifecycle.values),
+            rank=_lifecycle_rank,
         ),
         MergeField("owner", "Owner", ("owner_id",), _active_user),
         MergeField("source", "Source", ("source",)),
@@ -187,7 +207,9 @@ def default_choice(
 ) -> Choice:
     """The most recently updated record with a valid value; a blank never wins.
 
-    Ties go to the survivor. ``rows`` are the records' columns (``id``, ``updated_at``).
+    A field with a ``rank`` (the lifecycle stage) takes the furthest value instead, the
+    newest among equals. Ties go to the survivor. ``rows`` are the records' columns
+    (``id``, ``updated_at``).
     """
     values = {row["id"]: merge_field.value(row) for row in rows}
     filled = [row for row in rows if not merge_field.is_empty(row)]
@@ -197,6 +219,17 @@ def default_choice(
         return Choice(survivor_id, "All are the same.")
     valid = [row for row in filled if merge_field.is_valid(row, ids=ids)]
     pool = valid or filled
+    rank = merge_field.rank
+    if rank is not None and len({rank(merge_field.value(row)) for row in pool}) > 1:
+        furthest = max(
+            pool,
+            key=lambda row: (
+                rank(merge_field.value(row)),
+                str(row["updated_at"]),
+                row["id"] == survivor_id,
+            ),
+        )
+        return Choice(int(furthest["id"]), "The furthest along; a merge never goes back.")
     newest = max(pool, key=lambda row: (str(row["updated_at"]), row["id"] == survivor_id))
     if len(filled) == 1:
         reason = "The only one with a value."

@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Q
 
 from rapport.access.models import User
+from rapport.contacts import normalize
 from rapport.contacts.models import Contact, ExternalId, Organization
 from rapport.contacts.selectors import Page
 from rapport.core import policy
@@ -110,13 +111,19 @@ def _ids(ids: Sequence[Any]) -> list[int]:
     return result
 
 
+def _phone_text(phone: Any) -> str:
+    text = normalize.phone_display(phone.e164) if phone.e164 else phone.number
+    return f"{text} ext. {phone.extension}" if phone.extension else text
+
+
 def _list_values(kind: str, records: list[Any]) -> list[tuple[str, str, dict[int, str]]]:
     """The lists that are kept whole, shown for comparison."""
     shown: list[tuple[str, str, dict[int, str]]] = []
     if kind == mf.CONTACT:
         for name, label_, attr, text in (
             ("emails", "Emails", "emails", lambda x: x.address),
-            ("phones", "Phones", "phones", lambda x: x.number),
+            # one international form, so one number typed two ways is not a difference
+            ("phones", "Phones", "phones", _phone_text),
             ("addresses", "Addresses", "addresses", str),
             ("urls", "Web", "links", lambda x: x.url),
             ("external_ids", "IDs elsewhere", "external_ids", lambda x: f"{x.source}: {x.value}"),
@@ -138,7 +145,7 @@ def _list_values(kind: str, records: list[Any]) -> list[tuple[str, str, dict[int
     else:
         shown.append(("domains", "Domains", {o.pk: ", ".join(o.domains) for o in records}))
         for name, label_, attr, text in (
-            ("phones", "Phones", "phones", lambda x: x.number),
+            ("phones", "Phones", "phones", _phone_text),
             ("addresses", "Addresses", "addresses", str),
             ("tags", "Tags", "tags", lambda x: x.name),
         ):

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -153,10 +154,23 @@ def merge_do(request: HttpRequest, kind_path: str) -> HttpResponse:
     )
     messages.success(
         request,
-        f"Merged {len(merged)} {'record' if len(merged) == 1 else 'records'} into "
-        f"{merge.names.get(str(survivor), '')}. Merge #{merge.pk} can be undone from Merges.",
+        format_html(
+            'Merged {} {} into {}. <a href="{}">Undo merge #{}</a>',
+            len(merged),
+            "record" if len(merged) == 1 else "records",
+            _current_name(kind, survivor) or merge.names.get(str(survivor), ""),
+            reverse("merges:undo", args=[merge.pk]),
+            merge.pk,
+        ),
     )
     return redirect(_safe_next(request, detail))
+
+
+def _current_name(kind: str, pk: int) -> str:
+    """The record's name now: a merge may have given the survivor another one's name."""
+    if kind == mf.CONTACT:
+        return str(Contact.objects.filter(pk=pk).values_list("display_name", flat=True).first())
+    return str(Organization.objects.filter(pk=pk).values_list("name", flat=True).first())
 
 
 @page

@@ -47,7 +47,7 @@ def rule_list(request: HttpRequest) -> Any:
     """The scoring rules: code, label, points lost and what they mean."""
     selectors.audit_trend(actor=actor(request), days=0)  # asks the policy
     return [
-        {"code": r.code, "label": r.label, "points": r.points, "explanation": r.explanation}
+        {"code": r.code, "label": r.label, "points": r.points, "explanation": r.explain()}
         for r in rules.RULES
     ]
 

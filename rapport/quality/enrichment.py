@@ -55,22 +55,31 @@ _RESERVED = frozenset({"example.com", "example.net", "example.org"})
 _RESERVED_TLDS = frozenset({"example", "invalid", "localhost", "test", "local"})
 
 
-@cache
-def free_mail_domains() -> frozenset[str]:
-    """The vendored list of free-mail domains (see the data file's header) and reserved ones."""
-    text = (Path(__file__).parent / "data" / "free_email_domains.txt").read_text(encoding="utf-8")
-    listed = {
+def _domains(name: str) -> set[str]:
+    text = (Path(__file__).parent / "data" / name).read_text(encoding="utf-8")
+    return {
         line.strip().lower()
         for line in text.splitlines()
         if line.strip() and not line.startswith("#")
     }
+
+
+@cache
+def free_mail_domains() -> frozenset[str]:
+    """The vendored list of free-mail domains (see the data file's header), the personal
+    mailboxes it misses, and the reserved ones."""
+    listed = _domains("free_email_domains.txt") | _domains("free_email_domains_more.txt")
     return frozenset(listed | _RESERVED)
 
 
 def is_free_mail(domain: str) -> bool:
-    """True for a free-mail or reserved domain, or any subdomain of one."""
+    """True for a free-mail or reserved domain, or any subdomain of one; also for
+    ``example`` under any suffix (example.de, example.co.uk), which documentation and
+    tests use as freely as the reserved names."""
     labels = domain.lower().strip(".").split(".")
     if labels[-1] in _RESERVED_TLDS:
+        return True
+    if registrable_domain(domain).split(".")[0] == "example":
         return True
     domains = free_mail_domains()
     return any(".".join(labels[i:]) in domains for i in range(len(labels) - 1))

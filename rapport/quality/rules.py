@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.db.models import (
     Case,
     Exists,
@@ -77,6 +78,11 @@ class Rule:
     present: int = 0
     absent: int = 0
     explanation: str = ""
+
+    def explain(self) -> str:
+        """The explanation as a person reads it, with the configured figures filled in."""
+        months = max(1, int(getattr(settings, "RAPPORT_STALE_MONTHS", 12)))
+        return self.explanation.format(months=months)
 
     def applies(self, facts: int) -> bool:
         return facts & self.present == self.present and facts & self.absent == 0
@@ -150,7 +156,7 @@ RULES: tuple[Rule, ...] = (
         "Stale",
         15,
         present=Fact.STALE,
-        explanation="Neither changed nor confirmed for RAPPORT_STALE_MONTHS months.",
+        explanation="Neither changed nor confirmed for {months} months.",
     ),
     Rule(
         "unverified",

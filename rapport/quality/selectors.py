@@ -178,7 +178,7 @@ class Report:
                 "code": rule.code,
                 "label": rule.label,
                 "points": rule.points,
-                "explanation": rule.explanation,
+                "explanation": rule.explain(),
                 "count": self.problem_counts[rule.code],
                 "percent": self._pct(self.problem_counts[rule.code], self.total),
             }

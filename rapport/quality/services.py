@@ -449,9 +449,7 @@ def suggestion_accept_many(
             suggestion_accept(actor=actor, suggestion_id=pk, via=via)
             accepted += 1
         except InvalidInput as exc:
-            failed.append(
-                {"id": pk, "reason": "; ".join(f"{e.path}: {e.message}" for e in exc.errors)}
-            )
+            failed.append({"id": pk, "reason": str(exc)})
         except (SuggestionOutdated, Conflict, NotPermitted) as exc:
             failed.append({"id": pk, "reason": str(exc)})
         except ObjectDoesNotExist:

@@ -73,5 +73,5 @@ def test_users_from_the_terminal(alice):
     finally:
         sys.stdin = real
     assert User.objects.get(username="gina").check_password("a much longer passphrase 42")
-    with pytest.raises(CommandError, match="role: Must be one of"):
+    with pytest.raises(CommandError, match="Role: Must be one of"):
         call_command("users", "set-role", "gina", "boss", "--as", "alice", stderr=err)

@@ -240,13 +240,18 @@ def text(c: Collector, data: Mapping[str, Any], key: str, max_length: int) -> st
     return value
 
 
+# The most entries one record holds in each list (emails, phones, addresses, links, ids
+# elsewhere): every path that writes a list keeps to it, merges included.
+MAX_ITEMS = 50
+
+
 def items(c: Collector, data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     value = data.get(key) or []
     if not isinstance(value, list):
         c.add(key, "Must be a list.")
         return []
-    if len(value) > 50:
-        c.add(key, "At most 50 entries are allowed.")
+    if len(value) > MAX_ITEMS:
+        c.add(key, f"At most {MAX_ITEMS} entries are allowed.")
         return []
     result = []
     for i, item in enumerate(value):

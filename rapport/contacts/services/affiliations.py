@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from rapport.access.services import change_record
 from rapport.contacts import normalize
@@ -154,7 +155,7 @@ def _record(
     *,
     joined: Organization | None = None,
 ) -> None:
-    """Bump the person's version, refresh their search text and record the change.
+    """Bump the person's version and "Updated" time, refresh their search text and record the change.
 
     A new current role only adds the organization's name to the search text, which is
     cheaper than rebuilding it.
@@ -163,6 +164,7 @@ def _record(
         addition = search_doc.build(names=[], organizations=[joined.name])
         Contact.objects.filter(pk=contact.pk).update(
             version=F("version") + 1,
+            updated_at=timezone.now(),
             search_doc=f"{contact.search_doc} | {addition}" if contact.search_doc else addition,
         )
     else:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from rapport.access.models import ChangeRecord
 from rapport.access.services import change_record, diff
@@ -110,7 +112,8 @@ def _snapshot(
         "urls": [w["url"] for w in children["urls"]],
         "external_ids": [f"{x['source']}: {x['value']}" for x in children["external_ids"]],
         "tags": sorted(tag_names),
-        "custom_fields": dict(values["custom_fields"]),
+        # one entry per custom field, so history names each by its label
+        **{f"custom_fields.{k}": v for k, v in (values["custom_fields"] or {}).items()},
     }
 
 
@@ -189,7 +192,13 @@ def _validate(
     parts = _name_parts(v.text(c, data, "full_name", 300), data) if data.get("full_name") else None
     for name in NAME_FIELDS:
         explicit = v.text(c, merged, name, NAME_LIMITS.get(name, 100))
-        fields[name] = explicit if (parts is None or name in data) else getattr(parts, name)
+        value = explicit if (parts is None or name in data) else getattr(parts, name)
+        # as typed, emoji included; one form only, so "é" typed two ways is one name
+        value = unicodedata.normalize("NFC", value)
+        if value and all(unicodedata.category(ch)[0] in "CZM" for ch in value):
+            c.add(name if parts is None or name in data else "full_name",
+                  "Must contain a visible character, not only spacing or joining marks.")  # fmt: skip
+        fields[name] = value
     fields["job_title"] = v.text(c, merged, "job_title", 200)
     fields["notes"] = v.text(c, merged, "notes", 20_000)
     fields["source"] = v.text(c, merged, "source", 100)
@@ -481,8 +490,10 @@ def contact_update(
     before_obj = _load(contact.pk)
     before = contact_snapshot(before_obj)
     if not partial:
+        # a full name sent without its parts is parsed into them, not cleared by them
+        parsed = set(NAME_FIELDS) if data.get("full_name") else set()
         data = {
-            **{f: None for f in SCALAR_FIELDS},
+            **{f: None for f in SCALAR_FIELDS if f not in parsed},
             **{f: [] for f in LIST_FIELDS if f != "custom_fields"},
             "custom_fields": {k: None for k in before_obj.custom_fields},
             **data,
@@ -766,5 +777,8 @@ def contacts_delete(
 
 
 def contact_touch(*, contact_id: int) -> None:
-    """Bump the version after a change to something shown with the contact (affiliations)."""
-    Contact.objects.filter(pk=contact_id).update(version=F("version") + 1)
+    """Bump the version and the "Updated" time after a change to something shown with the
+    contact (its roles at organizations)."""
+    Contact.objects.filter(pk=contact_id).update(
+        version=F("version") + 1, updated_at=timezone.now()
+    )

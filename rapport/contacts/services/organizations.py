@@ -62,7 +62,8 @@ def organization_snapshot(
         "phones": [str(p) + (f" ({p.label})" if p.label else "") for p in phones],
         "addresses": [str(a) for a in addresses],
         "tags": sorted(t.name for t in (org.tags.all() if tags is None else tags)),
-        "custom_fields": dict(org.custom_fields),
+        # one entry per custom field, so history names each by its label
+        **{f"custom_fields.{k}": v for k, v in (org.custom_fields or {}).items()},
     }
 
 

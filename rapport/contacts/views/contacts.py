@@ -150,6 +150,8 @@ def _remember_different(request: HttpRequest, contact_id: int) -> None:
     someone else, and are not proposed with this contact again."""
     shown = {int(x) for x in request.POST.getlist("shown_duplicates") if x.isdigit()}
     shown.discard(contact_id)
+    # one shown may have been deleted or merged away since: nothing left to remember
+    shown = set(Contact.objects.filter(pk__in=shown).values_list("pk", flat=True))
     if shown and policy.can(request.user, "duplicates.review"):
         for other in sorted(shown):
             duplicates.contacts_not_duplicates(actor=request.user, contact_ids=[contact_id, other])

@@ -8,7 +8,9 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 
+from rapport.contacts.models import Contact
 from rapport.core import policy
+from rapport.core.errors import FieldError, InvalidInput
 from rapport.duplicates.models import (
     DuplicateCluster,
     DuplicatePair,
@@ -91,9 +93,25 @@ def cluster_skip(*, actor: Any, cluster_id: int) -> DuplicateCluster:
 
 def contacts_not_duplicates(*, actor: Any, contact_ids: Sequence[int]) -> int:
     """Remember that these contacts are all different people (from the entry check's
-    "create anyway" or a review); returns how many pairs were recorded."""
+    "create anyway" or a review); returns how many pairs were recorded. Raises
+    NotPermitted, or InvalidInput (nothing recorded) naming ids that are not contacts
+    or when fewer than two different contacts are given."""
     policy.require(actor, "duplicates.review")
     ids = sorted(set(contact_ids))
+    if len(ids) < 2:
+        raise InvalidInput.single("contact_ids", "Give at least two different contacts.")
+    found = set(Contact.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    missing = [pk for pk in ids if pk not in found]
+    if missing:
+        raise InvalidInput(
+            [
+                FieldError(
+                    f"contact_ids[{list(contact_ids).index(pk)}]",
+                    f"There is no contact with id {pk}.",
+                )
+                for pk in missing
+            ]
+        )
     rows = [
         NotDuplicate(contact_a_id=a, contact_b_id=b, decided_by=actor if actor.pk else None)
         for i, a in enumerate(ids)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import IO, Any
 
 from django.conf import settings
@@ -260,6 +260,47 @@ def _auto_merge(scan_row: DuplicateScan) -> int:
     return merged
 
 
+def _members_of(pairs: Iterable[tuple[int, int, int]]) -> dict[int, frozenset[int]]:
+    """Each cluster's record ids, from its pairs' (cluster, a, b) rows."""
+    members: dict[int, set[int]] = {}
+    for cluster_id, a, b in pairs:
+        members.setdefault(cluster_id, set()).update((a, b))
+    return {pk: frozenset(ids) for pk, ids in members.items()}
+
+
+def _kept_ids(
+    groups: Sequence[frozenset[int]], before: dict[int, frozenset[int]]
+) -> list[int | None]:
+    """For each cluster a scan found, the id of the undecided cluster it replaces, so a
+    rescan does not break a review link: the same records first, then the one sharing
+    most of them (at least half of both together); each old id is given once."""
+    kept: list[int | None] = [None] * len(groups)
+    by_members = {members: pk for pk, members in before.items()}
+    free = dict(before)
+    for i, group in enumerate(groups):
+        pk = by_members.get(group)
+        if pk is not None and pk in free:
+            kept[i] = pk
+            del free[pk]
+    holders: dict[int, list[int]] = {}
+    for pk, members in free.items():
+        for record in members:
+            holders.setdefault(record, []).append(pk)
+    scored = []
+    for i, group in enumerate(groups):
+        if kept[i] is not None:
+            continue
+        for pk in {pk for record in group for pk in holders.get(record, [])}:
+            overlap = len(group & free[pk]) / len(group | free[pk])
+            if overlap >= 0.5:
+                scored.append((-overlap, pk, i))
+    for _, pk, i in sorted(scored):
+        if kept[i] is None and pk in free:
+            kept[i] = pk
+            del free[pk]
+    return kept
+
+
 def _save_clusters(
     scan_row: DuplicateScan,
     people: Sequence[PersonFeatures],
@@ -274,17 +315,26 @@ def _save_clusters(
     )
     if scope is not None:
         stale = stale.filter(pairs__contact_a__in=scope) | stale.filter(pairs__contact_b__in=scope)
+    before = _members_of(
+        DuplicatePair.objects.filter(cluster__in=stale.values("pk")).values_list(
+            "cluster_id", "contact_a_id", "contact_b_id"
+        )
+    )
     stale.delete()
     groups = clusters(found)
+    kept = _kept_ids(
+        [frozenset(people[i].id for p in group for i in (p.a, p.b)) for group in groups], before
+    )
     made = DuplicateCluster.objects.bulk_create(
         [
             DuplicateCluster(
+                pk=pk,
                 scan=scan_row,
                 origin=f"scan {scan_row.pk}",
                 confidence=round(max(p.probability for p in group), 6),
                 size=len({people[i].id for p in group for i in (p.a, p.b)}),
             )
-            for group in groups
+            for group, pk in zip(groups, kept, strict=True)
         ],
         batch_size=2000,
     )
@@ -368,21 +418,29 @@ def _organization_clusters(scan_row: DuplicateScan, threshold: float) -> int:
                 probability, why = organization_score(people[a], people[b])
                 if probability >= threshold and (a, b) not in excluded:
                     found.append((a, b, probability, why))
-    DuplicateCluster.objects.filter(
+    stale = DuplicateCluster.objects.filter(
         kind=DuplicateCluster.Kind.ORGANIZATION,
         status__in=[DuplicateCluster.Status.OPEN, DuplicateCluster.Status.SKIPPED],
-    ).delete()
+    )
+    before = _members_of(
+        OrganizationPair.objects.filter(cluster__in=stale.values("pk")).values_list(
+            "cluster_id", "organization_a_id", "organization_b_id"
+        )
+    )
+    stale.delete()
     groups = connected(found, lambda pair: (pair[0], pair[1]))
+    kept = _kept_ids([frozenset(x for p in group for x in p[:2]) for group in groups], before)
     made = DuplicateCluster.objects.bulk_create(
         [
             DuplicateCluster(
+                pk=pk,
                 kind=DuplicateCluster.Kind.ORGANIZATION,
                 scan=scan_row,
                 origin=f"scan {scan_row.pk}",
                 confidence=max(p[2] for p in group),
                 size=len({x for p in group for x in p[:2]}),
             )
-            for group in groups
+            for group, pk in zip(groups, kept, strict=True)
         ]
     )
     OrganizationPair.objects.bulk_create(

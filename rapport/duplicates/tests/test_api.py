@@ -131,3 +131,58 @@ def test_an_edit_that_makes_a_duplicate_can_be_refused(client, alice, pair):
     assert response.status_code == 409
     other.refresh_from_db()
     assert other.given_name == "Zofia"
+
+
+@pytest.mark.parametrize(
+    ("ids", "field"),
+    [
+        ([999_998, 999_999], "contact_ids[0]"),
+        ([0, 1], "contact_ids.0"),
+        ([2**63, 1], "contact_ids.0"),
+    ],
+)
+def test_not_duplicates_with_ids_that_are_not_contacts_names_them(client, post, alice, ids, field):
+    response = post(
+        client, "/api/v1/duplicates/not-duplicates", {"contact_ids": ids}, bearer(alice)
+    )
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert errors[0]["field"].replace("[0]", ".0") == field.replace("[0]", ".0")
+    assert not NotDuplicate.objects.exists()
+
+
+def test_not_duplicates_names_only_the_missing_id(client, post, alice, pair):
+    body = {"contact_ids": [pair[0].pk, 999_999]}
+    response = post(client, "/api/v1/duplicates/not-duplicates", body, bearer(alice))
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"field": "contact_ids[1]", "message": "There is no contact with id 999999."}
+    ]
+
+
+def test_not_duplicates_needs_two_different_contacts(client, post, alice, pair):
+    body = {"contact_ids": [pair[0].pk, pair[0].pk]}
+    response = post(client, "/api/v1/duplicates/not-duplicates", body, bearer(alice))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "contact_ids"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/duplicates/clusters/999999/dismiss",
+        "/api/v1/duplicates/clusters/999999/skip",
+        "/api/v1/merges/999999/undo",
+    ],
+)
+def test_decisions_on_records_that_do_not_exist_answer_404(client, post, alice, url):
+    response = post(client, url, {}, bearer(alice))
+    assert response.status_code == 404
+    assert response.json()["detail"]
+
+
+def test_a_merge_of_ids_that_do_not_exist_names_them(client, post, alice):
+    body = {"survivor": 999_998, "merged": [999_999]}
+    response = post(client, "/api/v1/merges/contacts", body, bearer(alice))
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json()["errors"]} == {"survivor", "merged[0]"}

@@ -147,7 +147,7 @@ def test_dedupe_writes_every_pair_with_external_ids(alice, tmp_path):
 
 
 def test_dedupe_names_a_batch_that_does_not_exist(alice):
-    with pytest.raises(CommandError, match="batch: No such import batch"):
+    with pytest.raises(CommandError, match="Batch: No such import batch"):
         call_command("dedupe", "--as", "alice", "--batch", "12345", stdout=StringIO())
 
 

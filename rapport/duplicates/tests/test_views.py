@@ -184,3 +184,107 @@ def test_a_cluster_page_reads_its_contacts_without_a_query_per_contact(
     three = DuplicateCluster.objects.filter(size=3).get()
     with django_assert_max_num_queries(len(two.captured_queries)):
         alice_client.get(f"/duplicates/{three.pk}/")
+
+
+def test_the_comparison_shows_every_field_that_differs_and_the_merge_keeps_the_furthest_stage(
+    alice_client, alice
+):
+    from rapport.contacts.models import Contact
+
+    prospect = make_contact(alice, given_name="Robert", family_name="Miller",
+                            emails=[{"address": "robert.miller@gmail.com"}],
+                            lifecycle_stage="prospect", time_zone="Europe/Berlin",
+                            language="de")  # fmt: skip
+    lead = make_contact(alice, given_name="Robert", family_name="Miller",
+                        emails=[{"address": "robert.miller@gmail.com"}],
+                        lifecycle_stage="lead", time_zone="Europe/London",
+                        language="en")  # fmt: skip
+    services.duplicates_scan_run(scan_id=services.duplicates_scan_create(actor=alice).pk)
+    cluster = DuplicateCluster.objects.get()
+    body = alice_client.get(f"/duplicates/{cluster.pk}/").content.decode()
+    for label in ("Lifecycle stage", "Time zone", "Language"):
+        row = body[body.index(f">{label}") - 40 : body.index(f">{label}")]
+        assert "dup-differs" in row, label
+    stage = body[body.index(">Lifecycle stage") :]
+    stage = stage[: stage.index("</tr>")]
+    assert "Prospect" in stage and "Lead" in stage
+    assert stage.index("Prospect") < stage.index("kept on merge") < stage.index("Lead") or (
+        stage.index("Lead") < stage.index("Prospect") < stage.index("kept on merge")
+    )
+    # the one-key merge, as the page's M button sends it
+    alice_client.post("/merges/contacts/", {"ids": [prospect.pk, lead.pk],
+                      "survivor": prospect.pk, "confirm": "1"})  # fmt: skip
+    merged = Contact.objects.get(pk=prospect.pk)
+    assert merged.lifecycle_stage == "prospect"
+    assert merged.time_zone == "Europe/London"  # the newest value where order means nothing
+    assert not Contact.objects.filter(pk=lead.pk).exists()
+
+
+def test_merging_from_a_cluster_goes_on_to_the_next_cluster_with_an_undo_link(
+    alice_client, clusters
+):
+    page = alice_client.get(f"/duplicates/{clusters[0].pk}/").content.decode()
+    ids = sorted({c for c in clusters[0].pairs.values_list("contact_a_id", "contact_b_id")[0]})
+    assert f'name="next" value="/duplicates/{clusters[0].pk}/next/"' in page
+    response = alice_client.post(
+        "/merges/contacts/",
+        {
+            "ids": ids,
+            "survivor": ids[0],
+            "confirm": "1",
+            "next": f"/duplicates/{clusters[0].pk}/next/",
+        },
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == f"/duplicates/{clusters[1].pk}/"
+    body = response.content.decode()
+    from rapport.contacts.models import Contact
+    from rapport.merges.models import Merge
+
+    merge_id = Merge.objects.get().pk
+    assert f'<a href="/merges/{merge_id}/undo/">Undo merge #{merge_id}</a>' in body
+    survivor = Contact.objects.get(pk=ids[0])
+    assert f"Merged 1 record into {survivor.display_name}." in body
+    assert alice_client.get(f"/merges/{merge_id}/undo/").status_code == 200
+
+
+def test_a_decision_on_the_last_cluster_goes_back_to_an_earlier_open_one(alice_client, clusters):
+    response = alice_client.post(f"/duplicates/{clusters[1].pk}/skip/")
+    assert response["Location"] == f"/duplicates/{clusters[0].pk}/"
+
+
+def test_a_rescan_keeps_the_review_links_of_clusters_it_finds_again(alice, alice_client, clusters):
+    before = {c.pk for c in clusters}
+    alice_client.post(f"/duplicates/{clusters[1].pk}/skip/")
+    services.duplicates_scan_run(scan_id=services.duplicates_scan_create(actor=alice).pk)
+    after = set(DuplicateCluster.objects.values_list("pk", flat=True))
+    assert after == before
+    assert alice_client.get(f"/duplicates/{clusters[1].pk}/").status_code == 200
+    assert DuplicateCluster.objects.get(pk=clusters[1].pk).status == DuplicateCluster.Status.OPEN
+
+
+def test_a_rescan_keeps_the_link_when_a_cluster_gains_a_contact(alice, alice_client, clusters):
+    make_contact(alice, given_name="Robert", family_name="Miller",
+                 emails=[{"address": "robert.miller@gmail.com"}])  # fmt: skip
+    services.duplicates_scan_run(scan_id=services.duplicates_scan_create(actor=alice).pk)
+    millers = DuplicateCluster.objects.get(pk=clusters[0].pk)
+    assert millers.size == 3
+
+
+def test_a_link_to_a_cluster_a_rescan_dropped_goes_on_to_the_next_one(
+    alice, alice_client, clusters
+):
+    from rapport.contacts.models import Contact
+
+    taylors = clusters[1]
+    Contact.objects.filter(family_name="Taylor", given_name="Liz").update(family_name="Jones")
+    Contact.objects.filter(given_name="Liz").update(given_name="Mary")
+    from rapport.duplicates.services.keys import match_keys_refresh
+
+    match_keys_refresh(contact_ids=list(Contact.objects.values_list("pk", flat=True)))
+    services.duplicates_scan_run(scan_id=services.duplicates_scan_create(actor=alice).pk)
+    assert not DuplicateCluster.objects.filter(pk=taylors.pk).exists()
+    response = alice_client.get(f"/duplicates/{taylors.pk}/", follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == f"/duplicates/{clusters[0].pk}/"
+    assert "no longer proposed" in response.content.decode()

@@ -20,8 +20,18 @@ from django.utils import timezone
 from rapport.access.models import ChangeRecord
 from rapport.access.services import change_record, diff
 from rapport.contacts import normalize
-from rapport.contacts.models import Affiliation, Contact, ExternalId, Organization
+from rapport.contacts.models import (
+    Address,
+    Affiliation,
+    Contact,
+    Email,
+    ExternalId,
+    Organization,
+    Phone,
+    WebLink,
+)
 from rapport.contacts.services import contact_refresh_search, contact_snapshot
+from rapport.contacts.services._common import MAX_ITEMS
 from rapport.contacts.services.organizations import (
     organization_refresh_search,
     organization_snapshot,
@@ -418,6 +428,38 @@ def _history_picture(kind: str, pk: int) -> dict[str, Any]:
     return organization_snapshot(Organization.objects.select_related("owner", "parent").get(pk=pk))
 
 
+# The lists a record holds at most MAX_ITEMS of, as the edit form names them.
+_LIMITED = {
+    Email: ("emails", "emails"),
+    Phone: ("phones", "phone numbers"),
+    Address: ("addresses", "addresses"),
+    WebLink: ("urls", "web links"),
+    ExternalId: ("external_ids", "ids elsewhere"),
+}
+
+
+def _check_limits(work: _Merging) -> None:
+    """Refuse a merge whose survivor would hold more of a list than an edit allows,
+    so the merged record can still be edited."""
+    errors = []
+    for rel in work.relations:
+        if rel.model not in _LIMITED:
+            continue
+        held = rel.model._default_manager.filter(**{rel.field: work.survivor_id}).count()
+        if held > MAX_ITEMS:
+            path, noun = _LIMITED[rel.model]
+            errors.append(
+                FieldError(
+                    path,
+                    f"Together these records have {held} different {noun}; one record "
+                    f"holds at most {MAX_ITEMS}. Remove {held - MAX_ITEMS} of them first, "
+                    "then merge.",
+                )
+            )
+    if errors:
+        raise InvalidInput(errors)
+
+
 def _check_reporting(work: _Merging) -> None:
     """Refuse a merge that makes someone report to themselves, directly or not."""
     orgs = set(
@@ -517,6 +559,7 @@ def _merge(
         ):
             work.move_rows(rel)
     work.move_loose()
+    _check_limits(work)
 
     model = work.model
     photo_copy = ""

@@ -87,3 +87,36 @@ def test_organizations_merge_and_redirect(client, bob):
     moved = client.get(f"/api/v1/organizations/{other.pk}", **headers)
     assert moved.status_code == 301
     assert moved["Location"] == f"/api/v1/organizations/{keep.pk}"
+
+
+def test_a_merge_that_would_hold_more_emails_than_an_edit_allows_is_refused(client, bob):
+    keep = make_contact(bob, emails=[{"address": f"keep{i}@example.org"} for i in range(30)])
+    other = make_contact(bob, emails=[{"address": f"other{i}@example.org"} for i in range(30)])
+    response = client.post(
+        "/api/v1/merges/contacts",
+        {"survivor": keep.pk, "merged": [other.pk]},
+        content_type="application/json",
+        **bearer(bob),
+    )
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == "emails"
+    assert "60 different emails" in error["message"] and "at most 50" in error["message"]
+    # nothing changed: both records are there, each still editable
+    for contact in (keep, other):
+        assert client.get(f"/api/v1/contacts/{contact.pk}", **bearer(bob)).status_code == 200
+    assert len(client.get(f"/api/v1/contacts/{keep.pk}", **bearer(bob)).json()["emails"]) == 30
+
+
+def test_a_merge_whose_shared_emails_keep_it_within_the_limit_goes_through(client, bob):
+    shared = [{"address": f"same{i}@example.org"} for i in range(40)]
+    keep = make_contact(bob, emails=shared)
+    other = make_contact(bob, emails=[*shared, {"address": "extra@example.org"}])
+    response = client.post(
+        "/api/v1/merges/contacts",
+        {"survivor": keep.pk, "merged": [other.pk]},
+        content_type="application/json",
+        **bearer(bob),
+    )
+    assert response.status_code == 201
+    assert len(client.get(f"/api/v1/contacts/{keep.pk}", **bearer(bob)).json()["emails"]) == 41

@@ -209,3 +209,35 @@ def test_read_only_users_cannot_generate_accept_or_reject(alice, charlie):
         services.suggestion_reject(actor=charlie, suggestion_ids=[s.pk])
     s.refresh_from_db()
     assert s.status == Suggestion.Status.PENDING
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "ana@correo.es",
+        "jo@example.co.uk",
+        "max@example.de",
+        "lea@mail.example.fr",
+        "ivan@yandex.ru",
+        "lena@web.de",
+        "tom@gmx.net",
+        "sara@libero.it",
+        "paul@orange.fr",
+        "olga@mail.ru",
+    ],
+)
+def test_personal_and_example_addresses_in_any_language_suggest_no_organization(
+    alice, client, address
+):
+    from rapport.conftest import bearer
+
+    make_contact(actor=alice, emails=[{"address": address}])
+    response = client.post(
+        "/api/v1/quality/suggestions/generate",
+        '{"providers": ["email_domain"]}',
+        content_type="application/json",
+        **bearer(alice),
+    )
+    assert response.status_code in (200, 201, 202), response.content
+    listed = client.get("/api/v1/quality/suggestions?field=organization", **bearer(alice))
+    assert listed.json()["items"] == []

@@ -17,6 +17,8 @@ from rapport.contacts import selectors, services
 from rapport.contacts.api._out import contact_out
 from rapport.contacts.models import Contact
 from rapport.contacts.normalize import phone_display
+from rapport.core import policy
+from rapport.duplicates import services as duplicates
 
 
 class Command(RecordCommand):
@@ -62,6 +64,22 @@ class Command(RecordCommand):
             edit.add_argument("--tag", action="append", help="Tag (repeatable).")
             edit.add_argument("--source")
             edit.add_argument("--json-input", help="A JSON object of API fields, or - for stdin.")
+            if name == "add":
+                edit.add_argument(
+                    "--on-duplicate",
+                    choices=("warn", "reject", "create"),
+                    default="warn",
+                    help="When saved contacts are likely the same person: warn (save, and "
+                    "list them on stderr; the default), reject (save nothing, exit 1), or "
+                    "create (save and remember they are different people).",
+                )
+                edit.add_argument(
+                    "--merge-into",
+                    type=int,
+                    metavar="ID",
+                    help="Add these details to the existing contact ID instead (a merge "
+                    "that can be undone).",
+                )
 
         delete = sub.add_parser(
             "delete", parents=common, help="Delete a contact (its history is kept)."
@@ -104,10 +122,7 @@ class Command(RecordCommand):
                 self.stderr.write(f"More: --cursor {page.next_cursor}")
             return
         if action == "add":
-            contact = self.call(
-                services.contact_create, actor=actor, data=self.input_data(options), via="cli"
-            )
-            self.report(contact, options, "Created")
+            self.add(actor, options)
             return
         contact = self.fetch(Contact, options["id"])
         if action == "show":
@@ -128,6 +143,52 @@ class Command(RecordCommand):
         elif action == "delete":
             self.call(services.contact_delete, actor=actor, contact=contact, via="cli")
             self.stderr.write(f"Deleted contact {contact.pk} ({contact.display_name}).")
+
+    def add(self, actor: Any, options: dict[str, Any]) -> None:
+        """Create a contact with the web form's check for likely duplicates and its
+        choices: add anyway (remembering they differ), add to the existing one, or not."""
+        data = self.input_data(options)
+        if options.get("merge_into"):
+            into = self.fetch(Contact, options["merge_into"])
+            merge = self.call(
+                duplicates.contact_create_into,
+                actor=actor,
+                data=data,
+                contact_id=into.pk,
+                via="cli",
+            )
+            self.report(Contact.objects.get(pk=into.pk), options, "Added to")
+            self.stderr.write(
+                f"Recorded as merge #{merge.pk}; undo with `rapport unmerge {merge.pk}`."
+            )
+            return
+        found = self.call(duplicates.contact_duplicate_check, actor=actor, data=data)
+        mode = options.get("on_duplicate") or "warn"
+        if found and mode == "reject":
+            raise CommandError(
+                "Nothing was saved: likely the same person as\n"
+                + self.candidates(found)
+                + "\nAdd with --on-duplicate=create to save anyway, or --merge-into ID."
+            )
+        contact = self.call(services.contact_create, actor=actor, data=data, via="cli")
+        if found and mode == "create":
+            if policy.can(actor, "duplicates.review"):
+                duplicates.contacts_not_duplicates(
+                    actor=actor, contact_ids=[contact.pk, *(c.contact_id for c in found)]
+                )
+        elif found:
+            self.stderr.write(
+                "Warning: likely the same person as\n"
+                + self.candidates(found)
+                + f"\nMerge with `rapport merge contacts {found[0].contact_id} {contact.pk}`"
+                " or review it under Duplicates."
+            )
+        self.report(contact, options, "Created")
+
+    def candidates(self, found: list[Any]) -> str:
+        return "\n".join(
+            f"  #{c.contact_id} {c.display_name} ({c.probability:.0%} likely)" for c in found
+        )
 
     def input_data(self, options: dict[str, Any]) -> dict[str, Any]:
         data: dict[str, Any] = read_json_input(options.get("json_input"), sys.stdin)
