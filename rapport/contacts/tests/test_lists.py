@@ -211,6 +211,7 @@ def test_bad_bulk_requests_name_the_field_and_change_nothing(bob_api, people, bo
     assert not BulkJob.objects.exists()
 
 
+@pytest.mark.slow
 def test_a_large_bulk_action_runs_in_the_background_and_reports_progress(
     bob_api, bob, alice, django_capture_on_commit_callbacks
 ):

@@ -30,7 +30,7 @@
     } else if (ticked.length) {
       status.textContent = ticked.length + " selected";
     } else {
-      status.textContent = "None selected";
+      status.textContent = "Tick contacts to tag, export, merge or delete them.";
     }
     var wholePage = boxes.length > 0 && ticked.length === boxes.length;
     selectAll.hidden = all || !wholePage || total <= boxes.length;
