@@ -250,3 +250,23 @@ def bulk_job_get(*, actor: Any, job_id: int) -> BulkJob:
     if job.started_by_id != getattr(actor, "pk", None) and not policy.can(actor, "users.manage"):
         raise BulkJob.DoesNotExist("There is no such bulk action.")
     return job
+
+
+def bulk_job_summary(job: BulkJob) -> str:
+    """One sentence saying what a finished bulk action did."""
+    noun = "contact" if job.changed == 1 else "contacts"
+    done = {
+        BulkJob.Action.TAG: f"Tag “{job.value}” added to {job.changed:,} {noun}.",
+        BulkJob.Action.UNTAG: f"Tag “{job.value}” removed from {job.changed:,} {noun}.",
+        BulkJob.Action.SET_OWNER: f"Owner set to {job.value or 'nobody'} on {job.changed:,} {noun}.",
+        BulkJob.Action.SET_STAGE: f"Lifecycle stage set to "
+        f"{Contact.Lifecycle(job.value).label if job.value in Contact.Lifecycle.values else job.value}"
+        f" on {job.changed:,} {noun}.",
+        BulkJob.Action.DELETE: f"{job.changed:,} {noun} deleted.",
+    }[BulkJob.Action(job.action)]
+    unchanged = job.done - job.changed - len(job.failures)
+    if unchanged > 0:
+        done += f" {unchanged:,} already had it."
+    if job.failures:
+        done += f" {len(job.failures):,} could not be changed."
+    return done

@@ -128,7 +128,7 @@ def contact_bulk(request: HttpRequest) -> HttpResponse:
         return redirect(back)
     if job.is_active:
         return redirect(reverse("contacts:bulk_job", args=[job.pk]) + f"?{urlencode({'q': query})}")
-    messages.success(request, job_summary(job))
+    messages.success(request, bulk.bulk_job_summary(job))
     for failure in job.failures[:5]:
         messages.error(request, f"{failure['name'] or failure['id']}: {failure['message']}")
     return redirect(back)
@@ -188,26 +188,6 @@ def _confirm_delete(
     return render(request, "contacts/bulk_confirm_delete.html", context)
 
 
-def job_summary(job: BulkJob) -> str:
-    """One sentence saying what a finished bulk action did."""
-    noun = "contact" if job.changed == 1 else "contacts"
-    done = {
-        BulkJob.Action.TAG: f"Tag “{job.value}” added to {job.changed:,} {noun}.",
-        BulkJob.Action.UNTAG: f"Tag “{job.value}” removed from {job.changed:,} {noun}.",
-        BulkJob.Action.SET_OWNER: f"Owner set to {job.value or 'nobody'} on {job.changed:,} {noun}.",
-        BulkJob.Action.SET_STAGE: f"Lifecycle stage set to "
-        f"{Contact.Lifecycle(job.value).label if job.value in Contact.Lifecycle.values else job.value}"
-        f" on {job.changed:,} {noun}.",
-        BulkJob.Action.DELETE: f"{job.changed:,} {noun} deleted.",
-    }[BulkJob.Action(job.action)]
-    unchanged = job.done - job.changed - len(job.failures)
-    if unchanged > 0:
-        done += f" {unchanged:,} already had it."
-    if job.failures:
-        done += f" {len(job.failures):,} could not be changed."
-    return done
-
-
 @page
 @require_GET
 def bulk_job(request: HttpRequest, pk: int) -> HttpResponse:
@@ -216,7 +196,7 @@ def bulk_job(request: HttpRequest, pk: int) -> HttpResponse:
     query = request.GET.get("q", "")
     context = {
         "job": job,
-        "summary": "" if job.is_active else job_summary(job),
+        "summary": "" if job.is_active else bulk.bulk_job_summary(job),
         "back": _list_url(query),
         "query": query,
     }
