@@ -356,3 +356,19 @@ def test_the_progress_page_polls_until_the_job_ends(bob_client, bob, people):
     fragment = bob_client.get(f"/contacts/bulk/{job.pk}/", HTTP_HX_REQUEST="true").content.decode()
     assert "hx-trigger" not in fragment
     assert "Tag “VIP” added to 3 contacts." in fragment
+
+
+def test_the_list_page_reads_as_many_queries_for_many_rows_as_for_few(bob_client, bob):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert bob_client.get("/contacts/").status_code == 200
+        return len(captured)
+
+    make_contact(bob, tags=["A"])
+    few = queries()
+    for i in range(6):
+        make_contact(bob, tags=[f"T{i}"], phones=[{"number": "+44 20 7946 0018"}])
+    assert queries() == few
