@@ -375,5 +375,14 @@ class BulkJob(models.Model):
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)
 
     @property
+    def value_display(self) -> str:
+        """The value as people read it: a stage's label, "nobody" for no owner."""
+        if self.action == self.Action.SET_STAGE and self.value in Contact.Lifecycle.values:
+            return str(Contact.Lifecycle(self.value).label)
+        if self.action == self.Action.SET_OWNER and not self.value:
+            return "nobody"
+        return self.value
+
+    @property
     def percent(self) -> int:
         return 100 if not self.total else min(100, self.done * 100 // self.total)

@@ -258,14 +258,13 @@ def bulk_job_summary(job: BulkJob) -> str:
     done = {
         BulkJob.Action.TAG: f"Tag “{job.value}” added to {job.changed:,} {noun}.",
         BulkJob.Action.UNTAG: f"Tag “{job.value}” removed from {job.changed:,} {noun}.",
-        BulkJob.Action.SET_OWNER: f"Owner set to {job.value or 'nobody'} on {job.changed:,} {noun}.",
-        BulkJob.Action.SET_STAGE: f"Lifecycle stage set to "
-        f"{Contact.Lifecycle(job.value).label if job.value in Contact.Lifecycle.values else job.value}"
-        f" on {job.changed:,} {noun}.",
+        BulkJob.Action.SET_OWNER: f"Owner set to {job.value_display} on {job.changed:,} {noun}.",
+        BulkJob.Action.SET_STAGE: f"Lifecycle stage set to {job.value_display} "
+        f"on {job.changed:,} {noun}.",
         BulkJob.Action.DELETE: f"{job.changed:,} {noun} deleted.",
     }[BulkJob.Action(job.action)]
     unchanged = job.done - job.changed - len(job.failures)
-    if unchanged > 0:
+    if unchanged > 0 and job.action != BulkJob.Action.DELETE:
         done += f" {unchanged:,} already had it."
     if job.failures:
         done += f" {len(job.failures):,} could not be changed."

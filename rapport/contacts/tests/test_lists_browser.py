@@ -68,6 +68,38 @@ def test_a_user_ticks_a_range_with_shift_and_tags_it(page):  # noqa: F811
 
     page.get_by_text("Columns", exact=True).click()
     _shot(page, "contacts-columns-1280")
+    page.get_by_text("Columns", exact=True).click()
+
+    # The whole page, then every match; delete asks first.
+    page.get_by_label("Select every contact on this page").check()
+    expect(page.locator("[data-bulk-status]")).to_have_text("5 selected")
+    page.get_by_label("Action for the selected contacts").select_option("delete")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Delete 5 contacts?")
+    _shot(page, "contacts-confirm-delete-1280")
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Contacts")
+    assert Contact.objects.count() == 5
+
+    from rapport.access.models import User
+    from rapport.contacts.models import BulkJob
+
+    job = BulkJob.objects.create(
+        action="set_stage",
+        value="customer",
+        ids=list(Contact.objects.values_list("pk", flat=True)),
+        total=5,
+        done=2,
+        status="running",
+        started_by=User.objects.get(username="alice"),
+    )
+    page.goto(page.base_url + f"/contacts/bulk/{job.pk}/")
+    expect(page.locator("#bulk-progress")).to_contain_text("2 of 5 contacts")
+    _shot(page, "bulk-progress-1280")
+    BulkJob.objects.filter(pk=job.pk).update(status="done", done=5, changed=5)
+    expect(page.locator("#bulk-progress")).to_contain_text(
+        "Lifecycle stage set to Customer on 5 contacts.", timeout=5_000
+    )
 
     page.set_viewport_size({"width": PHONE_WIDTH, "height": 844})
     page.goto(page.base_url + "/contacts/")

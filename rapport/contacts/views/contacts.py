@@ -109,6 +109,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         "error": error,
         "q": params.get("q", ""),
         "count": count,
+        "filtered": bool(params.get("q", "").strip()) or _active_filter_count(request) > 0,
         "owners": owner_choices(),
         "stages": Contact.Lifecycle.choices,
         "tags": selectors.tag_list(actor=request.user),
