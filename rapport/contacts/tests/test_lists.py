@@ -199,6 +199,15 @@ def test_a_read_only_user_may_not_run_bulk_actions(charlie_api, people):
         ({"action": "set_owner", "value": "zed", "ids": [1]}, "value", "no active user"),
         ({"action": "tag", "value": "VIP", "ids": [999999]}, "ids", "No such contact: 999999."),
         ({"action": "tag", "value": "VIP", "ids": []}, "ids", "Select at least one contact."),
+        ({"action": "tag", "value": "VIP", "ids": [0]}, "ids[0]", "Must be a contact id."),
+        ({"action": "tag", "value": "VIP", "ids": [2**70]}, "ids[0]", "Must be a contact id."),
+        ({"action": "tag", "value": "a\u0000b", "ids": [1]}, "value", ""),
+        (
+            {"action": "tag", "value": "VIP", "filter": {"custom": {"nope": "1"}}},
+            "custom.nope",
+            "There is no such custom field.",
+        ),
+        ({"action": "tag", "value": "VIP", "filter": {"owner": "zed"}}, "ids", "Select at least"),
     ],
 )
 def test_bad_bulk_requests_name_the_field_and_change_nothing(bob_api, people, body, field, message):
