@@ -19,7 +19,6 @@ from rapport.contacts.services import bulk
 from rapport.contacts.views._common import is_htmx, page, vary_on_htmx
 from rapport.core import policy
 from rapport.core.errors import InvalidInput
-from rapport.ingest.exporters._source import MAX_SELECTION as MAX_EXPORT
 from rapport.merges.services._merge import MAX_MERGED
 
 # Parameters of a list's address that are not part of its search and filters.
@@ -135,17 +134,19 @@ def contact_bulk(request: HttpRequest) -> HttpResponse:
 
 
 def _export(request: HttpRequest, ids: list[int] | None, query: str) -> HttpResponse:
-    policy.require(request.user, "contacts.export")
-    file_format = request.POST.get("value_export", "csv")
-    if ids is None:
-        params = QueryDict(query, mutable=True)
-    else:
-        if len(ids) > MAX_EXPORT:
-            raise InvalidInput.single("ids", f"Export at most {MAX_EXPORT:,} selected contacts.")
-        params = QueryDict(mutable=True)
-        params["ids"] = ",".join(str(pk) for pk in ids)
-    params["format"] = file_format
-    return redirect(reverse("ingest:contact_export") + "?" + params.urlencode())
+    """The selection (or every match) as a download, written while it is sent."""
+    from rapport.ingest.export_views import streaming_download
+    from rapport.ingest.exporters import contacts_export
+
+    params = QueryDict(query)
+    export = contacts_export(
+        actor=request.user,
+        file_format=request.POST.get("value_export", "csv"),
+        q=params.get("q", "") if ids is None else "",
+        filters=forms.contact_filters(params) if ids is None else None,
+        ids=ids,
+    )
+    return streaming_download(export)  # type: ignore[return-value]  # streamed, not buffered
 
 
 def _merge(request: HttpRequest, ids: list[int] | None, back: str) -> HttpResponse:
