@@ -111,6 +111,11 @@ def test_a_user_ticks_a_range_with_shift_and_tags_it(page):  # noqa: F811
     assert max(heights) <= PHONE_ROW_MAX_HEIGHT, f"phone rows are {heights} px tall"
     _no_horizontal_scroll(page)
     _shot(page, "contacts-390")
+    page.locator("input[data-bulk-row]").first.check()
+    page.get_by_label("Action for the selected contacts").select_option("set_stage")
+    expect(page.get_by_label("New lifecycle stage")).to_be_visible()
+    _no_horizontal_scroll(page)
+    _shot(page, "contacts-selected-390")
 
     page.goto(page.base_url + "/organizations/")
     _no_horizontal_scroll(page)
