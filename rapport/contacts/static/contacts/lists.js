@@ -106,4 +106,15 @@
     update();
   });
   document.addEventListener("DOMContentLoaded", update);
+
+  // The columns menu closes on Escape or a click elsewhere, like the other menus.
+  function closeColumns(except) {
+    document.querySelectorAll("details.columns-menu[open]").forEach(function (menu) {
+      if (!(except && menu.contains(except))) menu.removeAttribute("open");
+    });
+  }
+  document.addEventListener("click", function (event) { closeColumns(event.target); });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") closeColumns(null);
+  });
 })();
