@@ -261,7 +261,7 @@ class ContactPage(OutputSchema):
     next_cursor: str | None = Field(
         description="Pass as cursor= for the next page; null at the end."
     )
-    count: int = Field(description=COUNT_DESCRIPTION)
+    count: int | None = Field(description=COUNT_DESCRIPTION)
     count_capped: bool = Field(description="True when more than `count` records match.")
 
 
@@ -349,7 +349,7 @@ class OrganizationWriteOut(OrganizationOut):
 class OrganizationPage(Schema):
     items: list[OrganizationOut]
     next_cursor: str | None
-    count: int = Field(description=COUNT_DESCRIPTION)
+    count: int | None = Field(description=COUNT_DESCRIPTION)
     count_capped: bool = Field(description="True when more than `count` records match.")
 
 

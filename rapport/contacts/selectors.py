@@ -28,7 +28,7 @@ from rapport.contacts.models import (
     WebLink,
 )
 from rapport.contacts.services._common import custom_value
-from rapport.core import policy, search
+from rapport.core import budget, policy, search
 from rapport.core.cursor import decode_cursor, encode_cursor
 from rapport.core.errors import FieldError, InvalidInput
 from rapport.core.text import fold
@@ -363,21 +363,32 @@ _WHOLE_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 # every keystroke costs more than the page itself; counting at most this many rows
 # (a LIMIT inside the count) stays cheap on SQLite and PostgreSQL alike.
 COUNT_CAP = 10_000
+# Nor may a count take longer than this: a search whose matches are rare and that no
+# index narrows (a fragment of one- and two-letter words) would read the whole table
+# to count them. Then the list says "many" rather than wait.
+COUNT_BUDGET_MS = 150
 
 
 @dataclass(frozen=True)
 class Count:
-    """How many rows match: exact below ``COUNT_CAP``, else ``COUNT_CAP`` and ``capped``."""
+    """How many rows match: exact below ``COUNT_CAP``, else ``COUNT_CAP`` and ``capped``;
+    ``value`` None when counting took longer than COUNT_BUDGET_MS."""
 
-    value: int
+    value: int | None
     capped: bool
 
     def __str__(self) -> str:
+        if self.value is None:
+            return "many"
         return f"{self.value:,}+" if self.capped else f"{self.value:,}"
 
 
 def _count(qs: QuerySet) -> Count:
-    found = qs.order_by().values("pk")[: COUNT_CAP + 1].count()
+    limited = qs.order_by().values("pk")[: COUNT_CAP + 1]
+    try:
+        found = budget.within(COUNT_BUDGET_MS, limited.count)
+    except budget.OverBudget:
+        return Count(None, False)
     return Count(min(found, COUNT_CAP), found > COUNT_CAP)
 
 

@@ -26,7 +26,8 @@
       if (row) row.classList.toggle("is-selected", box.checked);
     });
     if (all) {
-      status.textContent = "All " + bar.getAttribute("data-total-text") + " matching contacts selected";
+      var totalText = bar.getAttribute("data-total-text");
+      status.textContent = "All " + (totalText ? totalText + " " : "") + "matching contacts selected";
     } else if (ticked.length) {
       status.textContent = ticked.length + " selected";
     } else {
