@@ -36,15 +36,14 @@ def _postgresql(milliseconds: int, read: Callable[[], T]) -> T:
         # SET LOCAL ends with it.
         with transaction.atomic():
             with connection.cursor() as cursor:
-                cursor.execute("SHOW statement_timeout")
-                before = cursor.fetchone()[0]
                 cursor.execute(
                     "SET LOCAL statement_timeout = %s", [f"{max(1, int(milliseconds))}ms"]
                 )
             result = read()
-            # A cancelled query rolls the savepoint back, and the setting with it.
+            # Back to the configured limit for the rest of a surrounding transaction (a
+            # cancelled query rolls the savepoint back, and the setting with it).
             with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL statement_timeout = %s", [before])
+                cursor.execute("SET LOCAL statement_timeout TO DEFAULT")
         return result
     except DatabaseError as exc:
         if getattr(exc.__cause__, "sqlstate", None) == "57014":  # query_canceled
