@@ -297,3 +297,92 @@ class Affiliation(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.contact_id} @ {self.organization_id}"
+
+
+class ListColumns(models.Model):
+    """The columns one user chose to see on one list (contacts or organizations).
+
+    ``columns`` holds column keys in display order: built-in ones ("email", "stage"…)
+    and ``custom.<key>`` for custom fields; rapport/contacts/columns.py knows them.
+    """
+
+    class ListName(models.TextChoices):
+        CONTACTS = "contacts", "Contacts"
+        ORGANIZATIONS = "organizations", "Organizations"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="list_columns"
+    )
+    list_name = models.CharField(max_length=20, choices=ListName.choices)
+    columns = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "list_name"], name="one_column_choice_per_list")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.list_name}"
+
+
+class BulkJob(models.Model):
+    """One bulk action on selected contacts: what, on which ids, by whom, how far it got.
+
+    ``ids`` is the selection as it was when the action started (a filter is resolved
+    then), so the action covers what the user saw, not what matches later. ``failures``
+    lists ``{"id", "name", "message"}`` for each contact the action could not change.
+    """
+
+    class Action(models.TextChoices):
+        TAG = "tag", "Add tag"
+        UNTAG = "untag", "Remove tag"
+        SET_OWNER = "set_owner", "Set owner"
+        SET_STAGE = "set_stage", "Set lifecycle stage"
+        DELETE = "delete", "Delete"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    action = models.CharField(max_length=20, choices=Action.choices)
+    value = models.CharField(max_length=200, blank=True)
+    ids = models.JSONField(default=list)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    failures = models.JSONField(default=list)
+    error = models.TextField(blank=True)
+    via = models.CharField(max_length=16, default="ui")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Bulk {self.action} {self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def value_display(self) -> str:
+        """The value as people read it: a stage's label, "nobody" for no owner."""
+        if self.action == self.Action.SET_STAGE and self.value in Contact.Lifecycle.values:
+            return str(Contact.Lifecycle(self.value).label)
+        if self.action == self.Action.SET_OWNER and not self.value:
+            return "nobody"
+        return self.value
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else min(100, self.done * 100 // self.total)

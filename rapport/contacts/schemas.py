@@ -250,11 +250,19 @@ class ContactWriteOut(ContactOut):
     )
 
 
+COUNT_DESCRIPTION = (
+    "How many records match the search and filters (all pages). Counting stops at "
+    '10,000: then this is 10000 and `count_capped` is true (say "10,000+").'
+)
+
+
 class ContactPage(OutputSchema):
     items: list[ContactOut]
     next_cursor: str | None = Field(
         description="Pass as cursor= for the next page; null at the end."
     )
+    count: int | None = Field(description=COUNT_DESCRIPTION)
+    count_capped: bool = Field(description="True when more than `count` records match.")
 
 
 class ContactListParams(Schema):
@@ -341,6 +349,8 @@ class OrganizationWriteOut(OrganizationOut):
 class OrganizationPage(Schema):
     items: list[OrganizationOut]
     next_cursor: str | None
+    count: int | None = Field(description=COUNT_DESCRIPTION)
+    count_capped: bool = Field(description="True when more than `count` records match.")
 
 
 class OrganizationListParams(Schema):

@@ -28,7 +28,7 @@ from rapport.contacts.models import (
     WebLink,
 )
 from rapport.contacts.services._common import custom_value
-from rapport.core import policy, search
+from rapport.core import budget, policy, search
 from rapport.core.cursor import decode_cursor, encode_cursor
 from rapport.core.errors import FieldError, InvalidInput
 from rapport.core.text import fold
@@ -359,6 +359,73 @@ def contact_list(
 _WHOLE_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 
 
+# Counting stops here: past it a list says "10,000+". Counting a million matches on
+# every keystroke costs more than the page itself; counting at most this many rows
+# (a LIMIT inside the count) stays cheap on SQLite and PostgreSQL alike.
+COUNT_CAP = 10_000
+# Nor may a count take longer than this: a search whose matches are rare and that no
+# index narrows (a fragment of one- and two-letter words) would read the whole table
+# to count them. Then the list says "many" rather than wait.
+COUNT_BUDGET_MS = 150
+
+
+@dataclass(frozen=True)
+class Count:
+    """How many rows match: exact below ``COUNT_CAP``, else ``COUNT_CAP`` and ``capped``;
+    ``value`` None when counting took longer than COUNT_BUDGET_MS."""
+
+    value: int | None
+    capped: bool
+
+    def __str__(self) -> str:
+        if self.value is None:
+            return "many"
+        return f"{self.value:,}+" if self.capped else f"{self.value:,}"
+
+
+def _count(qs: QuerySet) -> Count:
+    limited = qs.order_by().values("pk")[: COUNT_CAP + 1]
+    try:
+        found = budget.within(COUNT_BUDGET_MS, limited.count)
+    except budget.OverBudget:
+        return Count(None, False)
+    return Count(min(found, COUNT_CAP), found > COUNT_CAP)
+
+
+def contacts_matching(
+    *, actor: Any, q: str = "", filters: ContactFilters | None = None, sort: str = ""
+) -> QuerySet[Contact]:
+    """Every contact ``contact_list`` shows for this search, filters and sort, unordered.
+
+    The same matches the pages walk through: without a sort, a one- or two-letter
+    search (or a whole email address) matches names starting with it (and that
+    address); otherwise every word must be in the contact's text. Raises InvalidInput
+    for a bad sort or filter, NotPermitted when the actor may not read contacts.
+    """
+    policy.require(actor, "contacts.view")
+    if sort and sort not in SORTS:
+        raise InvalidInput.single("sort", f"Must be one of: {', '.join(SORTS)}.")
+    base = _contact_filtered(filters or ContactFilters())
+    query = search.parse(q)
+    if not query.fragments:
+        return base
+    prefixes_only = len(query.fragments) == 1 and len(query.fragments[0]) < search.MIN_FRAGMENT
+    if not sort and (prefixes_only or _WHOLE_EMAIL.match(query.text)):
+        heads = _heads(query)
+        head = heads[0]
+        for other in heads[1:]:
+            head |= other
+        return base.filter(head)
+    return search.contains_all(base, query)
+
+
+def contact_count(
+    *, actor: Any, q: str = "", filters: ContactFilters | None = None, sort: str = ""
+) -> Count:
+    """How many contacts ``contact_list`` finds for this search and filters (see Count)."""
+    return _count(contacts_matching(actor=actor, q=q, filters=filters, sort=sort))
+
+
 def _heads(query: search.Query) -> list[Q]:
     """What puts a contact first: its name or surname starts with the query, or an exact email."""
     prefix = query.text
@@ -534,6 +601,27 @@ def organization_list(
     """Organizations, searched and filtered, one keyset page at a time."""
     policy.require(actor, "organizations.view")
     limit = _limit(limit)
+    qs = organizations_matching(actor=actor, q=q, filters=filters, sort=sort)
+    order = SORTS[sort or "name"]
+    qs = (
+        _keyset(qs, order, cursor)
+        .select_related("owner", "parent")
+        .prefetch_related("tags", "phones", "addresses")
+    )
+    rows = list(qs[: limit + 1])
+    field_name = order[0].lstrip("-")
+    return _page(rows, limit, lambda o: [getattr(o, field_name), o.pk])
+
+
+def organizations_matching(
+    *, actor: Any, q: str = "", filters: OrganizationFilters | None = None, sort: str = ""
+) -> QuerySet[Organization]:
+    """Every organization ``organization_list`` shows for this search and filters, unordered.
+
+    Raises InvalidInput for a bad sort or filter, NotPermitted when the actor may not
+    read organizations.
+    """
+    policy.require(actor, "organizations.view")
     if sort and sort not in SORTS:
         raise InvalidInput.single("sort", f"Must be one of: {', '.join(SORTS)}.")
     filters = filters or OrganizationFilters()
@@ -559,15 +647,14 @@ def organization_list(
             qs = qs.filter(search.starts_with("sort_name", query.text))
         else:
             qs = search.contains_all(qs, query)
-    order = SORTS[sort or "name"]
-    qs = (
-        _keyset(qs, order, cursor)
-        .select_related("owner", "parent")
-        .prefetch_related("tags", "phones", "addresses")
-    )
-    rows = list(qs[: limit + 1])
-    field_name = order[0].lstrip("-")
-    return _page(rows, limit, lambda o: [getattr(o, field_name), o.pk])
+    return qs
+
+
+def organization_count(
+    *, actor: Any, q: str = "", filters: OrganizationFilters | None = None, sort: str = ""
+) -> Count:
+    """How many organizations ``organization_list`` finds (see Count)."""
+    return _count(organizations_matching(actor=actor, q=q, filters=filters, sort=sort))
 
 
 def organization_get(*, actor: Any, org_id: int) -> Organization:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rapport.contacts.views import admin, contacts, organizations
+from rapport.contacts.views import admin, contacts, lists, organizations
 
 app_name = "contacts"
 
@@ -9,6 +9,13 @@ urlpatterns = [
     path("search/", contacts.search, name="search"),
     path("contacts/", contacts.contact_list, name="list"),
     path("contacts/new/", contacts.contact_create, name="create"),
+    path("contacts/bulk/", lists.contact_bulk, name="bulk"),
+    path("contacts/bulk/<int:pk>/", lists.bulk_job, name="bulk_job"),
+    path(
+        "lists/<str:list_name>/columns/",
+        lists.list_columns,
+        name="list_columns",
+    ),
     path("contacts/lookup/", contacts.contact_lookup, name="lookup"),
     path("contacts/<int:pk>/", contacts.contact_detail, name="detail"),
     path("contacts/<int:pk>/edit/", contacts.contact_edit, name="edit"),

@@ -74,7 +74,15 @@ def list_contacts(request: HttpRequest, params: Query[ContactListParams]) -> dic
         cursor=params.cursor,
         limit=params.limit,
     )
-    return {"items": [contact_out(c) for c in page.items], "next_cursor": page.next_cursor}
+    count = selectors.contact_count(
+        actor=actor(request), q=params.q, filters=filters, sort=params.sort or ""
+    )
+    return {
+        "items": [contact_out(c) for c in page.items],
+        "next_cursor": page.next_cursor,
+        "count": count.value,
+        "count_capped": count.capped,
+    }
 
 
 def _contact(request: HttpRequest, contact_id: int) -> Contact:

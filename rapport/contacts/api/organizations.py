@@ -62,7 +62,15 @@ def list_organizations(
         cursor=params.cursor,
         limit=params.limit,
     )
-    return {"items": [organization_out(o) for o in page.items], "next_cursor": page.next_cursor}
+    count = selectors.organization_count(
+        actor=actor(request), q=params.q, filters=filters, sort=params.sort or ""
+    )
+    return {
+        "items": [organization_out(o) for o in page.items],
+        "next_cursor": page.next_cursor,
+        "count": count.value,
+        "count_capped": count.capped,
+    }
 
 
 def _organization(request: HttpRequest, org_id: int) -> Organization:

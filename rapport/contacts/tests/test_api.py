@@ -841,7 +841,9 @@ def test_list_search_and_detail_use_a_fixed_number_of_queries(
     assert len(response.json()["items"]) == 15
     with django_assert_max_num_queries(10):
         assert bob_api.get(f"/contacts/{contact.pk}").status_code == 200
-    with django_assert_max_num_queries(6):
+    # The match count: one query, and on PostgreSQL four for its time limit (savepoint,
+    # set, reset, release); a fixed number whatever the page holds.
+    with django_assert_max_num_queries(10):
         response = bob_api.get("/organizations", {"limit": 50})
     assert len(response.json()["items"]) == 1
     with django_assert_max_num_queries(3):

@@ -131,3 +131,27 @@ def test_organizations_and_their_chart_from_the_terminal(bob):
             "--reports-to",
             str(report.pk),
         )
+
+
+def test_many_contacts_are_tagged_from_the_terminal_and_a_delete_needs_yes(bob):
+    ada = make_contact(bob, given_name="Ada", family_name="Lovelace", tags=["Berlin"])
+    alan = make_contact(bob, given_name="Alan", family_name="Turing", tags=["Berlin"])
+    grace = make_contact(bob, given_name="Grace", family_name="Hopper")
+    _, err = run(
+        "contacts", "bulk", "tag", "Speaker", "--as", "bob", "--all-matching", "--tag", "berlin"
+    )
+    assert "Tag “Speaker” added to 2 contacts." in err
+    assert set(Contact.objects.filter(tags__name="Speaker")) == {ada, alan}
+    out, err = run("contacts", "list", "--as", "bob", "--tag", "speaker", "--json")
+    assert json.loads(out)["count"] == 2
+    with pytest.raises(CommandError, match="--yes"):
+        run("contacts", "bulk", "delete", "--as", "bob", "--id", str(grace.pk))
+    _, err = run("contacts", "bulk", "delete", "--as", "bob", "--id", str(grace.pk), "--yes")
+    assert "1 contact deleted." in err and not Contact.objects.filter(pk=grace.pk).exists()
+
+
+def test_a_read_only_user_may_not_run_bulk_actions_from_the_terminal(charlie, bob):
+    ada = make_contact(bob, given_name="Ada", family_name="Lovelace")
+    with pytest.raises(CommandError, match="permission"):
+        run("contacts", "bulk", "set_stage", "customer", "--as", "charlie", "--id", str(ada.pk))
+    assert Contact.objects.get(pk=ada.pk).lifecycle_stage == "lead"

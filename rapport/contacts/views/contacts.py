@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 from rapport.access.models import User
 from rapport.contacts import forms, normalize, selectors, services
 from rapport.contacts.models import Contact, Organization
+from rapport.contacts.views import lists
 from rapport.contacts.views._common import is_htmx, page, vary_on_htmx
 from rapport.core import policy
 from rapport.core.errors import Conflict, InvalidInput
@@ -83,7 +84,8 @@ def _active_filter_count(request: HttpRequest) -> int:
 def contact_list(request: HttpRequest) -> HttpResponse:
     """Search as you type, filters, sort and keyset pages ("Load more"), never OFFSET."""
     params = request.GET
-    result, error = None, None
+    result, error, count = None, None, None
+    rows_only = params.get("fragment") == "rows"
     try:
         filters = forms.contact_filters(params)
         result = selectors.contact_list(
@@ -93,18 +95,32 @@ def contact_list(request: HttpRequest) -> HttpResponse:
             sort=params.get("sort", ""),
             cursor=params.get("cursor") or None,
         )
+        if not rows_only:
+            count = selectors.contact_count(
+                actor=request.user,
+                q=params.get("q", ""),
+                filters=filters,
+                sort=params.get("sort", ""),
+            )
     except InvalidInput as exc:
         error = exc
-    context: dict[str, Any] = {"page": result, "error": error, "q": params.get("q", "")}
+    context: dict[str, Any] = {
+        "page": result,
+        "error": error,
+        "q": params.get("q", ""),
+        "count": count,
+        "filtered": bool(params.get("q", "").strip()) or _active_filter_count(request) > 0,
+        "owners": owner_choices(),
+        "stages": Contact.Lifecycle.choices,
+        "tags": selectors.tag_list(actor=request.user),
+        "export_formats": lists.EXPORT_FORMATS,
+        **lists.list_context(request, "contacts"),
+    }
     if is_htmx(request):
-        rows_only = params.get("fragment") == "rows"
         template = "contacts/_contact_rows.html" if rows_only else "contacts/_contact_results.html"
         return vary_on_htmx(render(request, template, context))
     context.update(
         sorts=SORTS,
-        stages=Contact.Lifecycle.choices,
-        tags=selectors.tag_list(actor=request.user),
-        owners=owner_choices(),
         organizations=_organization_choices(params.get("organization", "")),
         custom_definitions=selectors.custom_field_list(actor=request.user, target="contact"),
         countries=country_names(),

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from rapport.contacts import forms, selectors, services
 from rapport.contacts.models import Affiliation, Contact, Organization
+from rapport.contacts.views import lists
 from rapport.contacts.views._common import is_htmx, page, vary_on_htmx
 from rapport.contacts.views.contacts import SORTS, country_names, owner_choices
 from rapport.core import policy
@@ -25,20 +26,34 @@ from rapport.merges.redirects import page_redirect
 @page
 def organization_list(request: HttpRequest) -> HttpResponse:
     params = request.GET
-    result, error = None, None
+    result, error, count = None, None, None
+    rows_only = params.get("fragment") == "rows"
     try:
+        filters = forms.organization_filters(params)
         result = selectors.organization_list(
             actor=request.user,
             q=params.get("q", ""),
-            filters=forms.organization_filters(params),
+            filters=filters,
             sort=params.get("sort", ""),
             cursor=params.get("cursor") or None,
         )
+        if not rows_only:
+            count = selectors.organization_count(
+                actor=request.user,
+                q=params.get("q", ""),
+                filters=filters,
+                sort=params.get("sort", ""),
+            )
     except InvalidInput as exc:
         error = exc
-    context: dict[str, Any] = {"page": result, "error": error, "q": params.get("q", "")}
+    context: dict[str, Any] = {
+        "page": result,
+        "error": error,
+        "q": params.get("q", ""),
+        "count": count,
+        **lists.list_context(request, "organizations"),
+    }
     if is_htmx(request):
-        rows_only = params.get("fragment") == "rows"
         template = (
             "contacts/_organization_rows.html"
             if rows_only

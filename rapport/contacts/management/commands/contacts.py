@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
@@ -15,8 +16,9 @@ from django.core.management.base import CommandError, CommandParser
 from rapport.access.commands import RecordCommand, read_json_input
 from rapport.contacts import selectors, services
 from rapport.contacts.api._out import contact_out
-from rapport.contacts.models import Contact
+from rapport.contacts.models import BulkJob, Contact
 from rapport.contacts.normalize import phone_display
+from rapport.contacts.services import bulk
 from rapport.core import policy
 from rapport.duplicates import services as duplicates
 
@@ -44,6 +46,8 @@ class Command(RecordCommand):
         )
         listing.add_argument("--limit", type=int, default=25)
         listing.add_argument("--cursor", help="Continue after a previous page.")
+
+        self.add_bulk_arguments(sub, common)
 
         show = sub.add_parser("show", parents=common, help="Show one contact with its history.")
         show.add_argument("id", type=int)
@@ -106,20 +110,29 @@ class Command(RecordCommand):
                 cursor=options["cursor"],
                 limit=options["limit"],
             )
+            count = selectors.contact_count(
+                actor=actor, q=options["query"], filters=filters, sort=options["sort"]
+            )
             if options["json"]:
                 self.emit_json(
                     {
                         "items": [self.as_dict(c) for c in page.items],
                         "next_cursor": page.next_cursor,
+                        "count": count.value,
+                        "count_capped": count.capped,
                     }
                 )
                 return
+            self.stderr.write(f"{count} contact{'' if str(count) == '1' else 's'} match.")
             for contact in page.items:
                 email = next((e.address for e in contact.email_list if e.primary), "")
                 phone = next((phone_display(p.e164) for p in contact.phone_list if p.primary), "")
                 self.stdout.write(f"{contact.pk}\t{contact.display_name}\t{email}\t{phone}")
             if page.next_cursor:
                 self.stderr.write(f"More: --cursor {page.next_cursor}")
+            return
+        if action == "bulk":
+            self.run_bulk(actor, options)
             return
         if action == "add":
             self.add(actor, options)
@@ -189,6 +202,72 @@ class Command(RecordCommand):
         return "\n".join(
             f"  #{c.contact_id} {c.display_name} ({c.probability:.0%} likely)" for c in found
         )
+
+    def add_bulk_arguments(self, sub: Any, common: list[Any]) -> None:
+        bulk_parser = sub.add_parser(
+            "bulk",
+            parents=common,
+            help="Tag, untag, set the owner or stage of, or delete many contacts.",
+        )
+        bulk_parser.add_argument("bulk_action", choices=[a.value for a in BulkJob.Action])
+        bulk_parser.add_argument(
+            "value", nargs="?", default="", help="Tag name, username (empty: nobody) or stage."
+        )
+        bulk_parser.add_argument(
+            "--id", dest="ids", type=int, action="append", help="A contact id (repeatable)."
+        )
+        bulk_parser.add_argument(
+            "--all-matching",
+            action="store_true",
+            help="Every contact matching --query and the filters (instead of --id).",
+        )
+        bulk_parser.add_argument("--query", default="", help="Search text.")
+        bulk_parser.add_argument("--tag", action="append", default=[], help="Only with this tag.")
+        bulk_parser.add_argument("--owner", help="Only owned by this username.")
+        bulk_parser.add_argument("--organization", type=int, help="Only people of this org id.")
+        bulk_parser.add_argument("--stage", help="Only this lifecycle stage.")
+        bulk_parser.add_argument("--country", help="Only with an address in this country.")
+        bulk_parser.add_argument("--yes", action="store_true", help="Confirm a delete.")
+
+    def run_bulk(self, actor: Any, options: dict[str, Any]) -> None:
+        """Start the action, run it here unless a worker already took it, report the end."""
+        if bool(options["ids"]) == bool(options["all_matching"]):
+            raise CommandError("Give contact ids with --id, or --all-matching with filters.")
+        if options["bulk_action"] == BulkJob.Action.DELETE and not options["yes"]:
+            raise CommandError("Deleting contacts needs --yes.")
+        filters = selectors.ContactFilters(
+            tags=options["tag"],
+            owner=options["owner"],
+            organization=options["organization"],
+            lifecycle_stage=options["stage"],
+            country=options["country"],
+        )
+        job = self.call(
+            bulk.contacts_bulk_start,
+            actor=actor,
+            action=options["bulk_action"],
+            value=options["value"],
+            ids=options["ids"] if options["ids"] else None,
+            q=options["query"],
+            filters=filters,
+            via="cli",
+        )
+        if job.is_active:
+            job = bulk.contacts_bulk_run(job_id=job.pk)
+            while job.is_active:  # a worker took it first: follow its progress
+                self.stderr.write(f"{job.done:,} of {job.total:,} done")
+                time.sleep(1)
+                job.refresh_from_db()
+        if options["json"]:
+            from rapport.contacts.api.bulk import job_out
+
+            self.emit_json(job_out(job))
+        else:
+            self.stderr.write(bulk.bulk_job_summary(job))
+            for failure in job.failures:
+                self.stderr.write(f"  {failure['id']} {failure['name']}: {failure['message']}")
+        if job.status == BulkJob.Status.FAILED:
+            raise CommandError(job.error)
 
     def input_data(self, options: dict[str, Any]) -> dict[str, Any]:
         data: dict[str, Any] = read_json_input(options.get("json_input"), sys.stdin)

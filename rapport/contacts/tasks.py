@@ -1,0 +1,12 @@
+"""Background tasks of the contacts area: they only call services."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from rapport.contacts.services.bulk import contacts_bulk_run
+
+
+@task()
+def run_bulk(job_id: int) -> None:
+    contacts_bulk_run(job_id=job_id)
