@@ -17,15 +17,17 @@ from zoneinfo import available_timezones
 
 import phonenumbers
 import pycountry
-from email_validator import EmailNotValidError, validate_email
-from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES, DOT_ATOM_TEXT
-from nameparser import HumanName
 
 _COUNTRY_ALIASES = {"uk": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "usa": "US"}
 
 
 def email(value: str) -> str:
     """Check syntax (no DNS lookups) and return the address with its domain lower-cased."""
+    # email_validator and nameparser take a noticeable part of a second to import, which
+    # every command would pay at start; they load with the first value they check.
+    from email_validator import EmailNotValidError, validate_email
+    from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES, DOT_ATOM_TEXT
+
     text = (value or "").strip()
     if not text:
         raise ValueError("Enter an email address.")
@@ -51,6 +53,8 @@ def email(value: str) -> str:
 @functools.lru_cache(maxsize=10_000)
 def _email_domain(domain: str) -> str:
     """The library's verdict on an address's domain: its normal form, or ValueError."""
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         result = validate_email(f"x@{domain}", check_deliverability=False)
     except EmailNotValidError as exc:
@@ -303,6 +307,8 @@ class NameParts:
 
 def split_full_name(full_name: str) -> NameParts:
     """Split 'Dr. Juan Q. Xavier de la Vega III (Doc Vega)' into its parts."""
+    from nameparser import HumanName
+
     name = HumanName((full_name or "").strip())
     return NameParts(
         prefix=name.title,

@@ -13,8 +13,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from rapport.access.commands import RecordCommand, read_json_input
-from rapport.contacts import selectors, services
-from rapport.contacts.api._out import contact_out
+from rapport.contacts import selectors
 from rapport.contacts.models import Contact
 from rapport.contacts.normalize import phone_display
 
@@ -71,6 +70,10 @@ class Command(RecordCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         actor = self.actor(options)
         action = options["action"]
+        if action in ("add", "update", "delete"):
+            # The write services load the duplicate matching (about a fifth of a second):
+            # only the commands that write pay for it.
+            from rapport.contacts import services
         if action == "list":
             filters = selectors.ContactFilters(
                 tags=options["tag"],
@@ -157,6 +160,8 @@ class Command(RecordCommand):
 
     def as_dict(self, contact: Contact) -> dict[str, Any]:
         """The same representation the API gives."""
+        from rapport.contacts.api._out import contact_out
+
         if "email_list" not in contact.__dict__:
             contact = selectors.contact_prefetch(Contact.objects.filter(pk=contact.pk)).get()
         return contact_out(contact)
