@@ -161,7 +161,9 @@ def run_engine(engine: str, contacts: int, requests: int, workers: int) -> dict[
     env = {**os.environ, "DATABASE_URL": database_url(engine, contacts)}
     env.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
     if engine == "sqlite" and not (BENCH_DIR / f"rapport-{contacts}.sqlite3").exists():
-        raise SystemExit(f"No benchmark database: run bench/run.py --load-only --contacts {contacts}")
+        raise SystemExit(
+            f"No benchmark database: run bench/run.py --load-only --contacts {contacts}"
+        )
     token = bearer_token(env)
     port = free_port()
     server = start_server(env, port, workers)

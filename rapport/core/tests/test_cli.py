@@ -67,3 +67,24 @@ def test_progress_written_to_a_log_is_plain_lines(alice, capsys):
     err = capsys.readouterr().err
     assert "\r" not in err and "\x1b" not in err
     assert "Match keys: 30/30 contacts" in err.splitlines()
+
+
+def test_sqlite_connections_are_kept_between_requests(tmp_path):
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from django.conf import settings; print(settings.DATABASES['default']['CONN_MAX_AGE'])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            "DJANGO_SETTINGS_MODULE": "rapport.settings",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'r.sqlite3'}",
+            "RAPPORT_DATA_DIR": str(tmp_path),
+            "PATH": "/usr/bin:/bin",
+        },
+    )
+    # A new connection per request started every search with an empty page cache.
+    assert int(out.stdout) > 0
