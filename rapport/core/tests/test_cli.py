@@ -54,9 +54,10 @@ def test_reading_commands_start_without_the_heavy_libraries():
     loaded = _modules_after(
         "import sys, django\ndjango.setup()\n"
         "from django.core.management import load_command_class\n"
-        "load_command_class('rapport.contacts', 'contacts')"
+        "load_command_class('rapport.contacts', 'contacts')\n"
+        "load_command_class('rapport.contacts', 'organizations')"
     )
-    assert "rapport.contacts.management.commands.contacts" in loaded
+    assert "rapport.contacts.management.commands.organizations" in loaded
     assert not [m for m in HEAVY if m in loaded]
 
 
