@@ -90,9 +90,9 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Connections are kept (DATABASE_CONN_MAX_AGE, as on PostgreSQL), one per web thread:
-    # opening one per request threw away SQLite's page cache every time and made each
-    # search over HTTP about twice as slow (p50 37 -> 20 ms, p95 74 -> 49 ms at 665,000
-    # contacts; docs/benchmarks.md). A kept connection holds no lock between requests.
+    # opening one per request threw away SQLite's page cache every time (search over
+    # HTTP at 665,000 contacts, p50 14 -> 10 ms on a calm machine, 37 -> 20 ms on a busy
+    # one; docs/benchmarks.md). A kept connection holds no lock between requests.
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
