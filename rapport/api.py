@@ -15,6 +15,7 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils.datastructures import MultiValueDict
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -34,6 +35,20 @@ from rapport.contacts.api.contacts import LikelyDuplicate
 from rapport.core.errors import Conflict, FieldError, InvalidInput, NotPermitted
 
 logger = logging.getLogger(__name__)
+
+
+class LocalSwagger(Swagger):
+    """Swagger UI from django-ninja's local templates and static files (see settings:
+    found through TEMPLATES and STATICFILES_DIRS), never from a CDN."""
+
+    def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: Any) -> HttpResponse:
+        self.settings["url"] = self.get_openapi_url(api, kwargs)
+        context = {
+            "swagger_settings": json.dumps(self.settings, indent=1),
+            "api": api,
+            "add_csrf": any(getattr(a, "csrf", False) for a in api.auth or []),
+        }
+        return render(request, self.template, context)
 
 
 class RequestBodyInvalid(InvalidInput):
@@ -95,7 +110,7 @@ api = NinjaAPI(
     parser=JsonParser(),
     # The page loads Swagger UI from django-ninja's own static files, never from a CDN,
     # and must not send the schema to the public validator.
-    docs=Swagger(settings={"validatorUrl": None, "persistAuthorization": True}),
+    docs=LocalSwagger(settings={"validatorUrl": None, "persistAuthorization": True}),
 )
 
 api.add_router("/", access_router)

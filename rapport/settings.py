@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from importlib.util import find_spec
 from pathlib import Path
 
 import dj_database_url
@@ -28,7 +29,6 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "csp",
-    "ninja",  # Swagger UI for /api/v1/docs from local static files, not a CDN
     "rapport.core",
     "rapport.access",
     "rapport.contacts",
@@ -55,10 +55,25 @@ MIDDLEWARE = [
 ROOT_URLCONF = "rapport.urls"
 WSGI_APPLICATION = "rapport.wsgi.application"
 
+
+def _package_dir(name: str) -> Path:
+    """Where an installed package lives, found without importing it."""
+    spec = find_spec(name)
+    if spec is None or spec.origin is None:
+        raise RuntimeError(f"The package {name} is not installed.")
+    return Path(spec.origin).parent
+
+
+# Swagger UI for /api/v1/docs comes from django-ninja's own templates and static files,
+# not a CDN (see rapport.api.LocalSwagger). Its folders are listed in TEMPLATES and
+# STATICFILES_DIRS rather than "ninja" in INSTALLED_APPS, which would import
+# django-ninja and pydantic (a third of the start-up) in every `rapport` command.
+NINJA_DIR = _package_dir("ninja")
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [BASE_DIR / "templates", NINJA_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -79,8 +94,11 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Journal mode and pragmas are set by the backend (see rapport/core/sqlite_backend).
+    # Connections are kept (DATABASE_CONN_MAX_AGE, as on PostgreSQL), one per web thread:
+    # opening one per request threw away SQLite's page cache every time (search over
+    # HTTP at 665,000 contacts, p50 14 -> 10 ms on a calm machine; docs/benchmarks.md).
+    # A kept connection holds no lock between requests.
     DATABASES["default"]["ENGINE"] = "rapport.core.sqlite_backend"
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
     DATABASES["default"]["TEST"] = {"NAME": env_str("RAPPORT_TEST_SQLITE", "") or None}
 else:
@@ -107,7 +125,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [BASE_DIR / "static", ("ninja", NINJA_DIR / "static" / "ninja")]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

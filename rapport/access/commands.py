@@ -37,6 +37,11 @@ def read_json_input(source: str | None, stdin: IO[str]) -> dict[str, Any]:
 
 
 class RecordCommand(BaseCommand):
+    # System checks import every URL, view and API schema of the project (about half a
+    # second) before a command that reads or writes a few records; `rapport check` and
+    # `rapport serve` run them.
+    requires_system_checks: list[str] = []
+
     @staticmethod
     def common() -> argparse.ArgumentParser:
         """Options every subcommand takes, wherever they are placed on the line."""

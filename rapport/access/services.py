@@ -11,7 +11,6 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
-from email_validator import EmailNotValidError, validate_email
 
 from rapport.access.models import ApiToken, ChangeRecord, User
 from rapport.core import policy
@@ -132,6 +131,8 @@ def user_create(
         errors.append(FieldError("username", f"The username “{username}” is taken."))
     _check_role(errors, role)
     if email:
+        from email_validator import EmailNotValidError, validate_email
+
         try:
             email = validate_email(email, check_deliverability=False).normalized
         except EmailNotValidError as exc:

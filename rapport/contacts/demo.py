@@ -27,7 +27,6 @@ from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.utils import timezone
 from faker import Faker
-from tqdm import tqdm
 
 from rapport.access.models import ChangeRecord, User
 from rapport.access.services import diff
@@ -46,6 +45,7 @@ from rapport.contacts.services import search_doc
 from rapport.contacts.services.contacts import _sort_key, contact_snapshot
 from rapport.contacts.services.organizations import organization_snapshot
 from rapport.core import bulk
+from rapport.core.progress import progress_bar
 from rapport.core.search import install_sql
 from rapport.core.text import fold
 
@@ -592,7 +592,7 @@ def demo_load(
 
     affiliations = 0
     bulk = contacts >= BULK_FROM
-    bar = tqdm(
+    bar = progress_bar(
         total=contacts, unit=" contacts", file=sys.stderr, disable=not progress, smoothing=0.05
     )
     _before_bulk_load(bulk)

@@ -14,20 +14,23 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import available_timezones
 
 import phonenumbers
 import pycountry
-from email_validator import EmailNotValidError, validate_email
-from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES, DOT_ATOM_TEXT
-from nameparser import HumanName, Parser, Policy
 
 _COUNTRY_ALIASES = {"uk": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "usa": "US"}
 
 
 def email(value: str) -> str:
     """Check syntax (no DNS lookups) and return the address with its domain lower-cased."""
+    # email_validator and nameparser take a noticeable part of a second to import, which
+    # every command would pay at start; they load with the first value they check.
+    from email_validator import EmailNotValidError, validate_email
+    from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES, DOT_ATOM_TEXT
+
     text = (value or "").strip()
     if not text:
         raise ValueError("Enter an email address.")
@@ -53,6 +56,8 @@ def email(value: str) -> str:
 @functools.lru_cache(maxsize=10_000)
 def _email_domain(domain: str) -> str:
     """The library's verdict on an address's domain: its normal form, or ValueError."""
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         result = validate_email(f"x@{domain}", check_deliverability=False)
     except EmailNotValidError as exc:
@@ -303,9 +308,13 @@ class NameParts:
     nickname: str = ""
 
 
-# Emoji are part of some people's names as typed (and of many nicknames): kept whole,
-# ZWJ sequences included, rather than stripped down to a lone zero-width joiner.
-_KEEP_EMOJI = Parser(policy=dataclasses.replace(Policy(), strip_emoji=False))
+@functools.cache
+def _emoji_keeping_parser() -> Any:
+    """Emoji are part of some people's names as typed (and of many nicknames): kept
+    whole, ZWJ sequences included, rather than stripped down to a lone zero-width joiner."""
+    from nameparser import Parser, Policy
+
+    return Parser(policy=dataclasses.replace(Policy(), strip_emoji=False))
 
 
 def _visible(text: str) -> list[str]:
@@ -318,6 +327,8 @@ def split_full_name(full_name: str) -> NameParts:
     Text is normalised to NFC and nothing typed is lost: a name with emoji is split by
     a parser that keeps them.
     """
+    from nameparser import HumanName
+
     text = unicodedata.normalize("NFC", (full_name or "").strip())
     name = HumanName(text)
     parts = NameParts(
@@ -332,7 +343,7 @@ def split_full_name(full_name: str) -> NameParts:
         text.replace("(", "").replace(")", "")
     ):
         return parts
-    kept = _KEEP_EMOJI.parse(text)
+    kept = _emoji_keeping_parser().parse(text)
     return NameParts(
         prefix=kept.title,
         given_name=kept.given,

@@ -27,7 +27,6 @@ from rapport.contacts.models import (
     Tag,
     WebLink,
 )
-from rapport.contacts.services._common import custom_value
 from rapport.core import budget, policy, search
 from rapport.core.cursor import decode_cursor, encode_cursor
 from rapport.core.errors import FieldError, InvalidInput
@@ -88,6 +87,10 @@ def _custom_filters(qs: QuerySet, custom: Mapping[str, str], target: str) -> Que
         if op and definition.field_type not in ("number", "date"):
             errors.append(FieldError(path, "Ranges work only on number and date fields."))
             continue
+        # Imported here: the services (and the duplicate matching they load) are not
+        # needed to read, and every command that reads would pay for them at start.
+        from rapport.contacts.services._common import custom_value
+
         try:
             value = custom_value(definition, raw_value, region="US")
         except ValueError as exc:

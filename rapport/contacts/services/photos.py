@@ -10,7 +10,6 @@ from typing import IO, Any
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from rapport.access.services import change_record
 from rapport.contacts.models import Contact
@@ -25,6 +24,8 @@ ALLOWED_FORMATS = {"JPEG", "PNG", "GIF", "WEBP"}
 
 
 def _encode(upload: IO[bytes]) -> bytes:
+    from PIL import Image, ImageOps, UnidentifiedImageError  # heavy; only photos need it
+
     if upload.seekable():
         upload.seek(0)
     head = upload.read(MAX_BYTES + 1)

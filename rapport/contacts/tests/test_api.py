@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.test import Client
 
 from rapport.access.models import ChangeRecord
@@ -802,6 +803,7 @@ def test_the_docs_page_loads_everything_from_this_server(db):
     assert "/static/ninja/swagger-ui-bundle.js" in html
     assert "http://" not in html and "https://" not in html and "//cdn" not in html
     assert '"validatorUrl": null' in html
+    assert finders.find("ninja/swagger-ui-bundle.js"), "the script the page loads is served"
 
 
 # ---------------------------------------------------------------- query counts

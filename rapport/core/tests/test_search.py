@@ -78,6 +78,11 @@ def test_asking_the_index_only_about_rare_trigrams_loses_no_match(alice, monkeyp
                 "emails": [{"address": f"p{i}@example.com"}],
             },
         )
+    for i, name in enumerate(["Seán O'Brien", "Nora O'Brady", "Georg Orgel"]):
+        contact_create(
+            actor=alice,
+            data={"full_name": name, "emails": [{"address": f"x{i}@acme.{'org' if i else 'de'}"}]},
+        )
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE contacts_contact")
@@ -91,6 +96,10 @@ def test_asking_the_index_only_about_rare_trigrams_loses_no_match(alice, monkeyp
         "anderson llc",
         "example.com ana",
         "stevens and sons",
+        ".org",
+        "o'br",
+        "@acme.org",
+        "org",
     ]:
         fragments = search.parse(q).fragments
         expected = sorted(name for name, doc in documents if all(f in doc for f in fragments))
@@ -99,3 +108,19 @@ def test_asking_the_index_only_about_rare_trigrams_loses_no_match(alice, monkeyp
         assert expected, q  # each query has matches to find
     if connection.vendor == "postgresql":
         assert "contacts_contact" in search._samples  # the sampled path ran
+
+
+def test_short_words_are_asked_of_the_index_with_the_punctuation_around_them():
+    from collections import Counter
+
+    documents = ["georg orgel | g@acme.de", "nora o'brady | n@acme.org", "jorge | j@x.com"] * 10
+    documents += ["ann lee | a@x.net"] * 300
+    counts: Counter[str] = Counter()
+    for document in documents:
+        counts.update(search._trigrams(document))
+    sample = search._TrigramSample(0.0, 1_000_000.0, len(documents), counts)
+
+    # "%.org%" lets pg_trgm ask for a word starting with "or"; "%org%" matched every georg.
+    assert search._index_pieces(sample, (".org",))[0] == [".org"]
+    assert search._index_pieces(sample, ("@acme.org",))[0] == ["@acme.", ".org"]
+    assert search._index_pieces(sample, ("brady",))[0] == ["brady"]

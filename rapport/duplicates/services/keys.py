@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from tqdm import tqdm
 
 from rapport.contacts.models import Contact
 from rapport.core import bulk
+from rapport.core.progress import progress_bar
 from rapport.duplicates import records
 from rapport.duplicates.matching.features import PersonFeatures
 from rapport.duplicates.matching.keys import person_keys
@@ -72,7 +72,7 @@ def match_keys_build(*, after_id: int = 0, progress: bool = False) -> int:
     """Save the keys of every contact with an id above ``after_id`` (which has none yet):
     after a bulk load that did not go through the contact services, or a rebuild."""
     ids = list(Contact.objects.filter(pk__gt=after_id).order_by("pk").values_list("pk", flat=True))
-    bar = tqdm(total=len(ids), unit=" contacts", desc="Match keys", disable=not progress)
+    bar = progress_bar(total=len(ids), unit=" contacts", desc="Match keys", disable=not progress)
     for chunk in records.all_features(ids):
         with transaction.atomic():
             match_keys_add((f.id, f) for f in chunk)

@@ -14,13 +14,10 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from rapport.access.commands import RecordCommand, read_json_input
-from rapport.contacts import selectors, services
-from rapport.contacts.api._out import contact_out
+from rapport.contacts import selectors
 from rapport.contacts.models import BulkJob, Contact
 from rapport.contacts.normalize import phone_display
-from rapport.contacts.services import bulk
 from rapport.core import policy
-from rapport.duplicates import services as duplicates
 
 
 class Command(RecordCommand):
@@ -93,6 +90,10 @@ class Command(RecordCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         actor = self.actor(options)
         action = options["action"]
+        if action in ("add", "update", "delete"):
+            # The write services load the duplicate matching (about a fifth of a second):
+            # only the commands that write pay for it.
+            from rapport.contacts import services
         if action == "list":
             filters = selectors.ContactFilters(
                 tags=options["tag"],
@@ -160,6 +161,9 @@ class Command(RecordCommand):
     def add(self, actor: Any, options: dict[str, Any]) -> None:
         """Create a contact with the web form's check for likely duplicates and its
         choices: add anyway (remembering they differ), add to the existing one, or not."""
+        from rapport.contacts import services
+        from rapport.duplicates import services as duplicates
+
         data = self.input_data(options)
         if options.get("merge_into"):
             into = self.fetch(Contact, options["merge_into"])
@@ -231,6 +235,8 @@ class Command(RecordCommand):
 
     def run_bulk(self, actor: Any, options: dict[str, Any]) -> None:
         """Start the action, run it here unless a worker already took it, report the end."""
+        from rapport.contacts.services import bulk
+
         if bool(options["ids"]) == bool(options["all_matching"]):
             raise CommandError("Give contact ids with --id, or --all-matching with filters.")
         if options["bulk_action"] == BulkJob.Action.DELETE and not options["yes"]:
@@ -297,6 +303,8 @@ class Command(RecordCommand):
 
     def as_dict(self, contact: Contact) -> dict[str, Any]:
         """The same representation the API gives."""
+        from rapport.contacts.api._out import contact_out
+
         if "email_list" not in contact.__dict__:
             contact = selectors.contact_prefetch(Contact.objects.filter(pk=contact.pk)).get()
         return contact_out(contact)

@@ -9,8 +9,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from rapport.access.commands import RecordCommand, read_json_input
-from rapport.contacts import selectors, services
-from rapport.contacts.api._out import organization_out
+from rapport.contacts import selectors
 from rapport.contacts.models import Contact, Organization
 from rapport.contacts.selectors import ChartNode
 
@@ -57,6 +56,8 @@ class Command(RecordCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         actor = self.actor(options)
         action = options["action"]
+        if action in ("add", "update", "delete", "link"):
+            from rapport.contacts import services  # writes only (see the contacts command)
         if action == "list":
             page = self.call(
                 selectors.organization_list,
@@ -126,6 +127,8 @@ class Command(RecordCommand):
 
     def as_dict(self, org: Organization) -> dict[str, Any]:
         """The same representation the API gives."""
+        from rapport.contacts.api._out import organization_out  # the API schemas: --json only
+
         return organization_out(org)
 
     def done(self, org: Organization, options: dict[str, Any], verb: str) -> None:

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
-from tqdm import tqdm
 
 from rapport.access.commands import RecordCommand
+from rapport.core.progress import progress_bar
 from rapport.duplicates import services
 from rapport.duplicates.models import DuplicateScan
 
@@ -57,7 +57,7 @@ class Command(RecordCommand):
                 raise CommandError(
                     f"Cannot write {options['pairs_out']}: {exc.strerror}."
                 ) from None
-        bars: dict[str, tqdm[Any]] = {}
+        bars: dict[str, Any] = {}
 
         def progress(phase: str, done: int, total: int) -> None:
             if quiet:
@@ -66,7 +66,9 @@ class Command(RecordCommand):
             if bar is None:
                 for other in bars.values():
                     other.close()
-                bar = bars[phase] = tqdm(total=total, desc=phase.capitalize(), unit=" ")
+                bar = bars[phase] = progress_bar(
+                    total=total, desc=phase.capitalize(), unit=" ", file=self.stderr._out
+                )
             bar.total = total
             bar.n = done
             bar.refresh()

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
-from tqdm import tqdm
 
 from rapport.access.commands import RecordCommand
+from rapport.core.progress import progress_bar
 from rapport.ingest import services
 from rapport.ingest.models import ImportBatch, SavedMapping
 
@@ -122,7 +122,7 @@ class Command(RecordCommand):
         return dict(saved.mapping)
 
     def run(self, batch: ImportBatch, options: dict[str, Any]) -> None:
-        bar = tqdm(
+        bar = progress_bar(
             desc="Importing",
             unit=" rows",
             initial=batch.processed_rows,
