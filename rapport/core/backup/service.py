@@ -54,12 +54,10 @@ class RestoreReport:
 
 
 def _engine() -> str:
-    engine = str(settings.DATABASES["default"]["ENGINE"])
-    if engine.endswith("sqlite3"):
-        return "sqlite"
-    if "postgresql" in engine:
-        return "postgresql"
-    raise BackupError(f"Backups support SQLite and PostgreSQL, not {engine}.")
+    vendor = connection.vendor
+    if vendor in ("sqlite", "postgresql"):
+        return vendor
+    raise BackupError(f"Backups support SQLite and PostgreSQL, not {vendor}.")
 
 
 def _database() -> dict[str, Any]:

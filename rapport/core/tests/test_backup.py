@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
 from rapport.core.backup.archive import Manifest
@@ -29,7 +30,7 @@ RAPPORT = [sys.executable, "-m", "rapport.cli"]
 
 
 def _on_sqlite() -> bool:
-    return str(settings.DATABASES["default"]["ENGINE"]).endswith("sqlite3")
+    return connection.vendor == "sqlite"
 
 
 def _archive(path: Path, members: dict[str, bytes], sums: dict[str, bytes] | None = None) -> None:

@@ -102,7 +102,7 @@ def _shared_database(tmp_path: Path) -> tuple[dict[str, str], Callable[[str], li
         "RAPPORT_DATA_DIR": str(tmp_path),
         "RAPPORT_TASKS_BACKEND": "database",
     }
-    if django_settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    if django_settings.DATABASES["default"]["ENGINE"] == "rapport.core.sqlite_backend":
         database = tmp_path / "jobs.sqlite3"
         env["DATABASE_URL"] = f"sqlite:///{database}"
 
