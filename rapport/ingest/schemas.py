@@ -55,6 +55,9 @@ class BatchOut(Schema):
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     undone_at: dt.datetime | None
+    undo: UndoOut | None = Field(
+        description="Set once an undo was asked for (POST …/undo); poll this batch to follow it."
+    )
     error: str
     log: list[LogEntry]
     links: BatchLinks
@@ -105,6 +108,10 @@ class RowError(Schema):
     column: str
     value: str
     reason: str
+    severity: str = Field(
+        description="error: the row was not imported; warning: the row was, without this value.",
+        json_schema_extra={"enum": ["error", "warning"]},
+    )
 
 
 class RowErrorPage(Schema):
@@ -112,7 +119,15 @@ class RowErrorPage(Schema):
     next_cursor: str | None
 
 
-class UndoReportOut(Schema):
+class UndoOut(Schema):
+    """An undo's progress while the batch is `undoing`, and its result once `undone`."""
+
+    total: int = Field(description="Changes the import made (contacts created or updated).")
+    done: int = Field(description="Changes undone or kept so far.")
     removed: int = Field(description="Contacts the import created, now removed.")
-    restored: int = Field(description="Contacts whose changed fields were put back.")
-    kept: list[str] = Field(description="What was edited after the import and left alone.")
+    restored: int = Field(
+        description="Contacts whose changed fields were put back (or whose role from the "
+        "import was removed)."
+    )
+    kept_count: int = Field(description="Things edited after the import and left alone.")
+    kept: list[str] = Field(description="The first of them, one line each; the log has all.")

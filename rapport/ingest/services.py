@@ -1069,99 +1069,6 @@ def _finish(batch: ImportBatch, status: str, error: str) -> None:
     _log(batch, error or f"Finished: {status}.")
 
 
-# ---------------------------------------------------------------------------- undo
-
-
-@dataclass
-class UndoReport:
-    removed: int = 0
-    restored: int = 0
-    kept: list[str] = field(default_factory=list)
-
-
-@transaction.atomic
-def import_undo(*, actor: Any, batch: ImportBatch) -> UndoReport:
-    """Remove what the batch created and restore what it changed, unless edited since.
-
-    Contacts and fields edited after the import are left as they are and listed in the
-    report (and the batch log); nothing anyone did later is overwritten.
-    """
-    policy.require(actor, "imports.run")
-    if batch.status in (ImportBatch.Status.RUNNING, ImportBatch.Status.QUEUED) and not is_stalled(
-        batch
-    ):
-        raise InvalidInput.single(
-            "status", "This import is still running; undo it when it has stopped."
-        )
-    if batch.status == ImportBatch.Status.UNDONE:
-        raise InvalidInput.single("status", "This import was already undone.")
-    if batch.dry_run:
-        raise InvalidInput.single("status", "A dry run changed nothing; there is nothing to undo.")
-    report = UndoReport()
-    for change in batch.changes.filter(action=ImportChange.Action.UPDATED).order_by("-id"):
-        contact = Contact.objects.filter(pk=change.contact_id).first()
-        if contact is None:
-            continue
-        now = _comparable(contact_services.contact_values(contact), contact, set(change.after))
-        restore = {
-            k: change.before[k]
-            for k in change.after
-            if now.get(k) == change.after[k] and k in change.before
-        }
-        edited = sorted(set(change.after) - set(restore))
-        if edited:
-            report.kept.append(
-                f"{contact.display_name} (#{contact.pk}): {', '.join(edited)} edited after the import; kept."
-            )
-        if restore:
-            contact_services.contact_update(
-                actor=actor, contact=contact, data=restore, via="import"
-            )
-            report.restored += 1
-    # People the batch added go in bulk, a few thousand at a time, unless edited since.
-    created = batch.changes.filter(action=ImportChange.Action.CREATED).order_by("-id")
-    last_id: int | None = None
-    while True:
-        page = created.filter(id__lt=last_id) if last_id is not None else created
-        rows = list(page.values_list("id", "contact_id", "version_after")[:2000])
-        if not rows:
-            break
-        last_id = rows[-1][0]
-        versions = {contact_id: version for _, contact_id, version in rows}
-        removed = contact_services.contacts_delete(
-            actor=actor, contact_ids=list(versions), versions=versions, via="import"
-        )
-        report.removed += len(removed)
-        for pk, name in Contact.objects.filter(pk__in=set(versions) - set(removed)).values_list(
-            "pk", "display_name"
-        ):
-            report.kept.append(f"{name} (#{pk}) was edited after the import; kept.")
-    for affiliation in Affiliation.objects.filter(pk__in=batch.created_affiliation_ids):
-        if affiliation.version != 1:
-            report.kept.append(
-                f"A role at organization #{affiliation.organization_id} was edited; kept."
-            )
-            continue
-        contact_services.affiliation_delete(actor=actor, affiliation=affiliation, via="import")
-    for org in Organization.objects.filter(pk__in=batch.created_organization_ids):
-        if org.affiliations.exists() or org.version != 1:
-            report.kept.append(
-                f"Organization {org.name} (#{org.pk}) is in use or was edited; kept."
-            )
-            continue
-        contact_services.organization_delete(actor=actor, org=org, via="import")
-    ImportBatch.objects.filter(pk=batch.pk).update(
-        status=ImportBatch.Status.UNDONE, undone_at=timezone.now()
-    )
-    _log(
-        batch,
-        f"Undone: {report.removed} contacts removed, {report.restored} restored, {len(report.kept)} kept.",
-    )
-    _log(batch, *report.kept)
-    batch.refresh_from_db()
-    return report
-
-
 ERRORS_COLUMN = "Import errors"
 
 
@@ -1195,3 +1102,10 @@ def failed_rows(batch: ImportBatch) -> Iterator[list[str]]:
         row = list(cells.get(row_number, []))
         row += [""] * (len(batch.headers) - len(row))
         yield [*(row[i] for i in keep), "; ".join(reasons[row_number])]
+
+
+# Undo lives in its own module; it is part of this service API.
+from rapport.ingest.undo import UndoReport as UndoReport  # noqa: E402
+from rapport.ingest.undo import import_undo as import_undo  # noqa: E402
+from rapport.ingest.undo import import_undo_run as import_undo_run  # noqa: E402
+from rapport.ingest.undo import import_undo_start as import_undo_start  # noqa: E402

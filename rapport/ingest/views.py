@@ -25,7 +25,7 @@ from rapport.core.errors import FieldError, InvalidInput
 from rapport.ingest import mapping as targets
 from rapport.ingest import selectors, services
 from rapport.ingest.exporters.cells import formula_escape
-from rapport.ingest.models import ImportBatch
+from rapport.ingest.models import ImportBatch, ImportRowError
 
 PAGE_SIZE = 25
 FIRST_ERRORS = 50
@@ -46,7 +46,6 @@ ENCODINGS = [
     ("big5", "Big5"),
     ("euc-kr", "EUC-KR"),
 ]
-_UNDO_REPORT = "ingest-undo-{pk}"
 
 
 # ------------------------------------------------------------------------ list, upload
@@ -243,15 +242,22 @@ def _result_context(request: HttpRequest, batch: ImportBatch) -> dict[str, Any]:
         "active": selectors.batch_is_active(batch),
         "can_resume": selectors.batch_can_resume(batch),
         "can_undo": selectors.batch_can_undo(batch),
-        "undo_report": request.session.pop(_UNDO_REPORT.format(pk=batch.pk), None),
+        "undo_report": batch.undo_report if batch.status == ImportBatch.Status.UNDONE else None,
     }
     if not context["active"]:
         contacts, contact_count = selectors.batch_contacts(batch=batch)
         context.update(
             row_errors=selectors.batch_errors(batch=batch, limit=FIRST_ERRORS),
+            row_warnings=selectors.batch_errors(
+                batch=batch, limit=FIRST_ERRORS, severity=ImportRowError.Severity.WARNING
+            ),
             contacts=contacts,
             more_contacts=contact_count - len(contacts),
-            row_error_count=batch.row_errors.count() if batch.failed_count else 0,
+            row_error_count=(
+                batch.row_errors.filter(severity=ImportRowError.Severity.ERROR).count()
+                if batch.failed_count
+                else 0
+            ),
         )
     return context
 
@@ -331,23 +337,17 @@ def import_resume(request: HttpRequest, pk: int) -> HttpResponse:
 @page
 @require_http_methods(["GET", "POST"])
 def import_undo(request: HttpRequest, pk: int) -> HttpResponse:
-    """GET asks for confirmation; POST undoes and shows what was removed, restored, kept."""
+    """GET asks for confirmation; POST queues the undo and goes to the batch page, which
+    follows its progress and then shows what was removed, restored and kept."""
     batch = selectors.batch_get(actor=request.user, batch_id=pk)
     policy.require(request.user, "imports.run")
     if request.method == "GET":
         return render(request, "ingest/import_undo.html", {"batch": batch})
     try:
-        report = services.import_undo(actor=request.user, batch=batch)
+        services.import_undo_start(actor=request.user, batch=batch)
     except InvalidInput as exc:
         messages.error(request, " ".join(e.message for e in exc.errors))
         return redirect("ingest:import_detail", pk=pk)
-    request.session[_UNDO_REPORT.format(pk=pk)] = {
-        "removed": report.removed,
-        "restored": report.restored,
-        "kept": report.kept[:200],
-        "kept_count": len(report.kept),
-    }
-    messages.success(request, "The import was undone.")
     return redirect("ingest:import_detail", pk=pk)
 
 

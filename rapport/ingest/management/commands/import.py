@@ -55,6 +55,8 @@ class Command(RecordCommand):
             )
             for line in report.kept:
                 self.stdout.write(f"  kept: {line}")
+            if report.kept_count > len(report.kept):
+                self.stdout.write(f"  … {report.kept_count} kept in all; the batch log has them.")
             return
         if options["resume"]:
             batch = self.fetch(ImportBatch, options["resume"])
