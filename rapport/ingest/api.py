@@ -18,7 +18,7 @@ from ninja.files import UploadedFile
 
 from rapport.contacts.api._http import READ_ERRORS, WRITE_ERRORS, ObjectId, actor
 from rapport.core.errors import InvalidInput
-from rapport.ingest import selectors, services
+from rapport.ingest import checking, selectors, services
 from rapport.ingest.models import ImportBatch, ImportRowError
 from rapport.ingest.schemas import (
     BatchChange,
@@ -60,6 +60,7 @@ def batch_out(request: HttpRequest, batch: ImportBatch) -> dict[str, Any]:
         "finished_at": batch.finished_at,
         "undone_at": batch.undone_at,
         "undo": _undo_out(batch),
+        "row_check": _check_out(batch),
         "error": batch.error,
         "log": [
             {"at": str(e.get("at", "")), "message": str(e.get("message", ""))} for e in batch.log
@@ -74,6 +75,15 @@ def batch_out(request: HttpRequest, batch: ImportBatch) -> dict[str, Any]:
             "failed_rows": f"{base}/failed-rows.csv",
         },
     }
+
+
+def _check_out(batch: ImportBatch) -> dict[str, Any] | None:
+    check = batch.row_check or {}
+    if batch.status != ImportBatch.Status.PENDING or check.get("mapping") != (
+        checking.mapping_key(batch)
+    ):
+        return None
+    return {key: value for key, value in check.items() if key != "mapping"}
 
 
 def _undo_out(batch: ImportBatch) -> dict[str, Any] | None:
@@ -211,6 +221,21 @@ def preview_import(request: HttpRequest, batch_id: ObjectId) -> list[dict[str, A
         }
         for row in rows
     ]
+
+
+@router.post(
+    "/{batch_id}/check", response={202: BatchOut, **WRITE_ERRORS}, summary="Check every row"
+)
+def check_import(request: HttpRequest, batch_id: ObjectId) -> Status[dict[str, Any]]:
+    """Check every row of a pending import with its current mapping, in the background.
+
+    Poll `GET /imports/{id}`: `row_check` says how many rows will import and how many
+    will fail, with the first failures. Changing the mapping makes the check stale
+    (`row_check` is null again); ask again.
+    """
+    batch = _batch(request, batch_id)
+    checking.import_check_start(actor=actor(request), batch=batch)
+    return Status(202, batch_out(request, _batch(request, batch_id)))
 
 
 @router.post(

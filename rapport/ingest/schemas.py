@@ -55,6 +55,9 @@ class BatchOut(Schema):
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     undone_at: dt.datetime | None
+    row_check: RowCheckOut | None = Field(
+        description="While pending: the check of every row with the current mapping, if asked."
+    )
     undo: UndoOut | None = Field(
         description="Set once an undo was asked for (POST …/undo); poll this batch to follow it."
     )
@@ -117,6 +120,26 @@ class RowError(Schema):
 class RowErrorPage(Schema):
     items: list[RowError]
     next_cursor: str | None
+
+
+class CheckProblem(Schema):
+    row: int
+    column: str
+    value: str
+    reason: str
+
+
+class RowCheckOut(Schema):
+    """The check of every row before the start (POST …/check), for the current mapping."""
+
+    state: str = Field(json_schema_extra={"enum": ["queued", "running", "done", "failed"]})
+    checked: int = Field(description="Rows checked so far.")
+    will_import: int = 0
+    will_fail: int = 0
+    warned: int = Field(0, description="Rows that will import without a value that is not valid.")
+    failures: list[CheckProblem] = Field(default_factory=list, description="The first failures.")
+    warnings: list[CheckProblem] = Field(default_factory=list)
+    error: str = ""
 
 
 class UndoOut(Schema):

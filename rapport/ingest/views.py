@@ -22,8 +22,8 @@ from rapport.contacts import selectors as contact_selectors
 from rapport.contacts.views._common import is_htmx, page, vary_on_htmx
 from rapport.core import policy
 from rapport.core.errors import FieldError, InvalidInput
+from rapport.ingest import checking, selectors, services
 from rapport.ingest import mapping as targets
-from rapport.ingest import selectors, services
 from rapport.ingest.exporters.cells import formula_escape
 from rapport.ingest.models import ImportBatch, ImportRowError
 
@@ -214,9 +214,16 @@ def _mapping_context(
     encodings = list(ENCODINGS)
     if batch.encoding and batch.encoding not in {value for value, _ in encodings}:
         encodings.insert(0, (batch.encoding, batch.encoding))
+    columns = _column_rows(batch, chosen, samples, by_field)
     return {
         "batch": batch,
-        "columns": _column_rows(batch, chosen, samples, by_field),
+        "columns": columns,
+        # Mapped columns first; ignored ones folded away unless one needs a look.
+        "mapped_columns": [c for c in columns if c.target],
+        "ignored_columns": [c for c in columns if not c.target],
+        "ignored_open": any(c.errors for c in columns if not c.target),
+        "choice_groups": targets.grouped(_target_choices(request, chosen.values())),
+        "check": _row_check(batch),
         "choices": _target_choices(request, chosen.values()),
         "general_errors": [e for e in errors if not e.path.startswith("mapping.")],
         "column_errors": [e for e in errors if e.path.startswith("mapping.")],
@@ -303,12 +310,33 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             services.import_start(actor=request.user, batch=batch)
             return redirect("ingest:import_detail", pk=pk)
         preview = services.import_preview(actor=request.user, batch=batch)
+        checking.import_check_start(actor=request.user, batch=batch)
     except InvalidInput as exc:
         batch.refresh_from_db()
         context = _mapping_context(request, batch, chosen=chosen, errors=exc.errors)
-        return render(request, "ingest/import_mapping.html", context, status=422)
+        # htmx swaps only successful answers; the page marks the errors either way.
+        status = 200 if is_htmx(request) else 422
+        return render(request, "ingest/import_mapping.html", context, status=status)
     context = _mapping_context(request, batch, chosen=chosen, preview=preview)
     return render(request, "ingest/import_mapping.html", context)
+
+
+@page
+@require_GET
+def import_check(request: HttpRequest, pk: int) -> HttpResponse:
+    """The check of every row (how many will import, how many fail), polled while it runs."""
+    batch = selectors.batch_get(actor=request.user, batch_id=pk)
+    return vary_on_htmx(
+        render(request, "ingest/_row_check.html", {"batch": batch, "check": _row_check(batch)})
+    )
+
+
+def _row_check(batch: ImportBatch) -> dict[str, Any] | None:
+    """The batch's check of every row, if it was made with the current mapping."""
+    check = batch.row_check or {}
+    if batch.status != ImportBatch.Status.PENDING:
+        return None
+    return check if check.get("mapping") == checking.mapping_key(batch) else None
 
 
 @page
