@@ -218,6 +218,7 @@ def preview_import(request: HttpRequest, batch_id: ObjectId) -> list[dict[str, A
             "row": row.row_number,
             "data": json.loads(json.dumps(row.data, default=str)),
             "errors": [{"column": c, "value": v, "reason": r} for c, v, r in row.errors],
+            "warnings": [{"column": c, "value": v, "reason": r} for c, v, r in row.warnings],
         }
         for row in rows
     ]

@@ -104,6 +104,9 @@ class PreviewRow(Schema):
     row: int = Field(description="The row's number in the file (the header is row 1).")
     data: dict[str, object] = Field(description="The contact as it would be stored.")
     errors: list[RowProblem]
+    warnings: list[RowProblem] = Field(
+        description="Values that would be left out of this row, which would still be imported."
+    )
 
 
 class RowError(Schema):

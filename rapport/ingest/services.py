@@ -211,6 +211,8 @@ class PreviewRow:
     row_number: int
     data: dict[str, Any]
     errors: list[tuple[str, str, str]] = field(default_factory=list)
+    # values the import would leave out of this row, which it still imports
+    warnings: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def import_preview(*, actor: Any, batch: ImportBatch, limit: int = 10) -> list[PreviewRow]:
@@ -223,14 +225,20 @@ def import_preview(*, actor: Any, batch: ImportBatch, limit: int = 10) -> list[P
             preview.append(PreviewRow(row_number, {}, [("", "", "This entry could not be read.")]))
             continue
         record = build_record(batch.mapping, batch.headers, cells)
-        try:
-            data = contact_services.contact_clean(
-                actor=actor, data=contact_data(record, batch.source)
-            )
-        except InvalidInput as exc:
-            preview.append(PreviewRow(row_number, record.data, _row_errors(record, exc)))
-        else:
-            preview.append(PreviewRow(row_number, data))
+        for attempt in range(2):
+            try:
+                data = contact_services.contact_clean(
+                    actor=actor, data=contact_data(record, batch.source)
+                )
+            except InvalidInput as exc:
+                if not attempt and drop_optional(record, exc.errors):
+                    continue  # as the import does: without the bad optional value
+                preview.append(
+                    PreviewRow(row_number, record.data, _row_errors(record, exc), record.warnings)
+                )
+            else:
+                preview.append(PreviewRow(row_number, data, [], record.warnings))
+            break
     return preview
 
 

@@ -156,7 +156,14 @@ def _preview_rows(previews: list[services.PreviewRow]) -> list[dict[str, Any]]:
             text = _preview_text(key, value)
             if text and key not in ("display_name", "sort_name", "search_doc"):
                 shown.append((key.replace("_", " ").capitalize(), text))
-        rows.append({"row_number": preview.row_number, "fields": shown, "errors": preview.errors})
+        rows.append(
+            {
+                "row_number": preview.row_number,
+                "fields": shown,
+                "errors": preview.errors,
+                "warnings": preview.warnings,
+            }
+        )
     return rows
 
 

@@ -104,3 +104,21 @@ def test_the_api_checks_every_row_on_request_and_reports_on_the_batch(
     assert (polled["state"], polled["checked"]) == ("done", 51)
     assert (polled["will_import"], polled["will_fail"], polled["warned"]) == (48, 3, 1)
     assert [f["row"] for f in polled["failures"]] == [49, 50, 51]
+
+
+def test_the_preview_shows_a_bad_website_as_left_out_not_as_a_failed_row(client, bob):
+    headers = bearer(bob)
+    text = "Name,E-mail,Shoe size,Website\nKept Four,kept@example.org,,http://exa mple..com\n"
+    batch = client.post(
+        "/api/v1/imports",
+        {
+            "file": SimpleUploadedFile("people.csv", text.encode(), "text/csv"),
+            "mapping": json.dumps(MAP),
+        },
+        **headers,
+    ).json()
+    (row,) = client.get(f"/api/v1/imports/{batch['id']}/preview", **headers).json()
+    assert row["errors"] == []
+    assert row["data"]["emails"][0]["address"] == "kept@example.org"
+    (warning,) = row["warnings"]
+    assert (warning["column"], warning["value"]) == ("Website", "http://exa mple..com")
