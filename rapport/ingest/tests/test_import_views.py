@@ -83,7 +83,7 @@ def test_a_preview_shows_normalised_rows_and_the_errors_they_would_get(bob_clien
     response = bob_client.post(f"/imports/{batch.pk}/", mapping_form(batch, MAP, action="preview"))
     html = response.content.decode()
     assert response.status_code == 200
-    assert "Preview of the first rows" in html
+    assert "The first rows" in html
     assert "+442079460958" in html or "+44 20 7946 0958" in html
     assert "not-an-email" in html, "the failing value is shown with its column"
     assert "row-invalid" in html
