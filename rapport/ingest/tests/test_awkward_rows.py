@@ -116,3 +116,26 @@ def test_failed_rows_imported_again_keep_one_errors_column(bob):
     assert rows[0] == ["\ufeffName", "Email", "Import errors"]
     assert rows[1][:2] == ["Ada Lovelace", "not-an-email"]
     assert rows[1][2].count("row 2:") == 1
+
+
+def test_the_command_writes_failed_rows_escaped_and_lists_values_left_out(bob, tmp_path):
+    from django.core.management import call_command
+
+    source = tmp_path / "people.csv"
+    source.write_text(
+        "Name,Email,Website\n"
+        "=HYPERLINK(1),not-an-email,\n"
+        "Ines Moreau,ines@moreau.example,http://exa mple..com\n",
+        encoding="utf-8",
+    )
+    failed = tmp_path / "failed.csv"
+    err = io.StringIO()
+    call_command(
+        "import", str(source), "--as", "bob", "--errors-out", str(failed), "--no-progress",
+        stderr=err, stdout=io.StringIO(),
+    )  # fmt: skip
+    assert "row 3 (imported): Website:" in err.getvalue()
+    rows = list(csv.reader(failed.open(encoding="utf-8-sig")))
+    assert rows[0] == ["Name", "Email", "Website", "Import errors"]
+    assert rows[1][0] == "'=HYPERLINK(1)"
+    assert Contact.objects.filter(family_name="Moreau").exists()
