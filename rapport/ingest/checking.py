@@ -12,12 +12,14 @@ that matches nobody, or an id another contact already holds, is only found by th
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from rapport.contacts import services as contact_services
 from rapport.core import policy
@@ -30,6 +32,8 @@ from rapport.ingest.records import build_record, contact_data, drop_optional
 FIRST_FAILURES = 50
 # Rows checked between two saves of the progress.
 PROGRESS_EVERY = 500
+# A check that reported nothing for this long lost its worker; asking again restarts it.
+STALLED_SECONDS = 120
 
 
 def mapping_key(batch: ImportBatch) -> str:
@@ -48,9 +52,9 @@ def import_check_start(*, actor: Any, batch: ImportBatch) -> ImportBatch:
     if batch.status != ImportBatch.Status.PENDING:
         raise InvalidInput.single("status", "This import has already started.")
     key = mapping_key(batch)
-    if batch.row_check.get("mapping") == key and batch.row_check.get("state") != "failed":
+    if batch.row_check.get("mapping") == key and not _restartable(batch.row_check):
         return batch
-    batch.row_check = {"mapping": key, "state": "queued", "checked": 0}
+    batch.row_check = {"mapping": key, "state": "queued", "checked": 0, "at": _now()}
     ImportBatch.objects.filter(pk=batch.pk).update(row_check=batch.row_check)
     from rapport.ingest.tasks import run_check
 
@@ -59,12 +63,29 @@ def import_check_start(*, actor: Any, batch: ImportBatch) -> ImportBatch:
     return batch
 
 
+def _now() -> str:
+    return timezone.now().isoformat()
+
+
+def _restartable(check: dict[str, Any]) -> bool:
+    """Failed, or queued or running with no word from its worker for a while."""
+    if check.get("state") == "failed":
+        return True
+    if check.get("state") not in ("queued", "running"):
+        return False
+    try:
+        at = dt.datetime.fromisoformat(str(check.get("at")))
+    except ValueError:
+        return True
+    return (timezone.now() - at).total_seconds() > STALLED_SECONDS
+
+
 def _save(batch: ImportBatch, key: str, summary: dict[str, Any]) -> bool:
     """Save the summary unless the mapping changed meanwhile; False when it did."""
     return bool(
         ImportBatch.objects.filter(
             pk=batch.pk, status=ImportBatch.Status.PENDING, row_check__mapping=key
-        ).update(row_check={"mapping": key, **summary})
+        ).update(row_check={"mapping": key, **summary, "at": _now()})
     )
 
 

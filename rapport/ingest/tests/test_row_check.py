@@ -122,3 +122,22 @@ def test_the_preview_shows_a_bad_website_as_left_out_not_as_a_failed_row(client,
     assert row["data"]["emails"][0]["address"] == "kept@example.org"
     (warning,) = row["warnings"]
     assert (warning["column"], warning["value"]) == ("Website", "http://exa mple..com")
+
+
+def test_a_check_whose_worker_died_is_started_again_when_asked(bob, run_tasks, bob_client):
+    from rapport.ingest import checking
+
+    upload(bob_client, FILE)
+    batch = ImportBatch.objects.get()
+    batch = checking.import_check_start(actor=bob, batch=batch)  # queued; no worker runs it
+    assert checking.import_check_start(actor=bob, batch=batch).row_check["state"] == "queued"
+    stale = {
+        **batch.row_check,
+        "state": "running",
+        "checked": 500,
+        "at": "2020-01-01T00:00:00+00:00",
+    }
+    ImportBatch.objects.filter(pk=batch.pk).update(row_check=stale)
+    batch.refresh_from_db()
+    again = checking.import_check_start(actor=bob, batch=batch)
+    assert (again.row_check["state"], again.row_check["checked"]) == ("queued", 0)
