@@ -18,7 +18,7 @@ from ninja.files import UploadedFile
 
 from rapport.contacts.api._http import READ_ERRORS, WRITE_ERRORS, ObjectId, actor
 from rapport.core.errors import InvalidInput
-from rapport.ingest import selectors, services
+from rapport.ingest import checking, selectors, services
 from rapport.ingest.models import ImportBatch, ImportRowError
 from rapport.ingest.schemas import (
     BatchChange,
@@ -26,7 +26,6 @@ from rapport.ingest.schemas import (
     BatchPage,
     PreviewRow,
     RowErrorPage,
-    UndoReportOut,
 )
 from rapport.ingest.views import failed_rows_response
 
@@ -60,6 +59,8 @@ def batch_out(request: HttpRequest, batch: ImportBatch) -> dict[str, Any]:
         "started_at": batch.started_at,
         "finished_at": batch.finished_at,
         "undone_at": batch.undone_at,
+        "undo": _undo_out(batch),
+        "row_check": _check_out(batch),
         "error": batch.error,
         "log": [
             {"at": str(e.get("at", "")), "message": str(e.get("message", ""))} for e in batch.log
@@ -73,6 +74,29 @@ def batch_out(request: HttpRequest, batch: ImportBatch) -> dict[str, Any]:
             "errors": f"{base}/errors",
             "failed_rows": f"{base}/failed-rows.csv",
         },
+    }
+
+
+def _check_out(batch: ImportBatch) -> dict[str, Any] | None:
+    check = batch.row_check or {}
+    if batch.status != ImportBatch.Status.PENDING or check.get("mapping") != (
+        checking.mapping_key(batch)
+    ):
+        return None
+    return {key: value for key, value in check.items() if key != "mapping"}
+
+
+def _undo_out(batch: ImportBatch) -> dict[str, Any] | None:
+    report = batch.undo_report
+    if not report:
+        return None
+    return {
+        "total": int(report.get("total", 0)),
+        "done": int(report.get("done", 0)),
+        "removed": int(report.get("removed", 0)),
+        "restored": int(report.get("restored", 0)),
+        "kept_count": int(report.get("kept_count", 0)),
+        "kept": [str(line) for line in report.get("kept", [])],
     }
 
 
@@ -194,9 +218,25 @@ def preview_import(request: HttpRequest, batch_id: ObjectId) -> list[dict[str, A
             "row": row.row_number,
             "data": json.loads(json.dumps(row.data, default=str)),
             "errors": [{"column": c, "value": v, "reason": r} for c, v, r in row.errors],
+            "warnings": [{"column": c, "value": v, "reason": r} for c, v, r in row.warnings],
         }
         for row in rows
     ]
+
+
+@router.post(
+    "/{batch_id}/check", response={202: BatchOut, **WRITE_ERRORS}, summary="Check every row"
+)
+def check_import(request: HttpRequest, batch_id: ObjectId) -> Status[dict[str, Any]]:
+    """Check every row of a pending import with its current mapping, in the background.
+
+    Poll `GET /imports/{id}`: `row_check` says how many rows will import and how many
+    will fail, with the first failures. Changing the mapping makes the check stale
+    (`row_check` is null again); ask again.
+    """
+    batch = _batch(request, batch_id)
+    checking.import_check_start(actor=actor(request), batch=batch)
+    return Status(202, batch_out(request, _batch(request, batch_id)))
 
 
 @router.post(
@@ -209,17 +249,19 @@ def start_import(request: HttpRequest, batch_id: ObjectId) -> Status[dict[str, A
     return Status(202, batch_out(request, _batch(request, batch_id)))
 
 
-@router.post(
-    "/{batch_id}/undo", response={200: UndoReportOut, **WRITE_ERRORS}, summary="Undo an import"
-)
-def undo_import(request: HttpRequest, batch_id: ObjectId) -> dict[str, Any]:
-    """Remove the contacts it created and restore the fields it changed.
+@router.post("/{batch_id}/undo", response={202: BatchOut, **WRITE_ERRORS}, summary="Undo an import")
+def undo_import(request: HttpRequest, batch_id: ObjectId) -> Status[dict[str, Any]]:
+    """Queue the removal of the contacts it created and the restoring of the fields it
+    changed; a background worker does it.
 
-    Whatever was edited after the import is left alone and listed in `kept`.
+    Answers 202 with the batch (status `undoing`): poll `GET /imports/{id}` and follow
+    `undo.done` of `undo.total` until the status is `undone`. Whatever was edited after
+    the import is left alone and listed in `undo.kept`. An undo whose worker died may be
+    started again and carries on where it stopped.
     """
     batch = _batch(request, batch_id)
-    report = services.import_undo(actor=actor(request), batch=batch)
-    return {"removed": report.removed, "restored": report.restored, "kept": report.kept}
+    services.import_undo_start(actor=actor(request), batch=batch)
+    return Status(202, batch_out(request, _batch(request, batch_id)))
 
 
 class ErrorParams(Schema):
@@ -233,6 +275,7 @@ def _error_out(error: ImportRowError) -> dict[str, Any]:
         "column": error.column,
         "value": error.value,
         "reason": error.reason,
+        "severity": error.severity,
     }
 
 
@@ -244,7 +287,10 @@ def _error_out(error: ImportRowError) -> dict[str, Any]:
 def import_errors(
     request: HttpRequest, batch_id: ObjectId, params: Query[ErrorParams]
 ) -> dict[str, Any]:
-    """In file order: row number, column, value and reason (several per row possible)."""
+    """In file order: row number, column, value and reason (several per row possible).
+
+    `severity` is `error` for a row that was not imported, `warning` for a value left out
+    of a row that was (a website that is not one, a birthday without a year)."""
     batch = _batch(request, batch_id)
     page = selectors.batch_error_page(
         actor=actor(request), batch=batch, cursor=params.cursor, limit=params.limit

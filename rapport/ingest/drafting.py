@@ -32,7 +32,13 @@ from django.db import connections
 from rapport.contacts import services as contact_services
 from rapport.core.errors import InvalidInput
 from rapport.ingest.models import ImportBatch
-from rapport.ingest.records import RowRecord, build_record, contact_data, row_external_ids
+from rapport.ingest.records import (
+    RowRecord,
+    build_record,
+    contact_data,
+    drop_optional,
+    row_external_ids,
+)
 
 # A row as read: (row number, cells), cells None when the row could not be read.
 Row = tuple[int, Any]
@@ -84,15 +90,19 @@ class ChunkValidator:
     ) -> contact_services.ContactDraft | None:
         if record.empty:
             return None
-        try:
-            return contact_services.contact_draft(
-                actor=self.actor,
-                data=contact_data(record, self.source),
-                lookups=lookups,
-                role={"title": record.title, "department": record.department},
-            )
-        except InvalidInput:
-            return None  # the one-row path reports it, or finds whom the row updates
+        for attempt in range(2):
+            try:
+                return contact_services.contact_draft(
+                    actor=self.actor,
+                    data=contact_data(record, self.source),
+                    lookups=lookups,
+                    role={"title": record.title, "department": record.department},
+                )
+            except InvalidInput as exc:
+                # A bad optional value (a website) is left out, and the row tried again.
+                if attempt or not drop_optional(record, exc.errors):
+                    break
+        return None  # the one-row path reports it, or finds whom the row updates
 
 
 class ValidatedChunks:

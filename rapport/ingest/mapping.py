@@ -78,6 +78,41 @@ def is_target(target: str) -> bool:
     )
 
 
+_GROUPS = (
+    ("Name", ("full_name", "prefix", "given_name", "middle_name", "family_name", "suffix",
+              "nickname")),
+    ("Emails", ("emails[",)),
+    ("Phones", ("phones[",)),
+    ("Addresses", ("addresses[",)),
+    ("Web", ("urls[",)),
+    ("Organization", ("organization.", "affiliation.", "job_title")),
+    ("Custom fields", ("custom_fields.",)),
+    ("Ids", ("external_id", "external_id.")),
+)  # fmt: skip
+
+
+def grouped(choices: list[tuple[str, str]]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """``choices`` in labelled groups for the mapping step's select (``<optgroup>``), the
+    "ignore" choice first and alone, whatever matches no group under "Other"."""
+    groups: dict[str, list[tuple[str, str]]] = {"": []}
+    for label, _ in _GROUPS:
+        groups[label] = []
+    groups["Other"] = []
+    for value, text in choices:
+        if not value:
+            groups[""].append((value, text))
+            continue
+        for label, prefixes in _GROUPS:
+            if value in prefixes or any(
+                value.startswith(p) for p in prefixes if p.endswith(("[", "."))
+            ):
+                groups[label].append((value, text))
+                break
+        else:
+            groups["Other"].append((value, text))
+    return [(label, items) for label, items in groups.items() if items]
+
+
 def target_choices() -> list[tuple[str, str]]:
     """Targets offered in the mapping step, with labels a person understands."""
     choices = [("", "— ignore this column —")]

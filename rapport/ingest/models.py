@@ -39,6 +39,7 @@ class ImportBatch(BackgroundJob):
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
         INTERRUPTED = "interrupted", "Interrupted"
+        UNDOING = "undoing", "Being undone"
         UNDONE = "undone", "Undone"
 
     class Mode(models.TextChoices):
@@ -76,6 +77,13 @@ class ImportBatch(BackgroundJob):
     log = models.JSONField(default=list)
     created_organization_ids = models.JSONField(default=list)
     created_affiliation_ids = models.JSONField(default=list)
+    # The status the batch had when an undo was asked for, so a failed undo can go back.
+    status_before_undo = models.CharField(max_length=12, blank=True)
+    # {"total", "done", "removed", "restored", "kept_count", "kept": [first lines]}
+    undo_report = models.JSONField(default=dict, blank=True)
+    # The check of every row before the start: {"mapping", "state", "checked", "will_import",
+    # "will_fail", "warned", "failures": [{row, column, value, reason}], "error"}
+    row_check = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -85,7 +93,13 @@ class ImportBatch(BackgroundJob):
 
 
 class ImportRowError(models.Model):
-    """A row that did not land: where, which column and value, and why."""
+    """A row that did not land, or a value left out of a row that did: where, which
+    column and value, and why. ``severity`` tells them apart: an error means the row was
+    not imported; a warning means the row was, without that value."""
+
+    class Severity(models.TextChoices):
+        ERROR = "error", "Error"
+        WARNING = "warning", "Warning"
 
     batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="row_errors")
     row_number = models.PositiveIntegerField()
@@ -93,6 +107,7 @@ class ImportRowError(models.Model):
     value = models.TextField(blank=True)
     reason = models.TextField()
     row = models.JSONField(default=list)
+    severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.ERROR)
 
     class Meta:
         ordering = ["row_number", "id"]

@@ -12,6 +12,7 @@ from rapport.ingest.presets import implied_label
 
 _INDEXED = re.compile(r"^(emails|phones|addresses|urls)\[(\d+)\]\.(\w+)$")
 _TAG_SPLIT = re.compile(r"\s*(?:,|;|:::)\s*")
+YEARLESS = re.compile(r"--(\d{2})-?(\d{2})")
 _SLASHED = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{2}|\d{4})$")
 # Labels address books put on every contact; they carry no meaning as tags.
 _NOISE_TAGS = {"mycontacts", "my contacts", "starred"}
@@ -24,7 +25,7 @@ def import_date(value: str) -> str:
     when one of them is over 12; otherwise slashes mean month/day (as in US exports)
     and dots mean day.month. Anything else is left for the validator to explain.
     """
-    if re.fullmatch(r"--\d{2}-?\d{2}", value.strip()):
+    if YEARLESS.fullmatch(value.strip()):
         return ""  # a birthday without a year (vCard/Google): no full date to keep
     found = _SLASHED.match(value.strip())
     if not found:
@@ -62,10 +63,18 @@ class RowRecord:
     # service field path ("emails[0].address") → the column it came from
     columns: dict[str, str] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
+    # Values left out of a row that is still imported: (column, value, reason)
+    warnings: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
         return not (self.data or self.external_id or self.external_ids or self.organization_name)
+
+    def warn(self, path: str, reason: str) -> None:
+        """Note a value left out of a row that is imported (once per reason)."""
+        column, value = self.column_for(path)
+        if (column, value, reason) not in self.warnings:
+            self.warnings.append((column, value, reason))
 
     def column_for(self, path: str) -> tuple[str, str]:
         """The column and cell behind a field path from a service error."""
@@ -149,8 +158,19 @@ def build_record(
                 record.overwrite.add(f"custom_fields.{key}")
         else:
             if target == "birthday":
+                yearless = YEARLESS.fullmatch(value)
                 value = import_date(value)
                 if not value:
+                    if yearless:
+                        record.warnings.append(
+                            (
+                                header,
+                                record.values[header],
+                                f"The birthday {yearless.group(1)}-{yearless.group(2)} "
+                                "(month-day) has no year; a birthday needs a full date, so "
+                                "it was left out.",
+                            )
+                        )
                     continue
             record.data[target] = value
             record.columns[target] = header
@@ -172,9 +192,13 @@ def build_record(
             if implied and not entry.get("label"):
                 entry["label"] = implied
             more = entry.pop("_more", [])
-            label = entry.get("label", "")
-            if ":::" in label:
-                label = entry["label"] = label.split(":::")[0].strip()
+            # Google joins the labels of values in one cell the same way: "Work ::: Home"
+            # labels "a ::: b" one each; a single label applies to them all.
+            labels = [part.strip() for part in entry.get("label", "").split(":::")]
+            more_labels = labels[1:] if len(labels) > 1 else labels * len(more)
+            label = labels[0]
+            if "label" in entry:
+                entry["label"] = label
             if label.startswith("* "):  # Google marks the primary value this way
                 entry["label"] = label[2:].strip()
                 entry["primary"] = "yes"
@@ -184,11 +208,12 @@ def build_record(
                     continue
                 record.columns[f"{kind}[{position}].{part}"] = list_columns[(kind, n, part)]
             rows.append({k: (v == "yes" if k == "primary" else v) for k, v in entry.items()})
-            for extra in more:
+            for index, extra in enumerate(more):
                 record.columns[f"{kind}[{len(rows)}].{key_part}"] = list_columns[
                     (kind, n, key_part)
                 ]
-                rows.append({key_part: extra, "label": entry.get("label", "")})
+                extra_label = more_labels[index] if index < len(more_labels) else ""
+                rows.append({key_part: extra, "label": extra_label.removeprefix("* ").strip()})
         if rows:
             record.data[kind] = rows
     return record
@@ -210,3 +235,74 @@ def contact_data(record: RowRecord, source: str) -> dict[str, Any]:
     if ids:
         data["external_ids"] = [{"source": name, "id": value} for name, value in ids.items()]
     return data
+
+
+# Values a person can be imported without: when one of them is invalid, the row is kept
+# without it and the value is reported. Names and emails (what identifies someone and
+# what rows are matched by) are not among them: a row with a bad one fails.
+_OPTIONAL = re.compile(
+    r"^(?:(?P<kind>phones|addresses|urls)\[(?P<n>\d+)\](?:\.(?P<part>\w+))?"
+    r"|(?P<scalar>birthday|time_zone|language)"
+    r"|custom_fields\.(?P<custom>\w+))$"
+)
+# An address keeps its other parts when one part is wrong; a phone or link goes whole.
+_ADDRESS_PARTS = ("street", "locality", "region", "postcode", "country", "label")
+
+
+def is_optional(path: str) -> bool:
+    """True for an error path naming a value a row can be imported without."""
+    return bool(_OPTIONAL.match(path))
+
+
+def drop_optional(record: RowRecord, errors: Sequence[Any]) -> bool:
+    """Leave out of ``record`` the optional values ``errors`` (FieldErrors) point at.
+
+    Each value left out becomes a warning on the record (its column, value and the
+    reason). Returns True when something was left out; nothing changes (and False is
+    returned) when an error is about anything else.
+    """
+    if not errors or not all(is_optional(e.path) for e in errors):
+        return False
+    dropped_items: dict[str, set[int]] = {}
+    for error in errors:
+        column, value = record.column_for(error.path)
+        found = _OPTIONAL.match(error.path)
+        assert found is not None
+        kind, n, part = found.group("kind"), found.group("n"), found.group("part")
+        if kind == "addresses" and part in _ADDRESS_PARTS:
+            address = record.data.get("addresses", [])[int(n)]
+            address.pop(part, None)
+            if not any(address.get(p) for p in _ADDRESS_PARTS[:5]):
+                dropped_items.setdefault(kind, set()).add(int(n))
+        elif kind:
+            dropped_items.setdefault(kind, set()).add(int(n))
+        elif found.group("scalar"):
+            record.data.pop(found.group("scalar"), None)
+        else:
+            record.data.get("custom_fields", {}).pop(found.group("custom"), None)
+        record.warnings.append(
+            (column, value, f"{error.message} The value was left out; the rest was imported.")
+        )
+    for kind, indexes in dropped_items.items():
+        items = record.data.get(kind, [])
+        record.data[kind] = [item for i, item in enumerate(items) if i not in indexes]
+        if not record.data[kind]:
+            del record.data[kind]
+        _renumber_columns(record, kind, indexes)
+    return True
+
+
+def _renumber_columns(record: RowRecord, kind: str, dropped: set[int]) -> None:
+    """Field paths of ``kind`` pointed at their entries' new positions."""
+    pattern = re.compile(rf"^{kind}\[(\d+)\](.*)$")
+    kept: dict[str, str] = {}
+    for path, column in record.columns.items():
+        found = pattern.match(path)
+        if not found:
+            kept[path] = column
+            continue
+        n = int(found.group(1))
+        if n in dropped:
+            continue
+        kept[f"{kind}[{n - sum(1 for d in dropped if d < n)}]{found.group(2)}"] = column
+    record.columns = kept

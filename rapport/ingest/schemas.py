@@ -55,6 +55,12 @@ class BatchOut(Schema):
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     undone_at: dt.datetime | None
+    row_check: RowCheckOut | None = Field(
+        description="While pending: the check of every row with the current mapping, if asked."
+    )
+    undo: UndoOut | None = Field(
+        description="Set once an undo was asked for (POST …/undo); poll this batch to follow it."
+    )
     error: str
     log: list[LogEntry]
     links: BatchLinks
@@ -98,6 +104,9 @@ class PreviewRow(Schema):
     row: int = Field(description="The row's number in the file (the header is row 1).")
     data: dict[str, object] = Field(description="The contact as it would be stored.")
     errors: list[RowProblem]
+    warnings: list[RowProblem] = Field(
+        description="Values that would be left out of this row, which would still be imported."
+    )
 
 
 class RowError(Schema):
@@ -105,6 +114,10 @@ class RowError(Schema):
     column: str
     value: str
     reason: str
+    severity: str = Field(
+        description="error: the row was not imported; warning: the row was, without this value.",
+        json_schema_extra={"enum": ["error", "warning"]},
+    )
 
 
 class RowErrorPage(Schema):
@@ -112,7 +125,35 @@ class RowErrorPage(Schema):
     next_cursor: str | None
 
 
-class UndoReportOut(Schema):
+class CheckProblem(Schema):
+    row: int
+    column: str
+    value: str
+    reason: str
+
+
+class RowCheckOut(Schema):
+    """The check of every row before the start (POST …/check), for the current mapping."""
+
+    state: str = Field(json_schema_extra={"enum": ["queued", "running", "done", "failed"]})
+    checked: int = Field(description="Rows checked so far.")
+    will_import: int = 0
+    will_fail: int = 0
+    warned: int = Field(0, description="Rows that will import without a value that is not valid.")
+    failures: list[CheckProblem] = Field(default_factory=list, description="The first failures.")
+    warnings: list[CheckProblem] = Field(default_factory=list)
+    error: str = ""
+
+
+class UndoOut(Schema):
+    """An undo's progress while the batch is `undoing`, and its result once `undone`."""
+
+    total: int = Field(description="Changes the import made (contacts created or updated).")
+    done: int = Field(description="Changes undone or kept so far.")
     removed: int = Field(description="Contacts the import created, now removed.")
-    restored: int = Field(description="Contacts whose changed fields were put back.")
-    kept: list[str] = Field(description="What was edited after the import and left alone.")
+    restored: int = Field(
+        description="Contacts whose changed fields were put back (or whose role from the "
+        "import was removed)."
+    )
+    kept_count: int = Field(description="Things edited after the import and left alone.")
+    kept: list[str] = Field(description="The first of them, one line each; the log has all.")

@@ -18,7 +18,7 @@ from rapport.core.errors import InvalidInput
 from rapport.ingest import services
 from rapport.ingest.models import ImportBatch, ImportRowError
 
-ACTIVE = (ImportBatch.Status.QUEUED, ImportBatch.Status.RUNNING)
+ACTIVE = (ImportBatch.Status.QUEUED, ImportBatch.Status.RUNNING, ImportBatch.Status.UNDOING)
 
 
 def batch_list(*, actor: Any, cursor: str | None = None, limit: int = 25) -> Page:
@@ -76,9 +76,15 @@ def batch_preset(batch: ImportBatch) -> str:
     return presets.preset_label(found[0]) if found else ""
 
 
-def batch_errors(*, batch: ImportBatch, limit: int | None = None) -> list[ImportRowError]:
-    """The batch's row errors in file order (the first ``limit`` of them)."""
-    rows = batch.row_errors.order_by("row_number", "id")
+def batch_errors(
+    *,
+    batch: ImportBatch,
+    limit: int | None = None,
+    severity: str = ImportRowError.Severity.ERROR,
+) -> list[ImportRowError]:
+    """The batch's row errors (or warnings: values left out of imported rows) in file
+    order, the first ``limit`` of them."""
+    rows = batch.row_errors.filter(severity=severity).order_by("row_number", "id")
     return list(rows[:limit] if limit else rows)
 
 
@@ -90,8 +96,10 @@ def batch_contacts(*, batch: ImportBatch, limit: int = 20) -> tuple[list[Contact
 
 
 def batch_is_active(batch: ImportBatch) -> bool:
-    """Queued or running and still reporting: the page keeps polling."""
-    return batch.status in ACTIVE and not services.is_stalled(batch)
+    """Queued, running or being undone, and still reporting: the page keeps polling."""
+    from rapport.ingest.undo import undo_is_stalled
+
+    return batch.status in ACTIVE and not services.is_stalled(batch) and not undo_is_stalled(batch)
 
 
 def batch_can_resume(batch: ImportBatch) -> bool:
@@ -100,6 +108,7 @@ def batch_can_resume(batch: ImportBatch) -> bool:
 
 
 def batch_can_undo(batch: ImportBatch) -> bool:
+    """Finished and not undone; or being undone by a worker that died (to carry on)."""
     return (
         not batch.dry_run
         and batch.status not in (ImportBatch.Status.UNDONE, ImportBatch.Status.PENDING)

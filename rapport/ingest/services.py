@@ -34,7 +34,14 @@ from rapport.duplicates import services as duplicates
 from rapport.ingest import drafting, parsers, presets
 from rapport.ingest import mapping as targets
 from rapport.ingest.models import ImportBatch, ImportChange, ImportRowError, SavedMapping
-from rapport.ingest.records import RowRecord, build_record, contact_data, row_external_ids
+from rapport.ingest.records import (
+    RowRecord,
+    build_record,
+    contact_data,
+    drop_optional,
+    is_optional,
+    row_external_ids,
+)
 
 logger = logging.getLogger(__name__)
 CHUNK_ROWS = 500
@@ -99,6 +106,12 @@ def import_upload(
 
 
 def _proposed_mapping(table: parsers.Table) -> dict[str, str]:
+    """The mapping a file starts with; a failed-rows download's error column is ignored."""
+    mapping = _guessed_mapping(table)
+    return {h: "" if is_errors_column(h) else target for h, target in mapping.items()}
+
+
+def _guessed_mapping(table: parsers.Table) -> dict[str, str]:
     if table.identity_mapping:
         return {h: h if targets.is_target(h) else "" for h in table.headers}
     preset = presets.detect_preset(table.headers)
@@ -198,6 +211,8 @@ class PreviewRow:
     row_number: int
     data: dict[str, Any]
     errors: list[tuple[str, str, str]] = field(default_factory=list)
+    # values the import would leave out of this row, which it still imports
+    warnings: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def import_preview(*, actor: Any, batch: ImportBatch, limit: int = 10) -> list[PreviewRow]:
@@ -210,14 +225,20 @@ def import_preview(*, actor: Any, batch: ImportBatch, limit: int = 10) -> list[P
             preview.append(PreviewRow(row_number, {}, [("", "", "This entry could not be read.")]))
             continue
         record = build_record(batch.mapping, batch.headers, cells)
-        try:
-            data = contact_services.contact_clean(
-                actor=actor, data=contact_data(record, batch.source)
-            )
-        except InvalidInput as exc:
-            preview.append(PreviewRow(row_number, record.data, _row_errors(record, exc)))
-        else:
-            preview.append(PreviewRow(row_number, data))
+        for attempt in range(2):
+            try:
+                data = contact_services.contact_clean(
+                    actor=actor, data=contact_data(record, batch.source)
+                )
+            except InvalidInput as exc:
+                if not attempt and drop_optional(record, exc.errors):
+                    continue  # as the import does: without the bad optional value
+                preview.append(
+                    PreviewRow(row_number, record.data, _row_errors(record, exc), record.warnings)
+                )
+            else:
+                preview.append(PreviewRow(row_number, data, [], record.warnings))
+            break
     return preview
 
 
@@ -270,6 +291,10 @@ def import_stopped_message(batch: ImportBatch) -> str:
     )
 
 
+class AmbiguousOrganization(Exception):
+    """A row's organization name fits several organizations and nothing tells which."""
+
+
 @dataclass(slots=True)
 class _Change:
     """What a row did to one contact, as an ``ImportChange`` row will record it."""
@@ -298,12 +323,15 @@ class _Run:
         self.actor = actor
         self.table = table
         self.organizations_by_domain: dict[str, int] = {}
-        self.organizations_by_key: dict[str, int] = {}
+        # Several organizations may share a name ("Acme Inc." and "ACME GmbH").
+        self.organizations_by_key: dict[str, list[int]] = {}
         self.organization_names: dict[int, str] = {}
+        self.organization_domains: dict[int, list[str]] = {}
         self.created_organization: dict[int, int] = {}
         for pk, name, domains in Organization.objects.values_list("id", "name", "domains"):
             self.organization_names[pk] = name
-            self.organizations_by_key.setdefault(organization_key(name), pk)
+            self.organization_domains[pk] = list(domains or [])
+            self.organizations_by_key.setdefault(organization_key(name), []).append(pk)
             for domain in domains or []:
                 self.organizations_by_domain.setdefault(domain, pk)
         self.pending_created: dict[int, _Change] = {}
@@ -462,12 +490,34 @@ class _Run:
         for i, record in enumerate(records):
             if i in outcomes:
                 continue
-            try:
-                with transaction.atomic():
-                    outcomes[i] = self.process(record)
-            except InvalidInput as exc:
-                outcomes[i] = _Outcome("failed", _row_errors(record, exc))
+            outcomes[i] = self.process_one(record)
         return [outcomes[i] for i in range(len(records))]
+
+    def process_one(self, record: RowRecord) -> _Outcome:
+        """``process`` in a savepoint; a row that fails only for optional values (a bad
+        website) is tried again without them, and they are reported as warnings."""
+        try:
+            with transaction.atomic():
+                return self.process(record)
+        except InvalidInput as exc:
+            if not all(is_optional(e.path) for e in exc.errors):
+                return _Outcome("failed", _row_errors(record, exc))
+            # An update's error paths count the contact's values too: the row's own
+            # problems are found by checking the row on its own.
+            try:
+                contact_services.contact_clean(
+                    actor=self.actor, data=contact_data(record, self.batch.source)
+                )
+                problems = exc.errors
+            except InvalidInput as own:
+                problems = [e for e in own.errors if is_optional(e.path)]
+            if not drop_optional(record, problems):
+                return _Outcome("failed", _row_errors(record, exc))
+        try:
+            with transaction.atomic():
+                return self.process(record)
+        except InvalidInput as exc:
+            return _Outcome("failed", _row_errors(record, exc))
 
     def existing_keys(
         self, drafts: Iterable[contact_services.ContactDraft]
@@ -485,10 +535,15 @@ class _Run:
         found |= {("phone", number) for number in _held(Phone, "e164", phones)}
         return found
 
-    def find_organization(self, record: RowRecord) -> tuple[int | None, str, str]:
+    def find_organization(
+        self, record: RowRecord, contact_id: int | None = None
+    ) -> tuple[int | None, str, str]:
         """The row's known organization (by domain, then name), and the name and domain given.
 
-        Raises InvalidInput for a domain that cannot be one.
+        When the name fits several organizations, the one whose domain is that of one of
+        the row's email addresses is taken, else the one the person (``contact_id``)
+        already works at. Raises AmbiguousOrganization when that still leaves several
+        (nothing is guessed), InvalidInput for a domain that cannot be one.
         """
         name = record.organization_name
         domain = ""
@@ -499,8 +554,48 @@ class _Run:
                 raise InvalidInput.single("organization.domain", str(exc)) from None
         org_id = self.organizations_by_domain.get(domain) if domain else None
         if org_id is None and name:
-            org_id = self.organizations_by_key.get(organization_key(name))
+            candidates = self.organizations_by_key.get(organization_key(name), [])
+            org_id = candidates[0] if len(candidates) == 1 else None
+            if len(candidates) > 1:
+                org_id = self.pick_organization(candidates, record, contact_id)
         return org_id, name, domain
+
+    def pick_organization(
+        self, candidates: list[int], record: RowRecord, contact_id: int | None
+    ) -> int:
+        """Which of several organizations of the same name the row means; see find_organization."""
+        email_domains = {
+            e["address"].rpartition("@")[2].strip().casefold()
+            for e in record.data.get("emails", [])
+            if "@" in e.get("address", "")
+        }
+        by_email = [
+            pk
+            for pk in candidates
+            if any(
+                mail == d or mail.endswith("." + d)
+                for d in self.organization_domains.get(pk, [])
+                for mail in email_domains
+            )
+        ]
+        if len(by_email) == 1:
+            return by_email[0]
+        if contact_id is not None:
+            working_at = set(
+                Affiliation.objects.filter(
+                    contact_id=contact_id, organization_id__in=candidates
+                ).values_list("organization_id", flat=True)
+            )
+            if len(working_at) == 1:
+                return working_at.pop()
+        names = ", ".join(
+            f"{self.organization_names.get(pk, '')} (#{pk})" for pk in sorted(candidates)[:5]
+        )
+        raise AmbiguousOrganization(
+            f"“{record.organization_name}” matches {len(candidates)} organizations ({names}), "
+            "and neither an email domain nor a current role tells which; the person was not "
+            "linked to any. Link them on their page, or add an organization domain column."
+        )
 
     def organization_ref(self, org_id: int) -> Organization:
         """An unsaved stand-in (id and name) for a draft to point at, one per organization."""
@@ -512,13 +607,25 @@ class _Run:
 
     def remember_organization(self, org: Organization) -> None:
         self.organization_names[org.pk] = org.name
-        self.organizations_by_key.setdefault(organization_key(org.name), org.pk)
+        self.organization_domains[org.pk] = list(org.domains)
+        same_name = self.organizations_by_key.setdefault(organization_key(org.name), [])
+        if org.pk not in same_name:
+            same_name.append(org.pk)
         for domain in org.domains:
             self.organizations_by_domain.setdefault(domain, org.pk)
 
-    def organization_for(self, record: RowRecord) -> tuple[int | None, int | None]:
-        """The row's organization, matched or created (its id, and its id again if created)."""
-        org_id, name, domain = self.find_organization(record)
+    def organization_for(
+        self, record: RowRecord, contact_id: int | None = None
+    ) -> tuple[int | None, int | None]:
+        """The row's organization, matched or created (its id, and its id again if created).
+
+        An ambiguous name links to none; the row gets a warning saying so.
+        """
+        try:
+            org_id, name, domain = self.find_organization(record, contact_id)
+        except AmbiguousOrganization as exc:
+            record.warn("organization", str(exc))
+            return None, None
         if org_id is not None or not (name or domain):
             return org_id, None
         org = contact_services.organization_create(
@@ -547,6 +654,9 @@ class _Run:
                 org_id, name, domain = self.find_organization(record)
             except InvalidInput as exc:
                 failed[i] = _Outcome("failed", _row_errors(record, exc))
+                continue
+            except AmbiguousOrganization as exc:
+                record.warn("organization", str(exc))
                 continue
             if org_id is not None:
                 found[i] = org_id
@@ -587,7 +697,7 @@ class _Run:
 
         Returns the ids of the organization and the affiliation this created, if any.
         """
-        org_id, created_id = self.organization_for(record)
+        org_id, created_id = self.organization_for(record, contact.pk)
         if org_id is None:
             return None, None
         current = Affiliation.objects.filter(
@@ -902,8 +1012,19 @@ def _run_chunk(run: _Run, chunk: list[drafting.Row], prepared: list[drafting.Pre
             if not record.empty:
                 rows.append((row_number, cells, record, draft))
         outcomes = run.process_many([row[2] for row in rows], [row[3] for row in rows])
-        for (row_number, cells, _, _), outcome in zip(rows, outcomes, strict=True):
+        for (row_number, cells, record, _), outcome in zip(rows, outcomes, strict=True):
             counts[outcome.action] += 1
+            errors.extend(
+                ImportRowError(
+                    batch=batch,
+                    row_number=row_number,
+                    column=column[:255],
+                    value=value[:1000],
+                    reason=reason,
+                    severity=ImportRowError.Severity.WARNING,
+                )
+                for column, value, reason in record.warnings
+            )
             for i, (column, value, reason) in enumerate(outcome.errors):
                 errors.append(
                     ImportRowError(
@@ -986,105 +1107,29 @@ def _finish(batch: ImportBatch, status: str, error: str) -> None:
     _log(batch, error or f"Finished: {status}.")
 
 
-# ---------------------------------------------------------------------------- undo
+ERRORS_COLUMN = "Import errors"
 
 
-@dataclass
-class UndoReport:
-    removed: int = 0
-    restored: int = 0
-    kept: list[str] = field(default_factory=list)
-
-
-@transaction.atomic
-def import_undo(*, actor: Any, batch: ImportBatch) -> UndoReport:
-    """Remove what the batch created and restore what it changed, unless edited since.
-
-    Contacts and fields edited after the import are left as they are and listed in the
-    report (and the batch log); nothing anyone did later is overwritten.
-    """
-    policy.require(actor, "imports.run")
-    if batch.status in (ImportBatch.Status.RUNNING, ImportBatch.Status.QUEUED) and not is_stalled(
-        batch
-    ):
-        raise InvalidInput.single(
-            "status", "This import is still running; undo it when it has stopped."
-        )
-    if batch.status == ImportBatch.Status.UNDONE:
-        raise InvalidInput.single("status", "This import was already undone.")
-    if batch.dry_run:
-        raise InvalidInput.single("status", "A dry run changed nothing; there is nothing to undo.")
-    report = UndoReport()
-    for change in batch.changes.filter(action=ImportChange.Action.UPDATED).order_by("-id"):
-        contact = Contact.objects.filter(pk=change.contact_id).first()
-        if contact is None:
-            continue
-        now = _comparable(contact_services.contact_values(contact), contact, set(change.after))
-        restore = {
-            k: change.before[k]
-            for k in change.after
-            if now.get(k) == change.after[k] and k in change.before
-        }
-        edited = sorted(set(change.after) - set(restore))
-        if edited:
-            report.kept.append(
-                f"{contact.display_name} (#{contact.pk}): {', '.join(edited)} edited after the import; kept."
-            )
-        if restore:
-            contact_services.contact_update(
-                actor=actor, contact=contact, data=restore, via="import"
-            )
-            report.restored += 1
-    # People the batch added go in bulk, a few thousand at a time, unless edited since.
-    created = batch.changes.filter(action=ImportChange.Action.CREATED).order_by("-id")
-    last_id: int | None = None
-    while True:
-        page = created.filter(id__lt=last_id) if last_id is not None else created
-        rows = list(page.values_list("id", "contact_id", "version_after")[:2000])
-        if not rows:
-            break
-        last_id = rows[-1][0]
-        versions = {contact_id: version for _, contact_id, version in rows}
-        removed = contact_services.contacts_delete(
-            actor=actor, contact_ids=list(versions), versions=versions, via="import"
-        )
-        report.removed += len(removed)
-        for pk, name in Contact.objects.filter(pk__in=set(versions) - set(removed)).values_list(
-            "pk", "display_name"
-        ):
-            report.kept.append(f"{name} (#{pk}) was edited after the import; kept.")
-    for affiliation in Affiliation.objects.filter(pk__in=batch.created_affiliation_ids):
-        if affiliation.version != 1:
-            report.kept.append(
-                f"A role at organization #{affiliation.organization_id} was edited; kept."
-            )
-            continue
-        contact_services.affiliation_delete(actor=actor, affiliation=affiliation, via="import")
-    for org in Organization.objects.filter(pk__in=batch.created_organization_ids):
-        if org.affiliations.exists() or org.version != 1:
-            report.kept.append(
-                f"Organization {org.name} (#{org.pk}) is in use or was edited; kept."
-            )
-            continue
-        contact_services.organization_delete(actor=actor, org=org, via="import")
-    ImportBatch.objects.filter(pk=batch.pk).update(
-        status=ImportBatch.Status.UNDONE, undone_at=timezone.now()
-    )
-    _log(
-        batch,
-        f"Undone: {report.removed} contacts removed, {report.restored} restored, {len(report.kept)} kept.",
-    )
-    _log(batch, *report.kept)
-    batch.refresh_from_db()
-    return report
+def is_errors_column(header: str) -> bool:
+    """The column a failed-rows download adds ("Import errors", or "Import errors (2)"
+    once a header repeats it): re-imported, it is neither data nor kept."""
+    return re.fullmatch(rf"{ERRORS_COLUMN}( \(\d+\))?", header.strip(), re.IGNORECASE) is not None
 
 
 def failed_rows(batch: ImportBatch) -> Iterator[list[str]]:
-    """The failed rows as they were in the file, plus an error column: ready to fix and re-import."""
-    yield [*batch.headers, "Import errors"]
+    """The failed rows as they were in the file, plus an error column: ready to fix and re-import.
+
+    A file that is itself such a download keeps one error column, with the new reasons:
+    the old column is left out. Rows that were imported (with warnings) are not included.
+    """
+    keep = [i for i, h in enumerate(batch.headers) if not is_errors_column(h)]
+    yield [*(batch.headers[i] for i in keep), ERRORS_COLUMN]
+    failed = batch.row_errors.filter(severity=ImportRowError.Severity.ERROR)
+    failed_numbers = failed.values("row_number")
     reasons: dict[int, list[str]] = {}
     cells: dict[int, list[str]] = {}
-    for error in batch.row_errors.order_by("row_number", "id").iterator(chunk_size=2000):
+    problems = batch.row_errors.filter(row_number__in=failed_numbers).order_by("row_number", "id")
+    for error in problems.iterator(chunk_size=2000):
         where = f"{error.column}: " if error.column else ""
         reasons.setdefault(error.row_number, []).append(
             f"row {error.row_number}: {where}{error.reason}"
@@ -1094,4 +1139,11 @@ def failed_rows(batch: ImportBatch) -> Iterator[list[str]]:
     for row_number in sorted(reasons):
         row = list(cells.get(row_number, []))
         row += [""] * (len(batch.headers) - len(row))
-        yield [*row[: len(batch.headers)], "; ".join(reasons[row_number])]
+        yield [*(row[i] for i in keep), "; ".join(reasons[row_number])]
+
+
+# Undo lives in its own module; it is part of this service API.
+from rapport.ingest.undo import UndoReport as UndoReport  # noqa: E402
+from rapport.ingest.undo import import_undo as import_undo  # noqa: E402
+from rapport.ingest.undo import import_undo_run as import_undo_run  # noqa: E402
+from rapport.ingest.undo import import_undo_start as import_undo_start  # noqa: E402

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from rapport.ingest.services import import_run
+from rapport.ingest.services import import_run, import_undo_run
 
 
 @task()
 def run_import(batch_id: int) -> None:
     import_run(batch_id=batch_id)
+
+
+@task()
+def run_undo(batch_id: int) -> None:
+    import_undo_run(batch_id=batch_id)
+
+
+@task()
+def run_check(batch_id: int, actor_id: int | None) -> None:
+    from rapport.ingest.checking import import_check_run
+
+    import_check_run(batch_id=batch_id, actor_id=actor_id)

@@ -22,10 +22,10 @@ from rapport.contacts import selectors as contact_selectors
 from rapport.contacts.views._common import is_htmx, page, vary_on_htmx
 from rapport.core import policy
 from rapport.core.errors import FieldError, InvalidInput
+from rapport.ingest import checking, selectors, services
 from rapport.ingest import mapping as targets
-from rapport.ingest import selectors, services
 from rapport.ingest.exporters.cells import formula_escape
-from rapport.ingest.models import ImportBatch
+from rapport.ingest.models import ImportBatch, ImportRowError
 
 PAGE_SIZE = 25
 FIRST_ERRORS = 50
@@ -46,7 +46,6 @@ ENCODINGS = [
     ("big5", "Big5"),
     ("euc-kr", "EUC-KR"),
 ]
-_UNDO_REPORT = "ingest-undo-{pk}"
 
 
 # ------------------------------------------------------------------------ list, upload
@@ -157,7 +156,14 @@ def _preview_rows(previews: list[services.PreviewRow]) -> list[dict[str, Any]]:
             text = _preview_text(key, value)
             if text and key not in ("display_name", "sort_name", "search_doc"):
                 shown.append((key.replace("_", " ").capitalize(), text))
-        rows.append({"row_number": preview.row_number, "fields": shown, "errors": preview.errors})
+        rows.append(
+            {
+                "row_number": preview.row_number,
+                "fields": shown,
+                "errors": preview.errors,
+                "warnings": preview.warnings,
+            }
+        )
     return rows
 
 
@@ -215,9 +221,16 @@ def _mapping_context(
     encodings = list(ENCODINGS)
     if batch.encoding and batch.encoding not in {value for value, _ in encodings}:
         encodings.insert(0, (batch.encoding, batch.encoding))
+    columns = _column_rows(batch, chosen, samples, by_field)
     return {
         "batch": batch,
-        "columns": _column_rows(batch, chosen, samples, by_field),
+        "columns": columns,
+        # Mapped columns first; ignored ones folded away unless one needs a look.
+        "mapped_columns": [c for c in columns if c.target],
+        "ignored_columns": [c for c in columns if not c.target],
+        "ignored_open": any(c.errors for c in columns if not c.target),
+        "choice_groups": targets.grouped(_target_choices(request, chosen.values())),
+        "check": _row_check(batch),
         "choices": _target_choices(request, chosen.values()),
         "general_errors": [e for e in errors if not e.path.startswith("mapping.")],
         "column_errors": [e for e in errors if e.path.startswith("mapping.")],
@@ -243,15 +256,22 @@ def _result_context(request: HttpRequest, batch: ImportBatch) -> dict[str, Any]:
         "active": selectors.batch_is_active(batch),
         "can_resume": selectors.batch_can_resume(batch),
         "can_undo": selectors.batch_can_undo(batch),
-        "undo_report": request.session.pop(_UNDO_REPORT.format(pk=batch.pk), None),
+        "undo_report": batch.undo_report if batch.status == ImportBatch.Status.UNDONE else None,
     }
     if not context["active"]:
         contacts, contact_count = selectors.batch_contacts(batch=batch)
         context.update(
             row_errors=selectors.batch_errors(batch=batch, limit=FIRST_ERRORS),
+            row_warnings=selectors.batch_errors(
+                batch=batch, limit=FIRST_ERRORS, severity=ImportRowError.Severity.WARNING
+            ),
             contacts=contacts,
             more_contacts=contact_count - len(contacts),
-            row_error_count=batch.row_errors.count() if batch.failed_count else 0,
+            row_error_count=(
+                batch.row_errors.filter(severity=ImportRowError.Severity.ERROR).count()
+                if batch.failed_count
+                else 0
+            ),
         )
     return context
 
@@ -297,12 +317,33 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             services.import_start(actor=request.user, batch=batch)
             return redirect("ingest:import_detail", pk=pk)
         preview = services.import_preview(actor=request.user, batch=batch)
+        checking.import_check_start(actor=request.user, batch=batch)
     except InvalidInput as exc:
         batch.refresh_from_db()
         context = _mapping_context(request, batch, chosen=chosen, errors=exc.errors)
-        return render(request, "ingest/import_mapping.html", context, status=422)
+        # htmx swaps only successful answers; the page marks the errors either way.
+        status = 200 if is_htmx(request) else 422
+        return render(request, "ingest/import_mapping.html", context, status=status)
     context = _mapping_context(request, batch, chosen=chosen, preview=preview)
     return render(request, "ingest/import_mapping.html", context)
+
+
+@page
+@require_GET
+def import_check(request: HttpRequest, pk: int) -> HttpResponse:
+    """The check of every row (how many will import, how many fail), polled while it runs."""
+    batch = selectors.batch_get(actor=request.user, batch_id=pk)
+    return vary_on_htmx(
+        render(request, "ingest/_row_check.html", {"batch": batch, "check": _row_check(batch)})
+    )
+
+
+def _row_check(batch: ImportBatch) -> dict[str, Any] | None:
+    """The batch's check of every row, if it was made with the current mapping."""
+    check = batch.row_check or {}
+    if batch.status != ImportBatch.Status.PENDING:
+        return None
+    return check if check.get("mapping") == checking.mapping_key(batch) else None
 
 
 @page
@@ -331,23 +372,17 @@ def import_resume(request: HttpRequest, pk: int) -> HttpResponse:
 @page
 @require_http_methods(["GET", "POST"])
 def import_undo(request: HttpRequest, pk: int) -> HttpResponse:
-    """GET asks for confirmation; POST undoes and shows what was removed, restored, kept."""
+    """GET asks for confirmation; POST queues the undo and goes to the batch page, which
+    follows its progress and then shows what was removed, restored and kept."""
     batch = selectors.batch_get(actor=request.user, batch_id=pk)
     policy.require(request.user, "imports.run")
     if request.method == "GET":
         return render(request, "ingest/import_undo.html", {"batch": batch})
     try:
-        report = services.import_undo(actor=request.user, batch=batch)
+        services.import_undo_start(actor=request.user, batch=batch)
     except InvalidInput as exc:
         messages.error(request, " ".join(e.message for e in exc.errors))
         return redirect("ingest:import_detail", pk=pk)
-    request.session[_UNDO_REPORT.format(pk=pk)] = {
-        "removed": report.removed,
-        "restored": report.restored,
-        "kept": report.kept[:200],
-        "kept_count": len(report.kept),
-    }
-    messages.success(request, "The import was undone.")
     return redirect("ingest:import_detail", pk=pk)
 
 

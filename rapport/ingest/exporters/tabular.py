@@ -106,8 +106,13 @@ def rows(shape: Shape, chunk: Chunk) -> list[list[str]]:
             row += blank_emails
         items = phones.get(contact_id)
         if items:
-            for item in items:
-                row += item[:2]
+            # With its country code: as typed when it was typed with one, else in E.164
+            # form, so "(212) 555-0100" is still a US number wherever the file goes.
+            for number, label, e164, extension, _ in items:
+                if not number.startswith("+") and e164:
+                    number = e164 + " ext. " + extension if extension else e164
+                row.append(number)
+                row.append(label)
             row += blank_phones[2 * len(items) :]
         else:
             row += blank_phones

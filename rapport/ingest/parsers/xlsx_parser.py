@@ -1,8 +1,19 @@
 """Excel workbooks (.xlsx): the first worksheet, streamed with openpyxl's read-only mode.
 
-Before openpyxl sees the file, the zip directory is checked: a workbook that would
-unpack to more than ``MAX_UNCOMPRESSED`` bytes, or a part that compresses better than
-``MAX_RATIO`` to one, is refused as a likely zip bomb. Cells become text the way a
+Reading stays in bounded memory whatever the file holds:
+
+- Before anything is unpacked, the zip directory is checked: a workbook that would
+  unpack to more than ``MAX_UNCOMPRESSED`` bytes, a part that compresses better than
+  ``MAX_RATIO`` to one, or a part read whole (styles, the workbook's own list of
+  sheets…) larger than ``MAX_PART`` is refused as a likely zip bomb, naming the part
+  and the reason. The sizes the directory declares are binding: ``zipfile`` never
+  unpacks more than them, and a part that claims less than it holds fails its checksum.
+- The worksheet is streamed row by row (openpyxl's read-only mode).
+- The shared strings (the text of every cell, kept once) are not held in memory as
+  openpyxl would: a streaming XML parser writes them to a temporary file and keeps
+  only their offsets, and refuses a single text of more than ``MAX_CELL_CHARS``.
+
+Cells become text the way a
 person reads them in Excel: dates as ISO dates, whole numbers without ".0" (so a phone
 number typed as a number keeps its digits), numbers formatted with leading zeros
 ("00000" for postcodes) keep them, formulas give their last computed value.
@@ -12,14 +23,23 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import tempfile
 import warnings
 import zipfile
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, overload
+from xml.parsers import expat
 
-from rapport.ingest.parsers import MAX_COLUMNS, Table, UnreadableFile, unique_headers
+from rapport.ingest.parsers import (
+    MAX_CELL_CHARS,
+    MAX_COLUMNS,
+    Table,
+    UnreadableFile,
+    unique_headers,
+)
 from rapport.ingest.parsers.header import (
     MAX_PREAMBLE_ROWS,
     filled_width,
@@ -29,8 +49,13 @@ from rapport.ingest.parsers.header import (
 )
 
 MAX_UNCOMPRESSED = 1024**3
-MAX_RATIO = 200
+# Spreadsheet XML compresses 5 to 30 times; far more is a bomb, not a list of contacts.
+MAX_RATIO = 100
 MAX_MEMBERS = 10_000
+# Parts read whole into memory (everything but worksheets and shared strings, which
+# are streamed): a contact list's styles and workbook part weigh a few hundred KB.
+MAX_PART = 32 * 1024**2
+_STREAMED = re.compile(r"^xl/(worksheets/[^/]+\.xml|sharedStrings\.xml)$", re.IGNORECASE)
 # Small parts may compress extremely well without being dangerous.
 _RATIO_FLOOR = 1024**2
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -113,9 +138,15 @@ def check_archive(path: Path) -> None:
             ratio = member.file_size / max(member.compress_size, 1)
             if member.file_size > _RATIO_FLOOR and ratio > MAX_RATIO:
                 raise UnreadableFile(
-                    f"A part of the workbook ({member.filename}) unpacks to {ratio:,.0f} times "
-                    f"its compressed size (at most {MAX_RATIO} allowed); refused as a possible "
-                    "zip bomb."
+                    f"A part of the workbook ({member.filename}) unpacks to "
+                    f"{_size(member.file_size)}, {ratio:,.0f} times its compressed size (at "
+                    f"most {MAX_RATIO} allowed); refused as a possible zip bomb."
+                )
+            if member.file_size > MAX_PART and not _STREAMED.match(member.filename):
+                raise UnreadableFile(
+                    f"A part of the workbook ({member.filename}) unpacks to "
+                    f"{_size(member.file_size)}; at most {_size(MAX_PART)} is allowed for it; "
+                    "refused as a possible zip bomb."
                 )
         names = {member.filename for member in members}
         if "xl/workbook.xml" not in names:
@@ -126,18 +157,129 @@ def check_archive(path: Path) -> None:
             raise UnreadableFile("The file is a zip archive but not an Excel workbook (.xlsx).")
 
 
+def _size(count: int) -> str:
+    if count >= 1024**3:
+        return f"{count / 1024**3:,.1f} GB"
+    if count >= 1024**2:
+        return f"{count / 1024**2:,.1f} MB"
+    return f"{count / 1024:,.1f} KB"
+
+
+class SharedStrings(Sequence[str]):
+    """A workbook's shared strings in a temporary file, read back one at a time.
+
+    Memory: 8 bytes per string (its offset), whatever their length. Built by a
+    streaming parser (expat), which also refuses a string over ``MAX_CELL_CHARS``.
+    """
+
+    def __init__(self, source: IO[bytes]) -> None:
+        self.file = tempfile.TemporaryFile(prefix="rapport-xlsx-strings-")  # noqa: SIM115  (closed by close())
+        self.offsets = array("Q", [0])
+        try:
+            self._read(source)
+        except BaseException:
+            self.file.close()
+            raise
+
+    def _read(self, source: IO[bytes]) -> None:
+        parts: list[str] = []
+        size = 0
+        depth = {"si": 0, "t": 0, "rPh": 0}
+        file, offsets = self.file, self.offsets
+        position = 0
+
+        def start(name: str, _attrs: Any) -> None:
+            local = name.rpartition("}")[2]
+            if local in depth:
+                depth[local] += 1
+
+        def end(name: str) -> None:
+            nonlocal size, position
+            local = name.rpartition("}")[2]
+            if local in depth:
+                depth[local] -= 1
+            if local == "si" and not depth["si"]:
+                data = "".join(parts).replace("_x005F_", "_").encode("utf-8", "surrogatepass")
+                file.write(data)
+                position += len(data)
+                offsets.append(position)
+                parts.clear()
+                size = 0
+
+        def text(data: str) -> None:
+            nonlocal size
+            # Phonetic runs (rPh) are reading aids, not the cell's text (as openpyxl).
+            if depth["si"] and depth["t"] and not depth["rPh"]:
+                size += len(data)
+                if size > MAX_CELL_CHARS:
+                    raise UnreadableFile(
+                        f"A cell of the workbook holds more than {MAX_CELL_CHARS:,} "
+                        "characters; refused."
+                    )
+                parts.append(data)
+
+        parser = expat.ParserCreate(namespace_separator="}")
+        parser.StartElementHandler = start
+        parser.EndElementHandler = end
+        parser.CharacterDataHandler = text
+        parser.buffer_text = True
+        try:
+            while chunk := source.read(1024 * 1024):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+        except expat.ExpatError as exc:
+            raise UnreadableFile(
+                f"The workbook's shared strings could not be read ({exc})."
+            ) from None
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        start, end = self.offsets[index], self.offsets[index + 1]
+        self.file.seek(start)
+        return self.file.read(end - start).decode("utf-8", "surrogatepass")
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _load_workbook(path: Path) -> Any:
+    """openpyxl's read-only workbook, with the shared strings in a ``SharedStrings``."""
+    from openpyxl.reader.excel import SHARED_STRINGS, ExcelReader
+
+    class Reader(ExcelReader):  # type: ignore[misc]
+        def read_strings(self) -> None:
+            part = self.package.find(SHARED_STRINGS)
+            if part is not None:
+                with self.archive.open(part.PartName[1:]) as source:
+                    self.shared_strings = SharedStrings(source)
+
+    reader = Reader(path, read_only=True, data_only=True, keep_links=False)
+    reader.read()
+    reader.wb._rapport_strings = reader.shared_strings
+    return reader.wb
+
+
 @contextmanager
 def _workbook(path: Path) -> Iterator[tuple[Any, Any]]:
     """The workbook opened read-only, and its first worksheet; errors become UnreadableFile."""
-    import openpyxl
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            workbook = openpyxl.load_workbook(
-                path, read_only=True, data_only=True, keep_links=False
-            )
+            workbook = _load_workbook(path)
+    except UnreadableFile:
+        raise
     except Exception as exc:  # openpyxl raises many kinds on damaged files
+        cause = exc.__cause__ if isinstance(exc.__cause__, UnreadableFile) else None
+        if cause is not None:
+            raise cause from None
         raise UnreadableFile(f"The workbook could not be read ({_reason(exc)}).") from None
     try:
         if not workbook.worksheets:
@@ -147,6 +289,9 @@ def _workbook(path: Path) -> Iterator[tuple[Any, Any]]:
         yield workbook, sheet
     finally:
         workbook.close()
+        strings = getattr(workbook, "_rapport_strings", None)
+        if isinstance(strings, SharedStrings):
+            strings.close()
 
 
 def _reason(exc: Exception) -> str:

@@ -149,19 +149,54 @@ def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_start_with_an_apostr
     assert raw["emails[0].address"] == "'-zoe@example.org"
     assert raw["phones[0].number"] == "'+1 415 555 0100 ext. 12"
     assert raw["job_title"] == "'@lead, R&D"
-    assert raw["external_id.Phone"] == "'+42"
-    dangerous = [v for v in raw.values() if v and v[0] in "=+-@\t\r"]
+    # a signed number can name no function, cell or command: a spreadsheet needs no mark
+    assert raw["external_id.Phone"] == "+42"
+    dangerous = [
+        v
+        for v in raw.values()
+        if v and v[0] in "=+-@\t\r" and not re.fullmatch(r"[+-][\d ().\-/]+", v)
+    ]
     assert dangerous == []
 
 
 @pytest.mark.parametrize(
     "value",
-    ["=1+1", "+1 415", "-5", "@SUM(A1)", "\tx", "\rx", "'=x", "''", "'+", "'tis", "'", "", "plain"],
+    [
+        "=1+1",
+        "+1 415 ext. 1",
+        "-5+cmd|' /C calc'!A0",
+        "+A1",
+        "-(SUM(A1))",
+        "@SUM(A1)",
+        "\tx",
+        "\rx",
+        "'=x",
+        "''",
+        "'+",
+        "'tis",
+        "'",
+        "",
+        "plain",
+    ],
 )
 def test_the_formula_escape_is_undone_exactly(value):
     escaped = formula_escape(value)
     assert escaped[:1] not in ("=", "+", "-", "@", "\t", "\r")
     assert formula_unescape(escaped) == value
+
+
+@pytest.mark.parametrize(
+    "value", ["+1 212 555 0100", "+12125550100", "+44 (20) 7946-0958", "-5", "-12.50", "+1/2"]
+)
+def test_signed_numbers_such_as_phone_numbers_get_no_apostrophe(value):
+    assert formula_escape(value) == value
+    assert formula_unescape(value) == value
+
+
+def test_a_us_number_typed_without_country_code_exports_with_it_and_no_apostrophe(alice):
+    make_contact(alice, given_name="Sam", phones=[{"number": "(212) 555-0100"}])
+    raw = csv_rows(text_of(contacts_export(actor=alice, file_format="csv")))[0]
+    assert raw["phones[0].number"] == "+12125550100"
 
 
 def test_csv_columns_stretch_to_the_contact_with_the_most_values(alice):

@@ -82,10 +82,23 @@ def test_a_user_uploads_maps_previews_watches_progress_reads_the_result_and_undo
     page.get_by_label("Company", exact=True).select_option("organization.name")
     page.get_by_label("Job", exact=True).select_option("job_title")
 
+    page.set_viewport_size({"width": 1280, "height": 500})
+    page.get_by_role("button", name="Preview").scroll_into_view_if_needed()
+    scrolled = page.evaluate("window.scrollY")
+    assert scrolled > 0
     page.get_by_role("button", name="Preview").click()
     preview = page.locator("#preview")
     expect(preview).to_contain_text("Ada Lovelace")
-    expect(preview.locator("tr.row-invalid")).to_contain_text("not-an-email")
+    # swapped in place: the page stays where it was, and every row was checked
+    assert page.evaluate("window.scrollY") >= scrolled, "the page jumped to the top"
+    expect(page.locator("#row-check")).to_contain_text("Checking every row")
+    from rapport.ingest import checking
+
+    pending = ImportBatch.objects.get()
+    checking.import_check_run(batch_id=pending.pk, actor_id=pending.created_by_id)  # the worker
+    expect(page.locator("#row-check")).to_contain_text("2 rows will import, 1 will fail")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    expect(preview.locator(".preview-table tr.row-invalid")).to_contain_text("not-an-email")
     expect(page.get_by_label("Job", exact=True)).to_have_value("job_title")
     assert Contact.objects.count() == 0
     page.set_viewport_size({"width": 390, "height": 800})
@@ -124,5 +137,8 @@ def test_a_user_uploads_maps_previews_watches_progress_reads_the_result_and_undo
 
     status.get_by_role("button", name="Undo this import").click()
     page.get_by_role("button", name="Undo import").click()
+    # The undo is queued; a worker runs it and the page follows without a reload.
+    expect(page.locator("#batch-status")).to_contain_text("Undoing")
+    services.import_undo_run(batch_id=batch.pk)
     expect(page.locator("main")).to_contain_text("2 contacts removed")
     assert Contact.objects.count() == 0

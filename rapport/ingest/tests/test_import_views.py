@@ -83,7 +83,7 @@ def test_a_preview_shows_normalised_rows_and_the_errors_they_would_get(bob_clien
     response = bob_client.post(f"/imports/{batch.pk}/", mapping_form(batch, MAP, action="preview"))
     html = response.content.decode()
     assert response.status_code == 200
-    assert "Preview of the first rows" in html
+    assert "The first rows" in html
     assert "+442079460958" in html or "+44 20 7946 0958" in html
     assert "not-an-email" in html, "the failing value is shown with its column"
     assert "row-invalid" in html
@@ -234,7 +234,7 @@ def test_an_import_can_be_undone_after_confirmation_and_shows_what_was_kept(
     confirm = bob_client.get(f"/imports/{batch.pk}/undo/")
     assert confirm.status_code == 200
     assert "Undo the import of people.csv?" in confirm.content.decode()
-    response = bob_client.post(f"/imports/{batch.pk}/undo/")
+    response = run_tasks(bob_client, f"/imports/{batch.pk}/undo/")
     assert response.status_code == 302
     html = bob_client.get(response["Location"]).content.decode()
     assert "<strong>1</strong> contact removed" in html
@@ -373,3 +373,31 @@ def test_the_list_page_costs_the_same_queries_however_many_batches(bob_client, b
     with CaptureQueriesContext(connection) as many:
         bob_client.get("/imports/")
     assert len(many) == len(few)
+
+
+def test_undo_is_queued_and_the_page_follows_it_then_shows_the_real_counts(
+    bob_client, bob, run_tasks
+):
+    ada = make_contact(
+        bob, given_name="Ada", family_name="Lovelace", emails=[{"address": "ada@example.org"}]
+    )
+    upload(bob_client)
+    batch = ImportBatch.objects.get()
+    run_tasks(bob_client, f"/imports/{batch.pk}/", mapping_form(batch, MAP, action="start"))
+    assert ada.affiliations.count() == 1  # the import gave Ada a role (and a phone)
+
+    response = bob_client.post(f"/imports/{batch.pk}/undo/")  # no worker: only queued
+    assert response.status_code == 302
+    batch.refresh_from_db()
+    assert batch.status == "undoing"
+    page = bob_client.get(f"/imports/{batch.pk}/").content.decode()
+    assert "Undoing…" in page and 'hx-trigger="every 1s"' in page
+    assert "0</strong> of 2 changes undone" in page
+
+    services.import_undo_run(batch_id=batch.pk)  # what the worker does
+    html = bob_client.get(f"/imports/{batch.pk}/", headers={"HX-Request": "true"}).content
+    html = html.decode()
+    assert "<strong>1</strong> contact removed" in html
+    assert "<strong>1</strong> restored" in html
+    assert 'hx-trigger="every 1s"' not in html
+    assert ada.affiliations.count() == 0 and ada.phones.count() == 0

@@ -12,7 +12,8 @@ from django.core.management.base import CommandError, CommandParser
 from rapport.access.commands import RecordCommand
 from rapport.core.progress import progress_bar
 from rapport.ingest import services
-from rapport.ingest.models import ImportBatch, SavedMapping
+from rapport.ingest.exporters.cells import formula_escape
+from rapport.ingest.models import ImportBatch, ImportRowError, SavedMapping
 
 
 class Command(RecordCommand):
@@ -55,6 +56,8 @@ class Command(RecordCommand):
             )
             for line in report.kept:
                 self.stdout.write(f"  kept: {line}")
+            if report.kept_count > len(report.kept):
+                self.stdout.write(f"  … {report.kept_count} kept in all; the batch log has them.")
             return
         if options["resume"]:
             batch = self.fetch(ImportBatch, options["resume"])
@@ -152,11 +155,20 @@ class Command(RecordCommand):
             raise CommandError(
                 f"Batch {batch.pk} {batch.get_status_display().lower()}: {batch.error}"
             )
+        warnings = batch.row_errors.filter(severity=ImportRowError.Severity.WARNING)
+        for error in warnings[:20]:
+            where = f"{error.column}: " if error.column else ""
+            self.stderr.write(f"  row {error.row_number} (imported): {where}{error.reason}")
         if batch.failed_count:
-            for error in batch.row_errors.all()[:20]:
+            errors = batch.row_errors.filter(severity=ImportRowError.Severity.ERROR)
+            for error in errors[:20]:
                 where = f"{error.column}: " if error.column else ""
                 self.stderr.write(f"  row {error.row_number}: {where}{error.reason}")
             if options["errors_out"]:
                 with Path(options["errors_out"]).open("w", newline="", encoding="utf-8-sig") as out:
-                    csv.writer(out).writerows(services.failed_rows(batch))
+                    # The same cells as the download: formulas escaped for spreadsheets.
+                    csv.writer(out).writerows(
+                        [formula_escape(str(cell)) for cell in row]
+                        for row in services.failed_rows(batch)
+                    )
                 self.stderr.write(f"Failed rows written to {options['errors_out']}.")

@@ -384,8 +384,46 @@ def broken_vcf() -> None:
     (HERE / "broken.vcf").write_text(text, encoding="utf-8", newline="")
 
 
+def google_awkward() -> None:
+    """What Google writes that took care: labels joined like the values, a birthday
+    without a year, a website that is not one, a company two organizations are named."""
+
+    def row(**values: str) -> list[str]:
+        return [values.get(h, "") for h in GOOGLE_HEADERS]
+
+    rows = [
+        GOOGLE_HEADERS,
+        row(**{
+            "First Name": "Noor", "Last Name": "Haddad", "Labels": "* myContacts",
+            "E-mail 1 - Label": "Work ::: Home",
+            "E-mail 1 - Value": "noor@haddad-work.example ::: noor@haddad-home.example",
+            "Phone 1 - Label": "* Mobile ::: Work",
+            "Phone 1 - Value": "+44 7911 123456 ::: +44 20 7946 0111",
+        }),
+        row(**{
+            "First Name": "Priya", "Last Name": "Raghunathan", "Birthday": "--08-15",
+            "Labels": "* myContacts", "E-mail 1 - Value": "priya.r@example.in",
+        }),
+        row(**{
+            "First Name": "Ines", "Last Name": "Moreau", "Labels": "* myContacts",
+            "E-mail 1 - Value": "ines@moreau.example",
+            "Website 1 - Label": "Blog", "Website 1 - Value": "http://exa mple..com",
+        }),
+        row(**{
+            "First Name": "Otto", "Last Name": "Kern", "Organization Name": "Acme",
+            "E-mail 1 - Value": "otto@acme.de",
+        }),
+        row(**{
+            "First Name": "Lena", "Last Name": "Vogt", "Organization Name": "ACME",
+            "E-mail 1 - Value": "lena.vogt@gmail.example",
+        }),
+    ]  # fmt: skip
+    (HERE / "google_awkward.csv").write_bytes(b"\xef\xbb\xbf" + _csv_text(rows).encode())
+
+
 def main() -> None:
     google_contacts()
+    google_awkward()
     outlook_contacts()
     hubspot_export()
     linkedin_connections()
