@@ -169,6 +169,25 @@ def describe_role(
     return text
 
 
+def lock_tag_and_carriers(tag_pk: int) -> Tag | None:
+    """Lock the contacts and organizations carrying a tag, then the tag; None if it is gone.
+
+    Follows the lock order of rapport.core.locking (records by id, then vocabulary): a
+    contact edit locks its contact and then touches the tags it links, so a tag write that
+    locked the tag first would wait on it in a circle.
+    """
+    from rapport.contacts.models import Contact, Organization
+
+    for model in (Contact, Organization):
+        list(
+            model._default_manager.select_for_update(of=("self",))
+            .filter(tags=tag_pk)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    return Tag.objects.select_for_update().filter(pk=tag_pk).first()
+
+
 def lock_version(model: type[models.Model], pk: int, expected_version: int | None) -> None:
     """Lock the row until the transaction ends; raise Conflict when it is gone or stale.
 

@@ -17,6 +17,7 @@ from rapport.contacts.services import _common as v
 from rapport.contacts.services import search_doc
 from rapport.core import policy
 from rapport.core.errors import InvalidInput
+from rapport.core.locking import retry_once_on_conflict
 from rapport.core.text import fold
 from rapport.duplicates import services as duplicates
 
@@ -297,6 +298,7 @@ def _write_children(
         v.replace_rows(models[key], {"organization": org}, children[key])
 
 
+@retry_once_on_conflict
 @transaction.atomic
 def organization_create(*, actor: Any, data: Mapping[str, Any], via: str = "ui") -> Organization:
     """Validate and save a new organization. Raises NotPermitted or InvalidInput."""
@@ -323,6 +325,7 @@ def organization_create(*, actor: Any, data: Mapping[str, Any], via: str = "ui")
     return org
 
 
+@retry_once_on_conflict
 @transaction.atomic
 def organization_update(
     *,
@@ -387,6 +390,7 @@ def _refresh_people(org: Organization) -> None:
         contact_refresh_search(contact=person)
 
 
+@retry_once_on_conflict
 @transaction.atomic
 def organization_delete(
     *, actor: Any, org: Organization, expected_version: int | None = None, via: str = "ui"
