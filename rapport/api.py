@@ -159,6 +159,9 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
     errors = []
     for error in exc.errors:
         message = _MESSAGES.get(error.get("type", "")) or str(error.get("msg", "Invalid value."))
+        if error.get("type") == "too_long":  # a list or an object with too many entries
+            limit = (error.get("ctx") or {}).get("max_length")
+            message = f"At most {limit} entries are allowed."
         errors.append(FieldError(field_path(error.get("loc", ())), message))
     return _errors(request, errors)
 

@@ -18,7 +18,7 @@ from rapport.contacts.api._http import READ_ERRORS, actor, aware, custom_filters
 from rapport.contacts.models import Contact
 from rapport.contacts.schemas import MAX_ID
 from rapport.ingest.export_views import streaming_download
-from rapport.ingest.exporters import FORMATS, contacts_export
+from rapport.ingest.exporters import FORMATS, MAX_SELECTION, contacts_export
 
 router = Router(tags=["exports"])
 
@@ -42,7 +42,9 @@ class ContactExportParams(Schema):
     updated_after: dt.datetime | None = None
     updated_before: dt.datetime | None = None
     id: list[int] = Field(
-        [], description="Export only these contacts (a selection); repeatable, at most 10,000."
+        [],
+        max_length=MAX_SELECTION,
+        description="Export only these contacts (a selection); repeatable, at most 10,000.",
     )
 
 

@@ -10,6 +10,7 @@ from django.db import models
 
 from rapport.access.models import User
 from rapport.contacts import normalize
+from rapport.contacts.limits import MAX_CUSTOM_FIELDS, MAX_ENTRIES, MAX_TAGS
 from rapport.contacts.models import Affiliation, CustomFieldDefinition, ExternalId, Tag
 from rapport.core import bulk, policy
 from rapport.core.errors import Conflict, FieldError
@@ -264,8 +265,8 @@ def items(c: Collector, data: Mapping[str, Any], key: str) -> list[Mapping[str, 
     if not isinstance(value, list):
         c.add(key, "Must be a list.")
         return []
-    if len(value) > 50:
-        c.add(key, "At most 50 entries are allowed.")
+    if len(value) > MAX_ENTRIES:
+        c.add(key, f"At most {MAX_ENTRIES} entries are allowed (got {len(value):,}).")
         return []
     result = []
     for i, item in enumerate(value):
@@ -375,6 +376,9 @@ def tags(
     if not isinstance(raw, list):
         c.add("tags", "Must be a list of tag names.")
         return None
+    if len(raw) > MAX_TAGS:
+        c.add("tags", f"At most {MAX_TAGS} tags are allowed (got {len(raw):,}).")
+        return None
     names: dict[str, str] = {}
     for i, name in enumerate(raw):
         if isinstance(name, Mapping):
@@ -437,6 +441,11 @@ def custom_fields(
         given = {}
     if not isinstance(given, Mapping):
         c.add("custom_fields", "Must be an object of field keys to values.")
+        return dict(current)
+    if len(given) > MAX_CUSTOM_FIELDS:
+        c.add(
+            "custom_fields", f"At most {MAX_CUSTOM_FIELDS} values are allowed (got {len(given):,})."
+        )
         return dict(current)
     definitions = lookups.definitions(target) if lookups is not None else _definitions(target)
     values = {k: v for k, v in current.items() if k in definitions}

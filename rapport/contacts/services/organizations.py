@@ -12,6 +12,7 @@ from django.db.models import F
 from rapport.access.models import ChangeRecord
 from rapport.access.services import change_record, diff
 from rapport.contacts import normalize
+from rapport.contacts.limits import MAX_DOMAINS
 from rapport.contacts.models import Address, Contact, Organization, Phone, Tag
 from rapport.contacts.services import _common as v
 from rapport.contacts.services import search_doc
@@ -143,6 +144,9 @@ def _validate(
         raw_domains = [d for d in raw_domains.replace(",", " ").split() if d]
     if not isinstance(raw_domains, list):
         c.add("domains", "Must be a list of domain names.")
+        raw_domains = []
+    if len(raw_domains) > MAX_DOMAINS:
+        c.add("domains", f"At most {MAX_DOMAINS} domains are allowed (got {len(raw_domains):,}).")
         raw_domains = []
     for i, raw in enumerate(raw_domains):
         found = c.check(f"domains[{i}]", normalize.domain, str(raw))

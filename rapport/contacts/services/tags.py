@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.text import slugify
 
+from rapport.contacts.limits import MAX_CHOICES
 from rapport.contacts.models import Contact, CustomFieldDefinition, Organization, Tag
 from rapport.contacts.services import _common as v
 from rapport.core import policy
@@ -151,6 +152,10 @@ def _definition_fields(
         c.add("choices", "Must be a list of non-empty texts.")
         choices = []
     choices = list(dict.fromkeys(x.strip() for x in choices))
+    if len(choices) > MAX_CHOICES:
+        c.add("choices", f"At most {MAX_CHOICES} choices are allowed (got {len(choices):,}).")
+    if any(len(x) > 100 for x in choices):
+        c.add("choices", "A choice can have at most 100 characters.")
     if field_type in ("choice", "multi_choice") and not choices:
         c.add("choices", "A choice field needs at least one choice.")
     if field_type not in ("choice", "multi_choice"):
