@@ -9,8 +9,10 @@ from __future__ import annotations
 
 # Emails, phone numbers, addresses, websites and external ids of one record.
 MAX_ENTRIES = 50
-# Tags on one record, and tag filters in one list query.
+# Tags on one record.
 MAX_TAGS = 100
+# Tags one list (or export) may be filtered by: each is a join, and SQLite allows 64.
+MAX_TAG_FILTERS = 20
 # Web domains of one organization.
 MAX_DOMAINS = 20
 # Choices of one custom field definition (and so values of one multi-choice field).

@@ -19,6 +19,7 @@ from rapport.contacts.limits import (
     MAX_CUSTOM_FIELDS,
     MAX_DOMAINS,
     MAX_ENTRIES,
+    MAX_TAG_FILTERS,
     MAX_TAGS,
 )
 from rapport.contacts.models import Affiliation, Contact, CustomFieldDefinition, Organization
@@ -285,7 +286,7 @@ class ContactListParams(Schema):
     )
     tag: list[str] = Field(
         [],
-        max_length=MAX_TAGS,
+        max_length=MAX_TAG_FILTERS,
         description="Only contacts with this tag; repeat for all of several tags.",
     )
     owner: str | None = Field(None, description="Username of the owner.")
@@ -366,7 +367,9 @@ class OrganizationPage(Schema):
 
 class OrganizationListParams(Schema):
     q: str = Field("", description="Search names, domains, phone numbers, cities and tags.")
-    tag: list[str] = Field([], max_length=MAX_TAGS, description="Repeat for all of several tags.")
+    tag: list[str] = Field(
+        [], max_length=MAX_TAG_FILTERS, description="Repeat for all of several tags."
+    )
     owner: str | None = None
     parent: int | None = _id("Only direct children of this organization.")
     industry: str | None = None

@@ -15,6 +15,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.query import ModelIterable
 
 from rapport.access.models import ChangeRecord
+from rapport.contacts.limits import MAX_TAG_FILTERS
 from rapport.contacts.models import (
     Address,
     Affiliation,
@@ -68,6 +69,14 @@ class ContactFilters:
     custom: dict[str, str] = field(default_factory=dict)
 
 
+def check_tag_filters(tags: list[str]) -> None:
+    """Raise InvalidInput when a list is filtered by more tags than a query can join."""
+    if len(tags) > MAX_TAG_FILTERS:
+        raise InvalidInput.single(
+            "tag", f"Filter by at most {MAX_TAG_FILTERS} tags at once (got {len(tags):,})."
+        )
+
+
 def _custom_filters(qs: QuerySet, custom: Mapping[str, str], target: str) -> QuerySet:
     if not custom:
         return qs
@@ -107,6 +116,7 @@ def _custom_filters(qs: QuerySet, custom: Mapping[str, str], target: str) -> Que
 
 def _contact_filtered(filters: ContactFilters) -> QuerySet[Contact]:
     qs = Contact.objects.all()
+    check_tag_filters(filters.tags)
     for name in filters.tags:
         qs = qs.filter(tags__name_key=fold(name))
     if filters.owner:
@@ -538,6 +548,7 @@ def organization_list(
         raise InvalidInput.single("sort", f"Must be one of: {', '.join(SORTS)}.")
     filters = filters or OrganizationFilters()
     qs = Organization.objects.all()
+    check_tag_filters(filters.tags)
     for name in filters.tags:
         qs = qs.filter(tags__name_key=fold(name))
     if filters.owner:

@@ -10,7 +10,13 @@ from django.test import Client
 
 from rapport.conftest import bearer
 from rapport.contacts import services
-from rapport.contacts.limits import MAX_CHOICES, MAX_DOMAINS, MAX_ENTRIES, MAX_TAGS
+from rapport.contacts.limits import (
+    MAX_CHOICES,
+    MAX_DOMAINS,
+    MAX_ENTRIES,
+    MAX_TAG_FILTERS,
+    MAX_TAGS,
+)
 from rapport.contacts.models import Contact, Tag
 from rapport.core.errors import InvalidInput
 
@@ -83,3 +89,19 @@ def test_the_openapi_document_states_the_limits(bob):
     contact = schema["ContactIn"]["properties"]
     assert contact["tags"]["anyOf"][0]["maxItems"] == MAX_TAGS
     assert contact["emails"]["anyOf"][0]["maxItems"] == MAX_ENTRIES
+
+
+@pytest.mark.parametrize("path", ["/contacts", "/organizations", "/exports/contacts"])
+def test_lists_are_filtered_by_at_most_so_many_tags(bob, path):
+    Tag.objects.create(name="vip", name_key="vip")
+    query = "&".join(["tag=vip"] * (MAX_TAG_FILTERS + 1))
+    response = Client().get(f"/api/v1{path}?{query}", **bearer(bob))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "tag"
+    ok = Client().get(f"/api/v1{path}?{'&'.join(['tag=vip'] * MAX_TAG_FILTERS)}", **bearer(bob))
+    assert ok.status_code == 200
+
+
+def test_the_tag_filter_limit_holds_for_the_list_page_too(bob_client):
+    response = bob_client.get("/contacts/?" + "&".join(["tag=vip"] * (MAX_TAG_FILTERS + 1)))
+    assert response.status_code == 400
