@@ -18,6 +18,7 @@ from rapport.contacts.limits import (
     MAX_TAGS,
 )
 from rapport.contacts.models import Contact, Tag
+from rapport.contacts.tests.factories import make_contact
 from rapport.core.errors import InvalidInput
 
 
@@ -105,3 +106,11 @@ def test_lists_are_filtered_by_at_most_so_many_tags(bob, path):
 def test_the_tag_filter_limit_holds_for_the_list_page_too(bob_client):
     response = bob_client.get("/contacts/?" + "&".join(["tag=vip"] * (MAX_TAG_FILTERS + 1)))
     assert response.status_code == 400
+
+
+def test_several_tag_filters_find_the_records_carrying_all_of_them(bob):
+    both = make_contact(given_name="Both", tags=["red", "blue", "green"])
+    make_contact(given_name="Some", tags=["red", "blue"])
+    query = "tag=Red&tag=blue&tag=green&tag=red"
+    response = Client().get(f"/api/v1/contacts?{query}", **bearer(bob))
+    assert [c["id"] for c in response.json()["items"]] == [both.pk]
