@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.datastructures import MultiValueDict
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -181,6 +182,13 @@ def body_too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
     return api.create_response(
         request, {"detail": f"The request body is too large (at most {limit} MB)."}, status=413
+    )
+
+
+@api.exception_handler(MultiPartParserError)
+def upload_unreadable(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    return api.create_response(
+        request, {"detail": f"The multipart body could not be read: {exc}."}, status=400
     )
 
 

@@ -62,3 +62,9 @@ def test_pages_outside_the_api_keep_their_html_errors(bob_client):
     response = bob_client.get("/no-such-page/")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_an_unreadable_upload_is_a_json_400_saying_why(api):
+    response = api.post("/api/v1/imports", b"not multipart", content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "multipart body could not be read" in _detail(response)
