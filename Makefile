@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export RAPPORT_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint fmt bench install install-dev clean
+.PHONY: run test lint fmt bench fuzz install install-dev clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ lint: install-dev
 fmt: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# schemathesis over the whole OpenAPI document against a live `rapport serve` (a few
+# thousand cases): no 5xx, every response as documented. FUZZ_EXAMPLES=20 for more.
+fuzz: install-dev
+	$(BIN)/python scripts/fuzz.py --max-examples $(or $(FUZZ_EXAMPLES),5)
 
 bench: install-dev
 	$(BIN)/python bench/run.py

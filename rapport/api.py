@@ -12,10 +12,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.http.multipartparser import MultiPartParserError
 from django.utils.datastructures import MultiValueDict
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -23,6 +25,7 @@ from ninja.parser import Parser
 
 from rapport.access.api import SessionAuth, TokenAuth
 from rapport.access.api import router as access_router
+from rapport.access.services import TokenThrottled
 from rapport.contacts.api import (
     affiliations_router,
     contacts_router,
@@ -32,7 +35,13 @@ from rapport.contacts.api import (
 )
 from rapport.contacts.api.bulk import bulk_router
 from rapport.contacts.api.contacts import LikelyDuplicate
-from rapport.core.errors import Conflict, FieldError, InvalidInput, NotPermitted
+from rapport.core.errors import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotPermitted,
+    UnsupportedMediaType,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +82,18 @@ def _check_text(value: Any, path: str) -> None:
             _check_text(item, f"{path}[{i}]")
 
 
+def _is_json_content_type(content_type: str) -> bool:
+    media_type = content_type.split(";")[0].strip().lower()
+    return not media_type or media_type == "application/json" or media_type.endswith("+json")
+
+
 class JsonParser(Parser):
     def parse_body(self, request: HttpRequest) -> Any:
+        content_type = request.headers.get("content-type", "")
+        if not _is_json_content_type(content_type):
+            raise UnsupportedMediaType(
+                f"Send the body as JSON with Content-Type: application/json, not {content_type}."
+            )
         try:
             data = json.loads(request.body)
         except ValueError as exc:
@@ -158,6 +177,9 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
     errors = []
     for error in exc.errors:
         message = _MESSAGES.get(error.get("type", "")) or str(error.get("msg", "Invalid value."))
+        if error.get("type") == "too_long":  # a list or an object with too many entries
+            limit = (error.get("ctx") or {}).get("max_length")
+            message = f"At most {limit} entries are allowed."
         errors.append(FieldError(field_path(error.get("loc", ())), message))
     return _errors(request, errors)
 
@@ -167,10 +189,42 @@ def invalid_input(request: HttpRequest, exc: InvalidInput) -> HttpResponse:
     return _errors(request, exc.errors)
 
 
+@api.exception_handler(UnsupportedMediaType)
+def unsupported_media_type(request: HttpRequest, exc: UnsupportedMediaType) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc)}, status=415)
+
+
+@api.exception_handler(RequestDataTooBig)
+def body_too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+    return api.create_response(
+        request, {"detail": f"The request body is too large (at most {limit} MB)."}, status=413
+    )
+
+
+@api.exception_handler(MultiPartParserError)
+def upload_unreadable(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    return api.create_response(
+        request, {"detail": f"The multipart body could not be read: {exc}."}, status=400
+    )
+
+
+@api.exception_handler(TokenThrottled)
+def token_throttled(request: HttpRequest, exc: TokenThrottled) -> HttpResponse:
+    response = api.create_response(request, {"detail": str(exc)}, status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 @api.exception_handler(HttpError)
 def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    if isinstance(exc.__cause__, InvalidInput):  # the body could not be parsed
+    # Errors from parsing the body arrive wrapped in an HttpError(400).
+    if isinstance(exc.__cause__, InvalidInput):
         return _errors(request, exc.__cause__.errors)
+    if isinstance(exc.__cause__, UnsupportedMediaType):
+        return unsupported_media_type(request, exc.__cause__)
+    if isinstance(exc.__cause__, RequestDataTooBig):
+        return body_too_large(request, exc.__cause__)
     if not isinstance(exc, AuthenticationError):
         return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
     response = api.create_response(

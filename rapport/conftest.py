@@ -30,6 +30,14 @@ def _test_settings(settings, tmp_path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Counters kept in the cache (bad API tokens per address) start at zero in each test."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def _user(username: str, role: str) -> User:
     user = User.objects.create_user(username=username, password="correct horse battery", role=role)
     user.first_name = username.title()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -26,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
     "django_tasks",
     "django_tasks_db",
     "csp",
@@ -40,6 +42,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "rapport.core.middleware.ApiJsonErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -49,6 +52,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "rapport.access.middleware.LoginRequiredMiddleware",
+    # Late, so it can turn a locked-out sign-in into the "try again in N minutes" page.
+    "axes.middleware.AxesMiddleware",
+    # Last, so it is asked first about an exception: a busy database is a 503.
     "rapport.core.busy.DatabaseBusyMiddleware",
 ]
 
@@ -115,7 +121,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Sign-in throttling (django-axes): after RAPPORT_LOGIN_FAILURE_LIMIT failed attempts for one
+# username, or from one address, sign-in is refused for RAPPORT_LOGIN_LOCKOUT_MINUTES,
+# counted from the failure that caused the lock (attempts during it do not extend it).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("RAPPORT_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("RAPPORT_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "rapport.access.views.login_locked_out"
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False  # no banner on every command; failures and locks are still logged
+# API token failures per client address within RAPPORT_LOGIN_LOCKOUT_MINUTES before 429.
+RAPPORT_TOKEN_FAILURE_LIMIT = env_int("RAPPORT_TOKEN_FAILURE_LIMIT", 20)
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")

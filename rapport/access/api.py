@@ -11,15 +11,24 @@ from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
-from rapport.access.services import token_authenticate
+from rapport.access.services import token_authenticate, token_check_throttle, token_record_failure
 from rapport.core import policy
 
 
 class TokenAuth(HttpBearer):
-    """``Authorization: Bearer <token>`` with a token from `rapport token create`."""
+    """``Authorization: Bearer <token>`` with a token from `rapport token create`.
+
+    An address that sends too many unknown tokens is refused with 429 for a while
+    (TokenThrottled), so tokens cannot be guessed at speed.
+    """
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        return token_authenticate(key=token.strip())
+        address = request.META.get("REMOTE_ADDR") or "unknown"
+        token_check_throttle(ip_address=address)
+        user = token_authenticate(key=token.strip())
+        if user is None:
+            token_record_failure(ip_address=address)
+        return user
 
 
 class SessionAuth(APIKeyCookie):

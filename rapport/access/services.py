@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import math
 import re
 import secrets
+from datetime import timedelta
 from typing import Any
 
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from rapport.access.models import ApiToken, ChangeRecord, User
@@ -17,6 +24,8 @@ from rapport.core import policy
 from rapport.core.errors import FieldError, InvalidInput
 
 TOKEN_PREFIX = "rpt_"
+
+logger = logging.getLogger(__name__)
 
 
 def _hash(key: str) -> str:
@@ -48,6 +57,74 @@ def token_authenticate(*, key: str) -> User | None:
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+def login_lockout_remaining(*, username: str | None, ip_address: str | None) -> timedelta:
+    """How long sign-in stays refused for this username or address (zero when it is not).
+
+    Mirrors django-axes' rule: a username, or an address, with AXES_FAILURE_LIMIT failures
+    within AXES_COOLOFF_TIME is locked until that time has passed since its last failure.
+    """
+    cool_off: timedelta = settings.AXES_COOLOFF_TIME
+    now = timezone.now()
+    recent = AccessAttempt.objects.filter(attempt_time__gte=now - cool_off)
+    locks = [Q(username=username)] if username else []
+    locks += [Q(ip_address=ip_address)] if ip_address else []
+    ends = []
+    for who in locks:
+        seen = recent.filter(who).aggregate(
+            failures=Sum("failures_since_start"), last=Max("attempt_time")
+        )
+        if (seen["failures"] or 0) >= settings.AXES_FAILURE_LIMIT:
+            ends.append(seen["last"] + cool_off)
+    return max(ends) - now if ends else timedelta(0)
+
+
+def minutes_to_wait(wait: timedelta) -> int:
+    """A wait as whole minutes, rounded up, at least one."""
+    return max(1, math.ceil(wait.total_seconds() / 60))
+
+
+class TokenThrottled(Exception):
+    """Too many failed API token attempts from one address; retry after ``retry_after`` s."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            f"Too many failed API token attempts from your address. Try again in "
+            f"{minutes_to_wait(timedelta(seconds=retry_after))} minute(s)."
+        )
+
+
+def _token_failures_key(ip_address: str) -> str:
+    return f"rapport:token-failures:{ip_address}"
+
+
+def token_check_throttle(*, ip_address: str) -> None:
+    """Raise TokenThrottled when this address has used up its budget of bad tokens.
+
+    The budget (RAPPORT_TOKEN_FAILURE_LIMIT within RAPPORT_LOGIN_LOCKOUT_MINUTES) is kept in
+    the cache; with the default local-memory cache it is counted per server process.
+    """
+    if cache.get(_token_failures_key(ip_address), 0) >= settings.RAPPORT_TOKEN_FAILURE_LIMIT:
+        raise TokenThrottled(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+
+
+def token_record_failure(*, ip_address: str) -> None:
+    """Count one failed token attempt from this address, and log it."""
+    key = _token_failures_key(ip_address)
+    timeout = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    if cache.add(key, 1, timeout):
+        failures = 1
+    else:
+        try:
+            failures = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout)
+            failures = 1
+    logger.warning("API token authentication failed from %s (%d recent)", ip_address, failures)
+    if failures == settings.RAPPORT_TOKEN_FAILURE_LIMIT:
+        logger.warning("API token attempts from %s refused for %d s", ip_address, timeout)
 
 
 def token_revoke(*, token: ApiToken) -> None:

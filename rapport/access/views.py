@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
+from axes.helpers import get_client_ip_address, get_client_username
 from django.contrib import messages
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -12,9 +17,44 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from rapport.access import services
 from rapport.access.models import ApiToken, User
-from rapport.access.services import token_create, token_revoke
+from rapport.access.services import (
+    login_lockout_remaining,
+    minutes_to_wait,
+    token_create,
+    token_revoke,
+)
 from rapport.core import policy
 from rapport.core.errors import InvalidInput, NotPermitted
+
+logger = logging.getLogger(__name__)
+
+
+def login_locked_out(
+    request: HttpRequest, response: HttpResponse | None, credentials: dict[str, Any] | None
+) -> HttpResponse:
+    """The sign-in page, refusing for now and saying how long to wait (429, Retry-After).
+
+    Called by django-axes when a username or an address has too many failed attempts.
+    """
+    username = get_client_username(request, credentials)
+    address = get_client_ip_address(request)
+    wait = login_lockout_remaining(username=username, ip_address=address)
+    minutes = minutes_to_wait(wait)
+    logger.warning(
+        "Sign-in refused for username %r from %s for %d more minute(s)", username, address, minutes
+    )
+    form = AuthenticationForm(request, initial={"username": username or ""})
+    context = {
+        "form": form,
+        "next": request.POST.get("next", ""),
+        "locked_message": (
+            "Too many failed sign-in attempts. Sign-in is paused for this account or "
+            f"network; try again in {minutes} minute{'s' if minutes != 1 else ''}."
+        ),
+    }
+    locked = render(request, "login.html", context, status=429)
+    locked["Retry-After"] = str(max(1, int(wait.total_seconds())))
+    return locked
 
 
 def _require(request: HttpRequest, action: str) -> None:

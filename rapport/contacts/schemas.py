@@ -14,6 +14,14 @@ from typing import Any
 from ninja import Field, Schema
 from pydantic import BaseModel, ConfigDict
 
+from rapport.contacts.limits import (
+    MAX_CHOICES,
+    MAX_CUSTOM_FIELDS,
+    MAX_DOMAINS,
+    MAX_ENTRIES,
+    MAX_TAG_FILTERS,
+    MAX_TAGS,
+)
 from rapport.contacts.models import Affiliation, Contact, CustomFieldDefinition, Organization
 from rapport.contacts.selectors import SORTS
 from rapport.duplicates.schemas import CandidateOut
@@ -158,12 +166,22 @@ class ContactIn(InputSchema):
     family_name: str | None = Field(None, examples=["Lovelace"])
     suffix: str | None = Field(None, examples=["PhD"])
     nickname: str | None = None
-    emails: list[EmailIn] | None = Field(None, description="Replaces every email address.")
-    phones: list[PhoneIn] | None = Field(None, description="Replaces every phone number.")
-    addresses: list[AddressIn] | None = Field(None, description="Replaces every address.")
-    urls: list[UrlIn] | None = Field(None, description="Replaces every website and profile.")
+    emails: list[EmailIn] | None = Field(
+        None, max_length=MAX_ENTRIES, description="Replaces every email address."
+    )
+    phones: list[PhoneIn] | None = Field(
+        None, max_length=MAX_ENTRIES, description="Replaces every phone number."
+    )
+    addresses: list[AddressIn] | None = Field(
+        None, max_length=MAX_ENTRIES, description="Replaces every address."
+    )
+    urls: list[UrlIn] | None = Field(
+        None, max_length=MAX_ENTRIES, description="Replaces every website and profile."
+    )
     external_ids: list[ExternalIdIn] | None = Field(
-        None, description="Ids in other systems, one per source; replaces them all."
+        None,
+        max_length=MAX_ENTRIES,
+        description="Ids in other systems, one per source; replaces them all.",
     )
     birthday: str | None = Field(
         None,
@@ -186,12 +204,14 @@ class ContactIn(InputSchema):
     )
     tags: list[str] | None = Field(
         None,
+        max_length=MAX_TAGS,
         description="Tag names (ignoring case). Unknown tags are created for members; "
         "replaces every tag.",
         examples=[["vip", "newsletter"]],
     )
     custom_fields: dict[str, Any] | None = Field(
         None,
+        max_length=MAX_CUSTOM_FIELDS,
         description="Values of admin-defined custom fields by key; null or empty removes a "
         "value. On PATCH, keys not sent keep their values.",
         examples=[{"tier": "gold"}],
@@ -273,7 +293,9 @@ class ContactListParams(Schema):
         examples=["lovelace"],
     )
     tag: list[str] = Field(
-        [], description="Only contacts with this tag; repeat for all of several tags."
+        [],
+        max_length=MAX_TAG_FILTERS,
+        description="Only contacts with this tag; repeat for all of several tags.",
     )
     owner: str | None = Field(None, description="Username of the owner.")
     organization: int | None = _id("Only people affiliated with this organization.")
@@ -306,17 +328,17 @@ class HistoryEntry(Schema):
 class OrganizationIn(InputSchema):
     name: str | None = Field(None, examples=["Analytical Engines Ltd"])
     legal_name: str | None = None
-    domains: list[str] | None = Field(None, examples=[["example.com"]])
+    domains: list[str] | None = Field(None, max_length=MAX_DOMAINS, examples=[["example.com"]])
     industry: str | None = Field(None, examples=["Software"])
     size_band: str | None = _choices(Organization.SizeBand.values, "Number of employees.")
     website: str | None = Field(None, examples=["https://example.com"])
     notes: str | None = None
     owner: str | None = Field(None, description="Username of the owner.")
     parent: int | None = _id("Id of the parent organization (the hierarchy cannot loop).")
-    phones: list[PhoneIn] | None = None
-    addresses: list[AddressIn] | None = None
-    tags: list[str] | None = None
-    custom_fields: dict[str, Any] | None = None
+    phones: list[PhoneIn] | None = Field(None, max_length=MAX_ENTRIES)
+    addresses: list[AddressIn] | None = Field(None, max_length=MAX_ENTRIES)
+    tags: list[str] | None = Field(None, max_length=MAX_TAGS)
+    custom_fields: dict[str, Any] | None = Field(None, max_length=MAX_CUSTOM_FIELDS)
 
 
 class OrganizationOut(Schema):
@@ -355,7 +377,9 @@ class OrganizationPage(Schema):
 
 class OrganizationListParams(Schema):
     q: str = Field("", description="Search names, domains, phone numbers, cities and tags.")
-    tag: list[str] = Field([], description="Repeat for all of several tags.")
+    tag: list[str] = Field(
+        [], max_length=MAX_TAG_FILTERS, description="Repeat for all of several tags."
+    )
     owner: str | None = None
     parent: int | None = _id("Only direct children of this organization.")
     industry: str | None = None
@@ -460,7 +484,7 @@ class CustomFieldIn(InputSchema):
         CustomFieldDefinition.FieldType.values, "Kind of value. Cannot change later."
     )
     required: bool | None = None
-    choices: list[str] | None = Field(None, examples=[["gold", "silver"]])
+    choices: list[str] | None = Field(None, max_length=MAX_CHOICES, examples=[["gold", "silver"]])
     help_text: str | None = None
     position: int | None = Field(None, ge=0, le=1_000_000)
 

@@ -10,11 +10,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Case, Exists, Model, OuterRef, Q, QuerySet, TextField, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models.expressions import RawSQL
 from django.db.models.query import ModelIterable
 
 from rapport.access.models import ChangeRecord
+from rapport.contacts.limits import MAX_TAG_FILTERS
 from rapport.contacts.models import (
     Address,
     Affiliation,
@@ -67,6 +79,34 @@ class ContactFilters:
     custom: dict[str, str] = field(default_factory=dict)
 
 
+def with_all_tags(qs: QuerySet[Any], tags: list[str]) -> QuerySet[Any]:
+    """Narrow contacts or organizations to those carrying every one of ``tags``.
+
+    One tag is a join; several are one grouped subquery (records with as many of the
+    tags as asked), not a join per tag, which SQLite caps at 64 tables and PostgreSQL
+    plans in time exponential in their number. Raises InvalidInput past MAX_TAG_FILTERS.
+    """
+    if len(tags) > MAX_TAG_FILTERS:
+        raise InvalidInput.single(
+            "tag", f"Filter by at most {MAX_TAG_FILTERS} tags at once (got {len(tags):,})."
+        )
+    keys = sorted({fold(name) for name in tags})
+    if not keys:
+        return qs
+    if len(keys) == 1:
+        return qs.filter(tags__name_key=keys[0])
+    through = qs.model.tags.through
+    owner = f"{qs.model._meta.model_name}_id"
+    carrying_all = (
+        through.objects.filter(tag__name_key__in=keys)
+        .values(owner)
+        .annotate(found=Count("tag_id", distinct=True))
+        .filter(found=len(keys))
+        .values(owner)
+    )
+    return qs.filter(pk__in=carrying_all)
+
+
 def _custom_filters(qs: QuerySet, custom: Mapping[str, str], target: str) -> QuerySet:
     if not custom:
         return qs
@@ -110,8 +150,7 @@ def _custom_filters(qs: QuerySet, custom: Mapping[str, str], target: str) -> Que
 
 def _contact_filtered(filters: ContactFilters) -> QuerySet[Contact]:
     qs = Contact.objects.all()
-    for name in filters.tags:
-        qs = qs.filter(tags__name_key=fold(name))
+    qs = with_all_tags(qs, filters.tags)
     if filters.owner:
         qs = qs.filter(owner__username=filters.owner)
     if filters.organization:
@@ -629,8 +668,7 @@ def organizations_matching(
         raise InvalidInput.single("sort", f"Must be one of: {', '.join(SORTS)}.")
     filters = filters or OrganizationFilters()
     qs = Organization.objects.all()
-    for name in filters.tags:
-        qs = qs.filter(tags__name_key=fold(name))
+    qs = with_all_tags(qs, filters.tags)
     if filters.owner:
         qs = qs.filter(owner__username=filters.owner)
     if filters.parent:

@@ -54,3 +54,7 @@ class Conflict(Exception):
 
 class NotPermitted(Exception):
     """The actor may not do this; raised by the policy module."""
+
+
+class UnsupportedMediaType(Exception):
+    """The request body is in a format the endpoint does not read (HTTP 415)."""

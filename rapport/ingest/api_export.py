@@ -15,10 +15,11 @@ from ninja import Field, Query, Router, Schema
 
 from rapport.contacts import selectors
 from rapport.contacts.api._http import READ_ERRORS, actor, aware, custom_filters
+from rapport.contacts.limits import MAX_TAG_FILTERS
 from rapport.contacts.models import Contact
 from rapport.contacts.schemas import MAX_ID
 from rapport.ingest.export_views import streaming_download
-from rapport.ingest.exporters import FORMATS, contacts_export
+from rapport.ingest.exporters import FORMATS, MAX_SELECTION, contacts_export
 
 router = Router(tags=["exports"])
 
@@ -30,7 +31,9 @@ class ContactExportParams(Schema):
         json_schema_extra={"enum": list(FORMATS)},
     )
     q: str = Field("", description="Search, as on the contact list.")
-    tag: list[str] = Field([], description="Only contacts with this tag; repeatable.")
+    tag: list[str] = Field(
+        [], max_length=MAX_TAG_FILTERS, description="Only contacts with this tag; repeatable."
+    )
     owner: str | None = Field(None, description="Username of the owner.")
     organization: int | None = Field(None, ge=1, le=MAX_ID)
     lifecycle_stage: str | None = Field(
@@ -42,11 +45,23 @@ class ContactExportParams(Schema):
     updated_after: dt.datetime | None = None
     updated_before: dt.datetime | None = None
     id: list[int] = Field(
-        [], description="Export only these contacts (a selection); repeatable, at most 10,000."
+        [],
+        max_length=MAX_SELECTION,
+        description="Export only these contacts (a selection); repeatable, at most 10,000.",
     )
 
 
-_FILE_TYPES = {spec.content_type: {"schema": {"type": "string"}} for spec in FORMATS.values()}
+def _file_schema(content_type: str) -> dict[str, Any]:
+    if content_type == "application/json":  # the contacts as GET /contacts/{id} shows them
+        return {"type": "array", "items": {"type": "object"}}
+    if content_type.startswith("text/"):
+        return {"type": "string"}
+    return {"type": "string", "format": "binary"}
+
+
+_FILE_TYPES = {
+    spec.content_type: {"schema": _file_schema(spec.content_type)} for spec in FORMATS.values()
+}
 
 
 @router.get(

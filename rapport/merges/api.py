@@ -10,13 +10,16 @@ from ninja import Field, Query, Router, Schema, Status
 from rapport.contacts.api._http import READ_ERRORS, VIA, WRITE_ERRORS, ObjectId, actor
 from rapport.merges import selectors, services
 from rapport.merges.models import Merge
+from rapport.merges.services._merge import MAX_MERGED
 
 router = Router(tags=["merges"])
 
 
 class MergeIn(Schema):
     survivor: int = Field(description="The id of the record that is kept.")
-    merged: list[int] = Field(description="The ids of the records merged into it.")
+    merged: list[int] = Field(
+        max_length=MAX_MERGED, description="The ids of the records merged into it."
+    )
     choices: dict[str, int] = Field(
         default_factory=dict,
         description=(
@@ -56,7 +59,9 @@ class MergeListParams(Schema):
 
 class ProposalParams(Schema):
     kind: str = Field(description="contact or organization")
-    ids: str = Field(description="Comma-separated ids; the first is the survivor.")
+    ids: str = Field(
+        max_length=MAX_MERGED * 21, description="Comma-separated ids; the first is the survivor."
+    )
 
 
 class ProposedFieldOut(Schema):

@@ -157,6 +157,7 @@ class GenerateIn(Schema):
     batch: int | None = Field(None, ge=1)
     providers: list[str] | None = Field(
         None,
+        max_length=20,
         description="Provider names (email_domain, phone, address, name_case); all by default.",
     )
 

@@ -441,10 +441,17 @@ def suggestion_accept_many(
     Returns ``{"accepted": n, "failed": [{"id", "contact", "reason"}]}``.
     """
     from rapport.core.errors import Conflict, InvalidInput, NotPermitted
+    from rapport.quality.models import Suggestion
 
     policy.require(actor, "enrichment.apply")
     accepted, failed = 0, []
-    for pk in suggestion_ids:
+    wanted = list(dict.fromkeys(suggestion_ids))
+    # One query finds which exist, so a long list of unknown ids costs no more than that.
+    known = set(Suggestion.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    for pk in wanted:
+        if pk not in known:
+            failed.append({"id": pk, "reason": "There is no such suggestion."})
+            continue
         try:
             suggestion_accept(actor=actor, suggestion_id=pk, via=via)
             accepted += 1

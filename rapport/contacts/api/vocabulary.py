@@ -72,8 +72,12 @@ def _update_tag(
     request: HttpRequest, tag_id: int, data: dict[str, Any], response: HttpResponse
 ) -> dict[str, Any]:
     tag = selectors.tag_get(actor=actor(request), tag_id=tag_id)
-    require_current(request, _tag_etag(tag))
-    tag = services.tag_update(actor=actor(request), tag=tag, data=data)
+    tag = services.tag_update(
+        actor=actor(request),
+        tag=tag,
+        data=data,
+        check_current=lambda locked: require_current(request, _tag_etag(locked)),
+    )
     return with_etag(response, _tag_etag(tag), tag_out(tag))
 
 
@@ -96,8 +100,11 @@ def patch_tag(
 def delete_tag(request: HttpRequest, tag_id: ObjectId) -> Status[None]:
     """The tag disappears from every record that carries it."""
     tag = selectors.tag_get(actor=actor(request), tag_id=tag_id)
-    require_current(request, _tag_etag(tag))
-    services.tag_delete(actor=actor(request), tag=tag)
+    services.tag_delete(
+        actor=actor(request),
+        tag=tag,
+        check_current=lambda locked: require_current(request, _tag_etag(locked)),
+    )
     return Status(204, None)
 
 
@@ -160,8 +167,12 @@ def _update_custom_field(
     request: HttpRequest, definition_id: int, data: dict[str, Any], response: HttpResponse
 ) -> dict[str, Any]:
     d = selectors.custom_field_get(actor=actor(request), definition_id=definition_id)
-    require_current(request, _definition_etag(d))
-    d = services.custom_field_update(actor=actor(request), definition=d, data=data)
+    d = services.custom_field_update(
+        actor=actor(request),
+        definition=d,
+        data=data,
+        check_current=lambda locked: require_current(request, _definition_etag(locked)),
+    )
     return with_etag(response, _definition_etag(d), custom_field_out(d))
 
 
@@ -198,6 +209,9 @@ def patch_custom_field(
 def delete_custom_field(request: HttpRequest, definition_id: ObjectId) -> Status[None]:
     """Values already stored stay in the records' history."""
     d = selectors.custom_field_get(actor=actor(request), definition_id=definition_id)
-    require_current(request, _definition_etag(d))
-    services.custom_field_delete(actor=actor(request), definition=d)
+    services.custom_field_delete(
+        actor=actor(request),
+        definition=d,
+        check_current=lambda locked: require_current(request, _definition_etag(locked)),
+    )
     return Status(204, None)

@@ -10,6 +10,7 @@ from django.db import models
 
 from rapport.access.models import User
 from rapport.contacts import normalize
+from rapport.contacts.limits import MAX_CUSTOM_FIELDS, MAX_ENTRIES, MAX_TAGS
 from rapport.contacts.models import Affiliation, CustomFieldDefinition, ExternalId, Tag
 from rapport.core import bulk, policy
 from rapport.core.errors import Conflict, FieldError
@@ -169,6 +170,25 @@ def describe_role(
     return text
 
 
+def lock_tag_and_carriers(tag_pk: int) -> Tag | None:
+    """Lock the contacts and organizations carrying a tag, then the tag; None if it is gone.
+
+    Follows the lock order of rapport.core.locking (records by id, then vocabulary): a
+    contact edit locks its contact and then touches the tags it links, so a tag write that
+    locked the tag first would wait on it in a circle.
+    """
+    from rapport.contacts.models import Contact, Organization
+
+    for model in (Contact, Organization):
+        list(
+            model._default_manager.select_for_update(of=("self",))
+            .filter(tags=tag_pk)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    return Tag.objects.select_for_update().filter(pk=tag_pk).first()
+
+
 def lock_version(model: type[models.Model], pk: int, expected_version: int | None) -> None:
     """Lock the row until the transaction ends; raise Conflict when it is gone or stale.
 
@@ -240,18 +260,13 @@ def text(c: Collector, data: Mapping[str, Any], key: str, max_length: int) -> st
     return value
 
 
-# The most entries one record holds in each list (emails, phones, addresses, links, ids
-# elsewhere): every path that writes a list keeps to it, merges included.
-MAX_ITEMS = 50
-
-
 def items(c: Collector, data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     value = data.get(key) or []
     if not isinstance(value, list):
         c.add(key, "Must be a list.")
         return []
-    if len(value) > MAX_ITEMS:
-        c.add(key, f"At most {MAX_ITEMS} entries are allowed.")
+    if len(value) > MAX_ENTRIES:
+        c.add(key, f"At most {MAX_ENTRIES} entries are allowed (got {len(value):,}).")
         return []
     result = []
     for i, item in enumerate(value):
@@ -361,6 +376,9 @@ def tags(
     if not isinstance(raw, list):
         c.add("tags", "Must be a list of tag names.")
         return None
+    if len(raw) > MAX_TAGS:
+        c.add("tags", f"At most {MAX_TAGS} tags are allowed (got {len(raw):,}).")
+        return None
     names: dict[str, str] = {}
     for i, name in enumerate(raw):
         if isinstance(name, Mapping):
@@ -423,6 +441,11 @@ def custom_fields(
         given = {}
     if not isinstance(given, Mapping):
         c.add("custom_fields", "Must be an object of field keys to values.")
+        return dict(current)
+    if len(given) > MAX_CUSTOM_FIELDS:
+        c.add(
+            "custom_fields", f"At most {MAX_CUSTOM_FIELDS} values are allowed (got {len(given):,})."
+        )
         return dict(current)
     definitions = lookups.definitions(target) if lookups is not None else _definitions(target)
     values = {k: v for k, v in current.items() if k in definitions}

@@ -29,6 +29,7 @@ from rapport.contacts.services import _common as v
 from rapport.contacts.services import search_doc
 from rapport.core import bulk, policy
 from rapport.core.errors import InvalidInput
+from rapport.core.locking import retry_once_on_conflict
 from rapport.core.text import fold
 from rapport.duplicates import services as duplicates
 
@@ -424,6 +425,7 @@ def _load(contact_id: int) -> Contact:
     )
 
 
+@retry_once_on_conflict
 @transaction.atomic
 def contact_create(*, actor: Any, data: Mapping[str, Any], via: str = "ui") -> Contact:
     """Validate and save a new contact with its emails, phones, addresses, links and tags.
@@ -471,6 +473,7 @@ def contact_create(*, actor: Any, data: Mapping[str, Any], via: str = "ui") -> C
     return contact
 
 
+@retry_once_on_conflict
 @transaction.atomic
 def contact_update(
     *,
@@ -525,6 +528,7 @@ def contact_update(
     return updated
 
 
+@retry_once_on_conflict
 @transaction.atomic
 def contact_delete(
     *, actor: Any, contact: Contact, expected_version: int | None = None, via: str = "ui"

@@ -12,11 +12,13 @@ from django.db.models import F
 from rapport.access.models import ChangeRecord
 from rapport.access.services import change_record, diff
 from rapport.contacts import normalize
+from rapport.contacts.limits import MAX_DOMAINS
 from rapport.contacts.models import Address, Contact, Organization, Phone, Tag
 from rapport.contacts.services import _common as v
 from rapport.contacts.services import search_doc
 from rapport.core import policy
 from rapport.core.errors import InvalidInput
+from rapport.core.locking import retry_once_on_conflict
 from rapport.core.text import fold
 from rapport.duplicates import services as duplicates
 
@@ -143,6 +145,9 @@ def _validate(
         raw_domains = [d for d in raw_domains.replace(",", " ").split() if d]
     if not isinstance(raw_domains, list):
         c.add("domains", "Must be a list of domain names.")
+        raw_domains = []
+    if len(raw_domains) > MAX_DOMAINS:
+        c.add("domains", f"At most {MAX_DOMAINS} domains are allowed (got {len(raw_domains):,}).")
         raw_domains = []
     for i, raw in enumerate(raw_domains):
         found = c.check(f"domains[{i}]", normalize.domain, str(raw))
@@ -298,6 +303,7 @@ def _write_children(
         v.replace_rows(models[key], {"organization": org}, children[key])
 
 
+@retry_once_on_conflict
 @transaction.atomic
 def organization_create(*, actor: Any, data: Mapping[str, Any], via: str = "ui") -> Organization:
     """Validate and save a new organization. Raises NotPermitted or InvalidInput."""
@@ -324,6 +330,7 @@ def organization_create(*, actor: Any, data: Mapping[str, Any], via: str = "ui")
     return org
 
 
+@retry_once_on_conflict
 @transaction.atomic
 def organization_update(
     *,
@@ -388,6 +395,7 @@ def _refresh_people(org: Organization) -> None:
         contact_refresh_search(contact=person)
 
 
+@retry_once_on_conflict
 @transaction.atomic
 def organization_delete(
     *, actor: Any, org: Organization, expected_version: int | None = None, via: str = "ui"

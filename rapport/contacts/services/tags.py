@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db import transaction
 from django.utils.text import slugify
 
+from rapport.contacts.limits import MAX_CHOICES
 from rapport.contacts.models import Contact, CustomFieldDefinition, Organization, Tag
 from rapport.contacts.services import _common as v
 from rapport.core import policy
-from rapport.core.errors import InvalidInput
+from rapport.core.errors import Conflict, InvalidInput
+from rapport.core.locking import retry_once_on_conflict
 from rapport.core.text import fold
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -41,10 +43,32 @@ def tag_create(*, actor: Any, data: Mapping[str, Any]) -> Tag:
     return Tag.objects.create(**_tag_fields(data, None))
 
 
+def _locked_tag(tag: Tag, check_current: Callable[[Tag], None] | None) -> Tag:
+    locked = v.lock_tag_and_carriers(tag.pk)
+    if locked is None:
+        raise Conflict("This tag has been deleted.")
+    if check_current is not None:
+        check_current(locked)
+    return locked
+
+
+@retry_once_on_conflict
 @transaction.atomic
-def tag_update(*, actor: Any, tag: Tag, data: Mapping[str, Any]) -> Tag:
-    """Rename or recolour a tag; the search text of every record carrying it follows."""
+def tag_update(
+    *,
+    actor: Any,
+    tag: Tag,
+    data: Mapping[str, Any],
+    check_current: Callable[[Tag], None] | None = None,
+) -> Tag:
+    """Rename or recolour a tag; the search text of every record carrying it follows.
+
+    ``check_current`` is called with the locked tag before anything changes and raises
+    Conflict when it is no longer what the caller saw (an If-Match), so of concurrent
+    writers with the same precondition exactly one wins.
+    """
     policy.require(actor, "tags.manage")
+    tag = _locked_tag(tag, check_current)
     renamed = "name" in data and str(data["name"]).strip() != tag.name
     for key, value in _tag_fields(data, tag).items():
         setattr(tag, key, value)
@@ -54,9 +78,13 @@ def tag_update(*, actor: Any, tag: Tag, data: Mapping[str, Any]) -> Tag:
     return tag
 
 
+@retry_once_on_conflict
 @transaction.atomic
-def tag_delete(*, actor: Any, tag: Tag) -> None:
+def tag_delete(*, actor: Any, tag: Tag, check_current: Callable[[Tag], None] | None = None) -> None:
+    """Delete a tag; it disappears from every record carrying it (``check_current`` as in
+    ``tag_update``). Raises Conflict when it is already gone."""
     policy.require(actor, "tags.manage")
+    tag = _locked_tag(tag, check_current)
     contacts = list(tag.contacts.all())
     orgs = list(tag.organizations.all())
     tag.delete()
@@ -124,6 +152,10 @@ def _definition_fields(
         c.add("choices", "Must be a list of non-empty texts.")
         choices = []
     choices = list(dict.fromkeys(x.strip() for x in choices))
+    if len(choices) > MAX_CHOICES:
+        c.add("choices", f"At most {MAX_CHOICES} choices are allowed (got {len(choices):,}).")
+    if any(len(x) > 100 for x in choices):
+        c.add("choices", "A choice can have at most 100 characters.")
     if field_type in ("choice", "multi_choice") and not choices:
         c.add("choices", "A choice field needs at least one choice.")
     if field_type not in ("choice", "multi_choice"):
@@ -153,19 +185,45 @@ def custom_field_create(*, actor: Any, data: Mapping[str, Any]) -> CustomFieldDe
     return CustomFieldDefinition.objects.create(**_definition_fields(data, None))
 
 
+def _locked_definition(
+    definition: CustomFieldDefinition,
+    check_current: Callable[[CustomFieldDefinition], None] | None,
+) -> CustomFieldDefinition:
+    locked = CustomFieldDefinition.objects.select_for_update().filter(pk=definition.pk).first()
+    if locked is None:
+        raise Conflict("This custom field has been deleted.")
+    if check_current is not None:
+        check_current(locked)
+    return locked
+
+
+@retry_once_on_conflict
 @transaction.atomic
 def custom_field_update(
-    *, actor: Any, definition: CustomFieldDefinition, data: Mapping[str, Any]
+    *,
+    actor: Any,
+    definition: CustomFieldDefinition,
+    data: Mapping[str, Any],
+    check_current: Callable[[CustomFieldDefinition], None] | None = None,
 ) -> CustomFieldDefinition:
+    """Change a definition (not its key, target or type). ``check_current`` is called with
+    the locked row before any change and raises Conflict when it is stale (If-Match)."""
     policy.require(actor, "custom_fields.manage")
+    definition = _locked_definition(definition, check_current)
     for key, value in _definition_fields(data, definition).items():
         setattr(definition, key, value)
     definition.save()
     return definition
 
 
+@retry_once_on_conflict
 @transaction.atomic
-def custom_field_delete(*, actor: Any, definition: CustomFieldDefinition) -> None:
+def custom_field_delete(
+    *,
+    actor: Any,
+    definition: CustomFieldDefinition,
+    check_current: Callable[[CustomFieldDefinition], None] | None = None,
+) -> None:
     """Remove a field definition. Stored values stay in the records' history."""
     policy.require(actor, "custom_fields.manage")
-    definition.delete()
+    _locked_definition(definition, check_current).delete()

@@ -9,6 +9,7 @@ file's bytes as the contacts are read, a chunk of rows at a time. See docs/expor
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,7 @@ from rapport.contacts.api._out import contact_out
 from rapport.contacts.models import Contact, CustomFieldDefinition
 from rapport.contacts.selectors import ContactFilters, contact_prefetch
 from rapport.core import policy
-from rapport.core.errors import InvalidInput
+from rapport.core.errors import FieldError, InvalidInput
 from rapport.ingest.exporters._pipeline import SERIAL_CHUNKS
 from rapport.ingest.exporters._source import (
     CHUNK_SIZE,
@@ -76,9 +77,13 @@ class Export:
 
 def _json_stream(qs: QuerySet[Contact], size: int) -> Iterator[bytes]:
     encoder = DjangoJSONEncoder(ensure_ascii=False)
+    id_lists = id_chunks(qs, size=size)
+    # The first ids are read before the opening bracket, so a failing query fails the
+    # request (see _started) rather than cutting the file short after "[".
+    first_ids = next(id_lists, None)
     yield b"["
     first = True
-    for ids in id_chunks(qs, size=size):
+    for ids in itertools.chain([first_ids] if first_ids else [], id_lists):
         contacts = contact_prefetch(Contact.objects.filter(pk__in=ids).order_by("pk"))
         parts = [encoder.encode(contact_out(c)) for c in contacts]
         text = ",\n".join(parts)
@@ -114,6 +119,7 @@ def contacts_export(
         raise InvalidInput.single(
             "ids", f"Select at most {MAX_SELECTION:,} contacts, or export a filtered list."
         )
+    _check_times(filters)
     qs = contacts_matching(q=q, filters=filters, ids=ids)
     stamp = timezone.localtime(now or timezone.now()).strftime("%Y%m%d-%H%M")
     filename = f"contacts-{stamp}.{spec.extension}"
@@ -133,4 +139,33 @@ def contacts_export(
         )
     else:
         data = _json_stream(qs, chunk_size)
-    return Export(file_format, filename, spec.content_type, data)
+    return Export(file_format, filename, spec.content_type, _started(data))
+
+
+_TIME_FILTERS = ("created_after", "created_before", "updated_after", "updated_before")
+
+
+def _check_times(filters: ContactFilters | None) -> None:
+    """Refuse a time filter the database cannot compare (it compares in UTC, years 1-9999).
+
+    Checked here because the rows are read only once the response is streaming, when an
+    error can no longer become a clear answer.
+    """
+    errors = []
+    for name in _TIME_FILTERS:
+        value = getattr(filters, name, None) if filters is not None else None
+        if value is None:
+            continue
+        try:
+            value.astimezone(dt.UTC)
+        except OverflowError:
+            errors.append(FieldError(name, "Must be a time between the years 1 and 9999 in UTC."))
+    if errors:
+        raise InvalidInput(errors)
+
+
+def _started(data: Iterator[bytes]) -> Iterator[bytes]:
+    """``data`` with its first chunk already produced (so its first queries already ran):
+    whatever fails there is raised to the caller before any byte is sent."""
+    first = next(data, None)
+    return data if first is None else itertools.chain([first], data)

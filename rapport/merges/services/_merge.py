@@ -31,7 +31,7 @@ from rapport.contacts.models import (
     WebLink,
 )
 from rapport.contacts.services import contact_refresh_search, contact_snapshot
-from rapport.contacts.services._common import MAX_ITEMS
+from rapport.contacts.limits import MAX_ENTRIES
 from rapport.contacts.services.organizations import (
     organization_refresh_search,
     organization_snapshot,
@@ -428,7 +428,7 @@ def _history_picture(kind: str, pk: int) -> dict[str, Any]:
     return organization_snapshot(Organization.objects.select_related("owner", "parent").get(pk=pk))
 
 
-# The lists a record holds at most MAX_ITEMS of, as the edit form names them.
+# The lists a record holds at most MAX_ENTRIES of, as the edit form names them.
 _LIMITED = {
     Email: ("emails", "emails"),
     Phone: ("phones", "phone numbers"),
@@ -446,13 +446,13 @@ def _check_limits(work: _Merging) -> None:
         if rel.model not in _LIMITED:
             continue
         held = rel.model._default_manager.filter(**{rel.field: work.survivor_id}).count()
-        if held > MAX_ITEMS:
+        if held > MAX_ENTRIES:
             path, noun = _LIMITED[rel.model]
             errors.append(
                 FieldError(
                     path,
                     f"Together these records have {held} different {noun}; one record "
-                    f"holds at most {MAX_ITEMS}. Remove {held - MAX_ITEMS} of them first, "
+                    f"holds at most {MAX_ENTRIES}. Remove {held - MAX_ENTRIES} of them first, "
                     "then merge.",
                 )
             )
