@@ -16,8 +16,8 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import render
 from django.utils.datastructures import MultiValueDict
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError

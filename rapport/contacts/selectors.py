@@ -412,7 +412,7 @@ COUNT_BUDGET_MS = 150
 
 
 @dataclass(frozen=True)
-class Count:
+class MatchCount:
     """How many rows match: exact below ``COUNT_CAP``, else ``COUNT_CAP`` and ``capped``;
     ``value`` None when counting took longer than COUNT_BUDGET_MS."""
 
@@ -425,13 +425,13 @@ class Count:
         return f"{self.value:,}+" if self.capped else f"{self.value:,}"
 
 
-def _count(qs: QuerySet) -> Count:
+def _count(qs: QuerySet) -> MatchCount:
     limited = qs.order_by().values("pk")[: COUNT_CAP + 1]
     try:
         found = budget.within(COUNT_BUDGET_MS, limited.count)
     except budget.OverBudget:
-        return Count(None, False)
-    return Count(min(found, COUNT_CAP), found > COUNT_CAP)
+        return MatchCount(None, False)
+    return MatchCount(min(found, COUNT_CAP), found > COUNT_CAP)
 
 
 def contacts_matching(
@@ -463,8 +463,8 @@ def contacts_matching(
 
 def contact_count(
     *, actor: Any, q: str = "", filters: ContactFilters | None = None, sort: str = ""
-) -> Count:
-    """How many contacts ``contact_list`` finds for this search and filters (see Count)."""
+) -> MatchCount:
+    """How many contacts ``contact_list`` finds for this search and filters (see MatchCount)."""
     return _count(contacts_matching(actor=actor, q=q, filters=filters, sort=sort))
 
 
@@ -693,8 +693,8 @@ def organizations_matching(
 
 def organization_count(
     *, actor: Any, q: str = "", filters: OrganizationFilters | None = None, sort: str = ""
-) -> Count:
-    """How many organizations ``organization_list`` finds (see Count)."""
+) -> MatchCount:
+    """How many organizations ``organization_list`` finds (see MatchCount)."""
     return _count(organizations_matching(actor=actor, q=q, filters=filters, sort=sort))
 
 

@@ -26,8 +26,6 @@ from rapport.contacts.tests.factories import employ, make_contact, make_organiza
 
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 EXAMPLES_PER_OPERATION = 4
-# Known server errors being fixed elsewhere; remove an entry once its fix is in.
-KNOWN_FAILING = {"POST /api/v1/duplicates/not-duplicates"}
 
 
 @pytest.fixture
@@ -59,8 +57,6 @@ def test_no_request_gets_a_server_error_or_an_undocumented_answer(fuzz_headers, 
     cases = 0
     for result in schema.get_all_operations():
         operation = result.ok()
-        if f"{operation.method.upper()} {operation.path}" in KNOWN_FAILING:
-            continue
 
         @given(case=operation.as_strategy())
         @settings(

@@ -20,6 +20,7 @@ from django.utils import timezone
 from rapport.access.models import ChangeRecord
 from rapport.access.services import change_record, diff
 from rapport.contacts import normalize
+from rapport.contacts.limits import MAX_ENTRIES
 from rapport.contacts.models import (
     Address,
     Affiliation,
@@ -31,7 +32,6 @@ from rapport.contacts.models import (
     WebLink,
 )
 from rapport.contacts.services import contact_refresh_search, contact_snapshot
-from rapport.contacts.limits import MAX_ENTRIES
 from rapport.contacts.services.organizations import (
     organization_refresh_search,
     organization_snapshot,
