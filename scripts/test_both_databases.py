@@ -1,8 +1,8 @@
 """Run the whole suite on SQLite and on PostgreSQL (when one is reachable) side by side.
 
 The two runs share nothing (an in-memory SQLite database; a PostgreSQL test database
-named after the process), so they run at the same time, one per core, and each one's
-output is printed whole when it ends. Under CI=true a missing PostgreSQL is a failure,
+named after the process), so they run at the same time, one per core. The SQLite run
+prints as it goes; the PostgreSQL run's output is kept and printed whole after it. Under CI=true a missing PostgreSQL is a failure,
 not a skip.
 """
 
@@ -25,25 +25,29 @@ def postgres_reachable(url: str) -> str | None:
         return str(exc).strip().splitlines()[0]
 
 
-Run = tuple[subprocess.Popen[bytes], IO[bytes]]
+Run = tuple[subprocess.Popen[bytes], IO[bytes] | None]
 
 
-def start(env: dict[str, str]) -> Run:
-    """Start one whole run of the suite, its output going to a temporary file."""
-    output = tempfile.TemporaryFile(prefix="rapport-tests-")  # noqa: SIM115 (closed in finish)
+def start(label: str, env: dict[str, str], *, live: bool) -> Run:
+    """Start one whole run of the suite: printing as it goes, or into a temporary file."""
     command = [sys.executable, "-m", "pytest", *sys.argv[1:]]
+    if live:
+        print(f"\n=== Test suite on {label} ===", flush=True)
+        return subprocess.Popen(command, env=env), None
+    output = tempfile.TemporaryFile(prefix="rapport-tests-")  # noqa: SIM115 (closed in finish)
     return subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT), output
 
 
 def finish(label: str, run: Run) -> int:
-    """Wait for a run, print its output whole and return its exit code."""
+    """Wait for a run, print its kept output and return its exit code."""
     process, output = run
     code = process.wait()
-    print(f"\n=== Test suite on {label} ===", flush=True)
-    output.seek(0)
-    sys.stdout.buffer.write(output.read())
-    sys.stdout.flush()
-    output.close()
+    if output is not None:
+        print(f"\n=== Test suite on {label} ===", flush=True)
+        output.seek(0)
+        sys.stdout.buffer.write(output.read())
+        sys.stdout.flush()
+        output.close()
     return code
 
 
@@ -53,8 +57,10 @@ def main() -> int:
     failures = 0
     url = os.environ.get("RAPPORT_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
     problem = postgres_reachable(url)
-    sqlite_run = start(base)
-    postgres_run = start({**base, "DATABASE_URL": url}) if problem is None else None
+    postgres_run = None
+    if problem is None:
+        postgres_run = start("PostgreSQL", {**base, "DATABASE_URL": url}, live=False)
+    sqlite_run = start("SQLite", base, live=True)
     if finish("SQLite", sqlite_run) != 0:
         failures += 1
     if postgres_run is not None:
