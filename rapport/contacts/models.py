@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from rapport.core.models import TimeStamped
+from rapport.core.models import BackgroundJob, TimeStamped
 
 
 class Tag(models.Model):
@@ -326,8 +326,11 @@ class ListColumns(models.Model):
         return f"{self.user_id}: {self.list_name}"
 
 
-class BulkJob(models.Model):
+class BulkJob(BackgroundJob):
     """One bulk action on selected contacts: what, on which ids, by whom, how far it got.
+
+    While it runs, ``heartbeat_at`` is refreshed (``core.jobs``); one whose worker died
+    is marked failed by ``rapport worker``, saying how far it got.
 
     ``ids`` is the selection as it was when the action started (a filter is resolved
     then), so the action covers what the user saw, not what matches later. ``failures``

@@ -19,7 +19,7 @@ from rapport.access.models import User
 from rapport.contacts.models import BulkJob, Contact, Tag
 from rapport.contacts.selectors import ContactFilters, contacts_matching
 from rapport.contacts.services.contacts import contact_update, contacts_delete
-from rapport.core import policy
+from rapport.core import jobs, policy
 from rapport.core.errors import Conflict, InvalidInput, NotPermitted
 from rapport.core.text import fold
 
@@ -204,14 +204,19 @@ def _run_chunk(job: BulkJob, actor: Any, chunk: list[int]) -> tuple[int, list[di
 
 
 def contacts_bulk_run(*, job_id: int) -> BulkJob:
-    """Run a queued bulk job, saving progress after every CHUNK contacts.
+    """Run a queued bulk job, saving progress after every CHUNK contacts and reporting
+    heartbeats while it runs (a job whose worker died is taken over from where it stopped).
 
     A contact that cannot be changed (gone meanwhile, a value its validation refuses,
     not permitted) is listed in ``failures`` and the others still change. A job that is
-    not queued any more is returned as it is (a second worker does not run it again).
+    finished, or running in a live process, is returned as it is.
     """
-    claimed = BulkJob.objects.filter(pk=job_id, status=BulkJob.Status.QUEUED).update(
-        status=BulkJob.Status.RUNNING, started_at=timezone.now()
+    claimed = jobs.job_claim(
+        BulkJob,
+        job_id,
+        startable=(BulkJob.Status.QUEUED,),
+        running=BulkJob.Status.RUNNING,
+        started_at=timezone.now(),
     )
     job = BulkJob.objects.select_related("started_by").get(pk=job_id)
     if not claimed:
@@ -219,8 +224,15 @@ def contacts_bulk_run(*, job_id: int) -> BulkJob:
     actor = job.started_by
     if actor is None or not actor.is_active:
         return _finish(job, error="The user who started this action can no longer act.")
+    with jobs.job_heartbeat(BulkJob, job.pk):
+        return _run_claimed(job, actor)
+
+
+def _run_claimed(job: BulkJob, actor: Any) -> BulkJob:
+    # A job taken over from a dead worker goes on after the last chunk it saved; the
+    # actions are idempotent, so a chunk that was half done is simply done again.
     try:
-        for start in range(0, len(job.ids), CHUNK):
+        for start in range(job.done, len(job.ids), CHUNK):
             chunk = [int(pk) for pk in job.ids[start : start + CHUNK]]
             changed, failures = _run_chunk(job, actor, chunk)
             job.done += len(chunk)
@@ -233,6 +245,14 @@ def contacts_bulk_run(*, job_id: int) -> BulkJob:
         _finish(job, error=f"Stopped after {job.done:,} contacts: {exc}")
         raise
     return _finish(job)
+
+
+def bulk_job_stopped_message(job: BulkJob) -> str:
+    """What ``jobs_recover`` records on a bulk action whose worker died."""
+    return (
+        f"The process running this action stopped after {job.done:,} of {job.total:,} "
+        f"({jobs.last_heard(job)}); the rest were not changed: select them and apply it again."
+    )
 
 
 def _finish(job: BulkJob, *, error: str = "") -> BulkJob:
