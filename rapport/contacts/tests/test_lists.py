@@ -254,12 +254,12 @@ def test_only_who_started_a_bulk_action_or_an_admin_sees_it(bob_api, charlie_api
 
 
 def test_a_contact_that_refuses_the_change_is_reported_and_the_others_change(bob, people):
-    from rapport.contacts.services.bulk import contacts_bulk_run
+    from rapport.contacts.services.bulk import bulk_run
 
     job = BulkJob.objects.create(
         action="set_stage", value="customer", ids=[people[0].pk, 999999], total=2, started_by=bob
     )
-    done = contacts_bulk_run(job_id=job.pk)
+    done = bulk_run(job_id=job.pk)
     assert (done.status, done.done, done.changed) == ("done", 2, 1)
     assert done.failures == [
         {"id": 999999, "name": "", "message": "This contact no longer exists."}
@@ -300,16 +300,16 @@ def test_a_bulk_action_whose_worker_died_is_marked_failed_by_the_next_worker(
 
 
 def test_a_bulk_action_left_by_a_dead_worker_is_taken_over_where_it_stopped(bob, people, settings):
-    from rapport.contacts.services.bulk import CHUNK, contacts_bulk_run
+    from rapport.contacts.services.bulk import CHUNK, bulk_run
 
     settings.RAPPORT_JOB_STALE_SECONDS = 60
     ids = [p.pk for p in people]
     live = _running_job(bob, ids, done=0, beat_seconds_ago=5)
-    assert contacts_bulk_run(job_id=live.pk).status == "running"  # its worker still reports
+    assert bulk_run(job_id=live.pk).status == "running"  # its worker still reports
     assert not Tag.objects.filter(name="Lapsed").exists()
     ids = [*ids, *_many(bob, CHUNK)]
     dead = _running_job(bob, ids, done=CHUNK, beat_seconds_ago=120)
-    job = contacts_bulk_run(job_id=dead.pk)
+    job = bulk_run(job_id=dead.pk)
     assert (job.status, job.done, job.changed) == ("done", len(ids), len(ids) - CHUNK)
     tagged = set(Tag.objects.get(name="Lapsed").contacts.values_list("pk", flat=True))
     assert tagged == set(ids[CHUNK:])  # the first chunk was saved as done before the worker died
