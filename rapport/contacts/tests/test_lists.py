@@ -20,16 +20,6 @@ from rapport.contacts.tests.test_api import Api
 
 
 @pytest.fixture
-def bob_api(bob) -> Api:
-    return Api(Client(), bearer(bob))
-
-
-@pytest.fixture
-def charlie_api(charlie) -> Api:
-    return Api(Client(), bearer(charlie))
-
-
-@pytest.fixture
 def people(bob) -> list[Contact]:
     """Four contacts; the first two tagged "Berlin"."""
     return [

@@ -8,25 +8,12 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.test import Client
 
 from rapport.access.models import ChangeRecord
-from rapport.conftest import bearer
 from rapport.contacts import services
 from rapport.contacts.models import Affiliation, BulkJob, Contact, Organization
 from rapport.contacts.services.bulk import BACKGROUND_ABOVE
 from rapport.contacts.tests.factories import employ, make_contact, make_organization
-from rapport.contacts.tests.test_api import Api
-
-
-@pytest.fixture
-def bob_api(bob) -> Api:
-    return Api(Client(), bearer(bob))
-
-
-@pytest.fixture
-def charlie_api(charlie) -> Api:
-    return Api(Client(), bearer(charlie))
 
 
 @pytest.fixture
