@@ -12,8 +12,8 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Router, Schema, Status
 from pydantic import create_model
 
-from rapport.contacts import selectors
-from rapport.contacts.api._http import READ_ERRORS, VIA, WRITE_ERRORS, ObjectId, actor, aware
+from rapport.contacts.api._filters import contact_filters, organization_filters
+from rapport.contacts.api._http import READ_ERRORS, VIA, WRITE_ERRORS, ObjectId, actor
 from rapport.contacts.models import BulkJob, Contact
 from rapport.contacts.schemas import MAX_ID, InputSchema
 from rapport.contacts.selectors import SORTS
@@ -53,32 +53,6 @@ class OrganizationBulkFilter(InputSchema):
         {}, description="`<key>` (or `<key>__gte`, `<key>__lte`) → value, as `custom.<key>=`."
     )
     sort: Literal[tuple(SORTS)] | None = None  # type: ignore[valid-type]
-
-
-def _contact_filters(spec: BulkFilter) -> selectors.ContactFilters:
-    return selectors.ContactFilters(
-        tags=spec.tag,
-        owner=spec.owner,
-        organization=spec.organization,
-        lifecycle_stage=spec.lifecycle_stage,
-        country=spec.country,
-        created_after=aware(spec.created_after),
-        created_before=aware(spec.created_before),
-        updated_after=aware(spec.updated_after),
-        updated_before=aware(spec.updated_before),
-        custom=spec.custom,
-    )
-
-
-def _organization_filters(spec: OrganizationBulkFilter) -> selectors.OrganizationFilters:
-    return selectors.OrganizationFilters(
-        tags=spec.tag,
-        owner=spec.owner,
-        parent=spec.parent,
-        industry=spec.industry,
-        country=spec.country,
-        custom=spec.custom,
-    )
 
 
 def _bulk_in(kind: str, filter_schema: type[InputSchema]) -> type[InputSchema]:
@@ -163,7 +137,7 @@ def job_out(job: BulkJob) -> dict[str, Any]:
 
 
 def bulk_router_for(
-    kind: str, filter_schema: type[InputSchema], to_filters: Callable[[Any], Any]
+    kind: str, filter_schema: type[InputSchema], to_filters: Callable[[Any, dict[str, str]], Any]
 ) -> Router:
     """POST /<kind>/bulk and GET /<kind>/bulk/{id} for one kind of record."""
     router = Router(tags=[kind])
@@ -182,7 +156,7 @@ def bulk_router_for(
             value=payload.value,
             ids=payload.ids,
             q=spec.q if spec else "",
-            filters=to_filters(spec) if spec is not None else None,
+            filters=to_filters(spec, spec.custom) if spec is not None else None,
             sort=(spec.sort or "") if spec else "",
             via=VIA,
         )
@@ -216,7 +190,7 @@ def bulk_router_for(
     return router
 
 
-bulk_router = bulk_router_for("contacts", BulkFilter, _contact_filters)
+bulk_router = bulk_router_for("contacts", BulkFilter, contact_filters)
 organizations_bulk_router = bulk_router_for(
-    "organizations", OrganizationBulkFilter, _organization_filters
+    "organizations", OrganizationBulkFilter, organization_filters
 )
