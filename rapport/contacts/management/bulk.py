@@ -29,8 +29,9 @@ def add_bulk_parser(sub: Any, common: list[Any], *, kind: str, actions: list[str
         "value",
         nargs="?",
         default="",
-        help="Tag name, username (empty: nobody)"
-        + (" or stage." if "set_stage" in actions else "."),
+        help="Tag name, username (empty: nobody) or stage."
+        if "set_stage" in actions
+        else "Tag name or username (empty: nobody).",
     )
     parser.add_argument(
         "--id", dest="ids", type=int, action="append", help=f"{singular.title()} id (repeatable)."
