@@ -33,7 +33,7 @@ from rapport.contacts.api import (
     organizations_router,
     tags_router,
 )
-from rapport.contacts.api.bulk import bulk_router
+from rapport.contacts.api.bulk import bulk_router, organizations_bulk_router
 from rapport.contacts.api.contacts import LikelyDuplicate
 from rapport.core.errors import (
     Conflict,
@@ -135,6 +135,7 @@ api = NinjaAPI(
 api.add_router("/", access_router)
 api.add_router("/contacts/bulk", bulk_router)
 api.add_router("/contacts", contacts_router)
+api.add_router("/organizations/bulk", organizations_bulk_router)
 api.add_router("/organizations", organizations_router)
 api.add_router("/affiliations", affiliations_router)
 api.add_router("/tags", tags_router)

@@ -19,7 +19,16 @@ class ContactsConfig(AppConfig):
     label = "contacts"
 
     def ready(self) -> None:
+        from rapport.contacts.models import BulkJob
+        from rapport.core.jobs import job_kind_register
         from rapport.core.labels import register_custom_label_source
+
+        job_kind_register(
+            BulkJob,
+            running=BulkJob.Status.RUNNING,
+            stopped=BulkJob.Status.FAILED,
+            message="rapport.contacts.services.bulk.bulk_job_stopped_message",
+        )
 
         # messages and history name custom fields by the labels people gave them
         register_custom_label_source(_custom_field_label)

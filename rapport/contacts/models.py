@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from rapport.core.models import TimeStamped
+from rapport.core.models import BackgroundJob, TimeStamped
 
 
 class Tag(models.Model):
@@ -326,12 +328,16 @@ class ListColumns(models.Model):
         return f"{self.user_id}: {self.list_name}"
 
 
-class BulkJob(models.Model):
-    """One bulk action on selected contacts: what, on which ids, by whom, how far it got.
+class BulkJob(BackgroundJob):
+    """One bulk action on selected contacts or organizations (``kind``): what, on which
+    ids, by whom, how far it got.
+
+    While it runs, ``heartbeat_at`` is refreshed (``core.jobs``); one whose worker died
+    is marked failed by ``rapport worker``, saying how far it got.
 
     ``ids`` is the selection as it was when the action started (a filter is resolved
     then), so the action covers what the user saw, not what matches later. ``failures``
-    lists ``{"id", "name", "message"}`` for each contact the action could not change.
+    lists ``{"id", "name", "message"}`` for each record the action could not change.
     """
 
     class Action(models.TextChoices):
@@ -347,6 +353,17 @@ class BulkJob(models.Model):
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
 
+    class Kind(models.TextChoices):
+        CONTACTS = "contacts", "Contacts"
+        ORGANIZATIONS = "organizations", "Organizations"
+
+    # The actions each kind has (organizations have no lifecycle stage).
+    ACTIONS: ClassVar[dict[str, tuple[str, ...]]] = {
+        Kind.CONTACTS: ("tag", "untag", "set_owner", "set_stage", "delete"),
+        Kind.ORGANIZATIONS: ("tag", "untag", "set_owner", "delete"),
+    }
+
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CONTACTS)
     action = models.CharField(max_length=20, choices=Action.choices)
     value = models.CharField(max_length=200, blank=True)
     ids = models.JSONField(default=list)

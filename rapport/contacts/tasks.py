@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from rapport.contacts.services.bulk import contacts_bulk_run
+from rapport.contacts.services.bulk import bulk_run
 
 
 @task()
 def run_bulk(job_id: int) -> None:
-    contacts_bulk_run(job_id=job_id)
+    bulk_run(job_id=job_id)

@@ -27,6 +27,7 @@ urlpatterns = [
         name="affiliation_add_from_contact",
     ),
     path("organizations/", organizations.organization_list, name="organizations"),
+    path("organizations/bulk/", lists.organization_bulk, name="organization_bulk"),
     path("organizations/new/", organizations.organization_create, name="organization_create"),
     path("organizations/lookup/", organizations.organization_lookup, name="organization_lookup"),
     path("organizations/<int:pk>/", organizations.organization_detail, name="organization"),

@@ -13,8 +13,8 @@ from typing import Any
 from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Field, Query, Router, Schema
 
-from rapport.contacts import selectors
-from rapport.contacts.api._http import READ_ERRORS, actor, aware, custom_filters
+from rapport.contacts.api._filters import contact_filters
+from rapport.contacts.api._http import READ_ERRORS, actor, custom_filters
 from rapport.contacts.limits import MAX_TAG_FILTERS
 from rapport.contacts.models import Contact
 from rapport.contacts.schemas import MAX_ID
@@ -75,18 +75,7 @@ def export_contacts(request: HttpRequest, params: Query[ContactExportParams]) ->
 
     The response carries `Content-Disposition: attachment; filename="contacts-….csv"`.
     """
-    filters = selectors.ContactFilters(
-        tags=params.tag,
-        owner=params.owner,
-        organization=params.organization,
-        lifecycle_stage=params.lifecycle_stage,
-        country=params.country,
-        created_after=aware(params.created_after),
-        created_before=aware(params.created_before),
-        updated_after=aware(params.updated_after),
-        updated_before=aware(params.updated_before),
-        custom=custom_filters(request),
-    )
+    filters = contact_filters(params, custom_filters(request))
     export = contacts_export(
         actor=actor(request),
         file_format=params.format,

@@ -1,22 +1,24 @@
-"""/api/v1/contacts/bulk: one action on many contacts, chosen by ids or by a filter."""
+"""/api/v1/contacts/bulk and /api/v1/organizations/bulk: one action on many records,
+chosen by ids or by a filter. Both routers come from ``bulk_router_for``; only the
+filter schema and the actions differ."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Router, Schema, Status
+from pydantic import create_model
 
-from rapport.contacts import selectors
-from rapport.contacts.api._http import READ_ERRORS, VIA, WRITE_ERRORS, ObjectId, actor, aware
+from rapport.contacts.api._filters import contact_filters, organization_filters
+from rapport.contacts.api._http import READ_ERRORS, VIA, WRITE_ERRORS, ObjectId, actor
 from rapport.contacts.models import BulkJob, Contact
 from rapport.contacts.schemas import MAX_ID, InputSchema
 from rapport.contacts.selectors import SORTS
 from rapport.contacts.services import bulk
 from rapport.core.errors import InvalidInput
-
-bulk_router = Router(tags=["contacts"])
 
 
 class BulkFilter(InputSchema):
@@ -38,24 +40,58 @@ class BulkFilter(InputSchema):
     sort: Literal[tuple(SORTS)] | None = None  # type: ignore[valid-type]
 
 
-class BulkIn(InputSchema):
-    action: Literal["tag", "untag", "set_owner", "set_stage", "delete"] = Field(
-        description="What to do to every selected contact."
+class OrganizationBulkFilter(InputSchema):
+    """The same search, filters and sort as GET /organizations takes."""
+
+    q: str = Field("", max_length=200)
+    tag: list[str] = Field([], max_length=20)
+    owner: str | None = Field(None, max_length=150)
+    parent: int | None = Field(None, ge=1, le=MAX_ID)
+    industry: str | None = Field(None, max_length=200)
+    country: str | None = Field(None, max_length=2)
+    custom: dict[str, str] = Field(
+        {}, description="`<key>` (or `<key>__gte`, `<key>__lte`) → value, as `custom.<key>=`."
     )
-    value: str = Field(
-        "",
-        max_length=200,
-        description="The tag name (tag, untag), a username or empty for nobody (set_owner), "
-        "a lifecycle stage (set_stage); unused by delete.",
-    )
-    ids: list[int] | None = Field(
-        None,
-        max_length=bulk.MAX_SELECTION,
-        description="The contacts to change. Give either `ids` or `filter`.",
-    )
-    filter: BulkFilter | None = Field(
-        None, description="Every contact the list shows for this search and these filters."
-    )
+    sort: Literal[tuple(SORTS)] | None = None  # type: ignore[valid-type]
+
+
+def _bulk_in(kind: str, filter_schema: type[InputSchema]) -> type[InputSchema]:
+    """The request body of POST /<kind>/bulk."""
+    actions = BulkJob.ACTIONS[kind]
+    singular = kind.removesuffix("s")
+    stage = ", a lifecycle stage (set_stage)" if "set_stage" in actions else ""
+    fields: dict[str, Any] = {
+        "action": (
+            Literal[actions],  # type: ignore[valid-type]
+            Field(description=f"What to do to every selected {singular}."),
+        ),
+        "value": (
+            str,
+            Field(
+                "",
+                max_length=200,
+                description="The tag name (tag, untag), a username or empty for nobody "
+                f"(set_owner){stage}; unused by delete.",
+            ),
+        ),
+        "ids": (
+            list[int] | None,
+            Field(
+                None,
+                max_length=bulk.MAX_SELECTION,
+                description=f"The {kind} to change. Give either `ids` or `filter`.",
+            ),
+        ),
+        "filter": (
+            filter_schema | None,
+            Field(
+                None, description=f"Every {singular} the list shows for this search and filters."
+            ),
+        ),
+    }
+    name = "BulkIn" if kind == "contacts" else f"{kind.title()}BulkIn"
+    schema: type[InputSchema] = create_model(name, __base__=InputSchema, **fields)
+    return schema
 
 
 class BulkFailureOut(Schema):
@@ -69,12 +105,13 @@ class BulkJobOut(Schema):
     action: str
     value: str
     status: Literal["queued", "running", "done", "failed"] = Field(
-        description="queued and running: poll GET /contacts/bulk/{id} until done or failed."
+        description="queued and running: poll its `Location` until done or failed."
     )
-    total: int = Field(description="Contacts selected.")
-    done: int = Field(description="Contacts handled so far.")
-    changed: int = Field(description="Contacts changed (or deleted).")
-    failures: list[BulkFailureOut] = Field(description="Contacts that could not be changed.")
+    kind: Literal["contacts", "organizations"]
+    total: int = Field(description="Records selected.")
+    done: int = Field(description="Records handled so far.")
+    changed: int = Field(description="Records changed (or deleted).")
+    failures: list[BulkFailureOut] = Field(description="Records that could not be changed.")
     error: str
     created_at: dt.datetime
     started_at: dt.datetime | None
@@ -84,6 +121,7 @@ class BulkJobOut(Schema):
 def job_out(job: BulkJob) -> dict[str, Any]:
     return {
         "id": job.pk,
+        "kind": job.kind,
         "action": job.action,
         "value": job.value,
         "status": job.status,
@@ -98,50 +136,61 @@ def job_out(job: BulkJob) -> dict[str, Any]:
     }
 
 
-@bulk_router.post(
-    "",
-    response={200: BulkJobOut, 202: BulkJobOut, **WRITE_ERRORS},
-    summary="Change or delete many contacts",
-)
-def start_bulk(request: HttpRequest, payload: BulkIn, response: HttpResponse) -> Any:
-    """Tag, untag, set the owner or lifecycle stage of, or delete the contacts given by
-    `ids` or matched by `filter`. Each contact changes as a PATCH would, with its own
-    history entry. Up to 200 contacts are done before the answer (200); more run in the
-    background (202, with `Location` to poll)."""
-    if (payload.ids is None) == (payload.filter is None):
-        raise InvalidInput.single("ids", "Give either ids or filter.")
-    spec = payload.filter
-    filters = None
-    if spec is not None:
-        filters = selectors.ContactFilters(
-            tags=spec.tag,
-            owner=spec.owner,
-            organization=spec.organization,
-            lifecycle_stage=spec.lifecycle_stage,
-            country=spec.country,
-            created_after=aware(spec.created_after),
-            created_before=aware(spec.created_before),
-            updated_after=aware(spec.updated_after),
-            updated_before=aware(spec.updated_before),
-            custom=spec.custom,
+def bulk_router_for(
+    kind: str, filter_schema: type[InputSchema], to_filters: Callable[[Any, dict[str, str]], Any]
+) -> Router:
+    """POST /<kind>/bulk and GET /<kind>/bulk/{id} for one kind of record."""
+    router = Router(tags=[kind])
+    body = _bulk_in(kind, filter_schema)
+    actions = BulkJob.ACTIONS[kind]
+    changes = ", ".join(a for a in actions if a != "delete")
+
+    def start_bulk(request: HttpRequest, payload: Any, response: HttpResponse) -> Any:
+        if (payload.ids is None) == (payload.filter is None):
+            raise InvalidInput.single("ids", "Give either ids or filter.")
+        spec = payload.filter
+        job = bulk.bulk_start(
+            kind=kind,
+            actor=actor(request),
+            action=payload.action,
+            value=payload.value,
+            ids=payload.ids,
+            q=spec.q if spec else "",
+            filters=to_filters(spec, spec.custom) if spec is not None else None,
+            sort=(spec.sort or "") if spec else "",
+            via=VIA,
         )
-    job = bulk.contacts_bulk_start(
-        actor=actor(request),
-        action=payload.action,
-        value=payload.value,
-        ids=payload.ids,
-        q=spec.q if spec else "",
-        filters=filters,
-        sort=(spec.sort or "") if spec else "",
-        via=VIA,
+        if job.is_active:
+            response["Location"] = f"{request.path.rstrip('/')}/{job.pk}"
+            return Status(202, job_out(job))
+        return job_out(job)
+
+    start_bulk.__annotations__["payload"] = body  # the kind's own schema
+    router.post(
+        "",
+        response={200: BulkJobOut, 202: BulkJobOut, **WRITE_ERRORS},
+        summary=f"Change or delete many {kind}",
+        operation_id=f"{kind}_bulk_start",
+        description=f"Run one of {changes} or delete on the {kind} given by `ids` or "
+        "matched by `filter`. Each one changes as a PATCH would, with its own history "
+        f"entry. Up to {bulk.BACKGROUND_ABOVE} are done before the answer (200); more run "
+        "in the background (202, with `Location` to poll).",
+    )(start_bulk)
+
+    @router.get(
+        "/{job_id}",
+        response={200: BulkJobOut, **READ_ERRORS},
+        summary=f"A bulk action on {kind}",
+        operation_id=f"{kind}_bulk_get",
+        description="A bulk action's status and progress, for who started it (or an admin).",
     )
-    if job.is_active:
-        response["Location"] = f"{request.path.rstrip('/')}/{job.pk}"
-        return Status(202, job_out(job))
-    return job_out(job)
+    def get_bulk(request: HttpRequest, job_id: ObjectId) -> Any:
+        return job_out(bulk.bulk_job_get(actor=actor(request), job_id=job_id, kind=kind))
+
+    return router
 
 
-@bulk_router.get("/{job_id}", response={200: BulkJobOut, **READ_ERRORS}, summary="A bulk action")
-def get_bulk(request: HttpRequest, job_id: ObjectId) -> Any:
-    """A bulk action's status and progress, for who started it (or an admin)."""
-    return job_out(bulk.bulk_job_get(actor=actor(request), job_id=job_id))
+bulk_router = bulk_router_for("contacts", BulkFilter, contact_filters)
+organizations_bulk_router = bulk_router_for(
+    "organizations", OrganizationBulkFilter, organization_filters
+)

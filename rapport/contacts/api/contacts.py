@@ -9,13 +9,13 @@ from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from rapport.contacts import selectors, services
+from rapport.contacts.api._filters import contact_filters
 from rapport.contacts.api._http import (
     READ_ERRORS,
     VIA,
     WRITE_ERRORS,
     ObjectId,
     actor,
-    aware,
     created,
     custom_filters,
     expected_version,
@@ -54,18 +54,7 @@ def list_contacts(request: HttpRequest, params: Query[ContactListParams]) -> dic
     Custom fields filter as `custom.<key>=value`, and number or date fields also as
     `custom.<key>__gte=` and `custom.<key>__lte=`.
     """
-    filters = selectors.ContactFilters(
-        tags=params.tag,
-        owner=params.owner,
-        organization=params.organization,
-        lifecycle_stage=params.lifecycle_stage,
-        country=params.country,
-        created_after=aware(params.created_after),
-        created_before=aware(params.created_before),
-        updated_after=aware(params.updated_after),
-        updated_before=aware(params.updated_before),
-        custom=custom_filters(request),
-    )
+    filters = contact_filters(params, custom_filters(request))
     page = selectors.contact_list(
         actor=actor(request),
         q=params.q,

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
 from rapport.contacts import selectors, services
+from rapport.contacts.api._filters import organization_filters
 from rapport.contacts.api._http import (
     READ_ERRORS,
     VIA,
@@ -46,14 +47,7 @@ def list_organizations(
     request: HttpRequest, params: Query[OrganizationListParams]
 ) -> dict[str, Any]:
     """Custom fields filter as `custom.<key>=value` (and `__gte` / `__lte`)."""
-    filters = selectors.OrganizationFilters(
-        tags=params.tag,
-        owner=params.owner,
-        parent=params.parent,
-        industry=params.industry,
-        country=params.country,
-        custom=custom_filters(request),
-    )
+    filters = organization_filters(params, custom_filters(request))
     page = selectors.organization_list(
         actor=actor(request),
         q=params.q,

@@ -26,6 +26,7 @@ from rapport.contacts.services.organizations import (
     organization_draft,
     organization_update,
     organizations_create,
+    organizations_delete,
 )
 from rapport.contacts.services.photos import contact_photo_set
 from rapport.contacts.services.tags import (
@@ -63,6 +64,7 @@ __all__ = [
     "custom_field_update",
     "organization_create",
     "organization_delete",
+    "organizations_delete",
     "organization_update",
     "tag_create",
     "tag_delete",

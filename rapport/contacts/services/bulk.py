@@ -1,42 +1,95 @@
-"""Bulk actions on selected contacts: tag, untag, set owner, set lifecycle stage, delete.
+"""Bulk actions on selected contacts or organizations: tag, untag, set owner, set
+lifecycle stage (contacts), delete.
 
 A selection is a list of ids or everything a search with filters matches (resolved
-once, when the action starts). Each contact is changed through ``contact_update`` or
-deleted through ``contacts_delete``, so validation, permissions and the change history
-are the ones of a single edit. Small selections run at once; larger ones run in the
-background worker and report progress on their BulkJob.
+once, when the action starts). Each record is changed through its kind's update service
+(``contact_update``, ``organization_update``) or deleted through its delete service, so
+validation, permissions and the change history are the ones of a single edit. Small
+selections run at once; larger ones run in the background worker and report progress
+on their BulkJob. What differs between contacts and organizations is one ``BulkKind``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from rapport.access.models import User
-from rapport.contacts.models import BulkJob, Contact, Tag
-from rapport.contacts.selectors import ContactFilters, contacts_matching
+from rapport.contacts.models import BulkJob, Contact, Organization, Tag
+from rapport.contacts.selectors import contacts_matching, organizations_matching
 from rapport.contacts.services.contacts import contact_update, contacts_delete
-from rapport.core import policy
+from rapport.contacts.services.organizations import organization_update, organizations_delete
+from rapport.core import jobs, policy
 from rapport.core.errors import Conflict, InvalidInput, NotPermitted
 from rapport.core.text import fold
 
 # Selections up to this size run within the request; larger ones in the background.
 BACKGROUND_ABOVE = 200
-# The most contacts one bulk action may cover; narrow the filters for more.
+# The most records one bulk action may cover; narrow the filters for more.
 MAX_SELECTION = 100_000
-# Contacts read and changed per round; progress is saved after each.
+# Records read and changed per round; progress is saved after each.
 CHUNK = 50
 
-PERMISSIONS = {
-    BulkJob.Action.TAG: "contacts.change",
-    BulkJob.Action.UNTAG: "contacts.change",
-    BulkJob.Action.SET_OWNER: "contacts.change",
-    BulkJob.Action.SET_STAGE: "contacts.change",
-    BulkJob.Action.DELETE: "contacts.delete",
+
+@dataclass(frozen=True, slots=True)
+class BulkKind:
+    """What bulk actions need to know about one kind of record."""
+
+    name: str  # "contacts": also the prefix of its permissions
+    singular: str
+    model: type[models.Model]
+    actions: tuple[str, ...]
+    matching: Callable[..., models.QuerySet[Any]]  # (actor, q, filters, sort)
+    update: Callable[..., Any]  # (actor, record, data, via), as contact_update
+    delete: Callable[[Any, list[int], str], list[int]]  # (actor, ids, via) -> deleted ids
+    label: Callable[[Any], str]
+
+    def noun(self, count: int) -> str:
+        return self.singular if count == 1 else self.name
+
+    def permission(self, action: str) -> str:
+        return f"{self.name}.{'delete' if action == BulkJob.Action.DELETE else 'change'}"
+
+
+KINDS = {
+    "contacts": BulkKind(
+        name="contacts",
+        singular="contact",
+        model=Contact,
+        actions=BulkJob.ACTIONS["contacts"],
+        matching=contacts_matching,
+        update=lambda actor, record, data, via: contact_update(
+            actor=actor, contact=record, data=data, via=via
+        ),
+        delete=lambda actor, ids, via: contacts_delete(actor=actor, contact_ids=ids, via=via),
+        label=lambda contact: contact.display_name,
+    ),
+    "organizations": BulkKind(
+        name="organizations",
+        singular="organization",
+        model=Organization,
+        actions=BulkJob.ACTIONS["organizations"],
+        matching=organizations_matching,
+        update=lambda actor, record, data, via: organization_update(
+            actor=actor, org=record, data=data, via=via
+        ),
+        delete=lambda actor, ids, via: organizations_delete(
+            actor=actor, organization_ids=ids, via=via
+        ),
+        label=lambda org: org.name,
+    ),
 }
+
+
+def bulk_kind(name: str) -> BulkKind:
+    """The kind called ``name``; raises InvalidInput for another."""
+    if name not in KINDS:
+        raise InvalidInput.single("kind", f"Must be one of: {', '.join(KINDS)}.")
+    return KINDS[name]
 
 
 def _check_value(actor: Any, action: str, value: str) -> str:
@@ -66,70 +119,75 @@ def _check_value(actor: Any, action: str, value: str) -> str:
 
 
 def _selected_ids(
-    *,
-    actor: Any,
-    ids: Sequence[Any] | None,
-    q: str,
-    filters: ContactFilters | None,
-    sort: str,
+    *, kind: BulkKind, actor: Any, ids: Sequence[Any] | None, q: str, filters: Any, sort: str
 ) -> list[int]:
     if ids is not None:
         if len(ids) > MAX_SELECTION:
-            raise InvalidInput.single("ids", f"Select at most {MAX_SELECTION:,} contacts.")
+            raise InvalidInput.single("ids", f"Select at most {MAX_SELECTION:,} {kind.name}.")
         wanted: list[int] = []
         for i, pk in enumerate(ids):
             if isinstance(pk, bool) or not isinstance(pk, int) or not 0 < pk < 2**63:
-                raise InvalidInput.single(f"ids[{i}]", "Must be a contact id.")
+                raise InvalidInput.single(f"ids[{i}]", f"Must be {_a(kind.singular)} id.")
             wanted.append(pk)
         wanted = sorted(set(wanted))
         found: set[int] = set()
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            found.update(Contact.objects.filter(pk__in=chunk).values_list("pk", flat=True))
+            found.update(
+                kind.model._default_manager.filter(pk__in=chunk).values_list("pk", flat=True)
+            )
         missing = [pk for pk in wanted if pk not in found]
         if missing:
             shown = ", ".join(str(pk) for pk in missing[:5])
-            raise InvalidInput.single("ids", f"No such contact: {shown}.")
+            raise InvalidInput.single("ids", f"No such {kind.singular}: {shown}.")
         return wanted
-    qs = contacts_matching(actor=actor, q=q, filters=filters, sort=sort)
+    qs = kind.matching(actor=actor, q=q, filters=filters, sort=sort)
     matched = list(qs.order_by("pk").values_list("pk", flat=True)[: MAX_SELECTION + 1])
     if len(matched) > MAX_SELECTION:
         raise InvalidInput.single(
             "filters",
-            f"More than {MAX_SELECTION:,} contacts match; narrow the search or filters.",
+            f"More than {MAX_SELECTION:,} {kind.name} match; narrow the search or filters.",
         )
     return matched
 
 
-def contacts_bulk_start(
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
+
+
+def bulk_start(
     *,
+    kind: str,
     actor: Any,
     action: str,
     value: str = "",
     ids: Sequence[Any] | None = None,
     q: str = "",
-    filters: ContactFilters | None = None,
+    filters: Any = None,
     sort: str = "",
     via: str = "ui",
 ) -> BulkJob:
-    """Start ``action`` on the contacts with ``ids``, or (``ids`` None) on every contact
-    the list shows for ``q``, ``filters`` and ``sort``.
+    """Start ``action`` on the records of ``kind`` ("contacts", "organizations") with
+    ``ids``, or (``ids`` None) on every one the list shows for ``q``, ``filters`` (the
+    kind's ContactFilters or OrganizationFilters) and ``sort``.
 
-    Up to BACKGROUND_ABOVE contacts are changed before this returns (the job is done);
+    Up to BACKGROUND_ABOVE records are changed before this returns (the job is done);
     more are queued for the background worker once the transaction commits. Raises
-    NotPermitted when the actor may not do this to contacts, InvalidInput for an unknown
-    action, a bad value (which tag, owner or stage), ids that do not exist, an empty
-    selection or one larger than MAX_SELECTION.
+    NotPermitted when the actor may not do this to the kind, InvalidInput for an action
+    the kind has not, a bad value (which tag, owner or stage), ids that do not exist, an
+    empty selection or one larger than MAX_SELECTION.
     """
-    if action not in PERMISSIONS:
-        raise InvalidInput.single("action", f"Must be one of: {', '.join(PERMISSIONS)}.")
-    policy.require(actor, "contacts.view")
-    policy.require(actor, PERMISSIONS[BulkJob.Action(action)])
+    spec = bulk_kind(kind)
+    if action not in spec.actions:
+        raise InvalidInput.single("action", f"Must be one of: {', '.join(spec.actions)}.")
+    policy.require(actor, f"{spec.name}.view")
+    policy.require(actor, spec.permission(action))
     value = _check_value(actor, action, value)
-    selected = _selected_ids(actor=actor, ids=ids, q=q, filters=filters, sort=sort)
+    selected = _selected_ids(kind=spec, actor=actor, ids=ids, q=q, filters=filters, sort=sort)
     if not selected:
-        raise InvalidInput.single("ids", "Select at least one contact.")
+        raise InvalidInput.single("ids", f"Select at least one {spec.singular}.")
     job = BulkJob.objects.create(
+        kind=spec.name,
         action=action,
         value=value,
         ids=selected,
@@ -138,17 +196,17 @@ def contacts_bulk_start(
         started_by=actor if getattr(actor, "pk", None) else None,
     )
     if len(selected) <= BACKGROUND_ABOVE:
-        return contacts_bulk_run(job_id=job.pk)
+        return bulk_run(job_id=job.pk)
     from rapport.contacts.tasks import run_bulk
 
     transaction.on_commit(lambda: run_bulk.enqueue(job_id=job.pk))
     return job
 
 
-def _change(job: BulkJob, contact: Contact) -> dict[str, Any] | None:
-    """What ``contact_update`` is sent for this contact; None when nothing would change."""
+def _change(job: BulkJob, record: Any) -> dict[str, Any] | None:
+    """What the update service is sent for this record; None when nothing would change."""
     if job.action in (BulkJob.Action.TAG, BulkJob.Action.UNTAG):
-        names = [t.name for t in contact.tags.all()]
+        names = [t.name for t in record.tags.all()]
         has = fold(job.value) in {fold(name) for name in names}
         if job.action == BulkJob.Action.TAG:
             return None if has else {"tags": [*names, job.value]}
@@ -156,62 +214,69 @@ def _change(job: BulkJob, contact: Contact) -> dict[str, Any] | None:
             return None
         return {"tags": [n for n in names if fold(n) != fold(job.value)]}
     if job.action == BulkJob.Action.SET_OWNER:
-        current = contact.owner.username if contact.owner_id and contact.owner else ""
+        current = record.owner.username if record.owner_id and record.owner else ""
         return None if current == job.value else {"owner": job.value or None}
     if job.action == BulkJob.Action.SET_STAGE:
-        return None if contact.lifecycle_stage == job.value else {"lifecycle_stage": job.value}
+        return None if record.lifecycle_stage == job.value else {"lifecycle_stage": job.value}
     raise ValueError(f"unknown bulk action {job.action!r}")
 
 
-def _failure(contact_id: int, name: str, message: str) -> dict[str, Any]:
-    return {"id": contact_id, "name": name[:300], "message": message}
+def _failure(record_id: int, name: str, message: str) -> dict[str, Any]:
+    return {"id": record_id, "name": name[:300], "message": message}
 
 
-def _run_chunk(job: BulkJob, actor: Any, chunk: list[int]) -> tuple[int, list[dict[str, Any]]]:
+def _run_chunk(
+    kind: BulkKind, job: BulkJob, actor: Any, chunk: list[int]
+) -> tuple[int, list[dict[str, Any]]]:
     """Change (or delete) one chunk; returns how many changed and what failed."""
     failures: list[dict[str, Any]] = []
     if job.action == BulkJob.Action.DELETE:
         try:
-            deleted = contacts_delete(actor=actor, contact_ids=chunk, via=job.via)
+            deleted = kind.delete(actor, chunk, job.via)
         except NotPermitted as exc:
             return 0, [_failure(pk, "", str(exc)) for pk in chunk]
         return len(deleted), []
-    contacts = {
-        c.pk: c
-        for c in Contact.objects.filter(pk__in=chunk)
+    records = {
+        r.pk: r
+        for r in kind.model._default_manager.filter(pk__in=chunk)
         .select_related("owner")
         .prefetch_related("tags")
     }
     changed = 0
     for pk in chunk:
-        contact = contacts.get(pk)
-        if contact is None:
-            failures.append(_failure(pk, "", "This contact no longer exists."))
+        record = records.get(pk)
+        if record is None:
+            failures.append(_failure(pk, "", f"This {kind.singular} no longer exists."))
             continue
-        data = _change(job, contact)
+        data = _change(job, record)
         if data is None:
             continue
         try:
-            contact_update(actor=actor, contact=contact, data=data, via=job.via)
+            kind.update(actor, record, data, job.via)
         except InvalidInput as exc:
             message = "; ".join(f"{e.path}: {e.message}" for e in exc.errors)
-            failures.append(_failure(pk, contact.display_name, message))
+            failures.append(_failure(pk, kind.label(record), message))
         except (NotPermitted, Conflict) as exc:
-            failures.append(_failure(pk, contact.display_name, str(exc)))
+            failures.append(_failure(pk, kind.label(record), str(exc)))
         else:
             changed += 1
     return changed, failures
 
 
-def contacts_bulk_run(*, job_id: int) -> BulkJob:
-    """Run a queued bulk job, saving progress after every CHUNK contacts.
+def bulk_run(*, job_id: int) -> BulkJob:
+    """Run a queued bulk job, saving progress after every CHUNK records and reporting
+    heartbeats while it runs (a job whose worker died is taken over from where it stopped).
 
-    A contact that cannot be changed (gone meanwhile, a value its validation refuses,
+    A record that cannot be changed (gone meanwhile, a value its validation refuses,
     not permitted) is listed in ``failures`` and the others still change. A job that is
-    not queued any more is returned as it is (a second worker does not run it again).
+    finished, or running in a live process, is returned as it is.
     """
-    claimed = BulkJob.objects.filter(pk=job_id, status=BulkJob.Status.QUEUED).update(
-        status=BulkJob.Status.RUNNING, started_at=timezone.now()
+    claimed = jobs.job_claim(
+        BulkJob,
+        job_id,
+        startable=(BulkJob.Status.QUEUED,),
+        running=BulkJob.Status.RUNNING,
+        started_at=timezone.now(),
     )
     job = BulkJob.objects.select_related("started_by").get(pk=job_id)
     if not claimed:
@@ -219,10 +284,17 @@ def contacts_bulk_run(*, job_id: int) -> BulkJob:
     actor = job.started_by
     if actor is None or not actor.is_active:
         return _finish(job, error="The user who started this action can no longer act.")
+    with jobs.job_heartbeat(BulkJob, job.pk):
+        return _run_claimed(KINDS[job.kind], job, actor)
+
+
+def _run_claimed(kind: BulkKind, job: BulkJob, actor: Any) -> BulkJob:
+    # A job taken over from a dead worker goes on after the last chunk it saved; the
+    # actions are idempotent, so a chunk that was half done is simply done again.
     try:
-        for start in range(0, len(job.ids), CHUNK):
+        for start in range(job.done, len(job.ids), CHUNK):
             chunk = [int(pk) for pk in job.ids[start : start + CHUNK]]
-            changed, failures = _run_chunk(job, actor, chunk)
+            changed, failures = _run_chunk(kind, job, actor, chunk)
             job.done += len(chunk)
             job.changed += changed
             job.failures += failures
@@ -230,9 +302,17 @@ def contacts_bulk_run(*, job_id: int) -> BulkJob:
                 done=job.done, changed=job.changed, failures=job.failures
             )
     except Exception as exc:
-        _finish(job, error=f"Stopped after {job.done:,} contacts: {exc}")
+        _finish(job, error=f"Stopped after {job.done:,} {kind.name}: {exc}")
         raise
     return _finish(job)
+
+
+def bulk_job_stopped_message(job: BulkJob) -> str:
+    """What ``jobs_recover`` records on a bulk action whose worker died."""
+    return (
+        f"The process running this action stopped after {job.done:,} of {job.total:,} "
+        f"({jobs.last_heard(job)}); the rest were not changed: select them and apply it again."
+    )
 
 
 def _finish(job: BulkJob, *, error: str = "") -> BulkJob:
@@ -243,10 +323,13 @@ def _finish(job: BulkJob, *, error: str = "") -> BulkJob:
     return job
 
 
-def bulk_job_get(*, actor: Any, job_id: int) -> BulkJob:
-    """One bulk job, for the user who started it or an admin; raises BulkJob.DoesNotExist."""
-    policy.require(actor, "contacts.view")
-    job = BulkJob.objects.select_related("started_by").get(pk=job_id)
+def bulk_job_get(*, actor: Any, job_id: int, kind: str | None = None) -> BulkJob:
+    """One bulk job (of ``kind``, when given), for the user who started it or an admin;
+    raises BulkJob.DoesNotExist."""
+    job = BulkJob.objects.select_related("started_by").filter(pk=job_id).first()
+    if job is None or (kind is not None and job.kind != kind):
+        raise BulkJob.DoesNotExist("There is no such bulk action.")
+    policy.require(actor, f"{job.kind}.view")
     if job.started_by_id != getattr(actor, "pk", None) and not policy.can(actor, "users.manage"):
         raise BulkJob.DoesNotExist("There is no such bulk action.")
     return job
@@ -254,7 +337,7 @@ def bulk_job_get(*, actor: Any, job_id: int) -> BulkJob:
 
 def bulk_job_summary(job: BulkJob) -> str:
     """One sentence saying what a finished bulk action did."""
-    noun = "contact" if job.changed == 1 else "contacts"
+    noun = KINDS[job.kind].noun(job.changed)
     done = {
         BulkJob.Action.TAG: f"Tag “{job.value}” added to {job.changed:,} {noun}.",
         BulkJob.Action.UNTAG: f"Tag “{job.value}” removed from {job.changed:,} {noun}.",

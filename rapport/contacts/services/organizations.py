@@ -419,3 +419,18 @@ def organization_delete(
 
     for person in people:
         contact_refresh_search(contact=person)
+
+
+@transaction.atomic
+def organizations_delete(*, actor: Any, organization_ids: Sequence[int], via: str) -> list[int]:
+    """Delete many organizations as ``organization_delete`` would, history kept.
+
+    Ids that no longer exist are skipped. Returns the ids deleted. Raises NotPermitted
+    (nothing deleted) when the actor may not delete one of them.
+    """
+    orgs = list(Organization.objects.filter(pk__in=organization_ids).order_by("pk"))
+    for org in orgs:
+        policy.require(actor, "organizations.delete", org)
+    for org in orgs:
+        organization_delete(actor=actor, org=org, via=via)
+    return [org.pk for org in orgs]

@@ -11,7 +11,6 @@ from django.contrib.staticfiles import finders
 from django.test import Client
 
 from rapport.access.models import ChangeRecord
-from rapport.conftest import bearer
 from rapport.contacts import services
 from rapport.contacts.models import Affiliation, Contact, CustomFieldDefinition, Organization, Tag
 from rapport.contacts.tests.factories import employ, make_contact, make_organization
@@ -46,21 +45,6 @@ class Api:
 
     def delete(self, path: str, **headers: str):
         return self.client.delete(BASE + path, **self.headers, **headers)
-
-
-@pytest.fixture
-def bob_api(bob) -> Api:
-    return Api(Client(), bearer(bob))
-
-
-@pytest.fixture
-def alice_api(alice) -> Api:
-    return Api(Client(), bearer(alice))
-
-
-@pytest.fixture
-def charlie_api(charlie) -> Api:
-    return Api(Client(), bearer(charlie))
 
 
 def errors(response) -> dict[str, str]:

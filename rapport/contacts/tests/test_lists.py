@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from rapport.access.models import ChangeRecord
 from rapport.conftest import bearer
@@ -15,16 +17,6 @@ from rapport.contacts.selectors import COUNT_CAP
 from rapport.contacts.services.bulk import BACKGROUND_ABOVE
 from rapport.contacts.tests.factories import make_contact, make_organization
 from rapport.contacts.tests.test_api import Api
-
-
-@pytest.fixture
-def bob_api(bob) -> Api:
-    return Api(Client(), bearer(bob))
-
-
-@pytest.fixture
-def charlie_api(charlie) -> Api:
-    return Api(Client(), bearer(charlie))
 
 
 @pytest.fixture
@@ -252,16 +244,65 @@ def test_only_who_started_a_bulk_action_or_an_admin_sees_it(bob_api, charlie_api
 
 
 def test_a_contact_that_refuses_the_change_is_reported_and_the_others_change(bob, people):
-    from rapport.contacts.services.bulk import contacts_bulk_run
+    from rapport.contacts.services.bulk import bulk_run
 
     job = BulkJob.objects.create(
         action="set_stage", value="customer", ids=[people[0].pk, 999999], total=2, started_by=bob
     )
-    done = contacts_bulk_run(job_id=job.pk)
+    done = bulk_run(job_id=job.pk)
     assert (done.status, done.done, done.changed) == ("done", 2, 1)
     assert done.failures == [
         {"id": 999999, "name": "", "message": "This contact no longer exists."}
     ]
+
+
+def _running_job(bob, ids: list[int], *, done: int, beat_seconds_ago: float) -> BulkJob:
+    beat = timezone.now() - timedelta(seconds=beat_seconds_ago)
+    return BulkJob.objects.create(
+        action="tag",
+        value="Lapsed",
+        ids=ids,
+        total=len(ids),
+        done=done,
+        status="running",
+        started_by=bob,
+        started_at=beat,
+        heartbeat_at=beat,
+    )
+
+
+def test_a_bulk_action_whose_worker_died_is_marked_failed_by_the_next_worker(
+    bob_api, bob, people, settings
+):
+    from rapport.core.management.commands.worker import recover_dead_jobs
+
+    settings.RAPPORT_JOB_STALE_SECONDS = 60
+    ids = [p.pk for p in people]
+    dead = _running_job(bob, ids, done=2, beat_seconds_ago=120)
+    live = _running_job(bob, ids, done=2, beat_seconds_ago=5)
+    recover_dead_jobs()  # what `rapport worker` does at its start and then periodically
+    answer = bob_api.get(f"/contacts/bulk/{dead.pk}").json()
+    assert answer["status"] == "failed"
+    assert answer["finished_at"] is not None
+    assert answer["error"].startswith("The process running this action stopped after 2 of 4 (")
+    assert answer["error"].endswith("the rest were not changed: select them and apply it again.")
+    assert bob_api.get(f"/contacts/bulk/{live.pk}").json()["status"] == "running"
+
+
+def test_a_bulk_action_left_by_a_dead_worker_is_taken_over_where_it_stopped(bob, people, settings):
+    from rapport.contacts.services.bulk import CHUNK, bulk_run
+
+    settings.RAPPORT_JOB_STALE_SECONDS = 60
+    ids = [p.pk for p in people]
+    live = _running_job(bob, ids, done=0, beat_seconds_ago=5)
+    assert bulk_run(job_id=live.pk).status == "running"  # its worker still reports
+    assert not Tag.objects.filter(name="Lapsed").exists()
+    ids = [*ids, *_many(bob, CHUNK)]
+    dead = _running_job(bob, ids, done=CHUNK, beat_seconds_ago=120)
+    job = bulk_run(job_id=dead.pk)
+    assert (job.status, job.done, job.changed) == ("done", len(ids), len(ids) - CHUNK)
+    tagged = set(Tag.objects.get(name="Lapsed").contacts.values_list("pk", flat=True))
+    assert tagged == set(ids[CHUNK:])  # the first chunk was saved as done before the worker died
 
 
 # -- bulk actions on the list page -----------------------------------------------------

@@ -123,3 +123,52 @@ def test_a_user_ticks_a_range_with_shift_and_tags_it(page):  # noqa: F811
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(page.base_url + "/organizations/")
     _shot(page, "organizations-1280")
+
+
+def test_a_user_ticks_a_range_of_organizations_with_shift_and_tags_it(page):  # noqa: F811
+    from playwright.sync_api import expect
+
+    from rapport.contacts.models import Organization
+    from rapport.contacts.tests.factories import make_organization
+
+    _sign_in(page)
+    for name in ("Acme", "Globex", "Initech", "Soylent", "Umbrella"):
+        make_organization(name=name, industry="Manufacturing")
+    page.goto(page.base_url + "/organizations/")
+    expect(page.locator("#results")).to_contain_text("5 organizations")
+    expect(page.locator("[data-bulk-status]")).to_have_text(
+        "Tick organizations to tag, merge or delete them."
+    )
+
+    rows = page.locator("input[data-bulk-row]")
+    rows.nth(1).check()  # Globex
+    rows.nth(3).click(modifiers=["Shift"])  # through Soylent
+    expect(page.locator("[data-bulk-status]")).to_have_text("3 selected")
+    assert [rows.nth(i).is_checked() for i in range(5)] == [False, True, True, True, False]
+
+    action = page.get_by_label("Action for the selected organizations")
+    assert "set_stage" not in action.locator("option").evaluate_all("o => o.map(x => x.value)")
+    action.select_option("tag")
+    page.get_by_label("Tag to add or remove").fill("Supplier")
+    _shot(page, "organizations-selected-1280")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator(".flash")).to_contain_text("Tag “Supplier” added to 3 organizations.")
+    tagged = Organization.objects.filter(tags__name="Supplier").values_list("name", flat=True)
+    assert sorted(tagged) == ["Globex", "Initech", "Soylent"]
+
+    page.get_by_label("Select every organization on this page").check()
+    action.select_option("delete")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Delete 5 organizations?")
+    page.get_by_role("button", name="Cancel").click()
+    assert Organization.objects.count() == 5
+
+    page.set_viewport_size({"width": PHONE_WIDTH, "height": 844})
+    page.goto(page.base_url + "/organizations/")
+    heights = page.eval_on_selector_all(
+        "table.organization-table tbody tr:not(.load-more-row)",
+        "rows => rows.map(r => r.getBoundingClientRect().height)",
+    )
+    assert len(heights) == 5 and max(heights) <= PHONE_ROW_MAX_HEIGHT, heights
+    _no_horizontal_scroll(page)
+    _shot(page, "organizations-selectable-390")

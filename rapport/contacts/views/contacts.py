@@ -110,11 +110,8 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         "q": params.get("q", ""),
         "count": count,
         "filtered": bool(params.get("q", "").strip()) or _active_filter_count(request) > 0,
-        "owners": owner_choices(),
-        "stages": Contact.Lifecycle.choices,
-        "tags": selectors.tag_list(actor=request.user),
-        "export_formats": lists.EXPORT_FORMATS,
         **lists.list_context(request, "contacts"),
+        **lists.bulk_context(request, "contacts"),
     }
     if is_htmx(request):
         template = "contacts/_contact_rows.html" if rows_only else "contacts/_contact_results.html"

@@ -1,8 +1,9 @@
 """What the contact and organization lists share: match counts, chosen columns, and the
-bulk actions on selected contacts with their progress page."""
+bulk actions on selected records with their progress page."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,7 +14,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from rapport.contacts import columns, forms
+from rapport.contacts import columns, forms, selectors
 from rapport.contacts.models import BulkJob, Contact
 from rapport.contacts.services import bulk
 from rapport.contacts.views._common import is_htmx, page, vary_on_htmx
@@ -76,6 +77,47 @@ def list_columns(request: HttpRequest, list_name: str) -> HttpResponse:
     return redirect(_safe_next(request, fallback))
 
 
+def bulk_actions(actor: Any, kind: str) -> list[tuple[str, str]]:
+    """The bulk bar's actions on ``kind`` that ``actor`` may run, as (value, label)."""
+    labels = dict(BulkJob.Action.choices)
+    actions: list[tuple[str, str]] = []
+    if policy.can(actor, f"{kind}.change"):
+        actions += [(a, str(labels[a])) for a in BulkJob.ACTIONS[kind] if a != "delete"]
+    if kind == "contacts" and policy.can(actor, "contacts.export"):
+        actions.append(("export", "Export"))
+    if policy.can(actor, f"{kind}.merge"):
+        actions.append(("merge", "Merge"))
+    if policy.can(actor, f"{kind}.delete"):
+        actions.append(("delete", "Delete…"))
+    return actions
+
+
+def bulk_context(request: HttpRequest, kind: str) -> dict[str, Any]:
+    """What the bulk bar and the tick boxes of ``kind``'s list need."""
+    from rapport.contacts.views.contacts import owner_choices  # it imports this module
+
+    actions = bulk_actions(request.user, kind)
+    return {
+        "bulk_actions": actions,
+        "bulk_action_values": [value for value, _ in actions],
+        "bulk_url": reverse(_BULK_URL[kind]),
+        "bulk_noun": kind,
+        "bulk_singular": kind.removesuffix("s"),
+        "owners": owner_choices(),
+        "tags": selectors.tag_list(actor=request.user),
+        "stages": Contact.Lifecycle.choices,
+        "export_formats": EXPORT_FORMATS,
+    }
+
+
+_LIST_URL = {"contacts": "contacts:list", "organizations": "contacts:organizations"}
+_BULK_URL = {"contacts": "contacts:bulk", "organizations": "contacts:organization_bulk"}
+_FILTERS: dict[str, Callable[[QueryDict], Any]] = {
+    "contacts": forms.contact_filters,
+    "organizations": forms.organization_filters,
+}
+
+
 def _selected(request: HttpRequest) -> list[int] | None:
     """The ticked ids, or None when "all matching" was chosen."""
     if request.POST.get("scope") == "all":
@@ -88,37 +130,49 @@ def _selected(request: HttpRequest) -> list[int] | None:
     return ids
 
 
-def _list_url(query: str) -> str:
-    return reverse("contacts:list") + (f"?{query}" if query else "")
+def _list_url(kind: str, query: str) -> str:
+    return reverse(_LIST_URL[kind]) + (f"?{query}" if query else "")
 
 
 @page
 @require_POST
 def contact_bulk(request: HttpRequest) -> HttpResponse:
     """Apply the bulk bar's action to the ticked contacts (or all matching the list)."""
+    return _bulk(request, "contacts")
+
+
+@page
+@require_POST
+def organization_bulk(request: HttpRequest) -> HttpResponse:
+    """Apply the bulk bar's action to the ticked organizations (or all matching the list)."""
+    return _bulk(request, "organizations")
+
+
+def _bulk(request: HttpRequest, kind: str) -> HttpResponse:
     action = request.POST.get("action", "")
     query = request.POST.get("query", "")
     params = QueryDict(query)
-    back = _list_url(query)
+    back = _list_url(kind, query)
     try:
         ids = _selected(request)
         if ids is not None and not ids:
-            raise InvalidInput.single("ids", "Select at least one contact.")
-        if action == "export":
+            raise InvalidInput.single("ids", f"Select at least one {kind.removesuffix('s')}.")
+        if action == "export" and kind == "contacts":
             return _export(request, ids, query)
         if action == "merge":
-            return _merge(request, ids, back)
+            return _merge(request, kind, ids, back)
         field = "value_tag" if action in ("tag", "untag") else f"value_{action}"
         value = request.POST.get(field, "")
         if action == BulkJob.Action.DELETE and request.POST.get("confirmed") != "yes":
-            return _confirm_delete(request, ids, params, query)
-        job = bulk.contacts_bulk_start(
+            return _confirm_delete(request, kind, ids, params, query)
+        job = bulk.bulk_start(
+            kind=kind,
             actor=request.user,
             action=action,
             value=value,
             ids=ids,
             q=params.get("q", ""),
-            filters=forms.contact_filters(params),
+            filters=_FILTERS[kind](params),
             sort=params.get("sort", ""),
             via="ui",
         )
@@ -149,42 +203,44 @@ def _export(request: HttpRequest, ids: list[int] | None, query: str) -> HttpResp
     return streaming_download(export)  # type: ignore[return-value]  # streamed, not buffered
 
 
-def _merge(request: HttpRequest, ids: list[int] | None, back: str) -> HttpResponse:
-    policy.require(request.user, "contacts.merge")
+def _merge(request: HttpRequest, kind: str, ids: list[int] | None, back: str) -> HttpResponse:
+    """The merge comparison of the ticked records (the merges app's, for either kind)."""
+    policy.require(request.user, f"{kind}.merge")
     if ids is None or not 2 <= len(ids) <= MAX_MERGED + 1:
         raise InvalidInput.single(
-            "ids", f"Tick between 2 and {MAX_MERGED + 1} contacts to merge them."
+            "ids", f"Tick between 2 and {MAX_MERGED + 1} {kind} to merge them."
         )
     target = QueryDict(mutable=True)
     target.setlist("ids", [str(pk) for pk in ids])
     target["next"] = back
-    return redirect(reverse("merges:start", args=["contacts"]) + "?" + target.urlencode())
+    return redirect(reverse("merges:start", args=[kind]) + "?" + target.urlencode())
 
 
 def _confirm_delete(
-    request: HttpRequest, ids: list[int] | None, params: QueryDict, query: str
+    request: HttpRequest, kind: str, ids: list[int] | None, params: QueryDict, query: str
 ) -> HttpResponse:
-    policy.require(request.user, "contacts.delete")
+    spec = bulk.bulk_kind(kind)
+    policy.require(request.user, f"{kind}.delete")
     if ids is None:
-        from rapport.contacts.selectors import contacts_matching
-
-        matching = contacts_matching(
+        matching = spec.matching(
             actor=request.user,
             q=params.get("q", ""),
-            filters=forms.contact_filters(params),
+            filters=_FILTERS[kind](params),
             sort=params.get("sort", ""),
         )
     else:
-        matching = Contact.objects.filter(pk__in=ids[:1000])
+        matching = spec.model._default_manager.filter(pk__in=ids[:1000])
     total = len(ids) if ids is not None else matching.count()
-    sample = list(matching.order_by("sort_name", "id")[:10])
     context = {
+        "kind": kind,
+        "noun": spec.noun(total),
         "ids": ids or [],
         "scope": "all" if ids is None else "selected",
         "total": total,
-        "sample": sample,
+        "sample": [spec.label(r) for r in matching.order_by("sort_name", "id")[:10]],
         "query": query,
-        "back": _list_url(query),
+        "bulk_url": reverse(_BULK_URL[kind]),
+        "back": _list_url(kind, query),
     }
     return render(request, "contacts/bulk_confirm_delete.html", context)
 
@@ -195,10 +251,13 @@ def bulk_job(request: HttpRequest, pk: int) -> HttpResponse:
     """A bulk action's progress; the page polls itself (htmx) until the job ends."""
     job = bulk.bulk_job_get(actor=request.user, job_id=pk)
     query = request.GET.get("q", "")
+    spec = bulk.bulk_kind(job.kind)
     context = {
         "job": job,
+        "noun": spec.noun(job.total),
+        "detail_url": "contacts:detail" if job.kind == "contacts" else "contacts:organization",
         "summary": "" if job.is_active else bulk.bulk_job_summary(job),
-        "back": _list_url(query),
+        "back": _list_url(job.kind, query),
         "query": query,
     }
     if is_htmx(request):

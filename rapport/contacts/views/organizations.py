@@ -52,6 +52,7 @@ def organization_list(request: HttpRequest) -> HttpResponse:
         "q": params.get("q", ""),
         "count": count,
         **lists.list_context(request, "organizations"),
+        **lists.bulk_context(request, "organizations"),
     }
     if is_htmx(request):
         template = (
@@ -62,8 +63,6 @@ def organization_list(request: HttpRequest) -> HttpResponse:
         return vary_on_htmx(render(request, template, context))
     context.update(
         sorts=SORTS,
-        tags=selectors.tag_list(actor=request.user),
-        owners=owner_choices(),
         countries=country_names(),
         selected_tags=params.getlist("tag"),
     )

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
 from rapport.access.commands import RecordCommand, read_json_input
 from rapport.contacts import selectors
+from rapport.contacts.management.bulk import add_bulk_parser, run_bulk
 from rapport.contacts.models import BulkJob, Contact
 from rapport.contacts.normalize import phone_display
 from rapport.core import policy
@@ -208,39 +208,12 @@ class Command(RecordCommand):
         )
 
     def add_bulk_arguments(self, sub: Any, common: list[Any]) -> None:
-        bulk_parser = sub.add_parser(
-            "bulk",
-            parents=common,
-            help="Tag, untag, set the owner or stage of, or delete many contacts.",
-        )
-        bulk_parser.add_argument("bulk_action", choices=[a.value for a in BulkJob.Action])
-        bulk_parser.add_argument(
-            "value", nargs="?", default="", help="Tag name, username (empty: nobody) or stage."
-        )
-        bulk_parser.add_argument(
-            "--id", dest="ids", type=int, action="append", help="A contact id (repeatable)."
-        )
-        bulk_parser.add_argument(
-            "--all-matching",
-            action="store_true",
-            help="Every contact matching --query and the filters (instead of --id).",
-        )
-        bulk_parser.add_argument("--query", default="", help="Search text.")
-        bulk_parser.add_argument("--tag", action="append", default=[], help="Only with this tag.")
-        bulk_parser.add_argument("--owner", help="Only owned by this username.")
-        bulk_parser.add_argument("--organization", type=int, help="Only people of this org id.")
-        bulk_parser.add_argument("--stage", help="Only this lifecycle stage.")
-        bulk_parser.add_argument("--country", help="Only with an address in this country.")
-        bulk_parser.add_argument("--yes", action="store_true", help="Confirm a delete.")
+        actions = list(BulkJob.ACTIONS["contacts"])
+        parser = add_bulk_parser(sub, common, kind="contacts", actions=actions)
+        parser.add_argument("--organization", type=int, help="Only people of this org id.")
+        parser.add_argument("--stage", help="Only this lifecycle stage.")
 
     def run_bulk(self, actor: Any, options: dict[str, Any]) -> None:
-        """Start the action, run it here unless a worker already took it, report the end."""
-        from rapport.contacts.services import bulk
-
-        if bool(options["ids"]) == bool(options["all_matching"]):
-            raise CommandError("Give contact ids with --id, or --all-matching with filters.")
-        if options["bulk_action"] == BulkJob.Action.DELETE and not options["yes"]:
-            raise CommandError("Deleting contacts needs --yes.")
         filters = selectors.ContactFilters(
             tags=options["tag"],
             owner=options["owner"],
@@ -248,32 +221,7 @@ class Command(RecordCommand):
             lifecycle_stage=options["stage"],
             country=options["country"],
         )
-        job = self.call(
-            bulk.contacts_bulk_start,
-            actor=actor,
-            action=options["bulk_action"],
-            value=options["value"],
-            ids=options["ids"] if options["ids"] else None,
-            q=options["query"],
-            filters=filters,
-            via="cli",
-        )
-        if job.is_active:
-            job = bulk.contacts_bulk_run(job_id=job.pk)
-            while job.is_active:  # a worker took it first: follow its progress
-                self.stderr.write(f"{job.done:,} of {job.total:,} done")
-                time.sleep(1)
-                job.refresh_from_db()
-        if options["json"]:
-            from rapport.contacts.api.bulk import job_out
-
-            self.emit_json(job_out(job))
-        else:
-            self.stderr.write(bulk.bulk_job_summary(job))
-            for failure in job.failures:
-                self.stderr.write(f"  {failure['id']} {failure['name']}: {failure['message']}")
-        if job.status == BulkJob.Status.FAILED:
-            raise CommandError(job.error)
+        run_bulk(self, actor, options, kind="contacts", filters=filters)
 
     def input_data(self, options: dict[str, Any]) -> dict[str, Any]:
         data: dict[str, Any] = read_json_input(options.get("json_input"), sys.stdin)

@@ -10,7 +10,8 @@ from django.core.management.base import CommandError, CommandParser
 
 from rapport.access.commands import RecordCommand, read_json_input
 from rapport.contacts import selectors
-from rapport.contacts.models import Contact, Organization
+from rapport.contacts.management.bulk import add_bulk_parser, run_bulk
+from rapport.contacts.models import BulkJob, Contact, Organization
 from rapport.contacts.selectors import ChartNode
 
 
@@ -38,6 +39,11 @@ class Command(RecordCommand):
             edit.add_argument("--industry")
             edit.add_argument("--parent", type=int, help="Parent organization id.")
             edit.add_argument("--json-input", help="A JSON object of API fields, or - for stdin.")
+        bulk = add_bulk_parser(
+            sub, common, kind="organizations", actions=list(BulkJob.ACTIONS["organizations"])
+        )
+        bulk.add_argument("--industry", help="Only in this industry.")
+        bulk.add_argument("--parent", type=int, help="Only the children of this organization id.")
         delete = sub.add_parser("delete", parents=common, help="Delete an organization.")
         delete.add_argument("id", type=int)
         link = sub.add_parser(
@@ -58,7 +64,16 @@ class Command(RecordCommand):
         action = options["action"]
         if action in ("add", "update", "delete", "link"):
             from rapport.contacts import services  # writes only (see the contacts command)
-        if action == "list":
+        if action == "bulk":
+            filters = selectors.OrganizationFilters(
+                tags=options["tag"],
+                owner=options["owner"],
+                parent=options["parent"],
+                industry=options["industry"],
+                country=options["country"],
+            )
+            run_bulk(self, actor, options, kind="organizations", filters=filters)
+        elif action == "list":
             page = self.call(
                 selectors.organization_list,
                 actor=actor,

@@ -1,5 +1,5 @@
-// The contact list's selection: tick one row, shift-click a range, tick the page, or
-// choose every contact that matches; the bulk bar shows the chosen action's field.
+// The contact and organization lists' selection: tick one row, shift-click a range, tick
+// the page, or choose every record that matches; the bulk bar shows the chosen action's field.
 // The list's results are replaced by htmx, so everything listens on the document.
 (function () {
   "use strict";
@@ -18,6 +18,7 @@
     var all = scope.value === "all";
     var total = parseInt(bar.getAttribute("data-total") || "0", 10);
     var status = bar.querySelector("[data-bulk-status]");
+    var noun = bar.getAttribute("data-noun") || "contacts";
     var selectAll = bar.querySelector("[data-bulk-all]");
     var clear = bar.querySelector("[data-bulk-clear]");
     var pageBox = document.querySelector("input[data-bulk-page]");
@@ -27,11 +28,11 @@
     });
     if (all) {
       var totalText = bar.getAttribute("data-total-text");
-      status.textContent = "All " + (totalText ? totalText + " " : "") + "matching contacts selected";
+      status.textContent = "All " + (totalText ? totalText + " " : "") + "matching " + noun + " selected";
     } else if (ticked.length) {
       status.textContent = ticked.length + " selected";
     } else {
-      status.textContent = "Tick contacts to tag, export, merge or delete them.";
+      status.textContent = "Tick " + noun + " to tag, " + (noun === "contacts" ? "export, " : "") + "merge or delete them.";
     }
     var wholePage = boxes.length > 0 && ticked.length === boxes.length;
     selectAll.hidden = all || !wholePage || total <= boxes.length;

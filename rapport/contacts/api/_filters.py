@@ -1,0 +1,36 @@
+"""The list filters of a request, for the list endpoints and the bulk ones alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rapport.contacts import selectors
+from rapport.contacts.api._http import aware
+
+
+def contact_filters(spec: Any, custom: dict[str, str]) -> selectors.ContactFilters:
+    """ContactFilters from GET /contacts' parameters or a bulk request's ``filter``."""
+    return selectors.ContactFilters(
+        tags=spec.tag,
+        owner=spec.owner,
+        organization=spec.organization,
+        lifecycle_stage=spec.lifecycle_stage,
+        country=spec.country,
+        created_after=aware(spec.created_after),
+        created_before=aware(spec.created_before),
+        updated_after=aware(spec.updated_after),
+        updated_before=aware(spec.updated_before),
+        custom=custom,
+    )
+
+
+def organization_filters(spec: Any, custom: dict[str, str]) -> selectors.OrganizationFilters:
+    """OrganizationFilters from GET /organizations' parameters or a bulk ``filter``."""
+    return selectors.OrganizationFilters(
+        tags=spec.tag,
+        owner=spec.owner,
+        parent=spec.parent,
+        industry=spec.industry,
+        country=spec.country,
+        custom=custom,
+    )
