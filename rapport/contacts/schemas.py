@@ -271,8 +271,13 @@ class ContactWriteOut(ContactOut):
 
 
 COUNT_DESCRIPTION = (
-    "How many records match the search and filters (all pages). Counting stops at "
-    '10,000: then this is 10000 and `count_capped` is true (say "10,000+").'
+    "With `with_count=true`: how many records match the search and filters (all "
+    "pages). Counting stops at 10,000: then this is 10000 and `count_capped` is true (say "
+    '"10,000+"). Null without `with_count`, or when counting took too long.'
+)
+WITH_COUNT_DESCRIPTION = (
+    "Also count the matches (`count`, `count_capped`). Off by default: a count of a "
+    "common search costs more than the page itself, so ask for it once, not per keystroke."
 )
 
 
@@ -305,6 +310,7 @@ class ContactListParams(Schema):
     created_before: dt.datetime | None = None
     updated_after: dt.datetime | None = None
     updated_before: dt.datetime | None = None
+    with_count: bool = Field(False, description=WITH_COUNT_DESCRIPTION)
     sort: str | None = _choices(
         list(SORTS),
         "Sort order. Default: best matches first when searching, else by name.",
@@ -384,6 +390,7 @@ class OrganizationListParams(Schema):
     parent: int | None = _id("Only direct children of this organization.")
     industry: str | None = None
     country: str | None = None
+    with_count: bool = Field(False, description=WITH_COUNT_DESCRIPTION)
     sort: str | None = _choices(list(SORTS), "Sort order; by name by default.")
     cursor: str | None = None
     limit: int = Field(25, description="Page size, 1 to 200.")

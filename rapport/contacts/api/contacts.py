@@ -63,8 +63,12 @@ def list_contacts(request: HttpRequest, params: Query[ContactListParams]) -> dic
         cursor=params.cursor,
         limit=params.limit,
     )
-    count = selectors.contact_count(
-        actor=actor(request), q=params.q, filters=filters, sort=params.sort or ""
+    count = (
+        selectors.contact_count(
+            actor=actor(request), q=params.q, filters=filters, sort=params.sort or ""
+        )
+        if params.with_count
+        else selectors.MatchCount(None, False)
     )
     return {
         "items": [contact_out(c) for c in page.items],

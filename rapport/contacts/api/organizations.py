@@ -56,8 +56,12 @@ def list_organizations(
         cursor=params.cursor,
         limit=params.limit,
     )
-    count = selectors.organization_count(
-        actor=actor(request), q=params.q, filters=filters, sort=params.sort or ""
+    count = (
+        selectors.organization_count(
+            actor=actor(request), q=params.q, filters=filters, sort=params.sort or ""
+        )
+        if params.with_count
+        else selectors.MatchCount(None, False)
     )
     return {
         "items": [organization_out(o) for o in page.items],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
@@ -48,13 +49,15 @@ def _tags(contact_id: int) -> list[str]:
 # -- counts --------------------------------------------------------------------------
 
 
-def test_the_api_says_how_many_contacts_match_on_every_page(bob_api, people):
-    body = bob_api.get("/contacts", {"tag": "berlin", "limit": 1}).json()
+def test_the_api_says_how_many_contacts_match_when_asked(bob_api, people):
+    body = bob_api.get("/contacts", {"tag": "berlin", "limit": 1, "with_count": True}).json()
     assert len(body["items"]) == 1
     assert (body["count"], body["count_capped"]) == (2, False)
-    everyone = bob_api.get("/contacts", {"q": "lovelace"}).json()
+    everyone = bob_api.get("/contacts", {"q": "lovelace", "with_count": True}).json()
     assert (everyone["count"], everyone["count_capped"]) == (1, False)
-    short = bob_api.get("/contacts", {"q": "tu"}).json()
+    uncounted = bob_api.get("/contacts", {"q": "lovelace"}).json()
+    assert (uncounted["count"], len(uncounted["items"])) == (None, 1)
+    short = bob_api.get("/contacts", {"q": "tu", "with_count": True}).json()
     assert [c["display_name"] for c in short["items"]] == ["Alan Turing"]
     assert short["count"] == 1
 
@@ -63,7 +66,9 @@ def test_the_api_says_how_many_organizations_match(bob_api, bob):
     make_organization(bob, name="Acme", industry="Robotics")
     make_organization(bob, name="Globex", industry="Robotics")
     make_organization(bob, name="Initech", industry="Software")
-    body = bob_api.get("/organizations", {"industry": "robotics", "limit": 1}).json()
+    body = bob_api.get(
+        "/organizations", {"industry": "robotics", "limit": 1, "with_count": True}
+    ).json()
     assert (body["count"], body["count_capped"]) == (2, False)
 
 
@@ -71,10 +76,10 @@ def test_past_ten_thousand_matches_the_count_says_so_instead_of_counting(bob_api
     Contact.objects.bulk_create(
         Contact(display_name=f"P {i}", sort_name=f"p {i}", owner=bob) for i in range(COUNT_CAP + 1)
     )
-    body = bob_api.get("/contacts", {"limit": 1}).json()
+    body = bob_api.get("/contacts", {"limit": 1, "with_count": True}).json()
     assert (body["count"], body["count_capped"]) == (COUNT_CAP, True)
     Contact.objects.filter(pk=Contact.objects.order_by("pk").first().pk).delete()
-    body = bob_api.get("/contacts", {"limit": 1}).json()
+    body = bob_api.get("/contacts", {"limit": 1, "with_count": True}).json()
     assert (body["count"], body["count_capped"]) == (COUNT_CAP, False)
 
 
@@ -84,6 +89,21 @@ def test_the_list_pages_show_the_count(bob_client, people, bob):
     make_organization(bob, name="Acme")
     page = bob_client.get("/organizations/")
     assert "<strong>1</strong> organization<" in page.content.decode()
+
+
+def test_typing_a_search_shows_the_results_first_and_the_count_right_after(bob_client, people, bob):
+    results = bob_client.get(
+        "/contacts/", {"q": "lovelace", "tag": "Berlin"}, headers={"HX-Request": "true"}
+    ).content.decode()
+    assert "Ada Lovelace" in results and "<strong>" not in results.split("list-count")[1][:80]
+    follow_up = re.search(r'hx-get="([^"]*fragment=count[^"]*)"', results).group(1)
+    count = bob_client.get(follow_up.replace("&amp;", "&"), headers={"HX-Request": "true"})
+    assert "<strong>1</strong> contact match" in count.content.decode()
+    make_organization(bob, name="Acme")
+    orgs = bob_client.get("/organizations/", {"q": "acme"}, headers={"HX-Request": "true"})
+    follow_up = re.search(r'hx-get="([^"]*fragment=count[^"]*)"', orgs.content.decode()).group(1)
+    count = bob_client.get(follow_up.replace("&amp;", "&"), headers={"HX-Request": "true"})
+    assert "<strong>1</strong> organization<" in count.content.decode()
 
 
 # -- columns -------------------------------------------------------------------------

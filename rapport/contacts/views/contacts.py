@@ -85,17 +85,22 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     """Search as you type, filters, sort and keyset pages ("Load more"), never OFFSET."""
     params = request.GET
     result, error, count = None, None, None
-    rows_only = params.get("fragment") == "rows"
+    wanted = params.get("fragment")
+    rows_only = wanted == "rows"
     try:
         filters = forms.contact_filters(params)
-        result = selectors.contact_list(
-            actor=request.user,
-            q=params.get("q", ""),
-            filters=filters,
-            sort=params.get("sort", ""),
-            cursor=params.get("cursor") or None,
-        )
-        if not rows_only:
+        if wanted != "count":
+            result = selectors.contact_list(
+                actor=request.user,
+                q=params.get("q", ""),
+                filters=filters,
+                sort=params.get("sort", ""),
+                cursor=params.get("cursor") or None,
+            )
+        # Typing in the search box swaps in the results at once; their count follows in
+        # a request of its own (fragment=count), as counting a common search costs more
+        # than the page. A full page load counts in place.
+        if wanted == "count" or (not rows_only and not is_htmx(request)):
             count = selectors.contact_count(
                 actor=request.user,
                 q=params.get("q", ""),
@@ -104,11 +109,17 @@ def contact_list(request: HttpRequest) -> HttpResponse:
             )
     except InvalidInput as exc:
         error = exc
+    if wanted == "count" and error is None:
+        filtered = bool(params.get("q", "").strip()) or _active_filter_count(request) > 0
+        return render(
+            request, "contacts/_contact_count.html", {"count": count, "filtered": filtered}
+        )
     context: dict[str, Any] = {
         "page": result,
         "error": error,
         "q": params.get("q", ""),
         "count": count,
+        "count_query": lists.count_query(params),
         "filtered": bool(params.get("q", "").strip()) or _active_filter_count(request) > 0,
         **lists.list_context(request, "contacts"),
         **lists.bulk_context(request, "contacts"),

@@ -41,6 +41,15 @@ def list_query(params: QueryDict) -> str:
     return kept.urlencode()
 
 
+def count_query(params: QueryDict) -> str:
+    """The query string that asks a list for just its count (``fragment=count``)."""
+    kept = params.copy()
+    for key in ("cursor", "fragment"):
+        kept.pop(key, None)
+    kept["fragment"] = "count"
+    return kept.urlencode()
+
+
 def list_context(request: HttpRequest, list_name: str) -> dict[str, Any]:
     """The columns a list shows and can show, for its templates."""
     chosen = columns.columns_chosen(actor=request.user, list_name=list_name)

@@ -27,17 +27,22 @@ from rapport.merges.redirects import page_redirect
 def organization_list(request: HttpRequest) -> HttpResponse:
     params = request.GET
     result, error, count = None, None, None
-    rows_only = params.get("fragment") == "rows"
+    wanted = params.get("fragment")
+    rows_only = wanted == "rows"
     try:
         filters = forms.organization_filters(params)
-        result = selectors.organization_list(
-            actor=request.user,
-            q=params.get("q", ""),
-            filters=filters,
-            sort=params.get("sort", ""),
-            cursor=params.get("cursor") or None,
-        )
-        if not rows_only:
+        if wanted != "count":
+            result = selectors.organization_list(
+                actor=request.user,
+                q=params.get("q", ""),
+                filters=filters,
+                sort=params.get("sort", ""),
+                cursor=params.get("cursor") or None,
+            )
+        # Typing in the search box swaps in the results at once; their count follows in
+        # a request of its own (fragment=count), as counting a common search costs more
+        # than the page. A full page load counts in place.
+        if wanted == "count" or (not rows_only and not is_htmx(request)):
             count = selectors.organization_count(
                 actor=request.user,
                 q=params.get("q", ""),
@@ -46,11 +51,14 @@ def organization_list(request: HttpRequest) -> HttpResponse:
             )
     except InvalidInput as exc:
         error = exc
+    if wanted == "count" and error is None:
+        return render(request, "contacts/_organization_count.html", {"count": count})
     context: dict[str, Any] = {
         "page": result,
         "error": error,
         "q": params.get("q", ""),
         "count": count,
+        "count_query": lists.count_query(params),
         **lists.list_context(request, "organizations"),
         **lists.bulk_context(request, "organizations"),
     }
