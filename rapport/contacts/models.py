@@ -371,6 +371,9 @@ class BulkJob(BackgroundJob):
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
     changed = models.PositiveIntegerField(default=0)
+    # How many records could not be changed; ``failures`` keeps the first FAILURES_KEPT
+    # of them with their reasons, so a job where everything fails stays small.
+    failed = models.PositiveIntegerField(default=0)
     failures = models.JSONField(default=list)
     error = models.TextField(blank=True)
     via = models.CharField(max_length=16, default="ui")

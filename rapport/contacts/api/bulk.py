@@ -111,7 +111,10 @@ class BulkJobOut(Schema):
     total: int = Field(description="Records selected.")
     done: int = Field(description="Records handled so far.")
     changed: int = Field(description="Records changed (or deleted).")
-    failures: list[BulkFailureOut] = Field(description="Records that could not be changed.")
+    failed: int = Field(description="Records that could not be changed.")
+    failures: list[BulkFailureOut] = Field(
+        description="The first 100 records that could not be changed, with the reason."
+    )
     error: str
     created_at: dt.datetime
     started_at: dt.datetime | None
@@ -128,6 +131,7 @@ def job_out(job: BulkJob) -> dict[str, Any]:
         "total": job.total,
         "done": job.done,
         "changed": job.changed,
+        "failed": job.failed,
         "failures": job.failures,
         "error": job.error,
         "created_at": job.created_at,

@@ -288,6 +288,10 @@ def bulk_run(*, job_id: int) -> BulkJob:
         return _run_claimed(KINDS[job.kind], job, actor)
 
 
+# The failures kept with their reasons; past this only their number grows.
+FAILURES_KEPT = 100
+
+
 def _run_claimed(kind: BulkKind, job: BulkJob, actor: Any) -> BulkJob:
     # A job taken over from a dead worker goes on after the last chunk it saved; the
     # actions are idempotent, so a chunk that was half done is simply done again.
@@ -297,9 +301,10 @@ def _run_claimed(kind: BulkKind, job: BulkJob, actor: Any) -> BulkJob:
             changed, failures = _run_chunk(kind, job, actor, chunk)
             job.done += len(chunk)
             job.changed += changed
-            job.failures += failures
+            job.failed += len(failures)
+            job.failures = (job.failures + failures)[:FAILURES_KEPT]
             BulkJob.objects.filter(pk=job.pk).update(
-                done=job.done, changed=job.changed, failures=job.failures
+                done=job.done, changed=job.changed, failed=job.failed, failures=job.failures
             )
     except Exception as exc:
         _finish(job, error=f"Stopped after {job.done:,} {kind.name}: {exc}")
@@ -319,7 +324,9 @@ def _finish(job: BulkJob, *, error: str = "") -> BulkJob:
     job.status = BulkJob.Status.FAILED if error else BulkJob.Status.DONE
     job.error = error
     job.finished_at = timezone.now()
-    job.save(update_fields=["status", "error", "finished_at", "done", "changed", "failures"])
+    job.save(
+        update_fields=["status", "error", "finished_at", "done", "changed", "failed", "failures"]
+    )
     return job
 
 
@@ -346,9 +353,9 @@ def bulk_job_summary(job: BulkJob) -> str:
         f"on {job.changed:,} {noun}.",
         BulkJob.Action.DELETE: f"{job.changed:,} {noun} deleted.",
     }[BulkJob.Action(job.action)]
-    unchanged = job.done - job.changed - len(job.failures)
+    unchanged = job.done - job.changed - job.failed
     if unchanged > 0 and job.action != BulkJob.Action.DELETE:
         done += f" {unchanged:,} already had it."
-    if job.failures:
-        done += f" {len(job.failures):,} could not be changed."
+    if job.failed:
+        done += f" {job.failed:,} could not be changed."
     return done

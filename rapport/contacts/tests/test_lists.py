@@ -274,6 +274,19 @@ def test_a_contact_that_refuses_the_change_is_reported_and_the_others_change(bob
     assert done.failures == [
         {"id": 999999, "name": "", "message": "This contact no longer exists."}
     ]
+    assert done.failed == 1
+
+
+def test_a_bulk_action_where_everything_fails_keeps_the_count_and_the_first_reasons(bob):
+    from rapport.contacts.services.bulk import FAILURES_KEPT, bulk_job_summary, bulk_run
+
+    missing = list(range(900_000, 900_000 + FAILURES_KEPT + 50))
+    job = BulkJob.objects.create(
+        action="tag", value="x", ids=missing, total=len(missing), started_by=bob
+    )
+    done = bulk_run(job_id=job.pk)
+    assert (done.failed, len(done.failures)) == (FAILURES_KEPT + 50, FAILURES_KEPT)
+    assert f"{FAILURES_KEPT + 50} could not be changed" in bulk_job_summary(done)
 
 
 def _running_job(bob, ids: list[int], *, done: int, beat_seconds_ago: float) -> BulkJob:
