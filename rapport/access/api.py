@@ -18,15 +18,17 @@ from rapport.core import policy
 class TokenAuth(HttpBearer):
     """``Authorization: Bearer <token>`` with a token from `rapport token create`.
 
-    An address that sends too many unknown tokens is refused with 429 for a while
-    (TokenThrottled), so tokens cannot be guessed at speed.
+    An address that sends too many unknown tokens gets 429 for them for a while
+    (TokenThrottled), so scanning is slowed and logged. A valid token always works: many
+    clients may share one address (a proxy, an office), and one client's stale token must
+    not lock the others out; a token has too much entropy to be guessed anyway.
     """
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         address = request.META.get("REMOTE_ADDR") or "unknown"
-        token_check_throttle(ip_address=address)
         user = token_authenticate(key=token.strip())
         if user is None:
+            token_check_throttle(ip_address=address)
             token_record_failure(ip_address=address)
         return user
 
