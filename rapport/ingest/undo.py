@@ -21,7 +21,7 @@ from django.utils import timezone
 from rapport.contacts import services as contact_services
 from rapport.contacts.models import Affiliation, Contact, Organization
 from rapport.core import policy
-from rapport.core.errors import InvalidInput
+from rapport.core.errors import Conflict, InvalidInput, NotPermitted
 from rapport.ingest import services
 from rapport.ingest.models import ImportBatch, ImportChange
 
@@ -212,9 +212,19 @@ def _restore_updated(
                         "after the import; kept."
                     )
                 if restore:
-                    contact_services.contact_update(
-                        actor=actor, contact=contact, data=restore, via="import"
-                    )
+                    try:
+                        contact_services.contact_update(
+                            actor=actor, contact=contact, data=restore, via="import"
+                        )
+                    except (InvalidInput, Conflict, NotPermitted) as exc:
+                        # One contact that can no longer take its old values (another
+                        # now holds its external id, its owner left…) is reported and
+                        # kept as it is; it must not stop the rest of the undo.
+                        kept.append(
+                            f"{contact.display_name} (#{contact.pk}) could not be restored "
+                            f"({exc}); kept as it is."
+                        )
+                        continue
                     restored += 1
                 elif _remove_roles(batch, actor, contact.pk, kept):
                     restored += 1  # the import only gave them a role; it is gone again
@@ -236,7 +246,14 @@ def _remove_roles(batch: ImportBatch, actor: Any, contact_id: int, kept: list[st
         if affiliation.version != 1:
             kept.append(f"A role at organization #{affiliation.organization_id} was edited; kept.")
             continue
-        contact_services.affiliation_delete(actor=actor, affiliation=affiliation, via="import")
+        try:
+            contact_services.affiliation_delete(actor=actor, affiliation=affiliation, via="import")
+        except (InvalidInput, Conflict, NotPermitted) as exc:
+            kept.append(
+                f"A role at organization #{affiliation.organization_id} could not be removed "
+                f"({exc}); kept."
+            )
+            continue
         removed = True
     return removed
 
