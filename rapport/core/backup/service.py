@@ -228,8 +228,13 @@ def backup_restore(*, path: Path) -> RestoreReport:
     path = path.resolve()
     if not path.is_file():
         raise BackupError(f"{path}: no such file.")
-    verify_archive(path)
+    checked = verify_archive(path)
     manifest = read_manifest(path)
+    if manifest.database not in checked:
+        raise BackupError(
+            f"{path.name}: its manifest names a database file ({manifest.database!r}) that "
+            "the archive does not hold. Nothing was changed."
+        )
     engine = _engine()
     if manifest.engine != engine:
         raise BackupError(
