@@ -78,6 +78,19 @@ def sha256_of(handle: IO[bytes]) -> str:
     return digest.hexdigest()
 
 
+class _HashingReader:
+    """Reads through to a file and hashes what was read."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.digest = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.handle.read(size)
+        self.digest.update(data)
+        return data
+
+
 class ArchiveWriter:
     """Writes members to a ``.tar.gz`` and keeps their checksums for ``SHA256SUMS``."""
 
@@ -86,14 +99,17 @@ class ArchiveWriter:
         self.sums: dict[str, str] = {}
 
     def add_file(self, name: str, source: Path) -> None:
+        """Add ``source`` as ``name``, hashing exactly the bytes written: the file is
+        opened once, so one changed while the backup runs cannot leave a checksum that
+        disagrees with the archived copy (a file that shrinks meanwhile fails the backup)."""
         with source.open("rb") as handle:
-            self.sums[name] = sha256_of(handle)
-        info = self.tar.gettarinfo(str(source), arcname=name)
-        info.uid = info.gid = 0
-        info.uname = info.gname = ""
-        info.mode = 0o600
-        with source.open("rb") as handle:
-            self.tar.addfile(info, handle)
+            info = self.tar.gettarinfo(arcname=name, fileobj=handle)
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            info.mode = 0o600
+            reader = _HashingReader(handle)
+            self.tar.addfile(info, reader)
+        self.sums[name] = reader.digest.hexdigest()
 
     def add_bytes(self, name: str, data: bytes) -> None:
         self.sums[name] = hashlib.sha256(data).hexdigest()
