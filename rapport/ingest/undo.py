@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from rapport.contacts import services as contact_services
 from rapport.contacts.models import Affiliation, Contact, Organization
-from rapport.core import policy
+from rapport.core import jobs, policy
 from rapport.core.errors import Conflict, InvalidInput, NotPermitted
 from rapport.ingest import services
 from rapport.ingest.models import ImportBatch, ImportChange
@@ -130,9 +130,12 @@ def import_undo_run(
         _stop(batch, "The user who asked for the undo may no longer import.")
         return UndoReport.of(batch)
     try:
-        _restore_updated(batch, actor, progress)
-        _remove_created(batch, actor, progress)
-        _remove_organizations(batch, actor)
+        # Beats while it works, so a long page is never taken for a dead worker and
+        # started a second time.
+        with jobs.job_heartbeat(ImportBatch, batch.pk):
+            _restore_updated(batch, actor, progress)
+            _remove_created(batch, actor, progress)
+            _remove_organizations(batch, actor)
     except Exception as exc:
         services.logger.exception("Undo of import %s stopped", batch.pk)
         _stop(batch, f"The undo stopped: {exc}. Start it again to carry on.")
