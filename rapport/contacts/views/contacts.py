@@ -84,47 +84,29 @@ def _active_filter_count(request: HttpRequest) -> int:
 def contact_list(request: HttpRequest) -> HttpResponse:
     """Search as you type, filters, sort and keyset pages ("Load more"), never OFFSET."""
     params = request.GET
-    result, error, count = None, None, None
-    wanted = params.get("fragment")
-    rows_only = wanted == "rows"
-    try:
-        filters = forms.contact_filters(params)
-        if wanted != "count":
-            result = selectors.contact_list(
-                actor=request.user,
-                q=params.get("q", ""),
-                filters=filters,
-                sort=params.get("sort", ""),
-                cursor=params.get("cursor") or None,
-            )
-        # Typing in the search box swaps in the results at once; their count follows in
-        # a request of its own (fragment=count), as counting a common search costs more
-        # than the page. A full page load counts in place.
-        if wanted == "count" or (not rows_only and not is_htmx(request)):
-            count = selectors.contact_count(
-                actor=request.user,
-                q=params.get("q", ""),
-                filters=filters,
-                sort=params.get("sort", ""),
-            )
-    except InvalidInput as exc:
-        error = exc
-    if wanted == "count" and error is None:
-        filtered = bool(params.get("q", "").strip()) or _active_filter_count(request) > 0
+    read = lists.list_read(
+        request,
+        parse_filters=forms.contact_filters,
+        rows=selectors.contact_list,
+        count=selectors.contact_count,
+    )
+    filtered = bool(params.get("q", "").strip()) or _active_filter_count(request) > 0
+    if read.fragment == "count" and read.error is None:
         return render(
-            request, "contacts/_contact_count.html", {"count": count, "filtered": filtered}
+            request, "contacts/_contact_count.html", {"count": read.count, "filtered": filtered}
         )
     context: dict[str, Any] = {
-        "page": result,
-        "error": error,
+        "page": read.page,
+        "error": read.error,
         "q": params.get("q", ""),
-        "count": count,
+        "count": read.count,
         "count_query": lists.count_query(params),
-        "filtered": bool(params.get("q", "").strip()) or _active_filter_count(request) > 0,
+        "filtered": filtered,
         **lists.list_context(request, "contacts"),
         **lists.bulk_context(request, "contacts"),
     }
     if is_htmx(request):
+        rows_only = read.fragment == "rows"
         template = "contacts/_contact_rows.html" if rows_only else "contacts/_contact_results.html"
         return vary_on_htmx(render(request, template, context))
     context.update(
@@ -137,7 +119,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         active_filters=_active_filter_count(request),
     )
     return vary_on_htmx(
-        render(request, "contacts/contact_list.html", context, status=400 if error else 200)
+        render(request, "contacts/contact_list.html", context, status=400 if read.error else 200)
     )
 
 

@@ -4,6 +4,7 @@ bulk actions on selected records with their progress page."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -48,6 +49,44 @@ def count_query(params: QueryDict) -> str:
         kept.pop(key, None)
     kept["fragment"] = "count"
     return kept.urlencode()
+
+
+@dataclass
+class ListRead:
+    """What one request to a list page asked for and got: rows, a count, or an error."""
+
+    fragment: str
+    page: Any = None
+    count: selectors.MatchCount | None = None
+    error: InvalidInput | None = None
+
+
+def list_read(
+    request: HttpRequest,
+    *,
+    parse_filters: Callable[[QueryDict], Any],
+    rows: Callable[..., Any],
+    count: Callable[..., selectors.MatchCount],
+) -> ListRead:
+    """Read a list page the same way for contacts and organizations.
+
+    Typing in the search box swaps in the rows at once and their count follows in a
+    request of its own (``fragment=count``), as counting a common search costs more
+    than the page; a full page load counts in place; ``fragment=rows`` (Load more)
+    never counts.
+    """
+    params = request.GET
+    read = ListRead(fragment=params.get("fragment", ""))
+    search = {"actor": request.user, "q": params.get("q", ""), "sort": params.get("sort", "")}
+    try:
+        filters = parse_filters(params)
+        if read.fragment != "count":
+            read.page = rows(**search, filters=filters, cursor=params.get("cursor") or None)
+        if read.fragment == "count" or (read.fragment != "rows" and not is_htmx(request)):
+            read.count = count(**search, filters=filters)
+    except InvalidInput as exc:
+        read.error = exc
+    return read
 
 
 def list_context(request: HttpRequest, list_name: str) -> dict[str, Any]:

@@ -26,38 +26,19 @@ from rapport.merges.redirects import page_redirect
 @page
 def organization_list(request: HttpRequest) -> HttpResponse:
     params = request.GET
-    result, error, count = None, None, None
-    wanted = params.get("fragment")
-    rows_only = wanted == "rows"
-    try:
-        filters = forms.organization_filters(params)
-        if wanted != "count":
-            result = selectors.organization_list(
-                actor=request.user,
-                q=params.get("q", ""),
-                filters=filters,
-                sort=params.get("sort", ""),
-                cursor=params.get("cursor") or None,
-            )
-        # Typing in the search box swaps in the results at once; their count follows in
-        # a request of its own (fragment=count), as counting a common search costs more
-        # than the page. A full page load counts in place.
-        if wanted == "count" or (not rows_only and not is_htmx(request)):
-            count = selectors.organization_count(
-                actor=request.user,
-                q=params.get("q", ""),
-                filters=filters,
-                sort=params.get("sort", ""),
-            )
-    except InvalidInput as exc:
-        error = exc
-    if wanted == "count" and error is None:
-        return render(request, "contacts/_organization_count.html", {"count": count})
+    read = lists.list_read(
+        request,
+        parse_filters=forms.organization_filters,
+        rows=selectors.organization_list,
+        count=selectors.organization_count,
+    )
+    if read.fragment == "count" and read.error is None:
+        return render(request, "contacts/_organization_count.html", {"count": read.count})
     context: dict[str, Any] = {
-        "page": result,
-        "error": error,
+        "page": read.page,
+        "error": read.error,
         "q": params.get("q", ""),
-        "count": count,
+        "count": read.count,
         "count_query": lists.count_query(params),
         **lists.list_context(request, "organizations"),
         **lists.bulk_context(request, "organizations"),
@@ -65,7 +46,7 @@ def organization_list(request: HttpRequest) -> HttpResponse:
     if is_htmx(request):
         template = (
             "contacts/_organization_rows.html"
-            if rows_only
+            if read.fragment == "rows"
             else "contacts/_organization_results.html"
         )
         return vary_on_htmx(render(request, template, context))
@@ -74,7 +55,7 @@ def organization_list(request: HttpRequest) -> HttpResponse:
         countries=country_names(),
         selected_tags=params.getlist("tag"),
     )
-    status = 400 if error else 200
+    status = 400 if read.error else 200
     return vary_on_htmx(render(request, "contacts/organization_list.html", context, status=status))
 
 
