@@ -95,13 +95,7 @@ class Command(RecordCommand):
             # only the commands that write pay for it.
             from rapport.contacts import services
         if action == "list":
-            filters = selectors.ContactFilters(
-                tags=options["tag"],
-                owner=options["owner"],
-                organization=options["organization"],
-                lifecycle_stage=options["stage"],
-                country=options["country"],
-            )
+            filters = self.filters(options)
             page = self.call(
                 selectors.contact_list,
                 actor=actor,
@@ -214,14 +208,17 @@ class Command(RecordCommand):
         parser.add_argument("--stage", help="Only this lifecycle stage.")
 
     def run_bulk(self, actor: Any, options: dict[str, Any]) -> None:
-        filters = selectors.ContactFilters(
+        run_bulk(self, actor, options, kind="contacts", filters=self.filters(options))
+
+    def filters(self, options: dict[str, Any]) -> selectors.ContactFilters:
+        """The list filters given on the command line (list and bulk share them)."""
+        return selectors.ContactFilters(
             tags=options["tag"],
             owner=options["owner"],
             organization=options["organization"],
             lifecycle_stage=options["stage"],
             country=options["country"],
         )
-        run_bulk(self, actor, options, kind="contacts", filters=filters)
 
     def input_data(self, options: dict[str, Any]) -> dict[str, Any]:
         data: dict[str, Any] = read_json_input(options.get("json_input"), sys.stdin)
