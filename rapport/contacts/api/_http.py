@@ -44,6 +44,28 @@ def actor(request: HttpRequest) -> Any:
     return request.auth  # type: ignore[attr-defined]
 
 
+def list_page_out(
+    request: HttpRequest,
+    params: Any,
+    *,
+    rows: Any,
+    count: Any,
+    out: Any,
+    filters: Any,
+) -> dict[str, Any]:
+    """One page of a list endpoint, and its count when ``with_count`` asks for it
+    (contacts and organizations alike)."""
+    search = {"actor": actor(request), "q": params.q, "filters": filters, "sort": params.sort or ""}
+    page = rows(**search, cursor=params.cursor, limit=params.limit)
+    counted = count(**search) if params.with_count else selectors.MatchCount(None, False)
+    return {
+        "items": [out(item) for item in page.items],
+        "next_cursor": page.next_cursor,
+        "count": counted.value,
+        "count_capped": counted.capped,
+    }
+
+
 def _entity_tags(request: HttpRequest) -> list[str] | None:
     """The entity tags of If-Match, or None when the header is absent or '*'."""
     header = request.headers.get("If-Match", "").strip()

@@ -19,6 +19,7 @@ from rapport.contacts.api._http import (
     created,
     custom_filters,
     expected_version,
+    list_page_out,
     sent,
     with_etag,
 )
@@ -55,27 +56,14 @@ def list_contacts(request: HttpRequest, params: Query[ContactListParams]) -> dic
     `custom.<key>__gte=` and `custom.<key>__lte=`.
     """
     filters = contact_filters(params, custom_filters(request))
-    page = selectors.contact_list(
-        actor=actor(request),
-        q=params.q,
+    return list_page_out(
+        request,
+        params,
+        rows=selectors.contact_list,
+        count=selectors.contact_count,
+        out=contact_out,
         filters=filters,
-        sort=params.sort or "",
-        cursor=params.cursor,
-        limit=params.limit,
     )
-    count = (
-        selectors.contact_count(
-            actor=actor(request), q=params.q, filters=filters, sort=params.sort or ""
-        )
-        if params.with_count
-        else selectors.MatchCount(None, False)
-    )
-    return {
-        "items": [contact_out(c) for c in page.items],
-        "next_cursor": page.next_cursor,
-        "count": count.value,
-        "count_capped": count.capped,
-    }
 
 
 def _contact(request: HttpRequest, contact_id: int) -> Contact:

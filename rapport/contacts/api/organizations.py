@@ -18,6 +18,7 @@ from rapport.contacts.api._http import (
     created,
     custom_filters,
     expected_version,
+    list_page_out,
     sent,
     with_etag,
 )
@@ -48,27 +49,14 @@ def list_organizations(
 ) -> dict[str, Any]:
     """Custom fields filter as `custom.<key>=value` (and `__gte` / `__lte`)."""
     filters = organization_filters(params, custom_filters(request))
-    page = selectors.organization_list(
-        actor=actor(request),
-        q=params.q,
+    return list_page_out(
+        request,
+        params,
+        rows=selectors.organization_list,
+        count=selectors.organization_count,
+        out=organization_out,
         filters=filters,
-        sort=params.sort or "",
-        cursor=params.cursor,
-        limit=params.limit,
     )
-    count = (
-        selectors.organization_count(
-            actor=actor(request), q=params.q, filters=filters, sort=params.sort or ""
-        )
-        if params.with_count
-        else selectors.MatchCount(None, False)
-    )
-    return {
-        "items": [organization_out(o) for o in page.items],
-        "next_cursor": page.next_cursor,
-        "count": count.value,
-        "count_capped": count.capped,
-    }
 
 
 def _organization(request: HttpRequest, org_id: int) -> Organization:
