@@ -10,6 +10,8 @@ worker, and CLI commands such as imports and duplicate scans. Two things matter:
   request (connections are opened per request) this is what left workers holding
   deleted ``-wal`` files and, under load, corrupted the database.
 - The remaining pragmas are per connection and harmless to repeat.
+- A connection whose set-up fails is closed at once, never left for the garbage
+  collector (whose thresholds the servers raise) to close later.
 
 Errors while the database is busy beyond ``timeout`` reach the client as a 503 with
 ``Retry-After`` (``rapport.core.busy``), never as a damaged file.
@@ -33,9 +35,16 @@ CONNECTION_PRAGMAS = (
 class DatabaseWrapper(base.DatabaseWrapper):
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
         connection = super().get_new_connection(conn_params)
-        ensure_wal(connection)
-        for pragma in CONNECTION_PRAGMAS:
-            connection.execute(pragma)
+        try:
+            ensure_wal(connection)
+            for pragma in CONNECTION_PRAGMAS:
+                connection.execute(pragma)
+        except BaseException:
+            # A set-up that fails (the file busy past the timeout) must not leave an
+            # open handle that only the garbage collector would close, at a moment
+            # nobody chose, holding descriptors to -wal and -shm files in the meantime.
+            connection.close()
+            raise
         return connection
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 
 import pytest
 from django.db import OperationalError
@@ -88,3 +89,52 @@ def test_a_new_database_file_is_put_in_wal_mode(tmp_path):
     assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert connection.execute("PRAGMA foreign_keys").fetchone() == (1,)
     connection.close()
+
+
+def _open_descriptors_to(path) -> int:  # type: ignore[no-untyped-def]
+    count = 0
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = fd.readlink()
+        except OSError:
+            continue
+        count += str(target).startswith(str(path))
+    return count
+
+
+HOLD_EXCLUSIVE = """
+import sqlite3, sys
+holder = sqlite3.connect(sys.argv[1], isolation_level=None)
+holder.execute("CREATE TABLE t (x)")  # still in rollback-journal mode
+holder.execute("BEGIN EXCLUSIVE")
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+def test_a_connection_whose_set_up_fails_is_closed_at_once(tmp_path):
+    """A new connection refused by a file another process holds leaves no descriptor open
+    behind it (the holder is another process: within one, SQLite itself defers closes)."""
+    import gc
+    import subprocess
+    import sys
+
+    path = tmp_path / "busy.sqlite3"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_EXCLUSIVE, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    wrapper = DatabaseWrapper({"NAME": str(path), "OPTIONS": {"timeout": 0.01}, "TIME_ZONE": None})
+    gc.disable()
+    try:
+        for _ in range(5):
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                wrapper.get_new_connection(wrapper.get_connection_params())
+        assert _open_descriptors_to(path) == 0
+    finally:
+        gc.enable()
+        holder.communicate("")
