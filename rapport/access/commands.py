@@ -67,13 +67,16 @@ class RecordCommand(BaseCommand):
             )
         return user
 
+    # What a refused call did not do, first line of its message.
+    refused = "Nothing was saved"
+
     def call(self, func: Callable[..., T], **kwargs: Any) -> T:
         """Run a service or selector, turning its errors into messages and exit status 1."""
         try:
             return func(**kwargs)
         except InvalidInput as exc:
             raise CommandError(
-                "Nothing was saved:\n" + "\n".join(f"  {e}" for e in exc.errors)
+                f"{self.refused}:\n" + "\n".join(f"  {e}" for e in exc.errors)
             ) from None
         except (NotPermitted, Conflict) as exc:
             raise CommandError(str(exc)) from None

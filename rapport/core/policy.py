@@ -20,6 +20,7 @@ _READ = {
     "contacts.view",
     "contacts.export",
     "organizations.view",
+    "organizations.export",
     "tags.view",
     "custom_fields.view",
     "tokens.own",

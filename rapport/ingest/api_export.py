@@ -1,8 +1,9 @@
-"""GET /api/v1/exports/contacts: a filtered list or a selection of contacts as a file.
+"""GET /api/v1/exports/contacts and /exports/organizations: a filtered list or a
+selection as a file.
 
-The parameters are the contact list's (``q``, ``tag``, ``owner``, … and
-``custom.<key>``), plus ``format`` and ``id`` (repeatable) for a selection. The file is
-streamed as it is written; see docs/export.md.
+The parameters are the list's (``q``, ``tag``, ``owner``, … and ``custom.<key>``), plus
+``format`` and ``id`` (repeatable) for a selection. The file is streamed as it is
+written; see docs/export.md.
 """
 
 from __future__ import annotations
@@ -13,13 +14,19 @@ from typing import Any
 from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Field, Query, Router, Schema
 
-from rapport.contacts.api._filters import contact_filters
+from rapport.contacts.api._filters import contact_filters, organization_filters
 from rapport.contacts.api._http import READ_ERRORS, actor, custom_filters
 from rapport.contacts.limits import MAX_TAG_FILTERS
 from rapport.contacts.models import Contact
 from rapport.contacts.schemas import MAX_ID
 from rapport.ingest.export_views import streaming_download
-from rapport.ingest.exporters import FORMATS, MAX_SELECTION, contacts_export
+from rapport.ingest.exporters import (
+    FORMATS,
+    MAX_SELECTION,
+    ORGANIZATION_FORMATS,
+    contacts_export,
+    organizations_export,
+)
 
 router = Router(tags=["exports"])
 
@@ -81,6 +88,59 @@ def export_contacts(request: HttpRequest, params: Query[ContactExportParams]) ->
         file_format=params.format,
         q=params.q,
         filters=filters,
+        ids=params.id or None,
+    )
+    response: StreamingHttpResponse = streaming_download(export)
+    return response
+
+
+class OrganizationExportParams(Schema):
+    format: str = Field(
+        "csv",
+        description="csv, xlsx or json.",
+        json_schema_extra={"enum": list(ORGANIZATION_FORMATS)},
+    )
+    q: str = Field("", description="Search, as on the organization list.")
+    tag: list[str] = Field(
+        [], max_length=MAX_TAG_FILTERS, description="Only organizations with this tag; repeatable."
+    )
+    owner: str | None = Field(None, description="Username of the owner.")
+    parent: int | None = Field(
+        None, ge=1, le=MAX_ID, description="Only direct children of this organization."
+    )
+    industry: str | None = None
+    country: str | None = Field(None, description="ISO alpha-2 country of any address.")
+    id: list[int] = Field(
+        [],
+        max_length=MAX_SELECTION,
+        description="Export only these organizations (a selection); repeatable, at most 10,000.",
+    )
+
+
+_ORGANIZATION_FILE_TYPES = {
+    FORMATS[name].content_type: {"schema": _file_schema(FORMATS[name].content_type)}
+    for name in ORGANIZATION_FORMATS
+}
+
+
+@router.get(
+    "/organizations",
+    response={**READ_ERRORS},
+    summary="Export organizations",
+    openapi_extra={
+        "responses": {200: {"description": "The file.", "content": _ORGANIZATION_FILE_TYPES}}
+    },
+)
+def export_organizations(request: HttpRequest, params: Query[OrganizationExportParams]) -> Any:
+    """Stream the organizations a list with these parameters shows, as CSV, XLSX or JSON.
+
+    The response carries `Content-Disposition: attachment; filename="organizations-….csv"`.
+    """
+    export = organizations_export(
+        actor=actor(request),
+        file_format=params.format,
+        q=params.q,
+        filters=organization_filters(params, custom_filters(request)),
         ids=params.id or None,
     )
     response: StreamingHttpResponse = streaming_download(export)

@@ -1,4 +1,5 @@
-"""The contact list's Export menu: the list as it is filtered now, as a download."""
+"""The Export menus of the contact and organization lists: the list as it is filtered
+now (or a selection of ids), as a download."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.views.decorators.http import require_GET
 from rapport.contacts import forms
 from rapport.contacts.views._common import page
 from rapport.core.errors import InvalidInput
-from rapport.ingest.exporters import Export, contacts_export
+from rapport.ingest.exporters import Export, contacts_export, organizations_export
 
 
 def streaming_download(export: Export) -> StreamingHttpResponse:
@@ -44,6 +45,29 @@ def contact_export(request: HttpRequest) -> HttpResponse:
             ids=selected_ids(params.getlist("id") + params.getlist("ids")),
         )
     except InvalidInput as exc:
-        text = "Nothing was exported:\n" + "\n".join(f"{e.path}: {e.message}" for e in exc.errors)
-        return HttpResponseBadRequest(text, content_type="text/plain; charset=utf-8")
+        return _refused(exc)
     return streaming_download(export)  # type: ignore[return-value]  # streamed, not buffered
+
+
+@page
+@require_GET
+def organization_export(request: HttpRequest) -> HttpResponse:
+    """GET /organizations/export/?format=csv&q=…&industry=…: the organization list's
+    parameters."""
+    params = request.GET
+    try:
+        export = organizations_export(
+            actor=request.user,
+            file_format=params.get("format", "csv"),
+            q=params.get("q", ""),
+            filters=forms.organization_filters(params),
+            ids=selected_ids(params.getlist("id") + params.getlist("ids")),
+        )
+    except InvalidInput as exc:
+        return _refused(exc)
+    return streaming_download(export)  # type: ignore[return-value]  # streamed, not buffered
+
+
+def _refused(exc: InvalidInput) -> HttpResponse:
+    text = "Nothing was exported:\n" + "\n".join(f"{e.path}: {e.message}" for e in exc.errors)
+    return HttpResponseBadRequest(text, content_type="text/plain; charset=utf-8")

@@ -6,6 +6,11 @@ app_name = "ingest"
 
 urlpatterns = [
     path("contacts/export/", export_views.contact_export, name="contact_export"),
+    path(
+        "organizations/export/",
+        export_views.organization_export,
+        name="organization_export",
+    ),
     path("imports/", views.import_list, name="imports"),
     path("imports/<int:pk>/", views.import_detail, name="import_detail"),
     path("imports/<int:pk>/status/", views.import_status, name="import_status"),

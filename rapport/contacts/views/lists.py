@@ -25,13 +25,16 @@ from rapport.merges.services._merge import MAX_MERGED
 
 # Parameters of a list's address that are not part of its search and filters.
 _NOT_SELECTION = ("cursor", "fragment")
-EXPORT_FORMATS = [
-    ("csv", "CSV"),
-    ("xlsx", "Excel (.xlsx)"),
-    ("vcf", "vCard 4.0"),
-    ("vcf3", "vCard 3.0"),
-    ("json", "JSON"),
-]
+EXPORT_FORMATS = {
+    "contacts": [
+        ("csv", "CSV"),
+        ("xlsx", "Excel (.xlsx)"),
+        ("vcf", "vCard 4.0"),
+        ("vcf3", "vCard 3.0"),
+        ("json", "JSON"),
+    ],
+    "organizations": [("csv", "CSV"), ("xlsx", "Excel (.xlsx)"), ("json", "JSON")],
+}
 
 
 def list_query(params: QueryDict) -> str:
@@ -131,7 +134,7 @@ def bulk_actions(actor: Any, kind: str) -> list[tuple[str, str]]:
     actions: list[tuple[str, str]] = []
     if policy.can(actor, f"{kind}.change"):
         actions += [(a, str(labels[a])) for a in BulkJob.ACTIONS[kind] if a != "delete"]
-    if kind == "contacts" and policy.can(actor, "contacts.export"):
+    if policy.can(actor, f"{kind}.export"):
         actions.append(("export", "Export"))
     if policy.can(actor, f"{kind}.merge"):
         actions.append(("merge", "Merge"))
@@ -154,7 +157,7 @@ def bulk_context(request: HttpRequest, kind: str) -> dict[str, Any]:
         "owners": owner_choices(),
         "tags": selectors.tag_list(actor=request.user),
         "stages": Contact.Lifecycle.choices,
-        "export_formats": EXPORT_FORMATS,
+        "export_formats": EXPORT_FORMATS[kind],
     }
 
 
@@ -205,8 +208,8 @@ def _bulk(request: HttpRequest, kind: str) -> HttpResponse:
         ids = _selected(request)
         if ids is not None and not ids:
             raise InvalidInput.single("ids", f"Select at least one {kind.removesuffix('s')}.")
-        if action == "export" and kind == "contacts":
-            return _export(request, ids, query)
+        if action == "export":
+            return _export(request, kind, ids, query)
         if action == "merge":
             return _merge(request, kind, ids, back)
         field = "value_tag" if action in ("tag", "untag") else f"value_{action}"
@@ -235,17 +238,18 @@ def _bulk(request: HttpRequest, kind: str) -> HttpResponse:
     return redirect(back)
 
 
-def _export(request: HttpRequest, ids: list[int] | None, query: str) -> HttpResponse:
+def _export(request: HttpRequest, kind: str, ids: list[int] | None, query: str) -> HttpResponse:
     """The selection (or every match) as a download, written while it is sent."""
     from rapport.ingest.export_views import streaming_download
-    from rapport.ingest.exporters import contacts_export
+    from rapport.ingest.exporters import contacts_export, organizations_export
 
     params = QueryDict(query)
-    export = contacts_export(
+    exporter = contacts_export if kind == "contacts" else organizations_export
+    export = exporter(
         actor=request.user,
         file_format=request.POST.get("value_export", "csv"),
         q=params.get("q", "") if ids is None else "",
-        filters=forms.contact_filters(params) if ids is None else None,
+        filters=_FILTERS[kind](params) if ids is None else None,
         ids=ids,
     )
     return streaming_download(export)  # type: ignore[return-value]  # streamed, not buffered

@@ -1,4 +1,5 @@
-"""Exports of contacts: CSV, XLSX, vCard 4.0 and 3.0, JSON; streamed, constant memory.
+"""Exports of contacts (CSV, XLSX, vCard 4.0 and 3.0, JSON) and of organizations (CSV,
+XLSX, JSON; organizations.py); streamed, constant memory.
 
 ``contacts_export`` is the one entry point the UI, the API and the CLI call. It checks
 the policy, picks the contacts exactly as the contact list would (search, filters, or
@@ -35,7 +36,13 @@ from rapport.ingest.exporters._source import (
 from rapport.ingest.exporters.tabular import csv_stream, xlsx_stream
 from rapport.ingest.exporters.vcard import vcard_stream
 
-__all__ = ["FORMATS", "Export", "contacts_export"]
+__all__ = [
+    "FORMATS",
+    "ORGANIZATION_FORMATS",
+    "Export",
+    "contacts_export",
+    "organizations_export",
+]
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,7 @@ def _json_stream(qs: QuerySet[Contact], size: int) -> Iterator[bytes]:
     encoder = DjangoJSONEncoder(ensure_ascii=False)
     id_lists = id_chunks(qs, size=size)
     # The first ids are read before the opening bracket, so a failing query fails the
-    # request (see _started) rather than cutting the file short after "[".
+    # request (see started) rather than cutting the file short after "[".
     first_ids = next(id_lists, None)
     yield b"["
     first = True
@@ -139,7 +146,7 @@ def contacts_export(
         )
     else:
         data = _json_stream(qs, chunk_size)
-    return Export(file_format, filename, spec.content_type, _started(data))
+    return Export(file_format, filename, spec.content_type, started(data))
 
 
 _TIME_FILTERS = ("created_after", "created_before", "updated_after", "updated_before")
@@ -164,8 +171,14 @@ def _check_times(filters: ContactFilters | None) -> None:
         raise InvalidInput(errors)
 
 
-def _started(data: Iterator[bytes]) -> Iterator[bytes]:
+def started(data: Iterator[bytes]) -> Iterator[bytes]:
     """``data`` with its first chunk already produced (so its first queries already ran):
     whatever fails there is raised to the caller before any byte is sent."""
     first = next(data, None)
     return data if first is None else itertools.chain([first], data)
+
+
+from rapport.ingest.exporters.organizations import (  # noqa: E402  # it uses the above
+    ORGANIZATION_FORMATS,
+    organizations_export,
+)
