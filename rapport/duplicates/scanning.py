@@ -42,6 +42,7 @@ class ScoredPair:
     probability: float
     levels: tuple[int, ...]
     name_holders: int
+    area_holders: int = 0
 
 
 @dataclass
@@ -165,7 +166,8 @@ def scan(
     bits = [model.bits(levels) for levels in patterns]
     # An exact name can weigh up to this much more for a rare name: pairs below the
     # threshold even then are skipped without a closer look.
-    floor = _logit(threshold) - _rare_name_bonus(model)
+    floor = _logit(threshold) - model.rare_value_bonus()
+    area_holders = _area_holders(records)
     found: list[ScoredPair] = []
     for done, (packed, pid) in enumerate(zip(pairs, pair_patterns, strict=True)):
         if bits[pid] < floor:
@@ -173,12 +175,13 @@ def scan(
         a, b = divmod(packed, n)
         levels = patterns[pid]
         holders = name_holders.get(a, 0) if levels[0] == 0 else 0
-        probability = model.probability(levels, holders)
+        area = area_holders[a]
+        probability = model.probability(levels, holders, area)
         if probability < threshold:
             continue
         if excluded and _ids(records, a, b) in excluded:
             continue
-        found.append(ScoredPair(a, b, probability, levels, holders))
+        found.append(ScoredPair(a, b, probability, levels, holders, area))
         if done % 200_000 == 0:
             progress("scoring", done, total)
     found.sort(key=lambda p: (-p.probability, p.a, p.b))
@@ -195,8 +198,15 @@ def _logit(p: float) -> float:
     return math.log2(p / (1 - p))
 
 
-def _rare_name_bonus(model: MatchModel) -> float:
-    return max(0.0, model._exact_name_adjustment(1))
+def _area_holders(records: Sequence[PersonFeatures]) -> list[int]:
+    """For each record, how many records share its first address's postcode (or its
+    locality, without one); 0 without an address."""
+    areas = [
+        (r.addresses[0][4], r.addresses[0][0] or r.addresses[0][1]) if r.addresses else None
+        for r in records
+    ]
+    counts = Counter(area for area in areas if area is not None and area[1])
+    return [counts[area] if area is not None and area[1] else 0 for area in areas]
 
 
 def connected(pairs: Sequence[T], ends: Callable[[T], tuple[int, int]]) -> list[list[T]]:

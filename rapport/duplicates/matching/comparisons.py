@@ -160,6 +160,41 @@ def compare_phone(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
 ADDRESS_LEVELS = ("same", "same area", "different")
 
 
+def _one_edit(x: str, y: str) -> bool:
+    """Equal but for one character changed, or two neighbours swapped (3072 and 3702)."""
+    if len(x) != len(y) or x == y:
+        return False
+    diff = [i for i, (c, d) in enumerate(zip(x, y, strict=True)) if c != d]
+    if len(diff) == 1:
+        return True
+    i, j = diff[0], diff[-1]
+    return len(diff) == 2 and j == i + 1 and x[i] == y[j] and x[j] == y[i]
+
+
+def _same_area(post_a: str, town_a: str, post_b: str, town_b: str) -> bool:
+    """The same postcode or locality; or, each mistyped, a postcode one slip apart and a
+    similar locality name."""
+    if (post_a and post_a == post_b) or (town_a and town_a == town_b):
+        return True
+    return bool(
+        post_a and post_b and town_a and town_b
+        and _one_edit(post_a, post_b)
+        and _similar(town_a.replace(" ", ""), town_b.replace(" ", ""), 0.9)
+    )  # fmt: skip
+
+
+def _same_street(a: str, b: str) -> bool:
+    """Street words alike: equal, similar, or equal over the shorter one's length once
+    spaces are dropped (a second line, such as a building, added on one side)."""
+    if not a or not b:
+        return False
+    if a == b or _similar(a, b, 0.85):
+        return True
+    x, y = a.replace(" ", ""), b.replace(" ", "")
+    short = min(len(x), len(y))
+    return short >= 6 and _similar(x[:short], y[:short], 0.9)
+
+
 def compare_address(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
     if not a.addresses or not b.addresses:
         return MISSING
@@ -168,16 +203,9 @@ def compare_address(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
         for post_b, town_b, number_b, street_b, country_b in b.addresses:
             if country_a and country_b and country_a != country_b:
                 continue
-            area = bool(post_a and post_a == post_b) or bool(town_a and town_a == town_b)
-            if not area:
+            if not _same_area(post_a, town_a, post_b, town_b):
                 continue
-            if (
-                number_a
-                and number_a == number_b
-                and street_a
-                and street_b
-                and (street_a == street_b or _similar(street_a, street_b, 0.85))
-            ):
+            if number_a and number_a == number_b and _same_street(street_a, street_b):
                 return 0
             best = 1
     return best
@@ -205,7 +233,7 @@ def compare_title(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
     return 2
 
 
-BIRTHDAY_LEVELS = ("same", "close", "different", "another generation")
+BIRTHDAY_LEVELS = ("same", "close", "one part differs", "different", "another generation")
 
 
 def _one_slip(x: dt.date, y: dt.date) -> bool:
@@ -224,15 +252,21 @@ def _one_slip(x: dt.date, y: dt.date) -> bool:
 
 
 def compare_birthday(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
-    if a.birthday is None or b.birthday is None:
+    """Same; close (a typing slip); one of year, month and day wrong, the other two
+    right (a value mistyped or misread); different; or years apart enough for a parent
+    and a child."""
+    x, y = a.birthday, b.birthday
+    if x is None or y is None:
         return MISSING
-    if a.birthday == b.birthday:
+    if x == y:
         return 0
-    if abs(a.birthday.year - b.birthday.year) >= GENERATION_YEARS:
-        return 3
-    if _one_slip(a.birthday, b.birthday):
+    if _one_slip(x, y):
         return 1
-    return 2
+    if (x.year == y.year) + (x.month == y.month) + (x.day == y.day) == 2:
+        return 2
+    if abs(x.year - y.year) >= GENERATION_YEARS:
+        return 4
+    return 3
 
 
 GENERATION_LEVELS = ("same", "conflict")

@@ -18,7 +18,14 @@ MAX_KEY_LENGTH = 200
 
 
 def person_keys(f: PersonFeatures) -> set[str]:
-    """The blocking keys of one person; "kind:value" texts of at most 200 characters."""
+    """The blocking keys of one person; "kind:value" texts of at most 200 characters.
+
+    Beside emails and phones, keys pair one weak value with another so that a typo in
+    one, a swapped or replaced name, or a missing value still leaves a key in common:
+    the sound of every name part with the other name's sound, the given initial, the
+    birthday, the postcode, the locality and the house number; the birthday with the
+    postcode, the locality and the house number; the house number with the street.
+    """
     keys: set[str] = set()
     for email in f.emails:
         keys.add("e:" + email)
@@ -38,16 +45,55 @@ def person_keys(f: PersonFeatures) -> set[str]:
     if not surnames:
         for sound in given:
             keys.add("g:" + sound)
-    for postcode, locality, number, _street, _country in f.addresses:
-        if number and (postcode or locality):
-            keys.add("a:" + (postcode or locality) + "|" + number)
-    if f.birthday is not None:
-        day = f.birthday.isoformat()
+    elif len(f.family) > 2:
+        # a typo in the surname that changes its sound: its first or last letters stay
+        for sound in given:
+            keys.add("f:" + sound + "|" + f.family[:2])
+            keys.add("y:" + sound + "|" + f.family[-2:])
+    # Each name part alone, given or family: a swapped or replaced other part still
+    # leaves this one to meet on.
+    sounds = surnames | {phonetic(word) for word in f.given.split()[:2]}
+    sounds.discard("")
+    starts = {word[:3] for word in (*f.family.split(), *f.given.split()[:2]) if len(word) > 2}
+    day = f.birthday.isoformat() if f.birthday is not None else ""
+    if day:
         if initial:
             keys.add("b:" + day + "|" + initial)
-        for surname in surnames:
-            keys.add("d:" + day + "|" + surname)
+        for sound in sounds:
+            keys.add("d:" + day + "|" + sound)
+    for postcode, locality, number, street, _country in f.addresses:
+        areas = [("z", postcode), ("t", locality)]
+        for kind, area in areas:
+            if not area:
+                continue
+            if number:
+                keys.add("a" + kind + ":" + area + "|" + number)
+            if day:
+                keys.add("b" + kind + ":" + area + "|" + day)
+            for sound in sounds:
+                keys.add("n" + kind + ":" + area + "|" + sound)
+            for start in starts:
+                keys.add("x" + kind + ":" + area + "|" + start)
+        if number:
+            if street:
+                keys.add("s:" + number + "|" + street.replace(" ", "")[:4])
+            if day:
+                keys.add("bn:" + day + "|" + number)
+            for surname in surnames:
+                keys.add("sn:" + surname + "|" + number)
     return {key[:MAX_KEY_LENGTH] for key in keys}
+
+
+# The kinds of key kept in the MatchKey table for the check at entry and the search
+# around an import batch: the ones that find a likely duplicate alone. The bulk scan
+# computes every kind in memory; the pairings of weak values above would multiply the
+# table's rows by four for the few pairs only they find.
+STORED_KINDS = frozenset({"e", "l", "p", "n", "i", "g", "b", "d", "az", "at"})
+
+
+def stored_keys(f: PersonFeatures) -> set[str]:
+    """The keys of ``person_keys`` that the MatchKey table keeps (STORED_KINDS)."""
+    return {key for key in person_keys(f) if key.split(":", 1)[0] in STORED_KINDS}
 
 
 def name_key(f: PersonFeatures) -> str:

@@ -40,7 +40,7 @@ _DEFAULT_M: dict[str, tuple[float, ...]] = {
     "address": (0.60, 0.15, 0.25),
     "organization": (0.65, 0.35),
     "title": (0.45, 0.15, 0.40),
-    "birthday": (0.92, 0.05, 0.0298, 0.0002),
+    "birthday": (0.90, 0.05, 0.03, 0.0198, 0.0002),
     "generation": (0.995, 0.005),
 }
 # Different people share an address or a line mostly as a household or an office does:
@@ -52,7 +52,7 @@ _DEFAULT_U: dict[str, tuple[float, ...]] = {
     "address": (1e-4, 5e-3, 0.0),
     "organization": (5e-3, 0.0),
     "title": (0.02, 0.05, 0.0),
-    "birthday": (3e-5, 3e-4, 0.40, 0.0),
+    "birthday": (3e-5, 3e-4, 3e-3, 0.40, 0.0),
     "generation": (0.5, 0.0),
 }
 # The share of contacts assumed to have a duplicate, before any scan has measured it.
@@ -63,6 +63,10 @@ _FLOOR = 1e-9
 _PRIOR_PAIRS_U = 200.0
 _PRIOR_PAIRS_M = 50.0
 _NAME = 0  # the name comparison's position
+_SAME_AREA = 1  # the address level "same area"
+# A postcode or locality shared by few contacts weighs at most this many bits more than
+# an average one.
+_MAX_AREA_BONUS = 4.0
 # Fewer contacts than this teach nothing reliable: the defaults stay.
 MIN_LEARNING_POPULATION = 2_000
 
@@ -97,17 +101,30 @@ class MatchModel:
         ]
         self._prior_bits = math.log2(self.prior / (1 - self.prior))
         self._exact_name_m = self.m["name"][0]
+        self._address = next(k for k, c in enumerate(self.comparisons) if c.name == "address")
+        self._same_area_m = self.m["address"][_SAME_AREA]
 
     # -- scoring ---------------------------------------------------------------
-    def bits(self, levels: Sequence[int], name_holders: int = 0) -> float:
-        """The pair's evidence in bits (log2 odds), the prior included."""
+    def bits(self, levels: Sequence[int], name_holders: int = 0, area_holders: int = 0) -> float:
+        """The pair's evidence in bits (log2 odds), the prior included. ``name_holders``
+        and ``area_holders``: how many records hold the pair's name and its postcode or
+        locality (0 when unknown), to weigh an exact name and a shared area by how
+        common they are."""
         total = self._prior_bits
         for weights, level in zip(self._weights, levels, strict=True):
             if level != MISSING:
                 total += weights[level]
+        return total + self._frequency_adjustment(levels, name_holders, area_holders)
+
+    def _frequency_adjustment(
+        self, levels: Sequence[int], name_holders: int, area_holders: int
+    ) -> float:
+        adjustment = 0.0
         if name_holders and levels[_NAME] == 0:
-            total += self._exact_name_adjustment(name_holders)
-        return total
+            adjustment += self._exact_name_adjustment(name_holders)
+        if area_holders and levels[self._address] == _SAME_AREA:
+            adjustment += self._same_area_adjustment(area_holders)
+        return adjustment
 
     def _exact_name_adjustment(self, holders: int) -> float:
         """The exact-name weight for a name this many contacts have, minus the average
@@ -115,10 +132,26 @@ class MatchModel:
         u = max(holders / max(self.population, 1), 1 / max(self.population, 1), _FLOOR)
         return math.log2(self._exact_name_m / u) - self._weights[_NAME][0]
 
-    def probability(self, levels: Sequence[int], name_holders: int = 0) -> float:
-        return probability_of(self.bits(levels, name_holders))
+    def _same_area_adjustment(self, holders: int) -> float:
+        """The same-area weight for a postcode or locality this many contacts share,
+        minus the average one: a village says more than a capital. Never more than
+        _MAX_AREA_BONUS bits above the average, so a sparse area cannot make a match."""
+        u = max(holders / max(self.population, 1), 1 / max(self.population, 1), _FLOOR)
+        average = self._weights[self._address][_SAME_AREA]
+        return min(math.log2(self._same_area_m / u) - average, _MAX_AREA_BONUS)
 
-    def explain(self, levels: Sequence[int], name_holders: int = 0) -> list[dict[str, Any]]:
+    def rare_value_bonus(self) -> float:
+        """The most the frequency adjustments can add to a pair's bits."""
+        return max(0.0, self._exact_name_adjustment(1)) + max(0.0, self._same_area_adjustment(1))
+
+    def probability(
+        self, levels: Sequence[int], name_holders: int = 0, area_holders: int = 0
+    ) -> float:
+        return probability_of(self.bits(levels, name_holders, area_holders))
+
+    def explain(
+        self, levels: Sequence[int], name_holders: int = 0, area_holders: int = 0
+    ) -> list[dict[str, Any]]:
         """Each comparison's level and weight in bits (0 when a value is missing)."""
         out = []
         for comparison, weights, level in zip(self.comparisons, self._weights, levels, strict=True):
@@ -131,6 +164,8 @@ class MatchModel:
             weight = weights[level]
             if comparison.name == "name" and level == 0 and name_holders:
                 weight += self._exact_name_adjustment(name_holders)
+            if comparison.name == "address" and level == _SAME_AREA and area_holders:
+                weight += self._same_area_adjustment(area_holders)
             out.append(
                 {
                     "field": comparison.name,
@@ -240,11 +275,29 @@ def estimate_u(
 # learned from pairs sharing a phone number that is nobody else's.
 _ANCHORS = {"email": ("phone", 0)}
 # Levels that say "two people" (a parent and a child): kept at the default m.
-_TWO_PEOPLE = {"birthday": 3, "generation": 1}
+_TWO_PEOPLE = {"birthday": 4, "generation": 1}
 _DEFAULT_ANCHOR = ("email", 0)
 
 
 def estimate_m(
+    model: MatchModel, patterns: Counter[tuple[int, ...]], *, candidate_pairs: int
+) -> MatchModel:
+    """m (and the prior) from the blocked candidates: from anchor pairs when the data has
+    enough of them, else by expectation–maximisation (``estimate_m_em``)."""
+    if model.population < MIN_LEARNING_POPULATION:
+        return model
+    email = next(k for k, c in enumerate(model.comparisons) if c.name == "email")
+    anchors = sum(count for pattern, count in patterns.items() if pattern[email] == 0)
+    if anchors >= MIN_ANCHOR_PAIRS:
+        learned = estimate_m_anchors(model, patterns, candidate_pairs=candidate_pairs)
+        learned.learned["m_source"] = "anchors"
+    else:
+        learned = estimate_m_em(model, patterns, candidate_pairs=candidate_pairs)
+    learned.learned["anchor_pairs"] = anchors
+    return learned
+
+
+def estimate_m_anchors(
     model: MatchModel, patterns: Counter[tuple[int, ...]], *, candidate_pairs: int
 ) -> MatchModel:
     """m for each comparison from the *anchor pairs* among the blocked candidates: pairs
@@ -279,17 +332,7 @@ def estimate_m(
             (counts[level] + _PRIOR_PAIRS_M * start[level]) / (seen + _PRIOR_PAIRS_M)
             for level in range(len(start))
         ]
-        fixed = _TWO_PEOPLE.get(comparison.name)
-        if fixed is not None:
-            # one person's records are never a generation apart: what anchors show there
-            # is two people sharing an address, not how one person's records differ
-            rest = 1 - start[fixed]
-            others = sum(v for level, v in enumerate(shares) if level != fixed) or 1.0
-            shares = [
-                start[fixed] if level == fixed else v * rest / others
-                for level, v in enumerate(shares)
-            ]
-        m[comparison.name] = _normalised(shares)
+        m[comparison.name] = _normalised(_two_people_kept(comparison.name, shares, start))
     learned = {**model.learned, "m_anchor_pairs": anchors_used}
     problem = _implausible(m, model.u)
     if problem:
@@ -299,6 +342,19 @@ def estimate_m(
     return MatchModel(
         m=m, u=model.u, prior=model.prior, population=model.population, learned=learned
     )
+
+
+def _two_people_kept(name: str, shares: Sequence[float], start: Sequence[float]) -> list[float]:
+    """``shares`` with the level that says "two people" (birthdays a generation apart,
+    Jr. against Sr.) kept at its starting m. One person's records are never a generation
+    apart: what the candidates show there is a parent and a child at one address, and
+    learning it would teach the model to merge them."""
+    fixed = _TWO_PEOPLE.get(name)
+    if fixed is None:
+        return list(shares)
+    rest = 1 - start[fixed]
+    others = sum(v for level, v in enumerate(shares) if level != fixed) or 1.0
+    return [start[fixed] if level == fixed else v * rest / others for level, v in enumerate(shares)]
 
 
 def _implausible(m: dict[str, tuple[float, ...]], u: dict[str, tuple[float, ...]]) -> str:
@@ -312,3 +368,78 @@ def _implausible(m: dict[str, tuple[float, ...]], u: dict[str, tuple[float, ...]
         if m[name][-1] > u[name][-1] / 2:
             return f"a different {name} would hardly count against a match"
     return ""
+
+
+# With fewer candidate pairs sharing an email than this, m comes from EM instead.
+MIN_ANCHOR_PAIRS = 200
+_EM_ITERATIONS = 100
+_EM_TOLERANCE = 1e-6
+
+
+def estimate_m_em(
+    model: MatchModel, patterns: Counter[tuple[int, ...]], *, candidate_pairs: int
+) -> MatchModel:
+    """m and the prior by expectation–maximisation over the candidates' comparison
+    patterns, started from ``model``.
+
+    Two classes, same person and different people, each with its own level shares per
+    comparison; u among candidates is estimated alongside (candidates agree far more
+    often than random pairs) but only m and the share of matches are kept: scoring uses
+    the u of random pairs (``estimate_u``).
+    """
+    comparisons = model.comparisons
+    items = list(patterns.items())
+    total = sum(count for _, count in items)
+    if not total:
+        return model
+    start_m = [list(model.m[c.name]) for c in comparisons]
+    m = [list(levels) for levels in start_m]
+    u = [list(model.u[c.name]) for c in comparisons]
+    share = 0.5
+    for _ in range(_EM_ITERATIONS):
+        sum_m = [[0.0] * len(c.levels) for c in comparisons]
+        sum_u = [[0.0] * len(c.levels) for c in comparisons]
+        matched = 0.0
+        log_m = [[math.log(v) for v in levels] for levels in m]
+        log_u = [[math.log(v) for v in levels] for levels in u]
+        base = math.log(share) - math.log(1 - share)
+        for pattern, count in items:
+            odds = base
+            for k, level in enumerate(pattern):
+                if level != MISSING:
+                    odds += log_m[k][level] - log_u[k][level]
+            p = 1.0 / (1.0 + math.exp(-odds)) if odds > -700 else 0.0
+            matched += p * count
+            for k, level in enumerate(pattern):
+                if level != MISSING:
+                    sum_m[k][level] += p * count
+                    sum_u[k][level] += (1 - p) * count
+        new_m = []
+        for k, comparison in enumerate(comparisons):
+            seen = sum(sum_m[k])
+            shares = [
+                (sum_m[k][level] + _PRIOR_PAIRS_M * start_m[k][level]) / (seen + _PRIOR_PAIRS_M)
+                for level in range(len(start_m[k]))
+            ]
+            new_m.append(list(_normalised(_two_people_kept(comparison.name, shares, start_m[k]))))
+            u[k] = list(_normalised(sum_u[k]))
+        change = max(
+            abs(a - b)
+            for old, new in zip(m, new_m, strict=True)
+            for a, b in zip(old, new, strict=True)
+        )
+        m = new_m
+        share = min(max(matched / total, 1e-9), 1 - 1e-9)
+        if change < _EM_TOLERANCE:
+            break
+    learned_m = {c.name: tuple(m[k]) for k, c in enumerate(comparisons)}
+    n = max(model.population, 2)
+    prior = min(max(share * candidate_pairs / (n * (n - 1) / 2), 1e-12), 0.5)
+    learned = {**model.learned, "m_source": "em", "em_match_share": round(share, 6)}
+    problem = _implausible(learned_m, model.u)
+    if problem:
+        learned["m_kept"] = problem
+        return MatchModel(m=model.m, u=model.u, prior=model.prior,
+                          population=model.population, learned=learned)  # fmt: skip
+    return MatchModel(m=learned_m, u=model.u, prior=prior, population=model.population,
+                      learned=learned)  # fmt: skip

@@ -16,7 +16,7 @@ from rapport.core.errors import InvalidInput
 from rapport.duplicates import records
 from rapport.duplicates.matching.comparisons import Context, compare, people_among
 from rapport.duplicates.matching.features import PersonFeatures, person_features
-from rapport.duplicates.matching.keys import name_key, person_keys
+from rapport.duplicates.matching.keys import name_key, stored_keys
 from rapport.duplicates.matching.organizations import (
     OrganizationFeatures,
     organization_features,
@@ -93,7 +93,7 @@ def duplicate_check(
     ``limit``. ``exclude`` leaves out contacts (the one being edited). Pairs a reviewer
     said are different people are left out too."""
     threshold = review_threshold() if threshold is None else threshold
-    keys = person_keys(features)
+    keys = stored_keys(features)
     holders = key_holders(keys)
     # Everyone sharing a rare key is a candidate; of a key shared by many (a common
     # name, a switchboard) only those who share another key too: sharing that key

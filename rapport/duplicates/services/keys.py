@@ -12,7 +12,7 @@ from rapport.core import bulk
 from rapport.core.progress import progress_bar
 from rapport.duplicates import records
 from rapport.duplicates.matching.features import PersonFeatures
-from rapport.duplicates.matching.keys import person_keys
+from rapport.duplicates.matching.keys import stored_keys
 from rapport.duplicates.matching.organizations import (
     organization_keys,
 )
@@ -34,7 +34,7 @@ def match_keys_refresh(*, contact_ids: Iterable[int]) -> None:
     ids = list(dict.fromkeys(contact_ids))
     if ids:
         found = records.features_of(ids)
-        wanted = {(cid, key) for cid, f in found.items() for key in person_keys(f)}
+        wanted = {(cid, key) for cid, f in found.items() for key in stored_keys(f)}
         _sync(MatchKey, "contact_id", ids, wanted)
 
 
@@ -63,7 +63,7 @@ def match_keys_add(people: Iterable[tuple[int, PersonFeatures]]) -> None:
         [
             {"contact_id": cid, "key": key}
             for cid, features in people
-            for key in person_keys(features)
+            for key in stored_keys(features)
         ],
     )
 

@@ -345,7 +345,7 @@ def _save_clusters(
                 contact_a_id=min(people[p.a].id, people[p.b].id),
                 contact_b_id=max(people[p.a].id, people[p.b].id),
                 probability=p.probability,
-                explanation=model.explain(p.levels, p.name_holders),
+                explanation=model.explain(p.levels, p.name_holders, p.area_holders),
             )
             for cluster, group in zip(made, groups, strict=True)
             for p in group

@@ -105,8 +105,12 @@ def test_birthdays_tell_slips_from_another_generation():
     assert level("1980-03-04", "1980-03-04") == "same"
     assert level("1980-03-04", "1980-04-03") == "close"
     assert level("1980-03-04", "1981-03-04") == "close"
+    assert level("1980-03-04", "1980-11-04") == "one part differs"
+    assert level("1980-03-04", "1980-03-15") == "one part differs"
     assert level("1980-03-04", "1985-07-20") == "different"
-    assert level("1950-03-04", "1980-03-04") == "another generation"
+    assert level("1950-03-04", "1980-07-20") == "another generation"
+    # one digit of the year: a slip, not a parent born on the same day
+    assert level("1950-03-04", "1980-03-04") == "close"
 
 
 def test_junior_and_senior_conflict():
