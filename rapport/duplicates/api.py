@@ -164,3 +164,11 @@ def skip_cluster(request: HttpRequest, cluster_id: ObjectId) -> Any:
     """Put the cluster aside; the next scan proposes it again."""
     services.cluster_skip(actor=actor(request), cluster_id=cluster_id)
     return get_cluster(request, cluster_id)
+
+
+@router.get("/model", response={200: dict[str, Any], **READ_ERRORS}, summary="The match model")
+def match_model(request: HttpRequest) -> Any:
+    """The person match model in use: `source` (defaults, anchor pairs or EM, and why),
+    the prior, the thresholds, and for each comparison every level's `m`, `u` and
+    `weight` in bits."""
+    return selectors.match_model_explain(actor=actor(request))

@@ -168,3 +168,28 @@ def scan_out(scan: DuplicateScan) -> dict[str, Any]:
         "finished_at": scan.finished_at,
         "error": scan.error,
     }
+
+
+def match_model_explain(*, actor: Any) -> dict[str, Any]:
+    """The person match model in use: where its parameters came from, the prior, the
+    thresholds, and every comparison level's m, u and weight in bits."""
+    import math
+
+    from rapport.duplicates.matching.model import model_source, model_table
+    from rapport.duplicates.models import LearnedModel
+    from rapport.duplicates.services import auto_merge_threshold, current_model, review_threshold
+
+    policy.require(actor, "contacts.view")
+    model = current_model()
+    stored = LearnedModel.objects.filter(kind="person").values_list("learned_at", flat=True)
+    return {
+        "source": model_source(model),
+        "learned_at": stored.first(),
+        "population": model.population,
+        "prior": model.prior,
+        "prior_bits": round(math.log2(model.prior / (1 - model.prior)), 2),
+        "review_threshold": review_threshold(),
+        "auto_merge_threshold": auto_merge_threshold(),
+        "learned": model.learned,
+        "comparisons": model_table(model),
+    }

@@ -7,6 +7,7 @@ app_name = "duplicates"
 urlpatterns = [
     path("duplicates/", views.queue, name="queue"),
     path("duplicates/scan/", views.scan_start, name="scan_start"),
+    path("duplicates/model/", views.match_model, name="model"),
     path("duplicates/scans/<int:pk>/status/", views.scan_status, name="scan_status"),
     path("duplicates/<int:pk>/", views.cluster, name="cluster"),
     path("duplicates/<int:pk>/dismiss/", views.cluster_dismiss, name="cluster_dismiss"),

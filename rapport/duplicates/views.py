@@ -41,6 +41,13 @@ def comparison_rows(proposal: MergeProposal) -> list[dict[str, Any]]:
 
 
 @page
+def match_model(request: HttpRequest) -> HttpResponse:
+    """How pairs are weighed: the model in use and where its parameters came from."""
+    model = selectors.match_model_explain(actor=request.user)
+    return render(request, "duplicates/model.html", {"model": model})
+
+
+@page
 def queue(request: HttpRequest) -> HttpResponse:
     """Open clusters, the most confident first, and the latest scan."""
     status = request.GET.get("status") or "open"

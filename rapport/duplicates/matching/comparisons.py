@@ -203,11 +203,13 @@ def compare_address(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
         for post_b, town_b, number_b, street_b, country_b in b.addresses:
             if country_a and country_b and country_a != country_b:
                 continue
-            if not _same_area(post_a, town_a, post_b, town_b):
-                continue
-            if number_a and number_a == number_b and _same_street(street_a, street_b):
-                return 0
-            best = 1
+            house = bool(number_a and number_a == number_b and _same_street(street_a, street_b))
+            if _same_area(post_a, town_a, post_b, town_b):
+                if house:
+                    return 0
+                best = 1
+            elif house and post_a and post_b and _one_edit(post_a, post_b):
+                return 0  # the same house, its postcode mistyped
     return best
 
 

@@ -40,7 +40,7 @@ _DEFAULT_M: dict[str, tuple[float, ...]] = {
     "address": (0.60, 0.15, 0.25),
     "organization": (0.65, 0.35),
     "title": (0.45, 0.15, 0.40),
-    "birthday": (0.90, 0.05, 0.03, 0.0198, 0.0002),
+    "birthday": (0.90, 0.05, 0.03, 0.02, 1e-7),
     "generation": (0.995, 0.005),
 }
 # Different people share an address or a line mostly as a household or an office does:
@@ -285,7 +285,7 @@ def estimate_m(
     """m (and the prior) from the blocked candidates: from anchor pairs when the data has
     enough of them, else by expectation–maximisation (``estimate_m_em``)."""
     if model.population < MIN_LEARNING_POPULATION:
-        return model
+        return _with_learned(model, m_source="defaults")
     email = next(k for k, c in enumerate(model.comparisons) if c.name == "email")
     anchors = sum(count for pattern, count in patterns.items() if pattern[email] == 0)
     if anchors >= MIN_ANCHOR_PAIRS:
@@ -443,3 +443,53 @@ def estimate_m_em(
                           population=model.population, learned=learned)  # fmt: skip
     return MatchModel(m=learned_m, u=model.u, prior=prior, population=model.population,
                       learned=learned)  # fmt: skip
+
+
+def _with_learned(model: MatchModel, **learned: Any) -> MatchModel:
+    return MatchModel(m=model.m, u=model.u, prior=model.prior, population=model.population,
+                      learned={**model.learned, **learned})  # fmt: skip
+
+
+def model_source(model: MatchModel) -> str:
+    """Where the parameters in use came from, in one or two sentences."""
+    learned = model.learned
+    source = learned.get("m_source")
+    if source is None:
+        return (
+            "Defaults: no full scan has learned from this database yet "
+            f"(sized for {model.population:,} contacts)."
+        )
+    if source == "defaults":
+        return (
+            f"Defaults: {model.population:,} contacts are fewer than the "
+            f"{MIN_LEARNING_POPULATION:,} a model can learn from reliably."
+        )
+    u = f"u from {learned['u_pairs']:,} random pairs of the database's contacts"
+    anchors = int(learned.get("anchor_pairs", 0))
+    if source == "anchors":
+        m = f"m from the {anchors:,} candidate pairs that share an email (anchor pairs)"
+    else:
+        m = (
+            f"m by expectation–maximisation over the candidate pairs (only {anchors:,} share "
+            f"an email; {MIN_ANCHOR_PAIRS:,} are needed to learn from those), "
+            f"{learned.get('em_match_share', 0):.2%} of the candidates taken for matches"
+        )
+    text = f"Learned by the last full scan: {m}; {u}."
+    if learned.get("m_kept"):
+        text += f" The learned m was set aside and the defaults kept: {learned['m_kept']}."
+    return text
+
+
+def model_table(model: MatchModel) -> list[dict[str, Any]]:
+    """Every comparison's levels with m, u and the weight in bits they give."""
+    return [
+        {
+            "field": c.name,
+            "label": c.label,
+            "levels": [
+                {"level": level, "m": m, "u": u, "weight": round(math.log2(m / u), 2)}
+                for level, m, u in zip(c.levels, model.m[c.name], model.u[c.name], strict=True)
+            ],
+        }
+        for c in model.comparisons
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import IO, Any
@@ -16,7 +17,7 @@ from rapport.core import jobs, policy
 from rapport.core.errors import InvalidInput
 from rapport.duplicates import records
 from rapport.duplicates.matching.features import PersonFeatures
-from rapport.duplicates.matching.model import MatchModel, default_model
+from rapport.duplicates.matching.model import MatchModel, default_model, model_source
 from rapport.duplicates.matching.organizations import (
     organization_keys,
     organization_score,
@@ -44,6 +45,8 @@ from rapport.duplicates.services._common import (
     review_threshold,
 )
 from rapport.quality.services import quality_duplicates_mark
+
+logger = logging.getLogger(__name__)
 
 # -- the bulk scan ---------------------------------------------------------------------
 
@@ -198,6 +201,8 @@ def _scan_run_claimed(
             people, model=model, threshold=threshold, learn=full, excluded=excluded, progress=tell
         )
         found = result.pairs
+        if full:
+            logger.info("Duplicate scan %s: %s", scan_id, model_source(result.model))
         if scope is not None:
             inside = set(scope)
             found = [p for p in found if people[p.a].id in inside or people[p.b].id in inside]

@@ -9,7 +9,7 @@ from django.core.management.base import CommandError, CommandParser
 
 from rapport.access.commands import RecordCommand
 from rapport.core.progress import progress_bar
-from rapport.duplicates import services
+from rapport.duplicates import selectors, services
 from rapport.duplicates.models import DuplicateScan
 
 
@@ -36,9 +36,18 @@ class Command(RecordCommand):
             help="Recompute every contact's blocking keys first.",
         )
         parser.add_argument("--quiet", action="store_true", help="No progress bar.")
+        parser.add_argument(
+            "--explain-model",
+            action="store_true",
+            help="Show the match model in use (where its m and u come from, and each "
+            "level's weight) and exit without scanning.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         actor = self.actor(options)
+        if options["explain_model"]:
+            self._explain(self.call(selectors.match_model_explain, actor=actor))
+            return
         quiet = options["quiet"]
         if options["rebuild_keys"]:
             services.match_keys_rebuild(progress=not quiet)
@@ -91,3 +100,24 @@ class Command(RecordCommand):
         w(f"{scan.pairs_found:,} likely duplicate pairs in {scan.clusters_found:,} clusters.")
         if scan.clusters_found:
             w("Review them at /duplicates/ or with GET /api/v1/duplicates/clusters.")
+
+    def _explain(self, model: dict[str, Any]) -> None:
+        write = self.stdout.write
+        write(model["source"])
+        learned_at = model["learned_at"]
+        if learned_at is not None:
+            write(f"Learned at {learned_at:%Y-%m-%d %H:%M}.")
+        write(
+            f"Prior: {model['prior']:.3g} that two contacts picked at random are one person "
+            f"({model['prior_bits']:+.1f} bits) among {model['population']:,} contacts. "
+            f"Review at p ≥ {model['review_threshold']}, auto-merge at p ≥ "
+            f"{model['auto_merge_threshold']}."
+        )
+        write("")
+        write(f"{'field':<14} {'level':<30} {'m':>9} {'u':>11} {'weight (bits)':>14}")
+        for comparison in model["comparisons"]:
+            for row in comparison["levels"]:
+                write(
+                    f"{comparison['label']:<14} {row['level']:<30} {row['m']:>9.4f}"
+                    f" {row['u']:>11.3g} {row['weight']:>+14.2f}"
+                )
