@@ -40,7 +40,7 @@ _DEFAULT_M: dict[str, tuple[float, ...]] = {
     "address": (0.60, 0.15, 0.25),
     "organization": (0.65, 0.35),
     "title": (0.45, 0.15, 0.40),
-    "birthday": (0.90, 0.05, 0.03, 0.02, 1e-7),
+    "birthday": (0.90, 0.05, 0.03, 0.02, 0.0),  # a generation apart: never (the floor)
     "generation": (0.995, 0.005),
 }
 # Different people share an address or a line mostly as a household or an office does:
