@@ -88,6 +88,17 @@ def _bulk_in(kind: str, filter_schema: type[InputSchema]) -> type[InputSchema]:
                 None, description=f"Every {singular} the list shows for this search and filters."
             ),
         ),
+        "expected_count": (
+            int | None,
+            Field(
+                None,
+                ge=0,
+                le=bulk.MAX_SELECTION,
+                description=f"How many {kind} the caller expects `ids` or `filter` to "
+                "select (as a list's `count` said); when another number does, nothing is "
+                "done and the answer is 412.",
+            ),
+        ),
     }
     name = "BulkIn" if kind == "contacts" else f"{kind.title()}BulkIn"
     schema: type[InputSchema] = create_model(name, __base__=InputSchema, **fields)
@@ -163,6 +174,7 @@ def bulk_router_for(
             filters=to_filters(spec, spec.custom) if spec is not None else None,
             sort=(spec.sort or "") if spec else "",
             via=VIA,
+            expected_count=payload.expected_count,
         )
         if job.is_active:
             response["Location"] = f"{request.path.rstrip('/')}/{job.pk}"
@@ -178,7 +190,8 @@ def bulk_router_for(
         description=f"Run one of {changes} or delete on the {kind} given by `ids` or "
         "matched by `filter`. Each one changes as a PATCH would, with its own history "
         f"entry. Up to {bulk.BACKGROUND_ABOVE} are done before the answer (200); more run "
-        "in the background (202, with `Location` to poll).",
+        "in the background (202, with `Location` to poll). With `expected_count`, another "
+        "number selected is a 412 and nothing is done.",
     )(start_bulk)
 
     @router.get(

@@ -46,6 +46,12 @@ def add_bulk_parser(sub: Any, common: list[Any], *, kind: str, actions: list[str
     parser.add_argument("--owner", help="Only owned by this username.")
     parser.add_argument("--country", help="Only with an address in this country.")
     parser.add_argument("--yes", action="store_true", help="Confirm a delete.")
+    parser.add_argument(
+        "--expect-count",
+        type=int,
+        metavar="N",
+        help=f"Do nothing unless exactly N {kind} are selected (a count taken earlier).",
+    )
     return parser
 
 
@@ -70,6 +76,7 @@ def run_bulk(
         q=options["query"],
         filters=filters,
         via="cli",
+        expected_count=options["expect_count"],
     )
     if job.is_active:
         job = bulk.bulk_run(job_id=job.pk)

@@ -2,15 +2,20 @@
 lifecycle stage (contacts), delete.
 
 A selection is a list of ids or everything a search with filters matches (resolved
-once, when the action starts). Each record is changed through its kind's update service
-(``contact_update``, ``organization_update``) or deleted through its delete service, so
-validation, permissions and the change history are the ones of a single edit. Small
-selections run at once; larger ones run in the background worker and report progress
-on their BulkJob. What differs between contacts and organizations is one ``BulkKind``.
+once, when the action starts). A delete is confirmed first: ``bulk_preview`` says how
+many records match, names some and gives a snapshot of exactly which; ``bulk_start``
+given that snapshot refuses (SelectionChanged) when the search now matches other
+records, so nothing is deleted that the user did not see counted. Each record is
+changed through its kind's update service (``contact_update``, ``organization_update``)
+or deleted through its delete service, so validation, permissions and the change
+history are the ones of a single edit. Small selections run at once; larger ones run
+in the background worker and report progress on their BulkJob. What differs between
+contacts and organizations is one ``BulkKind``.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -85,6 +90,11 @@ KINDS = {
 }
 
 
+class SelectionChanged(Conflict):
+    """The records a search matches are no longer the ones the caller confirmed (or as
+    many as it expected); nothing was done."""
+
+
 def bulk_kind(name: str) -> BulkKind:
     """The kind called ``name``; raises InvalidInput for another."""
     if name not in KINDS:
@@ -155,6 +165,96 @@ def _a(noun: str) -> str:
     return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
 
 
+def _snapshot(selected: Sequence[int]) -> str:
+    """How many records and which, in a few characters: ``<count>.<digest of the ids>``."""
+    digest = hashlib.sha256(",".join(map(str, sorted(selected))).encode()).hexdigest()
+    return f"{len(selected)}.{digest[:32]}"
+
+
+def _outcome(action: str) -> str:
+    return "deleted" if action == BulkJob.Action.DELETE else "changed"
+
+
+def _check_unchanged(
+    kind: BulkKind,
+    action: str,
+    selected: list[int],
+    snapshot: str | None,
+    expected_count: int | None,
+) -> None:
+    """Raise SelectionChanged unless ``selected`` is what ``snapshot`` (from
+    bulk_preview) pinned and holds ``expected_count`` records."""
+    found = len(selected)
+    if snapshot is not None and snapshot != _snapshot(selected):
+        count, _, _ = snapshot.partition(".")
+        if not count.isdigit():
+            raise InvalidInput.single("snapshot", "Not a snapshot of a selection.")
+        confirmed = int(count)
+        if found == confirmed:
+            change = f"other {kind.name} match now (still {found:,})"
+        else:
+            diff = abs(found - confirmed)
+            more = "more" if found > confirmed else "fewer"
+            verb = "matches" if diff == 1 else "match"
+            change = f"{diff:,} {more} {kind.noun(diff)} {verb} now"
+        raise SelectionChanged(
+            f"The list changed since you confirmed: {change}. "
+            f"Nothing was {_outcome(action)}; review them and confirm again."
+        )
+    if expected_count is not None and expected_count != found:
+        raise SelectionChanged(
+            f"{found:,} {kind.noun(found)} {'matches' if found == 1 else 'match'}, not the "
+            f"{expected_count:,} expected. Nothing was {_outcome(action)}."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BulkPreview:
+    """What a confirmation shows: how many records, the first names alphabetically, and
+    the snapshot that makes ``bulk_start`` act on exactly these records."""
+
+    total: int
+    sample: list[str]
+    snapshot: str
+
+
+# Names a confirmation shows; the rest are counted.
+PREVIEW_NAMES = 10
+
+
+def bulk_preview(
+    *,
+    kind: str,
+    actor: Any,
+    action: str = BulkJob.Action.DELETE,
+    ids: Sequence[Any] | None = None,
+    q: str = "",
+    filters: Any = None,
+    sort: str = "",
+) -> BulkPreview:
+    """What ``action`` would cover, resolved now as ``bulk_start`` resolves it, for a
+    confirmation. Pass its ``snapshot`` to ``bulk_start`` to act on these records only.
+
+    Raises what ``bulk_start`` raises before it acts: NotPermitted, InvalidInput for an
+    unknown action, ids that do not exist, an empty selection or one larger than
+    MAX_SELECTION.
+    """
+    spec = bulk_kind(kind)
+    if action not in spec.actions:
+        raise InvalidInput.single("action", f"Must be one of: {', '.join(spec.actions)}.")
+    policy.require(actor, f"{spec.name}.view")
+    policy.require(actor, spec.permission(action))
+    selected = _selected_ids(kind=spec, actor=actor, ids=ids, q=q, filters=filters, sort=sort)
+    if not selected:
+        raise InvalidInput.single("ids", f"Select at least one {spec.singular}.")
+    if ids is None:
+        named = spec.matching(actor=actor, q=q, filters=filters, sort=sort)
+    else:
+        named = spec.model._default_manager.filter(pk__in=selected[:1000])
+    sample = [spec.label(r) for r in named.order_by("sort_name", "id")[:PREVIEW_NAMES]]
+    return BulkPreview(total=len(selected), sample=sample, snapshot=_snapshot(selected))
+
+
 def bulk_start(
     *,
     kind: str,
@@ -166,6 +266,8 @@ def bulk_start(
     filters: Any = None,
     sort: str = "",
     via: str = "ui",
+    snapshot: str | None = None,
+    expected_count: int | None = None,
 ) -> BulkJob:
     """Start ``action`` on the records of ``kind`` ("contacts", "organizations") with
     ``ids``, or (``ids`` None) on every one the list shows for ``q``, ``filters`` (the
@@ -175,7 +277,9 @@ def bulk_start(
     more are queued for the background worker once the transaction commits. Raises
     NotPermitted when the actor may not do this to the kind, InvalidInput for an action
     the kind has not, a bad value (which tag, owner or stage), ids that do not exist, an
-    empty selection or one larger than MAX_SELECTION.
+    empty selection or one larger than MAX_SELECTION. Raises SelectionChanged, doing
+    nothing, when the selection is not the one ``snapshot`` (from ``bulk_preview``)
+    pinned, or does not hold ``expected_count`` records.
     """
     spec = bulk_kind(kind)
     if action not in spec.actions:
@@ -184,6 +288,7 @@ def bulk_start(
     policy.require(actor, spec.permission(action))
     value = _check_value(actor, action, value)
     selected = _selected_ids(kind=spec, actor=actor, ids=ids, q=q, filters=filters, sort=sort)
+    _check_unchanged(spec, action, selected, snapshot, expected_count)
     if not selected:
         raise InvalidInput.single("ids", f"Select at least one {spec.singular}.")
     job = BulkJob.objects.create(

@@ -214,19 +214,29 @@ def _bulk(request: HttpRequest, kind: str) -> HttpResponse:
             return _merge(request, kind, ids, back)
         field = "value_tag" if action in ("tag", "untag") else f"value_{action}"
         value = request.POST.get(field, "")
-        if action == BulkJob.Action.DELETE and request.POST.get("confirmed") != "yes":
+        # Deleting everything matching acts on the records its confirmation counted and
+        # named (its snapshot), never on whatever the search matches at the click.
+        snapshot = request.POST.get("snapshot") or None
+        if action == BulkJob.Action.DELETE and (
+            request.POST.get("confirmed") != "yes" or (ids is None and snapshot is None)
+        ):
             return _confirm_delete(request, kind, ids, params, query)
-        job = bulk.bulk_start(
-            kind=kind,
-            actor=request.user,
-            action=action,
-            value=value,
-            ids=ids,
-            q=params.get("q", ""),
-            filters=_FILTERS[kind](params),
-            sort=params.get("sort", ""),
-            via="ui",
-        )
+        try:
+            job = bulk.bulk_start(
+                kind=kind,
+                actor=request.user,
+                action=action,
+                value=value,
+                ids=ids,
+                q=params.get("q", ""),
+                filters=_FILTERS[kind](params),
+                sort=params.get("sort", ""),
+                via="ui",
+                snapshot=snapshot,
+            )
+        except bulk.SelectionChanged as exc:
+            messages.error(request, str(exc))
+            return _confirm_delete(request, kind, ids, params, query)
     except InvalidInput as exc:
         messages.error(request, "Nothing was changed: " + " ".join(e.message for e in exc.errors))
         return redirect(back)
@@ -271,25 +281,26 @@ def _merge(request: HttpRequest, kind: str, ids: list[int] | None, back: str) ->
 def _confirm_delete(
     request: HttpRequest, kind: str, ids: list[int] | None, params: QueryDict, query: str
 ) -> HttpResponse:
+    """Which records a delete would remove, resolved now; its form sends back the
+    snapshot that pins exactly these. Raises InvalidInput as ``bulk_start`` would."""
     spec = bulk.bulk_kind(kind)
-    policy.require(request.user, f"{kind}.delete")
-    if ids is None:
-        matching = spec.matching(
-            actor=request.user,
-            q=params.get("q", ""),
-            filters=_FILTERS[kind](params),
-            sort=params.get("sort", ""),
-        )
-    else:
-        matching = spec.model._default_manager.filter(pk__in=ids[:1000])
-    total = len(ids) if ids is not None else matching.count()
+    preview = bulk.bulk_preview(
+        kind=kind,
+        actor=request.user,
+        action=BulkJob.Action.DELETE,
+        ids=ids,
+        q=params.get("q", ""),
+        filters=_FILTERS[kind](params),
+        sort=params.get("sort", ""),
+    )
     context = {
         "kind": kind,
-        "noun": spec.noun(total),
+        "noun": spec.noun(preview.total),
         "ids": ids or [],
         "scope": "all" if ids is None else "selected",
-        "total": total,
-        "sample": [spec.label(r) for r in matching.order_by("sort_name", "id")[:10]],
+        "total": preview.total,
+        "sample": preview.sample,
+        "snapshot": preview.snapshot,
         "query": query,
         "bulk_url": reverse(_BULK_URL[kind]),
         "back": _list_url(kind, query),
