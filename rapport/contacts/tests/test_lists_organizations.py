@@ -138,7 +138,7 @@ def test_the_organization_list_offers_row_selection_to_who_may_change(
         html.index('name="action"') : html.index("</select>", html.index('name="action"'))
     ]
     values = [v.split('"')[0] for v in actions.split('value="')[1:]]
-    assert values == ["tag", "untag", "set_owner", "merge", "delete"]  # no stage, no export
+    assert values == ["tag", "untag", "set_owner", "export", "merge", "delete"]  # no stage
     assert "data-bulk-row" not in charlie_client.get("/organizations/").content.decode()
 
 
