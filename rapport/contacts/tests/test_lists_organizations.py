@@ -129,17 +129,23 @@ def test_many_organizations_change_in_the_background(
 # -- the list page --------------------------------------------------------------------
 
 
-def test_the_organization_list_offers_row_selection_to_who_may_change(
+def _actions(html: str) -> list[str]:
+    actions = html[
+        html.index('name="action"') : html.index("</select>", html.index('name="action"'))
+    ]
+    return [v.split('"')[0] for v in actions.split('value="')[1:]]
+
+
+def test_the_organization_list_offers_row_selection_for_what_each_may_do(
     bob_client, charlie_client, orgs
 ):
     html = bob_client.get("/organizations/").content.decode()
     assert html.count("data-bulk-row") == 4
-    actions = html[
-        html.index('name="action"') : html.index("</select>", html.index('name="action"'))
-    ]
-    values = [v.split('"')[0] for v in actions.split('value="')[1:]]
-    assert values == ["tag", "untag", "set_owner", "export", "merge", "delete"]  # no stage
-    assert "data-bulk-row" not in charlie_client.get("/organizations/").content.decode()
+    assert _actions(html) == ["tag", "untag", "set_owner", "export", "merge", "delete"]
+    # read-only: a selection can be exported, nothing else
+    readonly = charlie_client.get("/organizations/").content.decode()
+    assert readonly.count("data-bulk-row") == 4
+    assert _actions(readonly) == ["export"]
 
 
 def test_tagging_ticked_organizations_from_the_list_page(bob_client, orgs):
