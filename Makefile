@@ -58,6 +58,7 @@ bench: install-dev
 	$(BIN)/python bench/import_bench.py --rows 1000000
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-bench.lock
 	$(BIN)/python bench/dedupe_accuracy.py
+	$(BIN)/python bench/dedupe_public.py
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/rapport_bench $(BIN)/python bench/dedupe_bench.py --scan
 	DATABASE_URL=sqlite:///$(CURDIR)/var/bench/rapport-1000000.sqlite3 $(BIN)/python bench/dedupe_bench.py --scan
 

@@ -16,6 +16,8 @@ probability)`` and counts as predicted those at or above the threshold:
   it were missed.
 
 ``read_pairs`` reads the CSV ``rapport dedupe --pairs-out`` writes (``PAIRS_COLUMNS``).
+``blocking_recall`` scores the candidate pairs a matcher's blocking generates, before any
+scoring: the share of true pairs among them, and how many there are per record.
 """
 
 from __future__ import annotations
@@ -211,6 +213,46 @@ def evaluate(
         bcubed=bcubed,
         false_positives_by_kind=_false_positives(labels, predicted),
         missed_by_corruption=_missed(labels, by_person, predicted),
+    )
+
+
+@dataclass
+class BlockingRecall:
+    """How many of the true pairs a blocking step lets through, and at what cost."""
+
+    records: int
+    candidate_pairs: int
+    true_pairs: int
+    true_pairs_found: int
+    recall: float
+    pairs_per_record: float
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def blocking_recall(
+    labels: dict[str, Label],
+    candidates: Iterable[tuple[str, str]],
+    loaded: Iterable[str] | None = None,
+) -> BlockingRecall:
+    """The share of true pairs (of ``loaded`` records) among the ``candidates``.
+
+    Candidate pairs are counted once whatever their order; pairs naming a record outside
+    the loaded, labelled ones are ignored, as in ``evaluate``.
+    """
+    records = set(labels if loaded is None else loaded) & set(labels)
+    pairs = {_key(a, b) for a, b in candidates if a != b and a in records and b in records}
+    sizes = Counter(labels[record].person_id for record in records)
+    true_pairs = sum(n * (n - 1) // 2 for n in sizes.values())
+    found = sum(1 for a, b in pairs if labels[a].person_id == labels[b].person_id)
+    return BlockingRecall(
+        records=len(records),
+        candidate_pairs=len(pairs),
+        true_pairs=true_pairs,
+        true_pairs_found=found,
+        recall=round(found / true_pairs, 4) if true_pairs else 1.0,
+        pairs_per_record=round(len(pairs) / len(records), 2) if records else 0.0,
     )
 
 

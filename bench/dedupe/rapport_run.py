@@ -4,7 +4,9 @@
 database on 127.0.0.1:5432 as bench/import_bench.py does) and points Django at it;
 ``load`` imports the CSV through Rapport's import service, every record as its own
 contact carrying its record id as external id ``bench:<id>``; ``run_dedupe`` runs the
-command and returns its pairs file. Django is set up in this process, once.
+command and returns its pairs file; ``candidate_record_pairs`` gives the pairs the
+duplicate finder's blocking would compare, as record ids. Django is set up in this
+process, once.
 """
 
 from __future__ import annotations
@@ -178,10 +180,43 @@ def dedupe_available() -> bool:
     return DEDUPE_COMMAND in get_commands()
 
 
-def run_dedupe(pairs_path: Path) -> float:
-    """Run ``rapport dedupe --pairs-out PAIRS``; returns the seconds it took."""
+def run_dedupe(pairs_path: Path, *, quiet: bool = False) -> float:
+    """Run ``rapport dedupe --pairs-out PAIRS`` (``--quiet``: no progress bars); returns
+    the seconds it took."""
     from django.core.management import call_command
 
     started = time.perf_counter()
-    call_command(DEDUPE_COMMAND, **{DEDUPE_PAIRS_OPTION: str(pairs_path)})
+    options: dict[str, Any] = {DEDUPE_PAIRS_OPTION: str(pairs_path)}
+    if quiet:
+        options["quiet"] = True
+    call_command(DEDUPE_COMMAND, **options)
     return round(time.perf_counter() - started, 1)
+
+
+def candidate_record_pairs() -> list[tuple[str, str]]:
+    """The pairs a full ``rapport dedupe`` scan's blocking generates, as record-id pairs.
+
+    Reads every contact's features as a full scan does (``records.all_features``, in id
+    order), calls ``scanning.candidate_pairs`` on them, and maps each pair's positions to
+    the contacts' ``bench:<record id>`` external ids. Pairs come packed as
+    ``a * n + b`` (positions a < b of n records).
+    """
+    from rapport.contacts.models import ExternalId
+    from rapport.duplicates import records as features
+    from rapport.duplicates.scanning import candidate_pairs
+
+    people = [person for chunk in features.all_features() for person in chunk]
+    found = candidate_pairs(people)
+    packed = found[0] if isinstance(found, tuple) else found
+    record_of = dict(
+        ExternalId.objects.filter(source=EXTERNAL_ID_SOURCE).values_list("contact_id", "value")
+    )
+    ids = [record_of.get(person.id) for person in people]
+    n = len(people)
+    pairs: list[tuple[str, str]] = []
+    for value in packed:
+        a, b = divmod(value, n)
+        first, second = ids[a], ids[b]
+        if first and second:
+            pairs.append((first, second))
+    return pairs

@@ -107,3 +107,27 @@ def test_a_pairs_file_without_the_expected_columns_is_refused(tmp_path: Path) ->
     path.write_text("a,b,p\n1,2,0.5\n")
     with pytest.raises(ValueError, match="no column"):
         evaluate.read_pairs(path)
+
+
+def test_blocking_recall_counts_the_true_pairs_among_the_candidates() -> None:
+    candidates = [
+        ("a1", "a2"),
+        ("a2", "a1"),  # again, in the other order
+        ("a3", "d1"),
+        ("b2", "c1"),
+        ("b1", "b2"),
+        ("c1", "c1"),
+    ]
+    found = evaluate.blocking_recall(LABELS, candidates)
+    # Candidates a1a2 a3d1 b2c1 b1b2: 2 of the 4 true pairs; 4 pairs for 7 records.
+    assert (found.candidate_pairs, found.true_pairs, found.true_pairs_found) == (4, 4, 2)
+    assert found.recall == 0.5
+    assert found.pairs_per_record == 0.57
+
+
+def test_blocking_recall_counts_only_loaded_records() -> None:
+    # Without a3 the true pairs are a1a2 and b1b2, both among the candidates.
+    loaded = set(LABELS) - {"a3"}
+    found = evaluate.blocking_recall(LABELS, [("a1", "a2"), ("b1", "b2"), ("a3", "a1")], loaded)
+    assert (found.records, found.true_pairs, found.true_pairs_found) == (6, 2, 2)
+    assert found.recall == 1.0
