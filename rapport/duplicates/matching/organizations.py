@@ -3,7 +3,9 @@
 Two organizations are compared on their web domains, their names (legal form,
 punctuation, case and ``&``/``and`` left out: "Smith & Sons, Inc." is "Smith and Sons"),
 their phone numbers and their addresses. Organizations are few next to people, so the
-weights are fixed defaults rather than learned.
+weights are fixed defaults rather than learned. Without domains, the keys pair the
+name's sound and its first letters with the postcode and the locality, and the house
+number with the street, so a mistyped name or address still meets its twin.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 from rapidfuzz.distance import JaroWinkler
 
 from rapport.duplicates.matching import normal
-from rapport.duplicates.matching.comparisons import MISSING
+from rapport.duplicates.matching.comparisons import MISSING, same_area, same_street
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +64,23 @@ def organization_features(
 
 def organization_keys(f: OrganizationFeatures) -> set[str]:
     keys = {"d:" + d for d in f.domains} | {"p:" + p for p in f.phones}
+    starts: set[str] = set()
     for name in f.names:
         keys.add("n:" + name[:150])
-        keys.add("s:" + normal.phonetic(name) + "|" + name.split(" ", 1)[0][:40])
-    for postcode, locality, number, _street in f.addresses:
-        if number and (postcode or locality):
-            keys.add("a:" + (postcode or locality) + "|" + number)
+        sound = normal.phonetic(name)
+        keys.add("s:" + sound + "|" + name.split(" ", 1)[0][:40])
+        starts |= {sound, name.replace(" ", "")[:4]}
+    starts.discard("")
+    for postcode, locality, number, street in f.addresses:
+        for kind, area in (("z", postcode), ("t", locality)):
+            if not area:
+                continue
+            if number:
+                keys.add("a" + kind + ":" + area + "|" + number)
+            for start in starts:
+                keys.add("w" + kind + ":" + area + "|" + start)
+        if number and street:
+            keys.add("h:" + number + "|" + street.replace(" ", "")[:4])
     return keys
 
 
@@ -78,7 +91,7 @@ def _name(a: OrganizationFeatures, b: OrganizationFeatures) -> int:
         return 0
     for x in a.names:
         for y in b.names:
-            if JaroWinkler.normalized_similarity(x, y) >= 0.92:
+            if JaroWinkler.normalized_similarity(x, y) >= 0.9:
                 return 1
             if x.replace(" ", "") == y.replace(" ", ""):
                 return 1
@@ -106,9 +119,9 @@ def _address(a: OrganizationFeatures, b: OrganizationFeatures) -> int:
     best = 2
     for post_a, town_a, number_a, street_a in a.addresses:
         for post_b, town_b, number_b, street_b in b.addresses:
-            if not ((post_a and post_a == post_b) or (town_a and town_a == town_b)):
+            if not same_area(post_a, town_a, post_b, town_b):
                 continue
-            if number_a and number_a == number_b and street_a and street_a == street_b:
+            if number_a and number_a == number_b and same_street(street_a, street_b):
                 return 0
             best = 1
     return best

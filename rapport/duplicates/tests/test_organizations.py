@@ -86,3 +86,34 @@ def test_a_dismissed_organization_cluster_is_not_proposed_again(alice):
     services.cluster_dismiss(actor=alice, cluster_id=cluster.pk)
     again = services.duplicates_scan_run(scan_id=services.duplicates_scan_create(actor=alice).pk)
     assert again.clusters_found == 0
+
+
+def test_without_domains_a_mistyped_name_at_the_same_address_is_proposed(alice):
+    """Names, addresses and phones only: typos in the name's first word and in the
+    street, a postcode with two digits swapped."""
+    from rapport.duplicates.matching.organizations import organization_keys
+
+    a = {"name": "Brinkmann Haustechnik GmbH",
+         "addresses": [("Gartenweg 12", "Celle", "29221")]}  # fmt: skip
+    b = {"name": "Brinkman Haustechnik",
+         "addresses": [("Gartenweg 12", "Celle", "29212")]}  # fmt: skip
+    assert organization_keys(organization_features(**a)) & organization_keys(
+        organization_features(**b)
+    )
+    assert score(a, b) >= 0.5
+    # the same name at another address in another town: not proposed on the name alone
+    c = {"name": "Brinkmann Haustechnik GmbH",
+         "addresses": [("Bahnhofstrasse 1", "Hamburg", "20095")]}  # fmt: skip
+    assert score(a, c) < 0.5
+    first = make_organization(alice, name="Brinkmann Haustechnik GmbH",
+                              addresses=[{"street": "Gartenweg 12", "locality": "Celle",
+                                          "postcode": "29221", "country": "DE"}])  # fmt: skip
+    second = make_organization(alice, name="Brinkman Haustechnik",
+                               addresses=[{"street": "Gartenweg 12", "locality": "Cele",
+                                           "postcode": "29212", "country": "DE"}])  # fmt: skip
+    make_organization(alice, name="Haustechnik Nord",
+                      addresses=[{"street": "Gartenweg 14", "locality": "Celle",
+                                  "postcode": "29221", "country": "DE"}])  # fmt: skip
+    services.duplicates_scan_run(scan_id=services.duplicates_scan_create(actor=alice).pk)
+    cluster = DuplicateCluster.objects.get(kind=DuplicateCluster.Kind.ORGANIZATION)
+    assert services.cluster_members(cluster) == {first.pk, second.pk}
