@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import OSA, JaroWinkler
 
 from rapport.duplicates.matching import normal
 from rapport.duplicates.matching.features import PersonFeatures
@@ -65,6 +65,8 @@ def _family_close(a: PersonFeatures, b: PersonFeatures) -> bool:
         small, large = sorted((a.family_tokens, b.family_tokens), key=len)
         if small <= large:  # García ⊂ García López
             return True
+    if len(a.family) >= 4 and OSA.distance(a.family, b.family, score_cutoff=1) <= 1:
+        return True  # one letter wrong, missing, added, or two swapped (Bquer, Bauer)
     return _similar(a.family, b.family, 0.92)
 
 
