@@ -1,7 +1,7 @@
 """The bulk search: candidate pairs by blocking, a model learned from them, clusters.
 
 Works on features in memory (about 1 KB a contact): every record's blocking keys are
-hashed into blocks; a block of up to ``FULL_BLOCK`` records gives all its pairs, a larger
+hashed, then grouped into blocks a part of the hashes at a time; a block of up to ``FULL_BLOCK`` records gives all its pairs, a larger
 one (a switchboard number, a very common name) is sorted by name and gives each record's
 ``WINDOW`` neighbours, so the number of pairs grows about linearly with the records.
 Each pair is compared once; the comparison patterns teach the model (model.py) and the
@@ -27,6 +27,7 @@ T = TypeVar("T")
 FULL_BLOCK = 40
 WINDOW = 8
 BUCKETS = 16
+KEY_PARTS = 64
 
 Progress = Callable[[str, int, int], None]
 
@@ -57,33 +58,35 @@ def candidate_pairs(
 ) -> tuple[array[int], dict[int, int], dict[str, int]]:
     """The blocked candidate pairs as one array of ``a * n + b`` (a < b) without repeats;
     how many records share each record's name key (by position); and how many people
-    (told apart by given name) hold each phone number held by more than one."""
+    (told apart by given name) hold each phone number held by more than one.
+
+    Each record's keys are hashed into one of ``KEY_PARTS`` compact arrays of (hash,
+    record) by the hash's value; the blocks of one part at a time are then built, give
+    their pairs and are freed, so no dictionary ever holds every key (a million contacts
+    have some twenty million keys, nearly all held by one record alone)."""
     n = len(records)
-    blocks: dict[int, list[int] | int] = {}
+    parts = max(1, min(KEY_PARTS, n // 10_000))
+    hashes = [array("q") for _ in range(parts)]
+    owners = [array("i") for _ in range(parts)]
     # per number, the given names of its holders: a person's own duplicates share a
     # number; people with other given names behind it make it a shared line
     phone_names: dict[str, str | set[str]] = {}
-    name_blocks: dict[int, int] = {}
+    # the records whose name key falls in each part, with that key's hash
+    named: list[list[tuple[int, int]]] = [[] for _ in range(parts)]
     for i, record in enumerate(records):
         for key in person_keys(record):
             h = hash(key)
-            members = blocks.get(h)
-            if members is None:
-                blocks[h] = i  # most keys stay single: no list for them
-            elif isinstance(members, int):
-                blocks[h] = [members, i]
-            else:
-                members.append(i)
+            hashes[h % parts].append(h)
+            owners[h % parts].append(i)
             if key[0] == "p":
                 _note_holder(phone_names, key[2:], record.given.split(" ", 1)[0])
         key = name_key(record)
         if key:
-            name_blocks[i] = hash(key)
+            h = hash(key)
+            named[h % parts].append((i, h))
         if i % 20_000 == 0:
             progress("blocking", i, n)
-    name_holders = {
-        i: len(m) if isinstance((m := blocks.get(h)), list) else 1 for i, h in name_blocks.items()
-    }
+    name_holders: dict[int, int] = {}
     # Pairs go to buckets by their first record, duplicates included (8 bytes each);
     # each bucket is then deduplicated on its own, so no set ever holds every pair.
     count = max(1, min(BUCKETS, n))
@@ -94,20 +97,34 @@ def candidate_pairs(
             a, b = b, a
         buckets[a * count // n].append(a * n + b)
 
-    for members in blocks.values():
-        if isinstance(members, int):
-            continue
-        if len(members) <= FULL_BLOCK:
-            for x in range(len(members)):
-                a = members[x]
-                for b in members[x + 1 :]:
-                    emit(a, b)
-        else:
-            ordered = sorted(members, key=lambda i: (records[i].family, records[i].given, i))
-            for x, a in enumerate(ordered):
-                for b in ordered[x + 1 : x + 1 + WINDOW]:
-                    emit(a, b)
-    blocks.clear()
+    for part in range(parts):
+        blocks: dict[int, list[int] | int] = {}
+        for h, i in zip(hashes[part], owners[part], strict=True):
+            members = blocks.get(h)
+            if members is None:
+                blocks[h] = i  # most keys stay single: no list for them
+            elif isinstance(members, int):
+                if members != i:
+                    blocks[h] = [members, i]
+            elif members[-1] != i:
+                members.append(i)
+        hashes[part], owners[part] = array("q"), array("i")
+        for i, h in named[part]:
+            held = blocks.get(h)
+            name_holders[i] = len(held) if isinstance(held, list) else 1
+        for members in blocks.values():
+            if isinstance(members, int):
+                continue
+            if len(members) <= FULL_BLOCK:
+                for x in range(len(members)):
+                    a = members[x]
+                    for b in members[x + 1 :]:
+                        emit(a, b)
+            else:
+                ordered = sorted(members, key=lambda i: (records[i].family, records[i].given, i))
+                for x, a in enumerate(ordered):
+                    for b in ordered[x + 1 : x + 1 + WINDOW]:
+                        emit(a, b)
     pairs = array("q")
     for k in range(count):
         pairs.extend(sorted(set(buckets[k])))
