@@ -23,7 +23,8 @@ def person_keys(f: PersonFeatures) -> set[str]:
     Beside emails and phones, keys pair one weak value with another so that a typo in
     one, a swapped or replaced name, or a missing value still leaves a key in common:
     the sound of every name part with the other name's sound, the given initial, the
-    birthday, the postcode, the locality and the house number; the birthday with the
+    birthday, the postcode, the locality and the house number; every name part's first
+    letters with the birthday, the postcode and the locality; the birthday with the
     postcode, the locality and the house number; the house number with the street.
     """
     keys: set[str] = set()
@@ -61,8 +62,10 @@ def person_keys(f: PersonFeatures) -> set[str]:
             keys.add("b:" + day + "|" + initial)
         for sound in sounds:
             keys.add("d:" + day + "|" + sound)
+        for start in starts:
+            keys.add("dx:" + day + "|" + start)
     for postcode, locality, number, street, _country in f.addresses:
-        areas = [("z", postcode), ("t", locality)]
+        areas = [("z", postcode), ("t", locality.replace(" ", ""))]  # "Coolar oo"
         for kind, area in areas:
             if not area:
                 continue
