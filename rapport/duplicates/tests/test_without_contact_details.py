@@ -171,13 +171,15 @@ def lotte(alice):
     return first, second, daughter
 
 
-def test_a_scan_and_the_check_at_entry_find_them_without_email_or_phone(alice, lotte):
+def test_a_scan_and_the_check_at_entry_find_them_without_email_or_phone(alice, alice_client, lotte):
     first, second, daughter = lotte
     call_command("dedupe", "--quiet", "--as", "alice", stdout=StringIO())
     clusters = list(DuplicateCluster.objects.filter(status="open"))
     assert [sorted(services.cluster_members(c)) for c in clusters] == [
         sorted([first.pk, second.pk])
     ]
+    page = alice_client.get(f"/duplicates/{clusters[0].pk}/").content.decode()
+    assert "Brinkman" in page and "1961" in page and "Birthday" in page
     answer = Client().post(
         "/api/v1/duplicates/check",
         {
