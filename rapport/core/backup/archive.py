@@ -199,6 +199,18 @@ def read_manifest(path: Path) -> Manifest:
         return Manifest.from_json(handle.read())
 
 
+def row_count_differences(expected: dict[str, int], found: dict[str, int]) -> str:
+    """The tables whose row count in ``found`` is not the manifest's, as one phrase
+    ("contacts_contact has 3 rows, expected 4, …"); empty when all agree."""
+    return ", ".join(
+        f"{table} has {found[table]} rows, expected {rows}"
+        if table in found
+        else f"{table} is missing, expected {rows} rows"
+        for table, rows in sorted(expected.items())
+        if found.get(table) != rows
+    )
+
+
 def extract_member(tar: tarfile.TarFile, name: str, target: Path) -> None:
     """Write one (verified) member to ``target``, owner-only."""
     handle = tar.extractfile(name)

@@ -30,6 +30,7 @@ from rapport.core.backup.archive import (
     read_manifest,
     verify_archive,
 )
+from rapport.core.backup.files import STAGING_PREFIX, StagedMedia, remove_leftovers
 
 # Filled by `migrate` itself: present in an installation that holds no data yet.
 SCHEMA_TABLES = frozenset({"django_migrations", "django_content_type", "auth_permission"})
@@ -84,8 +85,11 @@ def _media_files() -> list[tuple[str, Path]]:
         return []
     found = []
     for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if relative.parts[0].startswith(STAGING_PREFIX):
+            continue  # left by a restore that was stopped (MEDIA_ROOT a mount point)
         if path.is_file() and not path.is_symlink():
-            found.append((MEDIA_PREFIX + path.relative_to(root).as_posix(), path))
+            found.append((MEDIA_PREFIX + relative.as_posix(), path))
     return found
 
 
@@ -215,15 +219,19 @@ def _migration_plan(manifest: Manifest) -> list[str]:
 
 
 def backup_restore(*, path: Path) -> RestoreReport:
-    """Restore an archive made by ``backup_create`` into this (empty) installation.
+    """Restore an archive made by ``backup_create`` into this (empty) installation,
+    all or nothing.
 
     In order, before anything is written: every member's SHA-256 is checked, the
     manifest is read, the engine must match this installation's, the archive must not
     be newer than this code, and the installation must be empty (no rows beyond what
-    `migrate` writes, no uploaded files). Then the database is restored, its row counts
-    compared with the manifest, the uploaded files and the secret key put back, and
-    the database migrated when the archive is older than this code. Raises BackupError
-    with the reason and what to do when any step refuses.
+    `migrate` writes, no uploaded files). Then the uploaded files and the secret key
+    are unpacked beside their places, and the database is restored in one transaction
+    that also checks every table's row count against the manifest. Only when that
+    succeeded are the files and the key renamed into place. A failure up to there
+    leaves the installation as it was. Last, the database is migrated when the archive
+    is older than this code. Raises BackupError with the reason and what to do when
+    any step refuses.
     """
     path = path.resolve()
     if not path.is_file():
@@ -247,51 +255,58 @@ def backup_restore(*, path: Path) -> RestoreReport:
     report = RestoreReport(manifest=manifest)
     data_dir = Path(settings.DATA_DIR)
     data_dir.mkdir(parents=True, exist_ok=True)
+    media_root = Path(settings.MEDIA_ROOT).resolve()
+    remove_leftovers(data_dir, media_root.parent, media_root)
     connections.close_all()
     with (
-        tempfile.TemporaryDirectory(dir=data_dir, prefix=".rapport-restore-") as scratch,
+        tempfile.TemporaryDirectory(dir=data_dir, prefix=STAGING_PREFIX) as scratch,
+        StagedMedia(media_root) as media,
         tarfile.open(path, "r:gz") as tar,
     ):
         database = Path(scratch) / manifest.database
-        extract_member(tar, manifest.database, database)
-        if engine == "sqlite":
-            sqlite.restore(database, _sqlite_path())
-            tables, _ = sqlite.describe(_sqlite_path())
-        else:
-            postgres.restore(_database(), database, int(manifest.dump_version or 0))
-            tables, _ = postgres.describe(_database())
-        differ = {t: (n, tables.get(t)) for t, n in manifest.tables.items() if tables.get(t) != n}
-        if differ:
+        try:
+            extract_member(tar, manifest.database, database)
+        except OSError as exc:
             raise BackupError(
-                "The restored database does not hold what the manifest lists: "
-                + ", ".join(
-                    f"{t} has {got} rows, expected {want}" for t, (want, got) in differ.items()
-                )
+                f"Cannot unpack the database into {scratch}: {exc}. Nothing was changed."
+            ) from None
+        media.unpack(tar)
+        key, note = _stage_secret_key(tar, manifest, Path(scratch))
+        if engine == "sqlite":
+            sqlite.restore(database, _sqlite_path(), manifest.tables)
+        else:
+            postgres.restore(
+                _database(), database, int(manifest.dump_version or 0), manifest.tables
             )
-        media_root = Path(settings.MEDIA_ROOT)
-        for member in tar.getmembers():
-            if member.name.startswith(MEDIA_PREFIX):
-                extract_member(tar, member.name, media_root / member.name[len(MEDIA_PREFIX) :])
-        report.notes.append(_restore_secret_key(tar, manifest))
+        # The database is restored: now the renames, which cannot half-happen.
+        media.switch()
+        if key is not None:
+            key.replace(data_dir / SECRET_KEY_MEMBER)
+        report.notes.append(note)
     if pending:
         call_command("migrate", interactive=False, verbosity=0)
         report.migrated = pending
     return report
 
 
-def _restore_secret_key(tar: tarfile.TarFile, manifest: Manifest) -> str:
+def _stage_secret_key(
+    tar: tarfile.TarFile, manifest: Manifest, scratch: Path
+) -> tuple[Path | None, str]:
+    """The archived secret key unpacked into ``scratch`` (beside the data directory's
+    key file) when it is to be restored, and the note for the administrator."""
     source, key_file = _secret_key_source()
     if not manifest.secret_key.get("included"):
-        return str(manifest.secret_key.get("note", ""))
+        return None, str(manifest.secret_key.get("note", ""))
     if key_file is None:
-        return (
+        return None, (
             f"The archive holds the old secret key, but this installation takes its key from "
             f"{source}; set that to the old key (see {SECRET_KEY_MEMBER} in the archive) or "
             "everyone must sign in again."
         )
-    extract_member(tar, SECRET_KEY_MEMBER, key_file)
-    key_file.chmod(0o600)
-    return (
+    staged = scratch / SECRET_KEY_MEMBER
+    extract_member(tar, SECRET_KEY_MEMBER, staged)
+    staged.chmod(0o600)
+    return staged, (
         f"The secret key was restored to {key_file}; restart the server and workers so "
         "they read it."
     )

@@ -275,3 +275,147 @@ def test_missing_postgresql_client_tools_are_named(tmp_path, monkeypatch):
         BackupError, match="pg_restore was not found on PATH. Install the PostgreSQL"
     ):
         tool_version("pg_restore", 15)
+
+
+# -- a restore is all or nothing ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_backup(tmp_path_factory) -> Iterator[Path]:
+    """A real archive of a small installation: the admin, and one imported file whose
+    contacts and uploaded file it holds."""
+    root = tmp_path_factory.mktemp("small")
+    source = Installation(root, "source")
+    try:
+        source.env["RAPPORT_ADMIN_PASSWORD"] = "a-long-admin-password"
+        source.rapport("setup", "--no-demo")
+        source.rapport("import", str(DATA / "google_contacts.csv"), "--no-progress")
+        archive = root / "small.tar.gz"
+        source.rapport("backup", str(archive))
+        yield archive
+    finally:
+        source.drop()
+
+
+def _rewritten(archive: Path, target: Path, change: Any) -> None:
+    """A copy of ``archive`` whose members ``change`` alters, with SHA256SUMS computed
+    afresh: every checksum matches, only what a restore does next can catch it."""
+    with tarfile.open(archive) as tar:
+        members = {
+            m.name: tar.extractfile(m).read()  # type: ignore[union-attr]
+            for m in tar.getmembers()
+            if m.name != "SHA256SUMS"
+        }
+    change(members)
+    _archive(target, members)
+
+
+def _damage_the_database(members: dict[str, bytes]) -> None:
+    if _on_sqlite():
+        # The second half of the pages zeroed: SQLite copies such a file page by page
+        # without complaint; only reading it shows the damage.
+        data = members["database.sqlite3"]
+        half = len(data) // 2
+        members["database.sqlite3"] = data[:half] + bytes(len(data) - half)
+    else:
+        # Cut short: the table of contents (at the front) stays readable, the data at the
+        # end does not, so pg_restore fails part-way through the restore.
+        members["database.pgdump"] = members["database.pgdump"][:-1000]
+
+
+def _count_one_contact_too_many(members: dict[str, bytes]) -> None:
+    manifest = json.loads(members["manifest.json"])
+    manifest["tables"]["contacts_contact"] += 1
+    members["manifest.json"] = json.dumps(manifest).encode()
+
+
+def _add_an_upload_no_file_system_can_name(members: dict[str, bytes]) -> None:
+    members["media/imports/" + "x" * 300 + ".csv"] = b"name\nAda\n"
+
+
+def _state(installation: Installation) -> tuple[Any, ...]:
+    """Everything a restore may change: every table, and every file of the data folder
+    (SQLite's own -wal and -shm files aside) with its content."""
+    files = {
+        path.relative_to(installation.data_dir).as_posix(): (
+            path.read_bytes() if path.is_file() and path.suffix != ".sqlite3" else None
+        )
+        for path in installation.data_dir.rglob("*")
+        if not path.name.endswith(("-wal", "-shm"))
+    }
+    return installation.tables(), files
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        pytest.param(
+            _damage_the_database,
+            {
+                "sqlite": "The archive's database is damaged: SQLite",
+                "postgresql": "Restoring the database failed (pg_restore: could not read",
+            },
+            id="damaged-database",
+        ),
+        pytest.param(
+            _count_one_contact_too_many,
+            {
+                "sqlite": "does not hold what the manifest lists: contacts_contact has ",
+                "postgresql": "does not hold what the manifest lists: contacts_contact has ",
+            },
+            id="row-counts-disagree",
+        ),
+        pytest.param(
+            _add_an_upload_no_file_system_can_name,
+            {
+                "sqlite": "Cannot write the uploaded file media/imports/xxx",
+                "postgresql": "Cannot write the uploaded file media/imports/xxx",
+            },
+            id="upload-cannot-be-written",
+        ),
+    ],
+)
+def test_a_restore_that_fails_part_way_leaves_the_installation_as_it_was(
+    tmp_path, installations, small_backup, damage, reason
+):
+    damaged = tmp_path / "damaged.tar.gz"
+    _rewritten(small_backup, damaged, damage)
+    target = Installation(tmp_path, "target")
+    installations.append(target)
+    # An installation as `restore` accepts it, holding what `migrate` writes. (On SQLite
+    # only the schema migrations: its full-text index keeps rows from the start.)
+    target.rapport("migrate", *(["auth"] if _on_sqlite() else []))
+    before = _state(target)
+    assert before[0]["auth_permission"][0] > 0
+
+    failed = target.rapport("restore", str(damaged), ok=False)
+    assert failed.returncode == 1, failed.stdout
+    assert _state(target) == before
+    assert reason["sqlite" if _on_sqlite() else "postgresql"] in failed.stderr
+    assert "Nothing was changed." in failed.stderr
+    assert "Traceback" not in failed.stderr
+
+    # Nothing half-done stands in the way: the intact archive restores.
+    restored = target.rapport("restore", str(small_backup))
+    assert "checksums and row counts verified" in restored.stdout
+    assert target.tables()["contacts_contact"][0] > 0
+    assert len(list((target.data_dir / "media").rglob("*.csv"))) == 1
+
+
+def test_uploaded_files_are_unpacked_aside_and_renamed_into_place(tmp_path):
+    from rapport.core.backup.files import STAGING_PREFIX, StagedMedia
+
+    media_root = tmp_path / "media"
+    (media_root / "imports" / "2025" / "12").mkdir(parents=True)  # emptied by deletions
+    archive = tmp_path / "b.tar.gz"
+    _archive(archive, {"media/imports/2026/01/a.csv": b"name\nAda\n", "media/photos/p.jpg": b"j"})
+    with StagedMedia(media_root) as media, tarfile.open(archive) as tar:
+        assert media.folder.parent == tmp_path and media.folder.name.startswith(STAGING_PREFIX)
+        assert media.unpack(tar) == 2
+        assert sorted(p.name for p in media_root.rglob("*") if p.is_file()) == []
+        media.switch()
+    assert (media_root / "imports" / "2026" / "01" / "a.csv").read_bytes() == b"name\nAda\n"
+    assert (media_root / "photos" / "p.jpg").read_bytes() == b"j"
+    assert not (media_root / "imports" / "2025").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(STAGING_PREFIX)] == []

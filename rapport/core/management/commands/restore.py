@@ -12,8 +12,9 @@ class Command(BaseCommand):
     help = (
         "Restore an archive written by `rapport backup` into an empty installation (a new "
         "DATABASE_URL and RAPPORT_DATA_DIR; do not run `rapport setup` there first). The "
-        "checksums are verified before anything is written, and the database is migrated "
-        "when the archive is older than this version."
+        "checksums are verified before anything is written; the restore is all or nothing "
+        "(a failure leaves the installation as it was); the database is migrated when the "
+        "archive is older than this version."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
