@@ -170,14 +170,26 @@ def _data_tables() -> dict[str, int]:
     """Tables of this installation that hold rows (other than what `migrate` writes)."""
     found: dict[str, int] = {}
     with connection.cursor() as cursor:
+        shadows = _full_text_shadow_prefixes(cursor)
         for table in connection.introspection.table_names(cursor):
-            if table in SCHEMA_TABLES:
+            if table in SCHEMA_TABLES or table.startswith(shadows):
                 continue
             cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")
             (count,) = cursor.fetchone()
             if count:
                 found[table] = count
     return found
+
+
+def _full_text_shadow_prefixes(cursor: Any) -> tuple[str, ...]:
+    """On SQLite, the prefixes of full-text indexes' internal tables ("x_data", "x_config"),
+    which hold a few rows of their own in an installation that has no data."""
+    if connection.vendor != "sqlite":
+        return ()
+    cursor.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'"
+    )
+    return tuple(f"{name}_" for (name,) in cursor.fetchall())
 
 
 def _require_empty_installation() -> None:
