@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from rapport.duplicates.matching.comparisons import Context, compare, people_among
 from rapport.duplicates.matching.features import PersonFeatures
-from rapport.duplicates.matching.keys import name_key, person_keys
+from rapport.duplicates.matching.keys import STORED_KINDS, name_key, person_keys
 from rapport.duplicates.matching.model import MatchModel, estimate_m, estimate_u
 
 T = TypeVar("T")
@@ -75,14 +75,15 @@ def candidate_pairs(
     named: list[list[tuple[int, int]]] = [[] for _ in range(parts)]
     for i, record in enumerate(records):
         for key in person_keys(record):
-            h = hash(key)
+            # the lowest bit of the hash marks a weak key (see below)
+            h = (hash(key) & ~1) | (key[: key.index(":")] not in STORED_KINDS)
             hashes[h % parts].append(h)
             owners[h % parts].append(i)
             if key[0] == "p":
                 _note_holder(phone_names, key[2:], record.given.split(" ", 1)[0])
         key = name_key(record)
         if key:
-            h = hash(key)
+            h = hash(key) & ~1  # a strong key, as made above
             named[h % parts].append((i, h))
         if i % 20_000 == 0:
             progress("blocking", i, n)
@@ -112,8 +113,13 @@ def candidate_pairs(
         for i, h in named[part]:
             held = blocks.get(h)
             name_holders[i] = len(held) if isinstance(held, list) else 1
-        for members in blocks.values():
+        for h, members in blocks.items():
             if isinstance(members, int):
+                continue
+            if h & 1 and len(members) > FULL_BLOCK:
+                # A weak key (a name part by area, a birthday by house number …) pairs
+                # two common values to catch a typo elsewhere; shared by this many it
+                # finds nothing the name keys' own windows do not.
                 continue
             if len(members) <= FULL_BLOCK:
                 for x in range(len(members)):
