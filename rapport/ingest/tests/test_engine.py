@@ -527,3 +527,37 @@ def test_an_undo_that_stopped_half_way_carries_on_where_it_stopped(bob, monkeypa
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.UNDONE
     assert batch.undo_report["done"] == batch.undo_report["total"] == 4
+
+
+def test_undo_keeps_a_contact_it_cannot_restore_and_restores_the_others(bob):
+    """Grace's owner before the import has left since: she cannot take him back, so she
+    is listed as kept, with why, and the undo carries on to Ada and finishes."""
+    from rapport.access.models import User
+
+    dave = User.objects.create_user("dave", password="x-long-enough-1", role=User.Role.MEMBER)
+    grace = make_contact(bob, given_name="Grace", family_name="Hopper", owner="dave",
+                         emails=[{"address": "grace@navy.example"}])  # fmt: skip
+    ada = make_contact(bob, given_name="Ada", family_name="Lovelace", owner="bob",
+                       emails=[{"address": "ada@example.org"}])  # fmt: skip
+    linus = make_contact(bob, given_name="Linus", family_name="Pauling", owner="bob",
+                         emails=[{"address": "linus@example.org"}])  # fmt: skip
+    batch = run_import(
+        bob,
+        "Email,Owner\ngrace@navy.example,bob\nada@example.org,dave\nlinus@example.org,dave\n",
+        mode="update",
+        mapping={"Email": "emails[0].address", "Owner": "owner!"},
+    )
+    owners = dict(Contact.objects.values_list("pk", "owner__username"))
+    assert owners == {grace.pk: "bob", ada.pk: "dave", linus.pk: "dave"}
+    contact_services.contact_update(actor=bob, contact=ada, data={"owner": "bob"})
+    dave.is_active = False
+    dave.save()
+    report = services.import_undo(actor=bob, batch=batch)
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.UNDONE
+    assert report.kept_count == 2 and report.restored == 1  # Linus
+    grace_line, ada_line = sorted(report.kept, key=lambda line: "Grace" not in line)
+    assert "could not be restored" in grace_line and "dave" in grace_line
+    assert "edited after the import" in ada_line
+    owners = dict(Contact.objects.values_list("pk", "owner__username"))
+    assert owners == {grace.pk: "bob", ada.pk: "bob", linus.pk: "bob"}
