@@ -26,9 +26,12 @@ class BackgroundJob(models.Model):
     ``heartbeat_at`` is refreshed by ``rapport.core.jobs.job_heartbeat`` for as long as the
     process running the job is alive; a running job whose heartbeat is older than
     ``RAPPORT_JOB_STALE_SECONDS`` lost its process and may be taken over or marked stopped.
+    ``claim`` counts the times that happened (and the first start): only the process holding
+    the latest number may still write to the job (``rapport.core.jobs.Claim``).
     """
 
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    claim = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         abstract = True

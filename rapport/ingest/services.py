@@ -318,7 +318,10 @@ class _Outcome:
 class _Run:
     """The state of one run of a batch: caches that spare a query per row."""
 
-    def __init__(self, batch: ImportBatch, actor: Any, table: parsers.Table) -> None:
+    def __init__(
+        self, claim: jobs.Claim, batch: ImportBatch, actor: Any, table: parsers.Table
+    ) -> None:
+        self.claim = claim
         self.batch = batch
         self.actor = actor
         self.table = table
@@ -914,14 +917,7 @@ def import_run(*, batch_id: int, progress: Callable[[int], None] | None = None) 
     """Run (or resume) a queued batch to the end. Called by the background task and the CLI."""
     batch = ImportBatch.objects.select_related("created_by").get(pk=batch_id)
     actor = batch.created_by
-    if not policy.can(actor, "imports.run"):
-        _finish(
-            batch,
-            ImportBatch.Status.FAILED,
-            "The user who started this import may no longer import.",
-        )
-        raise NotPermitted("The user who started this import may no longer import.")
-    claimed = jobs.job_claim(
+    claim = jobs.job_claim(
         ImportBatch,
         batch.pk,
         startable=(ImportBatch.Status.QUEUED, ImportBatch.Status.INTERRUPTED),
@@ -929,24 +925,28 @@ def import_run(*, batch_id: int, progress: Callable[[int], None] | None = None) 
         started_at=batch.started_at or timezone.now(),
     )
     batch.refresh_from_db()
-    if not claimed:
+    if claim is None:
         import_require_not_running(batch)
         raise InvalidInput.single(
             "status", f"Import {batch.pk} is {batch.get_status_display().lower()}."
         )
-    with jobs.job_heartbeat(ImportBatch, batch.pk):
-        return _import_run_claimed(batch, actor, progress)
+    if not policy.can(actor, "imports.run"):
+        message = "The user who started this import may no longer import."
+        _finish(claim, batch, ImportBatch.Status.FAILED, message)
+        raise NotPermitted(message)
+    with jobs.job_heartbeat(claim):
+        return _import_run_claimed(claim, batch, actor, progress)
 
 
 def _import_run_claimed(
-    batch: ImportBatch, actor: Any, progress: Callable[[int], None] | None
+    claim: jobs.Claim, batch: ImportBatch, actor: Any, progress: Callable[[int], None] | None
 ) -> ImportBatch:
     try:
         table = open_table(batch)
     except InvalidInput as exc:
-        _finish(batch, ImportBatch.Status.FAILED, exc.errors[0].message)
+        _finish(claim, batch, ImportBatch.Status.FAILED, exc.errors[0].message)
         return batch
-    run = _Run(batch, actor, table)
+    run = _Run(claim, batch, actor, table)
     rows = _skip(table.rows, batch.processed_rows)
     try:
         # The tables rows are matched by, kept known to the planner as they grow.
@@ -957,24 +957,29 @@ def _import_run_claimed(
                 batch.refresh_from_db(fields=["processed_rows", "status"])
                 if progress is not None:
                     progress(batch.processed_rows)
+    except jobs.ClaimLost:
+        raise  # the batch is another process's now
     except Exception as exc:
-        logger.exception("Import %s stopped", batch.pk)
+        # Recorded first: a run taken over meanwhile (whose chunk may have failed only
+        # because the new holder wrote the same rows) stops here with ClaimLost.
         _finish(
+            claim,
             batch,
             ImportBatch.Status.INTERRUPTED,
             f"Stopped after {batch.processed_rows} rows: {exc}",
         )
+        logger.exception("Import %s stopped", batch.pk)
         raise
     # Notes found at upload are already in the log; reading every row may add more.
-    _log(batch, *table.notes, new_only=True)
-    ImportBatch.objects.filter(pk=batch.pk).update(total_rows=batch.processed_rows)
-    _finish(batch, ImportBatch.Status.DONE, "")
+    _log(claim, batch, *table.notes, new_only=True)
+    claim.update(total_rows=batch.processed_rows)
+    _finish(claim, batch, ImportBatch.Status.DONE, "")
     batch.refresh_from_db()
-    _flag_duplicates(batch, actor)
+    _flag_duplicates(claim, batch, actor)
     return batch
 
 
-def _flag_duplicates(batch: ImportBatch, actor: Any) -> None:
+def _flag_duplicates(claim: jobs.Claim, batch: ImportBatch, actor: Any) -> None:
     """Queue a search for likely duplicates of what the batch wrote (those it did not
     match by external id, email or phone itself): they go to the review queue."""
     if batch.dry_run or not (batch.created_count or batch.updated_count):
@@ -982,7 +987,7 @@ def _flag_duplicates(batch: ImportBatch, actor: Any) -> None:
     if not policy.can(actor, "duplicates.review"):
         return
     duplicates.duplicates_scan_start(actor=actor, scope="batch", detail={"batch": batch.pk})
-    _log(batch, "Looking for likely duplicates of the imported contacts; see Duplicates.")
+    _log(claim, batch, "Looking for likely duplicates of the imported contacts; see Duplicates.")
 
 
 def _skip(rows: Iterator[tuple[int, Any]], count: int) -> Iterator[tuple[int, Any]]:
@@ -1046,18 +1051,20 @@ def _run_chunk(run: _Run, chunk: list[drafting.Row], prepared: list[drafting.Pre
             transaction.set_rollback(True)
         else:
             _save_progress(
-                batch, chunk, counts, errors, changes, created_orgs, created_affiliations
+                run.claim, batch, chunk, counts, errors, changes, created_orgs, created_affiliations
             )
     if batch.dry_run:
         with transaction.atomic():
-            _save_progress(batch, chunk, counts, errors, [], [], [])
+            _save_progress(run.claim, batch, chunk, counts, errors, [], [], [])
         return 0
     return counts["created"] + counts["updated"]
 
 
 def _save_progress(  # type: ignore[no-untyped-def]
-    batch, chunk, counts, errors, changes, created_orgs, created_affiliations
+    claim, batch, chunk, counts, errors, changes, created_orgs, created_affiliations
 ) -> None:
+    """Record a chunk's rows with the batch's progress, in the chunk's transaction: if
+    the batch was taken over meanwhile, ClaimLost rolls the whole chunk back."""
     ImportRowError.objects.bulk_create(errors)
     bulk.insert_rows(
         ImportChange,
@@ -1081,30 +1088,29 @@ def _save_progress(  # type: ignore[no-untyped-def]
         "failed_count": F("failed_count") + counts["failed"],
         "heartbeat_at": timezone.now(),
     }
-    ImportBatch.objects.filter(pk=batch.pk).update(**update)
     if created_orgs or created_affiliations:
         batch.refresh_from_db(fields=["created_organization_ids", "created_affiliation_ids"])
-        ImportBatch.objects.filter(pk=batch.pk).update(
-            created_organization_ids=[*batch.created_organization_ids, *created_orgs],
-            created_affiliation_ids=[*batch.created_affiliation_ids, *created_affiliations],
-        )
+        update["created_organization_ids"] = [*batch.created_organization_ids, *created_orgs]
+        update["created_affiliation_ids"] = [
+            *batch.created_affiliation_ids,
+            *created_affiliations,
+        ]
+    claim.update(**update)
 
 
-def _log(batch: ImportBatch, *messages: str, new_only: bool = False) -> None:
+def _log(claim: jobs.Claim, batch: ImportBatch, *messages: str, new_only: bool = False) -> None:
     """Append ``messages`` to the batch log in one write (``new_only``: skip repeats)."""
     batch.refresh_from_db(fields=["log"])
     seen = {entry.get("message") for entry in batch.log} if new_only else set()
     at = timezone.now().isoformat()
     added = [{"at": at, "message": m} for m in messages if m not in seen]
     if added:
-        ImportBatch.objects.filter(pk=batch.pk).update(log=[*batch.log, *added])
+        claim.update(log=[*batch.log, *added])
 
 
-def _finish(batch: ImportBatch, status: str, error: str) -> None:
-    ImportBatch.objects.filter(pk=batch.pk).update(
-        status=status, error=error, finished_at=timezone.now()
-    )
-    _log(batch, error or f"Finished: {status}.")
+def _finish(claim: jobs.Claim, batch: ImportBatch, status: str, error: str) -> None:
+    claim.update(status=status, error=error, finished_at=timezone.now())
+    _log(claim, batch, error or f"Finished: {status}.")
 
 
 ERRORS_COLUMN = "Import errors"

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from rapport.core import jobs
 from rapport.ingest.services import import_run, import_undo_run
 
 
 @task()
+@jobs.job_task
 def run_import(batch_id: int) -> None:
     import_run(batch_id=batch_id)
 
 
 @task()
-def run_undo(batch_id: int) -> None:
-    import_undo_run(batch_id=batch_id)
+@jobs.job_task
+def run_undo(batch_id: int, claim: int) -> None:
+    import_undo_run(batch_id=batch_id, claim=claim)
 
 
 @task()

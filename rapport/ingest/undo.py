@@ -6,6 +6,9 @@ so a request only queues it (``import_undo_start``) and a worker runs it
 (``import_undo_run``) page by page; each page commits with the progress and a cursor in
 ``ImportBatch.undo_report``, so the page shows how far it got and a worker that dies
 leaves a batch the next ``import_undo_start`` carries on from where it stopped.
+
+Each start takes the batch's next claim (``rapport.core.jobs``) and hands it to the run:
+a run from an earlier start, whose worker was only paused, can no longer write.
 """
 
 from __future__ import annotations
@@ -93,59 +96,66 @@ def import_undo_start(*, actor: Any, batch: ImportBatch, enqueue: bool = True) -
         report.setdefault("total", batch.changes.count())
         report.setdefault("done", 0)
         report["by"] = getattr(actor, "pk", None)
+        claim = batch.claim + 1  # the row is locked and checked: this start claims it
         ImportBatch.objects.filter(pk=batch.pk).update(
             status=ImportBatch.Status.UNDOING,
             status_before_undo=batch.status_before_undo if resuming else batch.status,
             undo_report=report,
             heartbeat_at=timezone.now(),
+            claim=claim,
         )
     if enqueue:
         from rapport.ingest.tasks import run_undo
 
-        transaction.on_commit(lambda: run_undo.enqueue(batch_id=batch.pk))
+        transaction.on_commit(lambda: run_undo.enqueue(batch_id=batch.pk, claim=claim))
     batch.refresh_from_db()
     return batch
 
 
 def import_undo(*, actor: Any, batch: ImportBatch) -> UndoReport:
     """Undo ``batch`` here and now (the command line): start, then run to the end."""
-    import_undo_start(actor=actor, batch=batch, enqueue=False)
-    return import_undo_run(batch_id=batch.pk)
+    batch = import_undo_start(actor=actor, batch=batch, enqueue=False)
+    return import_undo_run(batch_id=batch.pk, claim=batch.claim)
 
 
 def import_undo_run(
-    *, batch_id: int, progress: Callable[[int, int], None] | None = None
+    *, batch_id: int, claim: int, progress: Callable[[int, int], None] | None = None
 ) -> UndoReport:
-    """Run a queued undo to the end (or on from where a dead worker left it).
+    """Run a queued undo to the end (or on from where a dead worker left it), as the
+    holder of ``claim``, the claim ``import_undo_start`` took for it.
 
     Contacts and fields edited after the import are left as they are and listed in the
     report and the batch log; nothing anyone did later is overwritten. A contact counts
     as restored when a field the import changed was put back or a role it added removed.
+    Raises ClaimLost, having stopped, once the undo was started again by someone else.
     """
     batch = ImportBatch.objects.get(pk=batch_id)
     if batch.status != ImportBatch.Status.UNDOING:
         return UndoReport.of(batch)
+    held = jobs.Claim(ImportBatch, batch.pk, claim)
+    held.confirm()  # a run of an earlier start stops here
     actor = get_user_model().objects.filter(pk=batch.undo_report.get("by")).first()
     if not policy.can(actor, "imports.run"):
-        _stop(batch, "The user who asked for the undo may no longer import.")
+        _stop(held, batch, "The user who asked for the undo may no longer import.")
         return UndoReport.of(batch)
     try:
         # Beats while it works, so a long page is never taken for a dead worker and
         # started a second time.
-        with jobs.job_heartbeat(ImportBatch, batch.pk):
-            _restore_updated(batch, actor, progress)
-            _remove_created(batch, actor, progress)
-            _remove_organizations(batch, actor)
+        with jobs.job_heartbeat(held):
+            _restore_updated(held, batch, actor, progress)
+            _remove_created(held, batch, actor, progress)
+            _remove_organizations(held, batch, actor)
+    except jobs.ClaimLost:
+        raise  # the undo is another run's now
     except Exception as exc:
+        _stop(held, batch, f"The undo stopped: {exc}. Start it again to carry on.")
         services.logger.exception("Undo of import %s stopped", batch.pk)
-        _stop(batch, f"The undo stopped: {exc}. Start it again to carry on.")
         raise
     batch.refresh_from_db()
     report = UndoReport.of(batch)
-    ImportBatch.objects.filter(pk=batch.pk).update(
-        status=ImportBatch.Status.UNDONE, undone_at=timezone.now()
-    )
+    held.update(status=ImportBatch.Status.UNDONE, undone_at=timezone.now())
     services._log(
+        held,
         batch,
         f"Undone: {report.removed} contacts removed, {report.restored} restored, "
         f"{report.kept_count} kept.",
@@ -153,16 +163,21 @@ def import_undo_run(
     return report
 
 
-def _stop(batch: ImportBatch, message: str) -> None:
+def _stop(claim: jobs.Claim, batch: ImportBatch, message: str) -> None:
     """Give the batch back its status from before the undo, with the reason in the log."""
     batch.refresh_from_db(fields=["status_before_undo"])
-    ImportBatch.objects.filter(pk=batch.pk).update(
-        status=batch.status_before_undo or ImportBatch.Status.DONE
-    )
-    services._log(batch, message)
+    claim.update(status=batch.status_before_undo or ImportBatch.Status.DONE)
+    services._log(claim, batch, message)
 
 
-def _save_page(batch: ImportBatch, *, done: int, cursor: tuple[str, int], **counts: Any) -> None:
+def _save_page(
+    claim: jobs.Claim,
+    batch: ImportBatch,
+    *,
+    done: int,
+    cursor: tuple[str, int],
+    **counts: Any,
+) -> None:
     """Commit a page's counts and kept lines with the cursor after it (in the caller's
     transaction, so progress and work commit together)."""
     batch.refresh_from_db(fields=["undo_report", "log"])
@@ -174,9 +189,9 @@ def _save_page(batch: ImportBatch, *, done: int, cursor: tuple[str, int], **coun
         report[key] = report.get(key, 0) + value
     report["kept"] = [*report.get("kept", []), *kept][:KEPT_LINES]
     report["kept_count"] = report.get("kept_count", 0) + len(kept)
-    ImportBatch.objects.filter(pk=batch.pk).update(undo_report=report, heartbeat_at=timezone.now())
+    claim.update(undo_report=report, heartbeat_at=timezone.now())
     if kept:
-        services._log(batch, *kept)
+        services._log(claim, batch, *kept)
     batch.undo_report = report
 
 
@@ -186,7 +201,7 @@ def _tell(batch: ImportBatch, progress: Callable[[int, int], None] | None) -> No
 
 
 def _restore_updated(
-    batch: ImportBatch, actor: Any, progress: Callable[[int, int], None] | None
+    claim: jobs.Claim, batch: ImportBatch, actor: Any, progress: Callable[[int, int], None] | None
 ) -> None:
     changes = batch.changes.filter(action=ImportChange.Action.UPDATED).order_by("-id")
     while True:
@@ -232,6 +247,7 @@ def _restore_updated(
                 elif _remove_roles(batch, actor, contact.pk, kept):
                     restored += 1  # the import only gave them a role; it is gone again
             _save_page(
+                claim,
                 batch,
                 done=len(page),
                 cursor=("updated_before", page[-1].pk),
@@ -262,7 +278,7 @@ def _remove_roles(batch: ImportBatch, actor: Any, contact_id: int, kept: list[st
 
 
 def _remove_created(
-    batch: ImportBatch, actor: Any, progress: Callable[[int, int], None] | None
+    claim: jobs.Claim, batch: ImportBatch, actor: Any, progress: Callable[[int, int], None] | None
 ) -> None:
     """People the batch added go in bulk, a few thousand at a time, unless edited since."""
     created = batch.changes.filter(action=ImportChange.Action.CREATED).order_by("-id")
@@ -287,6 +303,7 @@ def _remove_created(
                 ).values_list("pk", "display_name")
             ]
             _save_page(
+                claim,
                 batch,
                 done=len(rows),
                 cursor=("created_before", rows[-1][0]),
@@ -297,7 +314,7 @@ def _remove_created(
 
 
 @transaction.atomic
-def _remove_organizations(batch: ImportBatch, actor: Any) -> None:
+def _remove_organizations(claim: jobs.Claim, batch: ImportBatch, actor: Any) -> None:
     """The roles left (of people who stay) and the organizations the batch created."""
     kept: list[str] = []
     for affiliation in Affiliation.objects.filter(pk__in=batch.created_affiliation_ids):
@@ -310,4 +327,4 @@ def _remove_organizations(batch: ImportBatch, actor: Any) -> None:
             kept.append(f"Organization {org.name} (#{org.pk}) is in use or was edited; kept.")
             continue
         contact_services.organization_delete(actor=actor, org=org, via="import")
-    _save_page(batch, done=0, cursor=("organizations", 1), kept=kept)
+    _save_page(claim, batch, done=0, cursor=("organizations", 1), kept=kept)

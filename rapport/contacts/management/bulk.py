@@ -79,7 +79,7 @@ def run_bulk(
         expected_count=options["expect_count"],
     )
     if job.is_active:
-        job = bulk.bulk_run(job_id=job.pk)
+        job = command.call(bulk.bulk_run, job_id=job.pk)
         while job.is_active:  # a worker took it first: follow its progress
             command.stderr.write(f"{job.done:,} of {job.total:,} done")
             time.sleep(1)

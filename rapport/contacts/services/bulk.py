@@ -376,7 +376,7 @@ def bulk_run(*, job_id: int) -> BulkJob:
     not permitted) is listed in ``failures`` and the others still change. A job that is
     finished, or running in a live process, is returned as it is.
     """
-    claimed = jobs.job_claim(
+    claim = jobs.job_claim(
         BulkJob,
         job_id,
         startable=(BulkJob.Status.QUEUED,),
@@ -384,22 +384,23 @@ def bulk_run(*, job_id: int) -> BulkJob:
         started_at=timezone.now(),
     )
     job = BulkJob.objects.select_related("started_by").get(pk=job_id)
-    if not claimed:
+    if claim is None:
         return job
     actor = job.started_by
     if actor is None or not actor.is_active:
-        return _finish(job, error="The user who started this action can no longer act.")
-    with jobs.job_heartbeat(BulkJob, job.pk):
-        return _run_claimed(KINDS[job.kind], job, actor)
+        return _finish(claim, job, error="The user who started this action can no longer act.")
+    with jobs.job_heartbeat(claim):
+        return _run_claimed(claim, KINDS[job.kind], job, actor)
 
 
 # The failures kept with their reasons; past this only their number grows.
 FAILURES_KEPT = 100
 
 
-def _run_claimed(kind: BulkKind, job: BulkJob, actor: Any) -> BulkJob:
+def _run_claimed(claim: jobs.Claim, kind: BulkKind, job: BulkJob, actor: Any) -> BulkJob:
     # A job taken over from a dead worker goes on after the last chunk it saved; the
-    # actions are idempotent, so a chunk that was half done is simply done again.
+    # actions are idempotent, so a chunk that was half done is simply done again. The
+    # worker it was taken from, if it was only paused, stops at its next save.
     try:
         for start in range(job.done, len(job.ids), CHUNK):
             chunk = [int(pk) for pk in job.ids[start : start + CHUNK]]
@@ -408,13 +409,15 @@ def _run_claimed(kind: BulkKind, job: BulkJob, actor: Any) -> BulkJob:
             job.changed += changed
             job.failed += len(failures)
             job.failures = (job.failures + failures)[:FAILURES_KEPT]
-            BulkJob.objects.filter(pk=job.pk).update(
+            claim.update(
                 done=job.done, changed=job.changed, failed=job.failed, failures=job.failures
             )
+    except jobs.ClaimLost:
+        raise  # the job is another process's now
     except Exception as exc:
-        _finish(job, error=f"Stopped after {job.done:,} {kind.name}: {exc}")
+        _finish(claim, job, error=f"Stopped after {job.done:,} {kind.name}: {exc}")
         raise
-    return _finish(job)
+    return _finish(claim, job)
 
 
 def bulk_job_stopped_message(job: BulkJob) -> str:
@@ -425,13 +428,12 @@ def bulk_job_stopped_message(job: BulkJob) -> str:
     )
 
 
-def _finish(job: BulkJob, *, error: str = "") -> BulkJob:
+def _finish(claim: jobs.Claim, job: BulkJob, *, error: str = "") -> BulkJob:
     job.status = BulkJob.Status.FAILED if error else BulkJob.Status.DONE
     job.error = error
     job.finished_at = timezone.now()
-    job.save(
-        update_fields=["status", "error", "finished_at", "done", "changed", "failed", "failures"]
-    )
+    fields = ["status", "error", "finished_at", "done", "changed", "failed", "failures"]
+    claim.update(**{name: getattr(job, name) for name in fields})
     return job
 
 

@@ -341,6 +341,33 @@ def test_a_bulk_action_left_by_a_dead_worker_is_taken_over_where_it_stopped(bob,
 # -- bulk actions on the list page -----------------------------------------------------
 
 
+def test_a_bulk_action_taken_over_from_a_paused_worker_is_left_to_the_new_one(
+    bob, people, settings
+):
+    from rapport.contacts.services import bulk
+    from rapport.core import jobs
+
+    settings.RAPPORT_JOB_STALE_SECONDS = 60
+    ids = [*(p.pk for p in people), *_many(bob, bulk.CHUNK)]
+    queued = BulkJob.objects.create(
+        action="tag", value="Lapsed", ids=ids, total=len(ids), started_by=bob
+    )
+    # The first worker claims the job as bulk_run does, then stops for an hour.
+    first = jobs.job_claim(BulkJob, queued.pk, startable=["queued"], running="running")
+    assert first is not None
+    job_as_first_saw_it = BulkJob.objects.get(pk=queued.pk)
+    BulkJob.objects.filter(pk=queued.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    second = bulk.bulk_run(job_id=queued.pk)  # a second worker takes it over and finishes
+    assert (second.status, second.done, second.changed) == ("done", len(ids), len(ids))
+
+    with pytest.raises(jobs.ClaimLost):  # the first wakes up and goes on with its run
+        bulk._run_claimed(first, bulk.KINDS["contacts"], job_as_first_saw_it, bob)
+    job = BulkJob.objects.get(pk=queued.pk)
+    assert (job.status, job.done, job.changed, job.failed) == ("done", len(ids), len(ids), 0)
+    assert job.finished_at == second.finished_at
+    assert job_as_first_saw_it.done == bulk.CHUNK, "it stopped at its first save"
+
+
 def test_tagging_ticked_contacts_from_the_list_page(bob_client, people):
     answer = bob_client.post(
         "/contacts/bulk/",

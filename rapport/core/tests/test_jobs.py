@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -62,7 +63,7 @@ def test_a_job_reports_heartbeats_while_it_runs_and_stops_when_it_ends(transacti
     settings.RAPPORT_JOB_STALE_SECONDS = 1  # a heartbeat every 0.2 s
     scan = _scan("running", 30)
     seen = []
-    with jobs.job_heartbeat(DuplicateScan, scan.pk):
+    with jobs.job_heartbeat(jobs.Claim(DuplicateScan, scan.pk, scan.claim)):
         for _ in range(4):
             time.sleep(0.3)
             scan.refresh_from_db()
@@ -75,6 +76,70 @@ def test_a_job_reports_heartbeats_while_it_runs_and_stops_when_it_ends(transacti
     time.sleep(0.5)
     scan.refresh_from_db()
     assert scan.heartbeat_at == last  # the thread ended with the job
+
+
+def _paused(job: Any) -> None:
+    """What a long pause of its worker does to a job: its heartbeat falls far behind."""
+    type(job).objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+
+
+def test_a_worker_whose_job_was_taken_over_can_no_longer_write_to_it(db, settings):
+    settings.RAPPORT_JOB_STALE_SECONDS = 60
+    scan = _scan("queued", None)
+    running = DuplicateScan.Status.RUNNING
+    first = jobs.job_claim(DuplicateScan, scan.pk, startable=["queued"], running=running)
+    assert first is not None
+    _paused(scan)
+    second = jobs.job_claim(DuplicateScan, scan.pk, startable=["queued"], running=running)
+    assert second is not None and second.number == first.number + 1
+    second.update(phase="comparing", done=7, total=10)
+
+    with pytest.raises(jobs.ClaimLost, match=f"Duplicate scan {scan.pk} was taken over"):
+        first.update(phase="reading", done=1, total=10)  # its progress
+    with pytest.raises(jobs.ClaimLost):
+        first.update(status="done", finished_at=timezone.now(), clusters_found=3)  # its end
+    with pytest.raises(jobs.ClaimLost):
+        first.confirm()  # its heartbeat
+    scan.refresh_from_db()
+    assert (scan.status, scan.phase, scan.done, scan.clusters_found) == (
+        "running",
+        "comparing",
+        7,
+        0,
+    )
+    assert scan.finished_at is None
+    second.update(status="done")  # the new holder still writes
+
+
+def test_marking_a_dead_job_stopped_takes_its_claim(db, settings):
+    settings.RAPPORT_JOB_STALE_SECONDS = 60
+    scan = _scan("queued", None)
+    claim = jobs.job_claim(DuplicateScan, scan.pk, startable=["queued"], running="running")
+    assert claim is not None
+    _paused(scan)
+    assert [job.pk for job in jobs.jobs_recover()] == [scan.pk]
+    with pytest.raises(jobs.ClaimLost):
+        claim.update(status="done")  # its worker wakes up: the scan stays failed
+    scan.refresh_from_db()
+    assert scan.status == "failed"
+
+
+def test_the_heartbeat_of_a_worker_whose_job_was_taken_over_stops(transactional_db, settings):
+    settings.RAPPORT_JOB_STALE_SECONDS = 1  # a heartbeat every 0.2 s
+    scan = _scan("queued", None)
+    first = jobs.job_claim(DuplicateScan, scan.pk, startable=["queued"], running="running")
+    assert first is not None
+    with jobs.job_heartbeat(first):
+        _paused(scan)
+        second = jobs.job_claim(DuplicateScan, scan.pk, startable=["queued"], running="running")
+        assert second is not None
+        taken_at = timezone.now() - timedelta(hours=2)  # so that a beat would show
+        DuplicateScan.objects.filter(pk=scan.pk).update(heartbeat_at=taken_at)
+        time.sleep(0.6)
+        scan.refresh_from_db()
+        assert scan.heartbeat_at == taken_at, "the first worker's beats no longer land"
+        beating = [t.name for t in threading.enumerate() if t.name.startswith("heartbeat-")]
+        assert beating == [], "and its heartbeat thread ended"
 
 
 def test_resuming_an_import_that_is_still_running_is_refused_with_a_reason(

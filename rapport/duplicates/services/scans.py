@@ -141,7 +141,7 @@ def duplicates_scan_run(
     (full scans only), replace the open clusters it covers with what it found. Pairs a
     reviewer dismissed are never proposed again. ``pairs_out`` receives every scored pair
     at or above the review threshold as CSV (see ``write_pairs``)."""
-    claimed = jobs.job_claim(
+    claim = jobs.job_claim(
         DuplicateScan,
         scan_id,
         startable=(DuplicateScan.Status.QUEUED,),
@@ -150,12 +150,12 @@ def duplicates_scan_run(
         error="",
     )
     scan_row = DuplicateScan.objects.get(pk=scan_id)
-    if not claimed:
+    if claim is None:
         raise InvalidInput.single(
             "status", f"Scan {scan_id} is {scan_row.get_status_display().lower()}."
         )
-    with jobs.job_heartbeat(DuplicateScan, scan_id):
-        return _scan_run_claimed(scan_row, progress, pairs_out)
+    with jobs.job_heartbeat(claim):
+        return _scan_run_claimed(claim, scan_row, progress, pairs_out)
 
 
 def duplicates_scan_stopped_message(scan_row: DuplicateScan) -> str:
@@ -167,7 +167,10 @@ def duplicates_scan_stopped_message(scan_row: DuplicateScan) -> str:
 
 
 def _scan_run_claimed(
-    scan_row: DuplicateScan, progress: Progress | None, pairs_out: IO[str] | None
+    claim: jobs.Claim,
+    scan_row: DuplicateScan,
+    progress: Progress | None,
+    pairs_out: IO[str] | None,
 ) -> DuplicateScan:
     scan_id = scan_row.pk
     report: Progress = progress or (lambda phase, done, total: None)
@@ -178,7 +181,7 @@ def _scan_run_claimed(
         now = time.monotonic()
         if now - last_save[0] > 1.0:
             last_save[0] = now
-            DuplicateScan.objects.filter(pk=scan_id).update(phase=phase, done=done, total=total)
+            claim.update(phase=phase, done=done, total=total)
 
     try:
         scope = _scope_ids(scan_row)
@@ -209,6 +212,7 @@ def _scan_run_claimed(
         if pairs_out is not None:
             write_pairs(pairs_out, people, found)
         with transaction.atomic():
+            claim.confirm()  # the results replace the open clusters only while it holds
             if full:
                 LearnedModel.objects.update_or_create(
                     kind="person", defaults={"parameters": result.model.as_json()}
@@ -217,9 +221,9 @@ def _scan_run_claimed(
             if full:
                 made += _organization_clusters(scan_row, threshold)
         forget_model()
-        auto_merged = _auto_merge(scan_row) if settings.RAPPORT_DUPLICATE_AUTO_MERGE else 0
+        auto_merged = _auto_merge(claim, scan_row) if settings.RAPPORT_DUPLICATE_AUTO_MERGE else 0
         quality_duplicates_mark()
-        DuplicateScan.objects.filter(pk=scan_id).update(
+        claim.update(
             auto_merged=auto_merged,
             status=DuplicateScan.Status.DONE,
             finished_at=timezone.now(),
@@ -231,15 +235,17 @@ def _scan_run_claimed(
             pairs_found=len(found),
             clusters_found=made,
         )
+    except jobs.ClaimLost:
+        raise  # the scan is another process's now
     except Exception as exc:
-        DuplicateScan.objects.filter(pk=scan_id).update(
+        claim.update(
             status=DuplicateScan.Status.FAILED, finished_at=timezone.now(), error=str(exc)[:2000]
         )
         raise
     return DuplicateScan.objects.get(pk=scan_id)
 
 
-def _auto_merge(scan_row: DuplicateScan) -> int:
+def _auto_merge(claim: jobs.Claim, scan_row: DuplicateScan) -> int:
     """Merge the scan's clusters whose every pair is at or above the auto-merge threshold
     into their oldest contact, with the default values; returns how many were merged.
     Each is an ordinary merge (history, undo) made by the person who started the scan."""
@@ -256,6 +262,7 @@ def _auto_merge(scan_row: DuplicateScan) -> int:
         members = sorted(cluster_members(cluster))
         try:
             with transaction.atomic():
+                claim.confirm()
                 contacts_merge(
                     actor=actor, survivor_id=members[0], merged_ids=members[1:], via="auto"
                 )

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import csv
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from rapport.contacts import services as contacts
 from rapport.contacts.models import Contact
 from rapport.contacts.tests.factories import make_contact
+from rapport.core import jobs
 from rapport.core.errors import InvalidInput, NotPermitted
 from rapport.duplicates import services
 from rapport.duplicates.models import DuplicateCluster, DuplicateScan, MatchKey, NotDuplicate
@@ -107,6 +110,31 @@ def test_a_scan_proposes_the_duplicates_as_a_cluster(alice):
     cluster = DuplicateCluster.objects.get()
     assert services.cluster_members(cluster) == {robert.pk, bob.pk}
     assert cluster.status == DuplicateCluster.Status.OPEN
+
+
+def test_a_scan_taken_over_from_a_paused_worker_is_left_to_the_new_one(alice, settings):
+    settings.RAPPORT_JOB_STALE_SECONDS = 60
+    robert, bob, _ = _people(alice)
+    scan = services.duplicates_scan_create(actor=alice)
+    reported = []
+
+    def paused(phase: str, done: int, total: int) -> None:
+        reported.append(phase)
+        if len(reported) == 1:  # the first worker stops here for longer than the stale period
+            DuplicateScan.objects.filter(pk=scan.pk).update(
+                heartbeat_at=timezone.now() - timedelta(hours=1)
+            )
+            services.duplicates_scan_run(scan_id=scan.pk)  # a second worker takes it over
+
+    with pytest.raises(jobs.ClaimLost):
+        services.duplicates_scan_run(scan_id=scan.pk, progress=paused)
+    assert reported == ["reading"], "the first worker stopped at its next write"
+    scan.refresh_from_db()
+    assert (scan.status, scan.phase, scan.clusters_found) == (DuplicateScan.Status.DONE, "", 1)
+    assert scan.done == scan.total == scan.contacts == 6
+    cluster = DuplicateCluster.objects.get()
+    assert services.cluster_members(cluster) == {robert.pk, bob.pk}
+    assert cluster.scan_id == scan.pk
 
 
 def test_a_dismissed_cluster_is_never_proposed_again(alice):

@@ -513,9 +513,9 @@ def test_an_undo_that_stopped_half_way_carries_on_where_it_stopped(bob, monkeypa
     def dies(done: int, total: int) -> None:
         raise RuntimeError("worker lost")
 
-    services.import_undo_start(actor=bob, batch=batch, enqueue=False)
+    started = services.import_undo_start(actor=bob, batch=batch, enqueue=False)
     with pytest.raises(RuntimeError):
-        services.import_undo_run(batch_id=batch.pk, progress=dies)
+        services.import_undo_run(batch_id=batch.pk, claim=started.claim, progress=dies)
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.DONE
     assert batch.undo_report["done"] == 1

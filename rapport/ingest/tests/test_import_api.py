@@ -191,7 +191,8 @@ def test_undo_runs_in_the_background_and_the_batch_reports_its_progress_and_resu
         "kept": [],
     }
     assert Contact.objects.count() == 3, "nothing is undone inside the request"
-    services.import_undo_run(batch_id=batch["id"])  # what the worker does
+    claim = ImportBatch.objects.get(pk=batch["id"]).claim
+    services.import_undo_run(batch_id=batch["id"], claim=claim)  # what the worker does
     polled = api.get(f"/imports/{batch['id']}").json()
     assert polled["status"] == "undone"
     assert polled["undo"]["done"] == 3 and polled["undo"]["removed"] == 3

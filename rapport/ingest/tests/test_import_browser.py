@@ -139,6 +139,6 @@ def test_a_user_uploads_maps_previews_watches_progress_reads_the_result_and_undo
     page.get_by_role("button", name="Undo import").click()
     # The undo is queued; a worker runs it and the page follows without a reload.
     expect(page.locator("#batch-status")).to_contain_text("Undoing")
-    services.import_undo_run(batch_id=batch.pk)
+    services.import_undo_run(batch_id=batch.pk, claim=ImportBatch.objects.get(pk=batch.pk).claim)
     expect(page.locator("main")).to_contain_text("2 contacts removed")
     assert Contact.objects.count() == 0

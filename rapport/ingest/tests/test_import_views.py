@@ -394,7 +394,7 @@ def test_undo_is_queued_and_the_page_follows_it_then_shows_the_real_counts(
     assert "Undoing…" in page and 'hx-trigger="every 1s"' in page
     assert "0</strong> of 2 changes undone" in page
 
-    services.import_undo_run(batch_id=batch.pk)  # what the worker does
+    services.import_undo_run(batch_id=batch.pk, claim=batch.claim)  # what the worker does
     html = bob_client.get(f"/imports/{batch.pk}/", headers={"HX-Request": "true"}).content
     html = html.decode()
     assert "<strong>1</strong> contact removed" in html

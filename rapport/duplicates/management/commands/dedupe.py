@@ -86,7 +86,9 @@ class Command(RecordCommand):
             scan = self.call(
                 services.duplicates_scan_create, actor=actor, scope=scope, detail=detail
             )
-            done = services.duplicates_scan_run(scan_id=scan.pk, progress=progress, pairs_out=out)
+            done = self.call(
+                services.duplicates_scan_run, scan_id=scan.pk, progress=progress, pairs_out=out
+            )
         finally:
             for bar in bars.values():
                 bar.close()
