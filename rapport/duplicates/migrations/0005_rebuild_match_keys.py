@@ -17,8 +17,8 @@ def rebuild(apps, schema_editor):  # type: ignore[no-untyped-def]
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("duplicates", "0003_scan_heartbeat"),
-        ("contacts", "0008_bulkjob_failed_count"),  # reads the contact tables as they are
+        ("duplicates", "0004_job_claim"),
+        ("contacts", "0009_job_claim"),  # reads the contact tables as they are
     ]
 
     operations = [migrations.RunPython(rebuild, migrations.RunPython.noop, elidable=True)]
