@@ -39,6 +39,11 @@ from django.utils.module_loading import import_string
 from rapport.core.errors import Conflict
 
 logger = logging.getLogger(__name__)
+
+# Held by a heartbeat thread while it writes, and by a thread that forks (see
+# rapport.core.forking): a child process never starts with a copy of a connection or
+# driver lock that a beat held half-way through a write.
+beat_lock = threading.Lock()
 P = ParamSpec("P")
 
 
@@ -145,7 +150,8 @@ def job_heartbeat(claim: Claim) -> Iterator[None]:
         try:
             while not stop.wait(beat_interval()):
                 try:
-                    claim.confirm()
+                    with beat_lock:
+                        claim.confirm()
                 except ClaimLost as exc:
                     logger.warning("%s", exc)
                     return

@@ -239,3 +239,39 @@ def test_a_scan_whose_worker_is_killed_is_marked_failed_by_the_next_worker(
     assert error.startswith("The process running this scan stopped during")
     assert error.endswith("start a new scan.")
     assert finished is not None
+
+
+def test_a_fork_waits_for_a_heartbeat_write_and_the_child_starts_unlocked():
+    """Imports and exports fork helper processes while a job's heartbeat thread may be
+    writing: the fork waits for the write to end, so the child never inherits a lock
+    held half-way through one, and the child's own lock is free."""
+    import os
+    import threading
+    import time
+
+    from rapport.core import jobs
+
+    writing = threading.Event()
+
+    def beat() -> None:
+        with jobs.beat_lock:
+            writing.set()
+            time.sleep(0.5)
+
+    thread = threading.Thread(target=beat)
+    thread.start()
+    writing.wait()
+    started = time.monotonic()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report whether its lock is free, and leave
+        os.write(write, b"1" if jobs.beat_lock.acquire(timeout=1) else b"0")
+        os._exit(0)
+    waited = time.monotonic() - started
+    os.close(write)
+    free_in_child = os.read(read, 1)
+    os.waitpid(pid, 0)
+    thread.join()
+    assert waited >= 0.3, "the fork went ahead while a beat was writing"
+    assert free_in_child == b"1"
+    assert not jobs.beat_lock.locked()
