@@ -19,15 +19,26 @@ from typing import TypeVar
 
 from rapport.duplicates.matching.comparisons import Context, compare, people_among
 from rapport.duplicates.matching.features import PersonFeatures
-from rapport.duplicates.matching.keys import STORED_KINDS, name_key, person_keys
+from rapport.duplicates.matching.keys import (
+    STORED_KINDS,
+    WINDOWED_KINDS,
+    name_key,
+    person_keys,
+)
 from rapport.duplicates.matching.model import MatchModel, estimate_m, estimate_u
 
 T = TypeVar("T")
 
 FULL_BLOCK = 40
+WEAK_BLOCK = 12
 WINDOW = 8
 BUCKETS = 16
 KEY_PARTS = 64
+# How a block of each kind of key gives pairs: all pairs up to FULL_BLOCK records, then
+# each record with its WINDOW neighbours by name (windowed), or none (kept); a weak
+# key's block gives all its pairs up to WEAK_BLOCK records and none beyond.
+_WINDOWED, _KEPT, _WEAK = 0, 1, 2
+_RULES = {kind: _WINDOWED if kind in WINDOWED_KINDS else _KEPT for kind in STORED_KINDS}
 
 Progress = Callable[[str, int, int], None]
 
@@ -75,15 +86,15 @@ def candidate_pairs(
     named: list[list[tuple[int, int]]] = [[] for _ in range(parts)]
     for i, record in enumerate(records):
         for key in person_keys(record):
-            # the lowest bit of the hash marks a weak key (see below)
-            h = (hash(key) & ~1) | (key[: key.index(":")] not in STORED_KINDS)
+            # the lowest two bits of the hash say how a large block is treated (below)
+            h = (hash(key) & ~3) | _RULES.get(key[: key.index(":")], _WEAK)
             hashes[h % parts].append(h)
             owners[h % parts].append(i)
             if key[0] == "p":
                 _note_holder(phone_names, key[2:], record.given.split(" ", 1)[0])
         key = name_key(record)
         if key:
-            h = hash(key) & ~1  # a strong key, as made above
+            h = (hash(key) & ~3) | _WINDOWED  # a name key, as made above
             named[h % parts].append((i, h))
         if i % 20_000 == 0:
             progress("blocking", i, n)
@@ -116,17 +127,18 @@ def candidate_pairs(
         for h, members in blocks.items():
             if isinstance(members, int):
                 continue
-            if h & 1 and len(members) > FULL_BLOCK:
+            rule = h & 3
+            if rule == _WEAK and len(members) > WEAK_BLOCK:
                 # A weak key (a name part by area, a birthday by house number …) pairs
-                # two common values to catch a typo elsewhere; shared by this many it
-                # finds nothing the name keys' own windows do not.
+                # two common values to catch a typo elsewhere; shared by more records
+                # it finds nothing the name keys' own windows do not.
                 continue
             if len(members) <= FULL_BLOCK:
                 for x in range(len(members)):
                     a = members[x]
                     for b in members[x + 1 :]:
                         emit(a, b)
-            else:
+            elif rule == _WINDOWED:
                 ordered = sorted(members, key=lambda i: (records[i].family, records[i].given, i))
                 for x, a in enumerate(ordered):
                     for b in ordered[x + 1 : x + 1 + WINDOW]:

@@ -94,6 +94,12 @@ def person_keys(f: PersonFeatures) -> set[str]:
 STORED_KINDS = frozenset({"e", "l", "p", "n", "i", "g", "b", "d", "az", "at"})
 
 
+# Of those, the kinds whose blocks stay useful when large (a common name, a shared
+# switchboard): the bulk scan compares each of their holders with its neighbours by
+# name. A large block of any other kind (every number 12 in a city) gives no pairs.
+WINDOWED_KINDS = frozenset({"e", "l", "p", "n", "i", "g", "b", "d"})
+
+
 def stored_keys(f: PersonFeatures) -> set[str]:
     """The keys of ``person_keys`` that the MatchKey table keeps (STORED_KINDS)."""
     return {key for key in person_keys(f) if key.split(":", 1)[0] in STORED_KINDS}
