@@ -137,7 +137,7 @@ def test_a_user_ticks_a_range_of_organizations_with_shift_and_tags_it(page):  # 
     page.goto(page.base_url + "/organizations/")
     expect(page.locator("#results")).to_contain_text("5 organizations")
     expect(page.locator("[data-bulk-status]")).to_have_text(
-        "Tick organizations to tag, merge or delete them."
+        "Tick organizations to tag, export, merge or delete them."
     )
 
     rows = page.locator("input[data-bulk-row]")

@@ -6,6 +6,17 @@
 
   var lastClicked = null;
 
+  function bulkVerbs(bar) {
+    // What the bar offers this user, in words: "tag, export, merge or delete".
+    var offered = {};
+    bar.querySelectorAll("select[name=action] option").forEach(function (option) {
+      offered[option.value] = true;
+    });
+    var verbs = ["tag", "export", "merge", "delete"].filter(function (verb) { return offered[verb]; });
+    if (verbs.length < 2) return verbs.join("") || "select";
+    return verbs.slice(0, -1).join(", ") + " or " + verbs[verbs.length - 1];
+  }
+
   function form() { return document.getElementById("bulk-form"); }
   function rows() { return Array.prototype.slice.call(document.querySelectorAll("input[data-bulk-row]")); }
 
@@ -32,7 +43,7 @@
     } else if (ticked.length) {
       status.textContent = ticked.length + " selected";
     } else {
-      status.textContent = "Tick " + noun + " to tag, " + (noun === "contacts" ? "export, " : "") + "merge or delete them.";
+      status.textContent = "Tick " + noun + " to " + bulkVerbs(bar) + " them.";
     }
     var wholePage = boxes.length > 0 && ticked.length === boxes.length;
     selectAll.hidden = all || !wholePage || total <= boxes.length;
