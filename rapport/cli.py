@@ -59,7 +59,14 @@ def main() -> None:
             return
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(["rapport", *sys.argv[1:]])
+    try:
+        execute_from_command_line(["rapport", *sys.argv[1:]])
+        sys.stdout.flush()  # here, where a closed pipe can still be handled
+    except BrokenPipeError:
+        # The reader went away (`rapport export | head`): stop quietly, as other
+        # command-line tools do, without a traceback or a second error at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)  # 128 + SIGPIPE, what a shell reports for such a command
 
 
 if __name__ == "__main__":

@@ -89,3 +89,21 @@ def test_sqlite_connections_are_kept_between_requests(tmp_path):
     )
     # A new connection per request started every search with an empty page cache.
     assert int(out.stdout) > 0
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    """`rapport … | head`: the closed pipe ends the command without a traceback."""
+    from pathlib import Path
+
+    command = [str(Path(sys.executable).parent / "rapport"), "help", "export"]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={"DJANGO_SETTINGS_MODULE": "rapport.settings", "PATH": "/usr/bin:/bin"},
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before the first line
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141
+    assert "Traceback" not in errors and "BrokenPipe" not in errors
