@@ -1,11 +1,14 @@
 """The bulk search: candidate pairs by blocking, a model learned from them, clusters.
 
 Works on features in memory (about 1 KB a contact): every record's blocking keys are
-hashed, then grouped into blocks a part of the hashes at a time; a block of up to ``FULL_BLOCK`` records gives all its pairs, a larger
-one (a switchboard number, a very common name) is sorted by name and gives each record's
-``WINDOW`` neighbours, so the number of pairs grows about linearly with the records.
-Each pair is compared once; the comparison patterns teach the model (model.py) and the
-pairs at or above the review threshold are joined into clusters.
+hashed, then grouped into blocks a part of the hashes at a time. A block of up to
+``FULL_BLOCK`` records gives all its pairs; a larger one of a name, email or phone key (a
+switchboard number, a very common name) is sorted by name and gives each record's
+``WINDOW`` neighbours; a weak key (one that pairs two common values to survive a typo)
+gives pairs only in blocks of up to ``WEAK_BLOCK``. So the number of pairs grows about
+linearly with the records. Each pair is compared once; the comparison patterns teach
+the model (model.py) and the pairs at or above the review threshold are joined into
+clusters.
 """
 
 from __future__ import annotations
