@@ -337,8 +337,7 @@ def estimate_m_anchors(
     problem = _implausible(m, model.u)
     if problem:
         learned["m_kept"] = problem
-        return MatchModel(m=model.m, u=model.u, prior=model.prior,
-                          population=model.population, learned=learned)  # fmt: skip
+        return _with_learned(model, **learned)
     return MatchModel(
         m=m, u=model.u, prior=model.prior, population=model.population, learned=learned
     )
@@ -439,8 +438,7 @@ def estimate_m_em(
     problem = _implausible(learned_m, model.u)
     if problem:
         learned["m_kept"] = problem
-        return MatchModel(m=model.m, u=model.u, prior=model.prior,
-                          population=model.population, learned=learned)  # fmt: skip
+        return _with_learned(model, **learned)
     return MatchModel(m=learned_m, u=model.u, prior=prior, population=model.population,
                       learned=learned)  # fmt: skip
 
