@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "rapport.quality",
     "rapport.duplicates",
     "rapport.merges",
+    "rapport.activity",
 ]
 
 MIDDLEWARE = [

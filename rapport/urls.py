@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("rapport.quality.urls")),
     path("", include("rapport.duplicates.urls")),
     path("", include("rapport.merges.urls")),
+    path("", include("rapport.activity.urls")),
 ]

@@ -18,6 +18,10 @@ class User(AbstractUser):
         READ_ONLY = policy.READ_ONLY, "Read-only"
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    # Reminders and digests are timed in the user's own zone (empty: the server's).
+    time_zone = models.CharField(max_length=64, blank=True)
+    # One mail a day listing the day's reminders instead of one mail per reminder.
+    reminder_digest = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username

@@ -139,10 +139,20 @@ class Contact(TimeStamped):
     sort_name = models.CharField(max_length=300, editable=False)
     family_key = models.CharField(max_length=100, blank=True, editable=False)
     search_doc = models.TextField(blank=True, editable=False)
+    # Kept by the activity area (through core.hooks), shown and sorted on in lists:
+    # the last two-way interaction, the next open task and, for a contact with a
+    # keep-in-touch cadence, the day by which someone should reach out.
+    last_contacted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    next_step_at = models.DateTimeField(null=True, blank=True, editable=False)
+    next_step = models.CharField(max_length=300, null=True, blank=True, editable=False)
+    reach_out_by = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["sort_name", "id"]
         indexes = [
+            models.Index(fields=["last_contacted_at", "id"], name="contact_last_contacted"),
+            models.Index(fields=["next_step_at", "id"], name="contact_next_step"),
+            models.Index(fields=["reach_out_by", "id"], name="contact_reach_out_by"),
             models.Index(fields=["sort_name", "id"], name="contact_sort_name_id"),
             models.Index(fields=["family_key", "sort_name"], name="contact_family_key"),
             models.Index(fields=["created_at", "id"], name="contact_created_id"),

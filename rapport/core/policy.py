@@ -25,6 +25,9 @@ _READ = {
     "custom_fields.view",
     "tokens.own",
     "quality.view",
+    "interactions.view",
+    "tasks.view",
+    "notifications.own",
 }
 _WRITE = {
     "contacts.add",
@@ -40,6 +43,15 @@ _WRITE = {
     "contacts.merge",
     "organizations.merge",
     "duplicates.review",
+    "interactions.add",
+    "interactions.change",
+    "interactions.delete",
+    "mail.import",
+    "mailboxes.own",
+    "calendars.import",
+    "tasks.add",
+    "tasks.change",
+    "tasks.delete",
 }
 _ADMIN = {"tags.manage", "custom_fields.manage", "users.manage"}
 
@@ -81,3 +93,18 @@ def require(actor: Any, action: str, obj: Any = None) -> None:
 def allowed_actions(actor: Any) -> frozenset[str]:
     role = role_of(actor)
     return _RULES.get(role, frozenset()) if role else frozenset()
+
+
+def sees_all_private(actor: Any) -> bool:
+    """Admins see (and may correct) what others marked private."""
+    return role_of(actor) == ADMIN
+
+
+def may_see_private(actor: Any, author_id: int | None, private: bool) -> bool:
+    """Whether ``actor`` may see a record its author (``author_id``) may have marked
+    private: anyone may see what is not private; only its author and admins what is."""
+    if not private:
+        return True
+    return sees_all_private(actor) or (
+        author_id is not None and author_id == getattr(actor, "pk", None)
+    )

@@ -27,7 +27,7 @@ from rapport.contacts.models import (
 )
 from rapport.contacts.services import _common as v
 from rapport.contacts.services import search_doc
-from rapport.core import bulk, policy
+from rapport.core import bulk, hooks, policy
 from rapport.core.errors import InvalidInput
 from rapport.core.locking import retry_once_on_conflict
 from rapport.core.text import fold
@@ -460,6 +460,7 @@ def contact_create(*, actor: Any, data: Mapping[str, Any], via: str = "ui") -> C
     duplicates.match_keys_add(
         [(contact.pk, duplicates.draft_features(fields=fields, children=children))]
     )
+    hooks.contacts_saved([contact.pk])
     snapshot = contact_snapshot(contact, children=children, tags=tag_objects)
     change_record(
         actor=actor,
@@ -514,6 +515,7 @@ def contact_update(
     updated = _load(contact.pk)
     contact_refresh_search(contact=updated)
     duplicates.match_keys_refresh(contact_ids=[updated.pk])
+    hooks.contacts_saved([updated.pk])
     changes = diff(before, contact_snapshot(updated))
     if changes:
         change_record(
@@ -724,6 +726,7 @@ def contacts_create(
         )
         for draft in drafts
     )
+    hooks.contacts_saved(ids)
     return ids
 
 

@@ -36,7 +36,7 @@ from rapport.contacts.services.organizations import (
     organization_refresh_search,
     organization_snapshot,
 )
-from rapport.core import policy
+from rapport.core import hooks, policy
 from rapport.core.errors import FieldError, InvalidInput
 from rapport.duplicates import services as duplicates
 from rapport.ingest.models import ImportBatch, ImportChange
@@ -48,7 +48,10 @@ from rapport.quality.models import Suggestion
 MAX_MERGED = 20
 BOOKKEEPING = frozenset({"id", "created_at", "updated_at", "version"})
 DERIVED = {
-    mf.CONTACT: frozenset({"display_name", "sort_name", "family_key", "search_doc"}),
+    mf.CONTACT: frozenset(
+        {"display_name", "sort_name", "family_key", "search_doc"}
+        | {"last_contacted_at", "next_step_at", "next_step", "reach_out_by"}
+    ),
     mf.ORGANIZATION: frozenset({"sort_name", "search_doc"}),
 }
 _ROLE_FIELDS = ("title", "department", "buying_role", "start_date", "end_date", "reports_to_id")
@@ -653,6 +656,7 @@ def _merge(
         )
     if kind == mf.CONTACT:
         duplicates.duplicates_after_merge(survivor_id=survivor)
+        hooks.contacts_merged(survivor, merged)
     else:
         duplicates.organizations_after_merge(survivor_id=survivor)
     return merge

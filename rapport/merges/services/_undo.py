@@ -18,7 +18,7 @@ from rapport.access.models import ChangeRecord
 from rapport.access.services import change_record, diff
 from rapport.contacts.models import Contact, ExternalId
 from rapport.contacts.services import contact_refresh_search
-from rapport.core import policy
+from rapport.core import hooks, policy
 from rapport.core.errors import FieldError, InvalidInput
 from rapport.duplicates import services as duplicates
 from rapport.ingest.models import ImportBatch, ImportChange
@@ -392,6 +392,7 @@ def merge_undo(*, actor: Any, merge_id: int, via: str = "ui") -> Merge:
         )
     if merge.kind == mf.CONTACT:
         duplicates.duplicates_after_unmerge(contact_ids=[merge.survivor_id, *work.merged_ids])
+        hooks.contacts_unmerged(merge.survivor_id, work.merged_ids)
     else:
         duplicates.organization_keys_refresh(organization_ids=[merge.survivor_id, *work.merged_ids])
     Merge.objects.filter(pk=merge.pk).update(

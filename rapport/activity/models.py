@@ -1,0 +1,445 @@
+"""What happened with people: interactions and who took part, email threads, attachments,
+tasks with their reminders, notifications for users, and keep-in-touch cadences."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from rapport.contacts.models import Contact, Organization, Tag
+from rapport.core.models import TimeStamped
+
+
+class Thread(models.Model):
+    """An email conversation: the messages linked by References / In-Reply-To (or, as a
+    last resort, by subject among the same people within a few weeks)."""
+
+    subject = models.CharField(max_length=500, blank=True)
+    subject_key = models.CharField(max_length=500, blank=True, db_index=True, editable=False)
+    started_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+    message_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-last_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.subject or f"Thread {self.pk}"
+
+
+class Interaction(TimeStamped):
+    """One thing that happened: a note, call, meeting, email, message, letter or other.
+
+    ``occurred_at`` is when it happened (a meeting's start; ``ends_at`` its end). Email
+    bodies keep the new text in ``body``, with quoted replies and the signature apart;
+    ``body_html`` is only ever sanitised HTML. ``external_key`` makes capture idempotent:
+    ``email:<Message-ID>``, ``ical:<UID>|<RECURRENCE-ID>``, ``api:<caller's id>``; the same
+    key captured twice is one interaction. ``two_way`` marks a real exchange with the
+    person (what "last contacted" counts): not a note, not an unanswered call.
+    """
+
+    class Kind(models.TextChoices):
+        NOTE = "note", "Note"
+        CALL = "call", "Call"
+        MEETING = "meeting", "Meeting"
+        EMAIL = "email", "Email"
+        MESSAGE = "message", "Message"
+        LETTER = "letter", "Letter"
+        OTHER = "other", "Other"
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", "Outbound"
+        INTERNAL = "internal", "Internal"
+
+    class Outcome(models.TextChoices):
+        CONNECTED = "connected", "Connected"
+        VOICEMAIL = "voicemail", "Left voicemail"
+        NO_ANSWER = "no_answer", "No answer"
+        BUSY = "busy", "Busy"
+        WRONG_NUMBER = "wrong_number", "Wrong number"
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "By hand"
+        API = "api", "API"
+        MAILBOX = "mailbox", "Mailbox sync"
+        UPLOAD = "upload", "File upload"
+        DROPBOX = "dropbox", "Drop-box address"
+        CALENDAR = "calendar", "Calendar"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    direction = models.CharField(
+        max_length=10, choices=Direction.choices, default=Direction.INTERNAL
+    )
+    occurred_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True)
+    all_day = models.BooleanField(default=False)
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    channel = models.CharField(max_length=30, blank=True)  # sms, whatsapp, chat… for messages
+    location = models.CharField(max_length=300, blank=True)
+    cancelled = models.BooleanField(default=False)
+    subject = models.CharField(max_length=500, blank=True)
+    body = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
+    quoted = models.TextField(blank=True)
+    signature = models.TextField(blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
+    private = models.BooleanField(default=False)
+    two_way = models.BooleanField(default=False)
+    external_key = models.CharField(max_length=500, blank=True)
+    message_id = models.CharField(max_length=500, blank=True)
+    thread = models.ForeignKey(
+        Thread, null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions"
+    )
+    # What the source said that has no column: In-Reply-To and References of an email,
+    # the calendar's UID and sequence, a telephony system's call id.
+    metadata = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["occurred_at", "id"], name="interaction_occurred"),
+            models.Index(
+                fields=["message_id"], name="interaction_message_id", condition=~Q(message_id="")
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_key"],
+                name="interaction_external_key_unique",
+                condition=~Q(external_key=""),
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gte=models.F("occurred_at")),
+                name="interaction_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject or f"{self.get_kind_display()} {self.pk}"
+
+
+class Participant(models.Model):
+    """Someone who took part in an interaction, in one role.
+
+    Points at a contact, an organization or a user when known; ``address`` (an email as
+    written), ``phone`` (as written, with ``e164``) and ``name`` are always kept, so a
+    participant nobody knew yet links itself when a contact with that email or number
+    appears later. ``occurred_at`` repeats the interaction's time so one index serves a
+    person's timeline.
+    """
+
+    class Role(models.TextChoices):
+        FROM = "from", "From"
+        TO = "to", "To"
+        CC = "cc", "Cc"
+        BCC = "bcc", "Bcc"
+        ATTENDEE = "attendee", "Attendee"
+        ORGANIZER = "organizer", "Organizer"
+        CALLER = "caller", "Caller"
+        CALLEE = "callee", "Callee"
+        MENTIONED = "mentioned", "Mentioned"
+        SUBJECT = "subject", "About"
+
+    interaction = models.ForeignKey(
+        Interaction, on_delete=models.CASCADE, related_name="participants"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices)
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    name = models.CharField(max_length=300, blank=True)
+    address = models.CharField(max_length=320, blank=True)
+    address_key = models.CharField(max_length=320, blank=True, editable=False)
+    phone = models.CharField(max_length=64, blank=True)
+    e164 = models.CharField(max_length=20, blank=True)
+    occurred_at = models.DateTimeField(editable=False)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["contact", "-occurred_at", "-interaction"],
+                name="participant_contact_time",
+                condition=Q(contact__isnull=False),
+            ),
+            models.Index(
+                fields=["organization", "-occurred_at", "-interaction"],
+                name="participant_org_time",
+                condition=Q(organization__isnull=False),
+            ),
+            models.Index(
+                fields=["user", "-occurred_at"],
+                name="participant_user_time",
+                condition=Q(user__isnull=False),
+            ),
+            models.Index(
+                fields=["address_key"],
+                name="participant_unlinked_email",
+                condition=Q(contact__isnull=True) & ~Q(address_key=""),
+            ),
+            models.Index(
+                fields=["e164"],
+                name="participant_unlinked_phone",
+                condition=Q(contact__isnull=True) & ~Q(e164=""),
+            ),
+            models.Index(fields=["address_key"], name="participant_email"),
+            models.Index(fields=["e164"], name="participant_phone"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.name or self.address or self.phone}"
+
+
+class Attachment(models.Model):
+    """A file that came with an interaction. ``content_type`` is what the bytes are
+    (sniffed), ``declared_type`` what the sender said; ``sha256`` spots the same file
+    arriving twice."""
+
+    interaction = models.ForeignKey(
+        Interaction, on_delete=models.CASCADE, related_name="attachments"
+    )
+    file = models.FileField(upload_to="attachments/%Y/%m/", blank=True)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    declared_type = models.CharField(max_length=100, blank=True)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64, blank=True)
+    content_id = models.CharField(max_length=300, blank=True)
+    inline = models.BooleanField(default=False)
+    # Kept as a name and size only: larger than the limit, or the owner chose
+    # "metadata only"; ``omitted`` says which.
+    omitted = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class Task(TimeStamped):
+    """Something someone must do, due on a day (``due_date``) or at a time (``due_at``).
+
+    ``due_key`` is the moment it falls due, for ordering: ``due_at``, or the start of
+    ``due_date`` in the assignee's time zone. ``recurrence`` is an RFC 5545 RRULE:
+    completing a recurring task opens the next one. ``remind_before`` (minutes) asks for
+    a reminder that long before it is due.
+    """
+
+    class Kind(models.TextChoices):
+        TODO = "todo", "To-do"
+        CALL = "call", "Call"
+        EMAIL = "email", "Email"
+        MEETING = "meeting", "Meeting"
+
+    class Priority(models.IntegerChoices):
+        LOW = 1, "Low"
+        NORMAL = 2, "Normal"
+        HIGH = 3, "High"
+        URGENT = 4, "Urgent"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    title = models.CharField(max_length=300)
+    notes = models.TextField(blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TODO)
+    due_date = models.DateField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    due_key = models.DateTimeField(null=True, blank=True, editable=False)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tasks",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recurrence = models.CharField(max_length=500, blank=True)
+    remind_before = models.PositiveIntegerField(null=True, blank=True)
+    contacts = models.ManyToManyField(Contact, blank=True, related_name="+")
+    organizations = models.ManyToManyField(Organization, blank=True, related_name="+")
+    interaction = models.ForeignKey(
+        Interaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
+    external_key = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["due_key", "id"]
+        indexes = [
+            models.Index(fields=["assignee", "status", "due_key", "id"], name="task_assignee_due"),
+            models.Index(fields=["status", "due_key", "id"], name="task_status_due"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_key"],
+                name="task_external_key_unique",
+                condition=~Q(external_key=""),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Reminder(models.Model):
+    """A moment to tell a user of something: a task falling due, a birthday or
+    anniversary, a contact due to be reached. ``sent_at`` is set once delivered (in the
+    app, and by email unless the user reads a daily digest)."""
+
+    class Kind(models.TextChoices):
+        TASK = "task", "Task"
+        BIRTHDAY = "birthday", "Birthday"
+        ANNIVERSARY = "anniversary", "Anniversary"
+        KEEP_IN_TOUCH = "keep_in_touch", "Keep in touch"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminders"
+    )
+    remind_at = models.DateTimeField()
+    task = models.ForeignKey(
+        Task, null=True, blank=True, on_delete=models.CASCADE, related_name="reminders"
+    )
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    text = models.CharField(max_length=300, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["remind_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["remind_at", "id"],
+                name="reminder_pending",
+                condition=Q(sent_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.user_id} at {self.remind_at:%Y-%m-%d %H:%M}"
+
+
+class Notification(models.Model):
+    """Something a user should see: a mention, a reminder, a task given to them. Unread
+    until ``read_at``; ``url`` is where it leads."""
+
+    class Kind(models.TextChoices):
+        MENTION = "mention", "Mention"
+        REMINDER = "reminder", "Reminder"
+        TASK_ASSIGNED = "task_assigned", "Task assigned"
+        MAILBOX = "mailbox", "Mailbox"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    title = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    interaction = models.ForeignKey(
+        Interaction, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    task = models.ForeignKey(
+        Task, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at", "-id"], name="notification_user_time"),
+            models.Index(
+                fields=["user"], name="notification_unread", condition=Q(read_at__isnull=True)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class KeepInTouch(models.Model):
+    """Reach out to a contact, or to everyone with a tag, at least every ``every_days``
+    days; any two-way interaction starts the count again."""
+
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    every_days = models.PositiveIntegerField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(contact__isnull=False, tag__isnull=True)
+                | Q(contact__isnull=True, tag__isnull=False),
+                name="keep_in_touch_one_target",
+            ),
+            models.UniqueConstraint(fields=["contact"], name="keep_in_touch_one_per_contact"),
+            models.UniqueConstraint(fields=["tag"], name="keep_in_touch_one_per_tag"),
+            models.CheckConstraint(condition=Q(every_days__gte=1), name="keep_in_touch_days"),
+        ]
+
+    def __str__(self) -> str:
+        target = f"contact {self.contact_id}" if self.contact_id else f"tag {self.tag_id}"
+        return f"Every {self.every_days} days: {target}"
+
+
+class CorrespondentSuggestion(models.Model):
+    """Someone who wrote to or was written to by a user but is no contact: offered for
+    review ("create contact from sender"), never created silently."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CREATED = "created", "Contact created"
+        DISMISSED = "dismissed", "Dismissed"
+
+    address_key = models.CharField(max_length=320, unique=True)
+    address = models.CharField(max_length=320)
+    name = models.CharField(max_length=300, blank=True)
+    message_count = models.PositiveIntegerField(default=0)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-last_seen_at", "-id"]
+        indexes = [models.Index(fields=["status", "-last_seen_at"], name="correspondent_open")]
+
+    def __str__(self) -> str:
+        return self.address

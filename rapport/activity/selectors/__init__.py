@@ -1,0 +1,1 @@
+"""Every non-trivial read of the activity area; each takes the actor."""

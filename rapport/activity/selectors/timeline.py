@@ -1,0 +1,218 @@
+"""One timeline per contact or organization: its interactions, its tasks and the history
+of changes to the record, newest first, in keyset pages.
+
+Each source is read newest first from its own index, as many rows as a page holds, and
+the three are merged; the cursor is the last entry's (time, source, id), so the next
+page starts exactly after it whatever the sources hold. An organization's timeline
+holds its own interactions and those of the people who work there now.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.utils.dateparse import parse_datetime
+
+from rapport.access.models import ChangeRecord
+from rapport.activity.models import Interaction, Participant, Task
+from rapport.activity.selectors.interactions import with_details
+from rapport.activity.services.participants import organization_people
+from rapport.core import policy
+from rapport.core.cursor import decode_cursor, encode_cursor
+from rapport.core.errors import InvalidInput
+
+TASK = "task"
+CHANGE = "change"
+SOURCES = (*Interaction.Kind.values, TASK, CHANGE)
+# Ties on time are broken by source, then by id (newest first within each).
+_RANK = {"interaction": 3, TASK: 2, CHANGE: 1}
+PAGE = 25
+MAX_PAGE = 100
+
+
+@dataclass
+class Entry:
+    """One line of a timeline: ``source`` is "interaction", "task" or "change"."""
+
+    source: str
+    at: dt.datetime
+    pk: int
+    item: Any
+
+    @property
+    def key(self) -> tuple[dt.datetime, int, int]:
+        return (self.at, _RANK[self.source], self.pk)
+
+
+@dataclass
+class Timeline:
+    entries: list[Entry]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class _After:
+    at: dt.datetime
+    rank: int
+    pk: int
+
+    def q(self, time_field: str, rank: int, pk_field: str = "pk") -> Q:
+        """Rows of a source with rank ``rank`` that come after this place (older)."""
+        older = Q(**{f"{time_field}__lt": self.at})
+        if rank < self.rank:
+            return older | Q(**{time_field: self.at})
+        if rank > self.rank:
+            return older
+        return older | Q(**{time_field: self.at, f"{pk_field}__lt": self.pk})
+
+
+def _after(cursor: str | None) -> _After | None:
+    if not cursor:
+        return None
+    when, rank, pk = decode_cursor(cursor, 3)
+    moment = parse_datetime(when) if isinstance(when, str) else None
+    if moment is None or rank not in _RANK.values() or not isinstance(pk, int):
+        raise InvalidInput.single("cursor", "This cursor is not valid.")
+    return _After(moment, rank, pk)
+
+
+def check_kinds(kinds: Sequence[str]) -> tuple[str, ...]:
+    for kind in kinds:
+        if kind not in SOURCES:
+            raise InvalidInput.single("kind", f"Must be one of: {', '.join(SOURCES)}.")
+    return tuple(kinds)
+
+
+def _interactions(
+    actor: Any, who: Q, kinds: Sequence[str], after: _After | None, limit: int
+) -> list[Entry]:
+    """Distinct interactions with a participant matching ``who``, newest first."""
+    rows = Participant.objects.filter(who)
+    if not policy.sees_all_private(actor):
+        rows = rows.filter(
+            Q(interaction__private=False) | Q(interaction__author_id=getattr(actor, "pk", None))
+        )
+    if kinds:
+        rows = rows.filter(interaction__kind__in=kinds)
+    if after is not None:
+        rows = rows.filter(after.q("occurred_at", _RANK["interaction"], "interaction_id"))
+    ids: list[int] = []
+    seen: set[int] = set()
+    batch = limit + 1
+    ordered = rows.order_by("-occurred_at", "-interaction_id").values_list(
+        "interaction_id", flat=True
+    )
+    start = 0
+    while len(ids) < limit:
+        chunk = list(ordered[start : start + batch])
+        for pk in chunk:
+            if pk not in seen:
+                seen.add(pk)
+                ids.append(pk)
+        if len(chunk) < batch:
+            break
+        start += batch  # a person twice in one interaction (from and cc): read on
+    found = {i.pk: i for i in with_details(Interaction.objects.filter(pk__in=ids[:limit]))}
+    return [
+        Entry("interaction", found[pk].occurred_at, pk, found[pk])
+        for pk in ids[:limit]
+        if pk in found
+    ]
+
+
+def _tasks(tasks: QuerySet[Task], after: _After | None, limit: int) -> list[Entry]:
+    query = tasks.annotate(at=Coalesce("completed_at", "created_at"))
+    if after is not None:
+        query = query.filter(after.q("at", _RANK[TASK]))
+    rows = query.select_related("assignee").order_by("-at", "-id")[:limit]
+    return [Entry(TASK, t.at, t.pk, t) for t in rows]  # type: ignore[attr-defined]
+
+
+def _changes(object_type: str, object_id: int, after: _After | None, limit: int) -> list[Entry]:
+    query = ChangeRecord.objects.filter(object_type=object_type, object_id=object_id)
+    if after is not None:
+        query = query.filter(after.q("at", _RANK[CHANGE]))
+    rows = query.select_related("actor").order_by("-at", "-id")[:limit]
+    return [Entry(CHANGE, c.at, c.pk, c) for c in rows]
+
+
+def _merge(parts: Iterable[list[Entry]], limit: int) -> Timeline:
+    entries = sorted((e for part in parts for e in part), key=lambda e: e.key, reverse=True)
+    more = len(entries) > limit
+    entries = entries[:limit]
+    cursor = None
+    if more and entries:
+        last = entries[-1]
+        cursor = encode_cursor([last.at.isoformat(), _RANK[last.source], last.pk])
+    return Timeline(entries, cursor)
+
+
+def _wanted(kinds: Sequence[str]) -> tuple[list[str], bool, bool]:
+    interaction_kinds = [k for k in kinds if k in Interaction.Kind.values]
+    everything = not kinds
+    return (
+        interaction_kinds,
+        everything or bool(interaction_kinds),
+        everything,
+    )
+
+
+def contact_timeline(
+    *,
+    actor: Any,
+    contact_id: int,
+    kinds: Sequence[str] = (),
+    cursor: str | None = None,
+    limit: int = PAGE,
+) -> Timeline:
+    """A contact's interactions, tasks and changes, newest first (``kinds`` narrows it
+    to interaction kinds and/or "task", "change")."""
+    policy.require(actor, "contacts.view")
+    kinds = check_kinds(kinds)
+    limit = max(1, min(limit, MAX_PAGE))
+    after = _after(cursor)
+    interaction_kinds, with_interactions, everything = _wanted(kinds)
+    parts = []
+    if with_interactions and policy.can(actor, "interactions.view"):
+        parts.append(
+            _interactions(actor, Q(contact_id=contact_id), interaction_kinds, after, limit + 1)
+        )
+    if (everything or TASK in kinds) and policy.can(actor, "tasks.view"):
+        parts.append(_tasks(Task.objects.filter(contacts__id=contact_id), after, limit + 1))
+    if everything or CHANGE in kinds:
+        parts.append(_changes("contact", contact_id, after, limit + 1))
+    return _merge(parts, limit)
+
+
+def organization_timeline(
+    *,
+    actor: Any,
+    organization_id: int,
+    kinds: Sequence[str] = (),
+    cursor: str | None = None,
+    limit: int = PAGE,
+) -> Timeline:
+    """An organization's own interactions and those of its current people, its tasks
+    and its changes, newest first."""
+    policy.require(actor, "organizations.view")
+    kinds = check_kinds(kinds)
+    limit = max(1, min(limit, MAX_PAGE))
+    after = _after(cursor)
+    interaction_kinds, with_interactions, everything = _wanted(kinds)
+    parts = []
+    if with_interactions and policy.can(actor, "interactions.view"):
+        people = organization_people(organization_id)
+        who = Q(organization_id=organization_id) | Q(contact_id__in=people)
+        parts.append(_interactions(actor, who, interaction_kinds, after, limit + 1))
+    if (everything or TASK in kinds) and policy.can(actor, "tasks.view"):
+        parts.append(
+            _tasks(Task.objects.filter(organizations__id=organization_id), after, limit + 1)
+        )
+    if everything or CHANGE in kinds:
+        parts.append(_changes("organization", organization_id, after, limit + 1))
+    return _merge(parts, limit)

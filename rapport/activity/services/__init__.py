@@ -1,0 +1,1 @@
+"""Every write of the activity area: interactions, participants, tasks, notifications."""

@@ -1,0 +1,68 @@
+"""What a newer area hears of the contact services' writes, without being imported by them.
+
+The contact, import and merge services call ``contacts_saved``, ``contacts_merged`` and
+``contacts_unmerged`` inside their transactions; a newer app (activity, segments…)
+registers a listener for each in its ``AppConfig.ready()``. A listener runs in the same
+transaction as the write: when it raises, the write is rolled back with it, so what it
+keeps in step (a mail participant linked to the contact whose email it is) never
+drifts from the contacts.
+
+Listeners must be cheap per call: an import sends one call per few hundred contacts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+SavedListener = Callable[[Sequence[int]], None]
+MergedListener = Callable[[int, Sequence[int]], None]
+
+
+@dataclass
+class _Registry:
+    saved: list[SavedListener] = field(default_factory=list)
+    merged: list[MergedListener] = field(default_factory=list)
+    unmerged: list[MergedListener] = field(default_factory=list)
+
+
+_registry = _Registry()
+
+
+def on_contacts_saved(listener: SavedListener) -> SavedListener:
+    """Call ``listener(contact_ids)`` after contacts were created or changed (their
+    emails and phones may be new)."""
+    if listener not in _registry.saved:
+        _registry.saved.append(listener)
+    return listener
+
+
+def on_contacts_merged(listener: MergedListener) -> MergedListener:
+    """Call ``listener(survivor_id, merged_ids)`` after contacts were merged into one
+    (everything that pointed at the merged ones now points at the survivor)."""
+    if listener not in _registry.merged:
+        _registry.merged.append(listener)
+    return listener
+
+
+def on_contacts_unmerged(listener: MergedListener) -> MergedListener:
+    """Call ``listener(survivor_id, restored_ids)`` after a merge was undone."""
+    if listener not in _registry.unmerged:
+        _registry.unmerged.append(listener)
+    return listener
+
+
+def contacts_saved(contact_ids: Sequence[int]) -> None:
+    if contact_ids:
+        for listener in _registry.saved:
+            listener(contact_ids)
+
+
+def contacts_merged(survivor_id: int, merged_ids: Sequence[int]) -> None:
+    for listener in _registry.merged:
+        listener(survivor_id, merged_ids)
+
+
+def contacts_unmerged(survivor_id: int, restored_ids: Sequence[int]) -> None:
+    for listener in _registry.unmerged:
+        listener(survivor_id, restored_ids)
