@@ -35,3 +35,14 @@ class BackgroundJob(models.Model):
 
     class Meta:
         abstract = True
+
+
+class PeriodicRun(models.Model):
+    """When each periodic duty (``rapport.core.schedule``) last started, so that of
+    several workers exactly one starts it each period."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    last_run_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.last_run_at:%Y-%m-%d %H:%M:%S}"

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection
 
-from rapport.core import jobs
+from rapport.core import jobs, schedule
 from rapport.core.tasks import task_backend
 
 logger = logging.getLogger(__name__)
@@ -24,9 +24,18 @@ def recover_dead_jobs() -> None:
 
 
 def _recover_periodically(stop: threading.Event) -> None:
+    """Every half stale period, mark dead jobs; every tick, start the periodic duties
+    that are due (reminders, mailbox syncs…)."""
+    recover_every = jobs.stale_after().total_seconds() / 2
+    tick = min(schedule.TICK_SECONDS, recover_every)
+    waited = 0.0
     try:
-        while not stop.wait(jobs.stale_after().total_seconds() / 2):
-            recover_dead_jobs()
+        while not stop.wait(tick):
+            waited += tick
+            if waited >= recover_every:
+                waited = 0.0
+                recover_dead_jobs()
+            schedule.run_due_duties()
             connection.close()  # this thread's own connection: never left open between passes
     finally:
         connection.close()
@@ -45,8 +54,10 @@ class Command(BaseCommand):
                 "RAPPORT_TASKS_BACKEND=immediate runs tasks inline; no worker needed."
             )
         # Jobs left "running" by a worker that was killed are marked stopped at start, and
-        # again every half stale period while this worker runs.
+        # again every half stale period while this worker runs; periodic duties start
+        # from the same thread.
         recover_dead_jobs()
+        schedule.run_due_duties()
         connection.close()
         stop = threading.Event()
         watcher = threading.Thread(
