@@ -1,6 +1,22 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import AppConfig
+from django.http import HttpRequest
+
+
+def _contact_panels(request: HttpRequest, contact: Any) -> list[Any]:
+    # the views load with the first page that shows them, not with every command
+    from rapport.activity.views.timeline import contact_panels
+
+    return contact_panels(request, contact)
+
+
+def _organization_panels(request: HttpRequest, org: Any) -> list[Any]:
+    from rapport.activity.views.timeline import organization_panels
+
+    return organization_panels(request, org)
 
 
 class ActivityConfig(AppConfig):
@@ -9,7 +25,7 @@ class ActivityConfig(AppConfig):
 
     def ready(self) -> None:
         from rapport.activity.services import participants
-        from rapport.core import hooks
+        from rapport.core import hooks, panels
 
         # a contact created, imported or edited takes over the mail and calls that
         # were waiting for its email or number; a merge or an undone merge recomputes
@@ -17,3 +33,7 @@ class ActivityConfig(AppConfig):
         hooks.on_contacts_saved(participants.participants_link_contacts)
         hooks.on_contacts_merged(participants.participants_after_merge)
         hooks.on_contacts_unmerged(participants.participants_after_merge)
+
+        # the timeline and the relationship box on contact and organization pages
+        panels.register_panels("contact", _contact_panels)
+        panels.register_panels("organization", _organization_panels)

@@ -34,6 +34,8 @@ BUILT_IN: dict[str, list[tuple[str, str]]] = {
         ("source", "Source"),
         ("created", "Created"),
         ("updated", "Updated"),
+        ("last_contacted", "Last contacted"),
+        ("next_step", "Next step"),
     ],
     "organizations": [
         ("industry", "Industry"),

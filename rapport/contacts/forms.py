@@ -606,6 +606,9 @@ def _custom_params(params: QueryDict) -> dict[str, str]:
     }
 
 
+NEXT_STEP_FILTERS = ("any", "none", "overdue")
+
+
 def contact_filters(params: QueryDict) -> ContactFilters:
     """The contact list's filters from the query string; raises InvalidInput for bad ones."""
     errors: list[FieldError] = []
@@ -621,6 +624,9 @@ def contact_filters(params: QueryDict) -> ContactFilters:
     stage = params.get("lifecycle_stage", "").strip()
     if stage and stage not in Contact.Lifecycle.values:
         errors.append(FieldError("lifecycle_stage", "There is no such lifecycle stage."))
+    next_step = params.get("next_step", "").strip()
+    if next_step and next_step not in NEXT_STEP_FILTERS:
+        errors.append(FieldError("next_step", f"Must be one of: {', '.join(NEXT_STEP_FILTERS)}."))
     filters = ContactFilters(
         tags=[t for t in params.getlist("tag") if t.strip()],
         owner=params.get("owner", "").strip() or None,
@@ -631,6 +637,10 @@ def contact_filters(params: QueryDict) -> ContactFilters:
         created_before=_day(params, "created_before", errors, end=True),
         updated_after=_day(params, "updated_after", errors, end=False),
         updated_before=_day(params, "updated_before", errors, end=True),
+        contacted_after=_day(params, "contacted_after", errors, end=False),
+        not_contacted_since=_day(params, "not_contacted_since", errors, end=False),
+        next_step=next_step or None,
+        reach_out_due=params.get("reach_out_due", "") in ("1", "true", "on"),
         custom=_custom_params(params),
     )
     if errors:

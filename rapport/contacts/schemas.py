@@ -23,7 +23,7 @@ from rapport.contacts.limits import (
     MAX_TAGS,
 )
 from rapport.contacts.models import Affiliation, Contact, CustomFieldDefinition, Organization
-from rapport.contacts.selectors import SORTS
+from rapport.contacts.selectors import CONTACT_SORTS, SORTS
 from rapport.duplicates.schemas import CandidateOut
 
 # The largest id a database row can have (a signed 64-bit integer).
@@ -310,9 +310,19 @@ class ContactListParams(Schema):
     created_before: dt.datetime | None = None
     updated_after: dt.datetime | None = None
     updated_before: dt.datetime | None = None
+    contacted_after: dt.datetime | None = Field(
+        None, description="Only contacts with a two-way interaction since then."
+    )
+    not_contacted_since: dt.datetime | None = Field(
+        None, description="Only contacts with no two-way interaction since then (or ever)."
+    )
+    next_step: str | None = _choices(
+        ["any", "none", "overdue"], "Only contacts with an open task, none, or one overdue."
+    )
+    reach_out_due: bool = Field(False, description="Only contacts due to be reached out to.")
     with_count: bool = Field(False, description=WITH_COUNT_DESCRIPTION)
     sort: str | None = _choices(
-        list(SORTS),
+        list(CONTACT_SORTS),
         "Sort order. Default: best matches first when searching, else by name.",
     )
     cursor: str | None = Field(None, description="next_cursor from the previous page.")

@@ -74,7 +74,7 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
         + ("contacts:delete", "contacts:photo", "contacts:affiliation_*"),
     ),
     NavItem("Organizations", "contacts:organizations", ("contacts:organization*",)),
-    NavItem("Activity", ready=False),
+    NavItem("Activity", "activity:home", ("activity:home", "activity:interaction*")),
     NavItem("Segments", ready=False),
     NavItem("Pipeline", ready=False),
     NavItem("Insights", ready=False),

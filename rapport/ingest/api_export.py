@@ -9,7 +9,7 @@ written; see docs/export.md.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Field, Query, Router, Schema
@@ -51,6 +51,10 @@ class ContactExportParams(Schema):
     created_before: dt.datetime | None = None
     updated_after: dt.datetime | None = None
     updated_before: dt.datetime | None = None
+    contacted_after: dt.datetime | None = None
+    not_contacted_since: dt.datetime | None = None
+    next_step: Literal["any", "none", "overdue"] | None = None
+    reach_out_due: bool = False
     id: list[int] = Field(
         [],
         max_length=MAX_SELECTION,

@@ -20,6 +20,10 @@ def contact_filters(spec: Any, custom: dict[str, str]) -> selectors.ContactFilte
         created_before=aware(spec.created_before),
         updated_after=aware(spec.updated_after),
         updated_before=aware(spec.updated_before),
+        contacted_after=aware(getattr(spec, "contacted_after", None)),
+        not_contacted_since=aware(getattr(spec, "not_contacted_since", None)),
+        next_step=getattr(spec, "next_step", None),
+        reach_out_due=bool(getattr(spec, "reach_out_due", False)),
         custom=custom,
     )
 

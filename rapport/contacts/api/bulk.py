@@ -16,7 +16,7 @@ from rapport.contacts.api._filters import contact_filters, organization_filters
 from rapport.contacts.api._http import READ_ERRORS, VIA, WRITE_ERRORS, ObjectId, actor
 from rapport.contacts.models import BulkJob, Contact
 from rapport.contacts.schemas import MAX_ID, InputSchema
-from rapport.contacts.selectors import SORTS
+from rapport.contacts.selectors import CONTACT_SORTS, SORTS
 from rapport.contacts.services import bulk
 from rapport.core.errors import InvalidInput
 
@@ -34,10 +34,14 @@ class BulkFilter(InputSchema):
     created_before: dt.datetime | None = None
     updated_after: dt.datetime | None = None
     updated_before: dt.datetime | None = None
+    contacted_after: dt.datetime | None = None
+    not_contacted_since: dt.datetime | None = None
+    next_step: Literal["any", "none", "overdue"] | None = None
+    reach_out_due: bool = False
     custom: dict[str, str] = Field(
         {}, description="`<key>` (or `<key>__gte`, `<key>__lte`) → value, as `custom.<key>=`."
     )
-    sort: Literal[tuple(SORTS)] | None = None  # type: ignore[valid-type]
+    sort: Literal[tuple(CONTACT_SORTS)] | None = None  # type: ignore[valid-type]
 
 
 class OrganizationBulkFilter(InputSchema):

@@ -6,6 +6,7 @@
 """
 
 from rapport.contacts.selectors._common import (
+    CONTACT_SORTS,
     COUNT_BUDGET_MS,
     COUNT_CAP,
     MAX_LIMIT,
@@ -53,6 +54,7 @@ __all__ = [
     "MatchCount",
     "OrganizationFilters",
     "Page",
+    "CONTACT_SORTS",
     "SORTS",
     "_contact_filtered",
     "affiliation_get",

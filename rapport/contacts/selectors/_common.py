@@ -12,6 +12,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import (
     Count,
+    F,
     Model,
     Q,
     QuerySet,
@@ -45,6 +46,16 @@ SORTS = {
     "updated": ("updated_at", "id"),
     "-updated": ("-updated_at", "-id"),
 }
+# Contacts also sort by what the activity area keeps on them. A contact never contacted
+# counts as contacted longest ago; one without a next step as having it latest.
+CONTACT_SORTS = {
+    **SORTS,
+    "last_contacted": ("last_contacted_at", "id"),
+    "-last_contacted": ("-last_contacted_at", "-id"),
+    "next_step": ("next_step_at", "id"),
+    "-next_step": ("-next_step_at", "-id"),
+}
+_EMPTY_SORTS_FIRST = {"last_contacted_at": True, "next_step_at": False}
 
 
 @dataclass
@@ -260,23 +271,41 @@ class _WithRelatedLists(ModelIterable):
 
 
 def _keyset(qs: QuerySet, order: tuple[str, str], cursor: str | None) -> QuerySet:
-    qs = qs.order_by(*order)
+    field_name = order[0].lstrip("-")
+    descending = order[0].startswith("-")
+    empty_lowest = _EMPTY_SORTS_FIRST.get(field_name)
+    if empty_lowest is None:
+        qs = qs.order_by(*order)
+    else:
+        nulls_first = empty_lowest != descending
+        column = F(field_name)
+        qs = qs.order_by(
+            column.desc(nulls_first=nulls_first, nulls_last=not nulls_first)
+            if descending
+            else column.asc(nulls_first=nulls_first, nulls_last=not nulls_first),
+            order[1],
+        )
     if not cursor:
         return qs
     first, last_id = decode_cursor(cursor, 2)
-    field_name = order[0].lstrip("-")
-    descending = order[0].startswith("-")
-    if field_name.endswith("_at"):
+    if field_name.endswith("_at") and first is not None:
         try:
             first = dt.datetime.fromisoformat(str(first))
         except ValueError:
             raise InvalidInput.single("cursor", "This cursor is not valid.") from None
-    if not isinstance(last_id, int):
+    if not isinstance(last_id, int) or (first is None and empty_lowest is None):
         raise InvalidInput.single("cursor", "This cursor is not valid.")
     op = "lt" if descending else "gt"
-    return qs.filter(
-        Q(**{f"{field_name}__{op}": first}) | Q(**{field_name: first, f"id__{op}": last_id})
-    )
+    if empty_lowest is None:
+        return qs.filter(
+            Q(**{f"{field_name}__{op}": first}) | Q(**{field_name: first, f"id__{op}": last_id})
+        )
+    nulls_first = empty_lowest != descending
+    if first is None:
+        after = Q(**{f"{field_name}__isnull": True, f"id__{op}": last_id})
+        return qs.filter(after | Q(**{f"{field_name}__isnull": False}) if nulls_first else after)
+    after = Q(**{f"{field_name}__{op}": first}) | Q(**{field_name: first, f"id__{op}": last_id})
+    return qs.filter(after if nulls_first else after | Q(**{f"{field_name}__isnull": True}))
 
 
 def _page(rows: list[Any], limit: int, key: Any) -> Page:

@@ -20,6 +20,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
 from rapport.access.models import ChangeRecord
 from rapport.contacts.models import (
@@ -30,7 +31,7 @@ from rapport.contacts.models import (
 )
 from rapport.contacts.selectors._common import (
     _RELATED_LISTS,
-    SORTS,
+    CONTACT_SORTS,
     MatchCount,
     Page,
     _count,
@@ -59,6 +60,12 @@ class ContactFilters:
     created_before: dt.datetime | None = None
     updated_after: dt.datetime | None = None
     updated_before: dt.datetime | None = None
+    # kept by the activity area: a two-way interaction since / none since (never counts
+    # as none), the next step (``any``, ``none``, ``overdue``), due to reach out
+    contacted_after: dt.datetime | None = None
+    not_contacted_since: dt.datetime | None = None
+    next_step: str | None = None
+    reach_out_due: bool = False
     custom: dict[str, str] = field(default_factory=dict)
 
 
@@ -89,6 +96,20 @@ def _contact_filtered(filters: ContactFilters) -> QuerySet[Contact]:
     ):
         if getattr(filters, attr):
             qs = qs.filter(**{lookup: getattr(filters, attr)})
+    if filters.contacted_after:
+        qs = qs.filter(last_contacted_at__gte=filters.contacted_after)
+    if filters.not_contacted_since:
+        qs = qs.filter(
+            Q(last_contacted_at__lt=filters.not_contacted_since) | Q(last_contacted_at__isnull=True)
+        )
+    if filters.next_step == "any":
+        qs = qs.filter(next_step__isnull=False)
+    elif filters.next_step == "none":
+        qs = qs.filter(next_step__isnull=True)
+    elif filters.next_step == "overdue":
+        qs = qs.filter(next_step_at__lt=timezone.now())
+    if filters.reach_out_due:
+        qs = qs.filter(reach_out_by__lte=timezone.localdate())
     return _custom_filters(qs, filters.custom, "contact")
 
 
@@ -131,15 +152,15 @@ def contact_list(
     """
     policy.require(actor, "contacts.view")
     limit = _limit(limit)
-    if sort and sort not in SORTS:
-        raise InvalidInput.single("sort", f"Must be one of: {', '.join(SORTS)}.")
+    if sort and sort not in CONTACT_SORTS:
+        raise InvalidInput.single("sort", f"Must be one of: {', '.join(CONTACT_SORTS)}.")
     base = _contact_filtered(filters or ContactFilters())
     query = search.parse(q)
     if query.fragments and not sort:
         return _ranked_page(base, query, cursor, limit)
     if query.fragments:
         base = search.contains_all(base, query)
-    order = SORTS[sort or "name"]
+    order = CONTACT_SORTS[sort or "name"]
     rows = list(contact_prefetch(_keyset(base, order, cursor))[: limit + 1])
     field_name = order[0].lstrip("-")
     return _page(rows, limit, lambda c: [getattr(c, field_name), c.pk])
@@ -159,8 +180,8 @@ def contacts_matching(
     for a bad sort or filter, NotPermitted when the actor may not read contacts.
     """
     policy.require(actor, "contacts.view")
-    if sort and sort not in SORTS:
-        raise InvalidInput.single("sort", f"Must be one of: {', '.join(SORTS)}.")
+    if sort and sort not in CONTACT_SORTS:
+        raise InvalidInput.single("sort", f"Must be one of: {', '.join(CONTACT_SORTS)}.")
     base = _contact_filtered(filters or ContactFilters())
     query = search.parse(q)
     if not query.fragments:

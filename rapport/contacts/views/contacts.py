@@ -16,18 +16,24 @@ from rapport.contacts import forms, normalize, selectors, services
 from rapport.contacts.models import Contact, Organization
 from rapport.contacts.views import lists
 from rapport.contacts.views._common import is_htmx, page, vary_on_htmx
-from rapport.core import policy
+from rapport.core import panels, policy
 from rapport.core.errors import Conflict, InvalidInput
 from rapport.duplicates import services as duplicates
 from rapport.merges.redirects import page_redirect
 
-SORTS = [
+BASE_SORTS = [
     ("name", "Name A–Z"),
     ("-name", "Name Z–A"),
     ("-created", "Newest first"),
     ("created", "Oldest first"),
     ("-updated", "Recently updated"),
     ("updated", "Least recently updated"),
+]
+SORTS = [
+    *BASE_SORTS,
+    ("-last_contacted", "Recently contacted"),
+    ("last_contacted", "Longest without contact"),
+    ("next_step", "Next step due first"),
 ]
 ORGANIZATION_CHOICES_LIMIT = 200
 
@@ -72,6 +78,10 @@ def _active_filter_count(request: HttpRequest) -> int:
         "created_before",
         "updated_after",
         "updated_before",
+        "contacted_after",
+        "not_contacted_since",
+        "next_step",
+        "reach_out_due",
     }
     return sum(
         1
@@ -117,6 +127,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         selected_tags=params.getlist("tag"),
         custom_params={k: v for k, v in params.items() if k.startswith("custom.")},
         active_filters=_active_filter_count(request),
+        next_step_choices=[("any", "Has one"), ("none", "Has none"), ("overdue", "Overdue")],
     )
     return vary_on_htmx(
         render(request, "contacts/contact_list.html", context, status=400 if read.error else 200)
@@ -134,6 +145,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "history": selectors.history_for(actor=request.user, object_type="contact", object_id=pk),
         "custom_definitions": selectors.custom_field_list(actor=request.user, target="contact"),
         "affiliations": contact.affiliation_list,
+        "panels": panels.panels_for(request, "contact", contact),
     }
     return render(request, "contacts/contact_detail.html", context)
 

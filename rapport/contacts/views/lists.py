@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -101,6 +102,7 @@ def list_context(request: HttpRequest, list_name: str) -> dict[str, Any]:
         "all_columns": columns.columns_available(actor=request.user, list_name=list_name),
         "list_query": list_query(request.GET),
         "list_name": list_name,
+        "now_moment": timezone.now(),
     }
 
 

@@ -16,8 +16,8 @@ from rapport.contacts import forms, selectors, services
 from rapport.contacts.models import Affiliation, Contact, Organization
 from rapport.contacts.views import lists
 from rapport.contacts.views._common import is_htmx, page, vary_on_htmx
-from rapport.contacts.views.contacts import SORTS, country_names, owner_choices
-from rapport.core import policy
+from rapport.contacts.views.contacts import BASE_SORTS, country_names, owner_choices
+from rapport.core import panels, policy
 from rapport.core.errors import Conflict, InvalidInput
 from rapport.duplicates import services as duplicates
 from rapport.merges.redirects import page_redirect
@@ -51,7 +51,7 @@ def organization_list(request: HttpRequest) -> HttpResponse:
         )
         return vary_on_htmx(render(request, template, context))
     context.update(
-        sorts=SORTS,
+        sorts=BASE_SORTS,
         countries=country_names(),
         selected_tags=params.getlist("tag"),
     )
@@ -79,6 +79,7 @@ def organization_detail(request: HttpRequest, pk: int) -> HttpResponse:
             actor=request.user, target="organization"
         ),
         "buying_roles": Affiliation.BuyingRole.choices,
+        "panels": panels.panels_for(request, "organization", org),
     }
     return render(request, "contacts/organization_detail.html", context)
 

@@ -198,4 +198,54 @@
     var target = event.detail.target;
     if (target) target.setAttribute("aria-busy", "false");
   });
+
+  // Single-key shortcuts: an element with data-shortcut="c" is chosen when that key is
+  // pressed outside a text field (a radio is checked, anything else clicked); in a
+  // quick-log form the text box then takes the focus, so "c", type, Ctrl+Enter logs a call.
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.key.length !== 1) return;
+    if (isTyping(document.activeElement)) return;
+    var target = document.querySelector('[data-shortcut="' + event.key.toLowerCase() + '"]');
+    if (!target) return;
+    event.preventDefault();
+    if (target.type === "radio" || target.type === "checkbox") {
+      target.checked = true;
+      target.dispatchEvent(new Event("change", { bubbles: true }));
+      var form = target.closest("form");
+      var text = form && form.querySelector("textarea");
+      if (text) text.focus();
+    } else {
+      target.click();
+    }
+  });
+
+  // Ctrl+Enter (or Cmd+Enter) in a text box marked for it sends its form.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
+    var box = event.target.closest && event.target.closest("[data-submit-on-ctrl-enter]");
+    if (!box || !box.form) return;
+    event.preventDefault();
+    box.form.requestSubmit();
+  });
+
+  // A quick-log form shows only the fields of the kind chosen (all of them without JS).
+  function showKindFields(form) {
+    var chosen = form.querySelector('input[name="kind"]:checked');
+    var kind = chosen ? chosen.value : "note";
+    form.setAttribute("data-kind", kind);
+    Array.prototype.forEach.call(form.querySelectorAll("[data-for-kind]"), function (field) {
+      field.hidden = field.getAttribute("data-for-kind").split(" ").indexOf(kind) === -1;
+    });
+  }
+  function prepareQuickLogs(root) {
+    Array.prototype.forEach.call(root.querySelectorAll("[data-quick-log]"), showKindFields);
+  }
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("[data-quick-log]");
+    if (form && event.target.name === "kind") showKindFields(form);
+  });
+  prepareQuickLogs(document);
+  document.addEventListener("htmx:load", function (event) {
+    prepareQuickLogs(event.detail.elt);
+  });
 })();
