@@ -20,8 +20,11 @@ MISSING = -1
 # A phone number held by this many people (told apart by given name) or more is a
 # switchboard or a household line.
 SHARED_PHONE = 2
-# Birthdays this many years apart belong to two generations (a parent and a child).
+# Birthdays this many years apart belong to two generations (a parent and a child)...
 GENERATION_YEARS = 12
+# ...up to this many: a parent and a child are hardly ever born further apart, so beyond
+# it one of two dates on records that otherwise agree is more likely simply wrong.
+PARENT_CHILD_MAX_YEARS = 50
 
 
 @dataclass(frozen=True)
@@ -70,12 +73,15 @@ def _family_close(a: PersonFeatures, b: PersonFeatures) -> bool:
     return _similar(a.family, b.family, 0.92)
 
 
+def _alike(x: str, y: str) -> bool:
+    """The same name but for a typo (as ``compare_name`` counts one)."""
+    return bool(x and y) and (x == y or _similar(x, y, 0.88))
+
+
 def _swapped(a: PersonFeatures, b: PersonFeatures) -> bool:
     if not (a.given and b.given and a.family and b.family):
         return False
-    return (a.given == b.family or _similar(a.given, b.family, 0.92)) and (
-        a.family == b.given or _similar(a.family, b.given, 0.92)
-    )
+    return _alike(a.given, b.family) and _alike(a.family, b.given)
 
 
 def _initial_of(short: str, full: str) -> bool:
@@ -159,7 +165,7 @@ def compare_phone(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
     return best
 
 
-ADDRESS_LEVELS = ("same", "same area", "different")
+ADDRESS_LEVELS = ("same", "same street", "same area", "different")
 
 
 def one_edit(x: str, y: str) -> bool:
@@ -187,30 +193,44 @@ def same_area(post_a: str, town_a: str, post_b: str, town_b: str) -> bool:
 
 def same_street(a: str, b: str) -> bool:
     """Street words alike: equal, similar, or equal over the shorter one's length once
-    spaces are dropped (a second line, such as a building, added on one side)."""
+    spaces are dropped (a second line, such as a building, added on one side); or the
+    same words in another order, or one side's words all on the other (a building line
+    written first, or one of two lines left out)."""
     if not a or not b:
         return False
     if a == b or _similar(a, b, 0.85):
         return True
     x, y = a.replace(" ", ""), b.replace(" ", "")
     short = min(len(x), len(y))
-    return short >= 6 and _similar(x[:short], y[:short], 0.9)
+    if short >= 6 and _similar(x[:short], y[:short], 0.9):
+        return True
+    small, large = sorted((set(a.split()), set(b.split())), key=len)
+    return small <= large and sum(map(len, small)) >= 6
 
 
 def compare_address(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
+    """Same (the house: number and street, in the same area or with a postcode one slip
+    off); same street (in the same area, another house number or none on one side);
+    same area (postcode or locality); different."""
     if not a.addresses or not b.addresses:
         return MISSING
-    best = 2
+    best = 3
     for post_a, town_a, number_a, street_a, country_a in a.addresses:
         for post_b, town_b, number_b, street_b, country_b in b.addresses:
             if country_a and country_b and country_a != country_b:
                 continue
-            house = bool(number_a and number_a == number_b and same_street(street_a, street_b))
+            number = bool(number_a and number_a == number_b)
             if same_area(post_a, town_a, post_b, town_b):
-                if house:
-                    return 0
-                best = 1
-            elif house and post_a and post_b and one_edit(post_a, post_b):
+                if same_street(street_a, street_b):
+                    if number:
+                        return 0
+                    best = 1
+                else:
+                    best = min(best, 2)
+            elif (
+                number and post_a and post_b and one_edit(post_a, post_b)
+                and same_street(street_a, street_b)
+            ):  # fmt: skip
                 return 0  # the same house, its postcode mistyped
     return best
 
@@ -237,7 +257,8 @@ def compare_title(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
     return 2
 
 
-BIRTHDAY_LEVELS = ("same", "close", "one part differs", "different", "another generation")
+BIRTHDAY_LEVELS = ("same", "close", "one part differs", "different", "far apart",
+                   "another generation")  # fmt: skip
 
 
 def _one_slip(x: dt.date, y: dt.date) -> bool:
@@ -257,8 +278,9 @@ def _one_slip(x: dt.date, y: dt.date) -> bool:
 
 def compare_birthday(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
     """Same; close (a typing slip); one of year, month and day wrong, the other two
-    right (a value mistyped or misread); different; or years apart enough for a parent
-    and a child."""
+    right (a value mistyped or misread); different; far apart (more years apart than a
+    parent and a child: a wrong date, weighed as the data shows); or years apart as a
+    parent and a child are (ruled out as one person)."""
     x, y = a.birthday, b.birthday
     if x is None or y is None:
         return MISSING
@@ -268,8 +290,11 @@ def compare_birthday(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
         return 1
     if (x.year == y.year) + (x.month == y.month) + (x.day == y.day) == 2:
         return 2
-    if abs(x.year - y.year) >= GENERATION_YEARS:
+    years = abs(x.year - y.year)
+    if years > PARENT_CHILD_MAX_YEARS:
         return 4
+    if years >= GENERATION_YEARS:
+        return 5
     return 3
 
 

@@ -37,10 +37,10 @@ _DEFAULT_M: dict[str, tuple[float, ...]] = {
     "name": (0.70, 0.02, 0.05, 0.10, 0.03, 0.02, 0.01, 0.04, 0.03),
     "email": (0.55, 0.10, 0.35),
     "phone": (0.30, 0.20, 0.03, 0.02, 0.45),
-    "address": (0.60, 0.15, 0.25),
+    "address": (0.60, 0.05, 0.12, 0.23),
     "organization": (0.65, 0.35),
     "title": (0.45, 0.15, 0.40),
-    "birthday": (0.90, 0.05, 0.03, 0.02, 0.0),  # a generation apart: never (the floor)
+    "birthday": (0.90, 0.05, 0.03, 0.015, 0.005, 0.0),  # a generation apart: never (the floor)
     "generation": (0.995, 0.005),
 }
 # Different people share an address or a line mostly as a household or an office does:
@@ -49,10 +49,10 @@ _DEFAULT_U: dict[str, tuple[float, ...]] = {
     "name": (2e-5, 1e-6, 2e-5, 2e-4, 1e-4, 1e-3, 4e-3, 4e-3, 0.0),
     "email": (1e-7, 1e-3, 0.0),
     "phone": (1e-7, 1e-3, 1e-3, 2e-5, 0.0),
-    "address": (1e-4, 5e-3, 0.0),
+    "address": (1e-4, 3e-4, 5e-3, 0.0),
     "organization": (5e-3, 0.0),
     "title": (0.02, 0.05, 0.0),
-    "birthday": (3e-5, 3e-4, 3e-3, 0.40, 0.0),
+    "birthday": (3e-5, 3e-4, 3e-3, 0.40, 0.05, 0.0),
     "generation": (0.5, 0.0),
 }
 # The share of contacts assumed to have a duplicate, before any scan has measured it.
@@ -63,7 +63,7 @@ _FLOOR = 1e-9
 _PRIOR_PAIRS_U = 200.0
 _PRIOR_PAIRS_M = 50.0
 _NAME = 0  # the name comparison's position
-_SAME_AREA = 1  # the address level "same area"
+_SAME_AREA = 2  # the address level "same area"
 # A postcode or locality shared by few contacts weighs at most this many bits more than
 # an average one.
 _MAX_AREA_BONUS = 4.0
@@ -258,11 +258,16 @@ def estimate_u(
         # Random pairs show how much commoner than the default an agreement is here (a
         # small pool of names, say), but not how much rarer: 100,000 pairs cannot see
         # one in a million, and the defaults already allow for households and offices.
+        # A level that counts against a match (birthdays years apart) is common among
+        # strangers and measured as it is.
+        m = model.m[comparison.name]
         agree = [
-            max((counts[k][level] + _PRIOR_PAIRS_U * prior[level]) / (seen + _PRIOR_PAIRS_U),
-                prior[level])
+            max(share, prior[level]) if m[level] > prior[level] else share
             for level in range(levels - 1)
-        ]  # fmt: skip
+            for share in [
+                (counts[k][level] + _PRIOR_PAIRS_U * prior[level]) / (seen + _PRIOR_PAIRS_U)
+            ]
+        ]
         u[comparison.name] = _complete([*agree, 0.0])
     learned = {**model.learned, "u_pairs": pairs}
     return MatchModel(
@@ -275,7 +280,7 @@ def estimate_u(
 # learned from pairs sharing a phone number that is nobody else's.
 _ANCHORS = {"email": ("phone", 0)}
 # Levels that say "two people" (a parent and a child): kept at the default m.
-_TWO_PEOPLE = {"birthday": 4, "generation": 1}
+_TWO_PEOPLE = {"birthday": 5, "generation": 1}
 _DEFAULT_ANCHOR = ("email", 0)
 
 

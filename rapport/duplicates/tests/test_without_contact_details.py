@@ -62,7 +62,9 @@ def test_an_address_with_a_mistyped_postcode_and_locality_is_still_the_same():
 def test_a_shared_village_weighs_more_than_a_shared_city():
     model = default_model(100_000)
     levels = [cmp.MISSING] * len(cmp.PERSON_COMPARISONS)
-    levels[[c.name for c in cmp.PERSON_COMPARISONS].index("address")] = 1  # same area
+    levels[[c.name for c in cmp.PERSON_COMPARISONS].index("address")] = cmp.ADDRESS_LEVELS.index(
+        "same area"
+    )
     village = model.bits(levels, area_holders=3)
     city = model.bits(levels, area_holders=20_000)
     assert village > model.bits(levels) > city
