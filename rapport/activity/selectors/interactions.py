@@ -13,6 +13,7 @@ from django.utils.dateparse import parse_datetime
 
 from rapport.activity.models import Attachment, Interaction, Participant
 from rapport.activity.services.participants import e164_of, email_key_of
+from rapport.contacts.models import Email, Phone
 from rapport.core import policy
 from rapport.core.cursor import decode_cursor, encode_cursor
 from rapport.core.errors import InvalidInput
@@ -139,10 +140,19 @@ def interaction_list(
         participant &= Q(contact_id=filters.contact)
     if filters.organization is not None:
         participant &= Q(organization_id=filters.organization)
+    # an address or number as written on the interaction, or held by a contact who
+    # took part (a call logged on the contact's page carries no number)
     if filters.email:
-        participant &= Q(address_key=filters.email)
+        holders = Email.objects.filter(address_key=filters.email).values("contact_id")
+        participant &= Q(address_key=filters.email) | Q(contact_id__in=holders)
     if filters.phone:
-        participant &= Q(e164=filters.phone)
+        holders = Phone.objects.filter(e164=filters.phone, contact__isnull=False)
+        orgs = Phone.objects.filter(e164=filters.phone, organization__isnull=False)
+        participant &= (
+            Q(e164=filters.phone)
+            | Q(contact_id__in=holders.values("contact_id"))
+            | Q(organization_id__in=orgs.values("organization_id"))
+        )
     if participant:
         query = query.filter(
             pk__in=Participant.objects.filter(participant).values("interaction_id")

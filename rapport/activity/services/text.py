@@ -34,7 +34,16 @@ def sanitize_html(text: str) -> str:
         url_schemes={"http", "https", "mailto", "tel", "cid"},
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
+        attribute_filter=_only_own_images,
     )
+
+
+def _only_own_images(tag: str, attribute: str, value: str) -> str | None:
+    """An image may only come from the message itself: a remote one would tell its
+    sender that, when and where the message was read."""
+    if tag == "img" and attribute == "src" and not value.lower().startswith("cid:"):
+        return None
+    return value
 
 
 _BLOCKS = {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "hr"}  # fmt: skip

@@ -277,13 +277,10 @@ def _keyset(qs: QuerySet, order: tuple[str, str], cursor: str | None) -> QuerySe
     if empty_lowest is None:
         qs = qs.order_by(*order)
     else:
-        nulls_first = empty_lowest != descending
+        placement = {"nulls_first": True} if empty_lowest != descending else {"nulls_last": True}
         column = F(field_name)
         qs = qs.order_by(
-            column.desc(nulls_first=nulls_first, nulls_last=not nulls_first)
-            if descending
-            else column.asc(nulls_first=nulls_first, nulls_last=not nulls_first),
-            order[1],
+            column.desc(**placement) if descending else column.asc(**placement), order[1]
         )
     if not cursor:
         return qs
