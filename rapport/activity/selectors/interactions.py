@@ -143,8 +143,8 @@ def interaction_list(
     # an address or number as written on the interaction, or held by a contact who
     # took part (a call logged on the contact's page carries no number)
     if filters.email:
-        holders = Email.objects.filter(address_key=filters.email).values("contact_id")
-        participant &= Q(address_key=filters.email) | Q(contact_id__in=holders)
+        mailers = Email.objects.filter(address_key=filters.email).values("contact_id")
+        participant &= Q(address_key=filters.email) | Q(contact_id__in=mailers)
     if filters.phone:
         holders = Phone.objects.filter(e164=filters.phone, contact__isnull=False)
         orgs = Phone.objects.filter(e164=filters.phone, organization__isnull=False)
