@@ -36,11 +36,18 @@ def interaction_get(*, actor: Any, interaction_id: int) -> Interaction:
 
 
 def with_details(query: QuerySet[Interaction]) -> QuerySet[Interaction]:
+    # only the names a participant is shown by: a contact row carries its whole search
+    # text, which a page of 25 interactions would otherwise read dozens of times
+    people = Participant.objects.select_related("contact", "organization", "user").only(
+        *(f.attname for f in Participant._meta.concrete_fields),
+        "contact__display_name",
+        "organization__name",
+        "user__username",
+        "user__first_name",
+        "user__last_name",
+    )
     return query.select_related("author", "thread").prefetch_related(
-        Prefetch(
-            "participants",
-            queryset=Participant.objects.select_related("contact", "organization", "user"),
-        ),
+        Prefetch("participants", queryset=people),
         Prefetch("attachments", queryset=Attachment.objects.order_by("id")),
     )
 
