@@ -19,6 +19,12 @@ def _organization_panels(request: HttpRequest, org: Any) -> list[Any]:
     return organization_panels(request, org)
 
 
+def _demo(first_contact_id: int) -> None:
+    from rapport.activity.demo import demo_activity_load
+
+    demo_activity_load(first_contact_id)
+
+
 class ActivityConfig(AppConfig):
     name = "rapport.activity"
     label = "activity"
@@ -33,6 +39,7 @@ class ActivityConfig(AppConfig):
         hooks.on_contacts_saved(participants.participants_link_contacts)
         hooks.on_contacts_merged(participants.participants_after_merge)
         hooks.on_contacts_unmerged(participants.participants_after_merge)
+        hooks.on_demo_loaded(_demo)
 
         # the timeline and the relationship box on contact and organization pages
         panels.register_panels("contact", _contact_panels)

@@ -44,7 +44,7 @@ from rapport.contacts.models import (
 from rapport.contacts.services import search_doc
 from rapport.contacts.services.contacts import _sort_key, contact_snapshot
 from rapport.contacts.services.organizations import organization_snapshot
-from rapport.core import bulk
+from rapport.core import bulk, hooks
 from rapport.core.progress import progress_bar
 from rapport.core.search import install_sql
 from rapport.core.text import fold
@@ -607,6 +607,7 @@ def demo_load(
         _after_bulk_load(bulk, progress)
     if realistic and contacts <= HISTORY_LIMIT:
         _record_history(contact_first, org_first)
+        hooks.demo_loaded(contact_first)
     from rapport.duplicates.services import match_keys_build, organization_keys_refresh
 
     match_keys_build(after_id=contact_first - 1, progress=progress)

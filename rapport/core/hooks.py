@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 SavedListener = Callable[[Sequence[int]], None]
 MergedListener = Callable[[int, Sequence[int]], None]
+DemoListener = Callable[[int], None]
 
 
 @dataclass
@@ -24,6 +25,7 @@ class _Registry:
     saved: list[SavedListener] = field(default_factory=list)
     merged: list[MergedListener] = field(default_factory=list)
     unmerged: list[MergedListener] = field(default_factory=list)
+    demo: list[DemoListener] = field(default_factory=list)
 
 
 _registry = _Registry()
@@ -66,3 +68,16 @@ def contacts_merged(survivor_id: int, merged_ids: Sequence[int]) -> None:
 def contacts_unmerged(survivor_id: int, restored_ids: Sequence[int]) -> None:
     for listener in _registry.unmerged:
         listener(survivor_id, restored_ids)
+
+
+def on_demo_loaded(listener: DemoListener) -> DemoListener:
+    """Call ``listener(first_contact_id)`` after realistic demo contacts were loaded, so
+    a newer area adds demo data of its own to them."""
+    if listener not in _registry.demo:
+        _registry.demo.append(listener)
+    return listener
+
+
+def demo_loaded(first_contact_id: int) -> None:
+    for listener in _registry.demo:
+        listener(first_contact_id)

@@ -92,7 +92,7 @@ def contact_panels(request: HttpRequest, contact: Contact) -> list[Panel]:
     )
     side = render_to_string(
         "activity/_contact_activity.html",
-        {"contact": contact, "task_create": _task_create_url(contact.pk)},
+        {"contact": contact, "task_create": _task_create_url(contact.pk), "now": timezone.now()},
         request=request,
     )
     return [
