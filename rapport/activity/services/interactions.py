@@ -254,14 +254,23 @@ def _participants(
         drafts.append(draft)
         if isinstance(user, str) and user.strip():
             pending_users.append((draft, user.strip()))
-    found = set(Contact.objects.filter(pk__in=list(contact_ids)).values_list("id", flat=True))
+    # the name is kept with the link, so a participant still says who it was when the
+    # contact is deleted one day
+    names = dict(Contact.objects.filter(pk__in=list(contact_ids)).values_list("id", "display_name"))
     for pk, path in contact_ids.items():
-        if pk not in found:
+        if pk not in names:
             errors.append(FieldError(path, f"There is no contact {pk}."))
-    found = set(Organization.objects.filter(pk__in=list(org_ids)).values_list("id", flat=True))
+    names_of_orgs = dict(
+        Organization.objects.filter(pk__in=list(org_ids)).values_list("id", "name")
+    )
     for pk, path in org_ids.items():
-        if pk not in found:
+        if pk not in names_of_orgs:
             errors.append(FieldError(path, f"There is no organization {pk}."))
+    for draft in drafts:
+        if not draft.name:
+            draft.name = names.get(draft.contact_id or 0) or names_of_orgs.get(
+                draft.organization_id or 0, ""
+            )
     users = dict(
         User.objects.filter(username__in=list(usernames), is_active=True).values_list(
             "username", "id"

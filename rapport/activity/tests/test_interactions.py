@@ -292,3 +292,13 @@ def test_read_only_users_may_read_but_not_log(charlie_client, ann):
     answer = post(charlie_client, "/api/v1/interactions", {"kind": "note", "body": "x"})
     assert answer.status_code == 403
     assert charlie_client.get("/api/v1/interactions").status_code == 200
+
+
+def test_deleting_a_contact_keeps_its_interactions_with_the_name_it_had(bob, ann):
+    made = services.interaction_create(
+        actor=bob, data={"kind": "meeting", "participants": [{"contact_id": ann.pk}]}
+    ).interaction
+    contact_services.contact_delete(actor=bob, contact=ann)
+    kept = Participant.objects.get(interaction=made)
+    assert kept.contact_id is None
+    assert kept.name == "Ann Lee"
