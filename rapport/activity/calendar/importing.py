@@ -25,12 +25,20 @@ def max_bytes() -> int:
     return int(value)
 
 
+def size_text(size: int) -> str:
+    """A size as people read it: 5 MB, 12 KB, 900 bytes."""
+    if size >= 1_048_576:
+        return f"{size / 1_048_576:.3g} MB"
+    if size >= 1024:
+        return f"{size / 1024:.3g} KB"
+    return f"{size} bytes"
+
+
 def too_large(size: int) -> InvalidInput:
-    limit = max_bytes()
     return InvalidInput.single(
         "file",
-        f"The file is {size / 1_048_576:.1f} MB; calendar files of at most "
-        f"{limit / 1_048_576:.0f} MB are read (RAPPORT_CALENDAR_MAX_BYTES).",
+        f"The file is {size_text(size)}; calendar files of at most {size_text(max_bytes())} "
+        "are read (RAPPORT_CALENDAR_MAX_BYTES).",
     )
 
 

@@ -365,7 +365,6 @@ class _Reader:
             "metadata": {
                 "ical_uid": series.uid[:1000],
                 "recurrence_id": label,
-                "sequence": int(event.get("SEQUENCE", 0) or 0),
             },
         }
         fields["two_way"] = is_two_way(fields)

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from rapport.activity.calendar.importing import calendar_import, max_bytes
+from rapport.activity.calendar.importing import calendar_import, max_bytes, size_text
 from rapport.activity.calendar.parse import window_days
 from rapport.activity.calendar.store import series_vanished
 from rapport.activity.models import CalendarSubscription
@@ -271,7 +271,7 @@ def calendar_fetch(url: str, *, etag: str = "", last_modified: str = "") -> Fetc
         raise FetchError(f"Could not fetch the calendar: {exc}.") from None
     if len(answer.body) > limit:
         raise FetchError(
-            f"The calendar is larger than {limit / 1_048_576:.0f} MB "
+            f"The calendar is larger than {size_text(limit)} "
             "(RAPPORT_CALENDAR_MAX_BYTES); it was not read."
         )
     return answer
