@@ -19,6 +19,7 @@ from rapport.activity.calendar.importing import calendar_import, read_limited
 from rapport.activity.models import CalendarSubscription
 from rapport.contacts.api._http import READ_ERRORS, WRITE_ERRORS, ObjectId, actor
 from rapport.core import policy
+from rapport.core.errors import InvalidInput
 
 router = Router(tags=["calendar"])
 
@@ -94,7 +95,9 @@ def subscription_out(subscription: CalendarSubscription) -> dict[str, Any]:
 @router.post(
     "/import", response={200: ImportOut, **READ_ERRORS}, summary="Import an .ics file"
 )
-def import_calendar(request: HttpRequest, file: File[UploadedFile]) -> dict[str, Any]:
+def import_calendar(
+    request: HttpRequest, file: File[UploadedFile | None] = None
+) -> dict[str, Any]:
     """Multipart upload (field `file`: an iCalendar file, at most 5 MB by default).
 
     Each event, and each occurrence of a recurring event within the window, becomes a
@@ -103,6 +106,8 @@ def import_calendar(request: HttpRequest, file: File[UploadedFile]) -> dict[str,
     """
     who = actor(request)
     policy.require(who, "calendars.import")
+    if file is None:
+        raise InvalidInput.single("file", "Send an .ics file in the multipart field `file`.")
     file.seek(0)
     data = read_limited(file, size=file.size)
     return calendar_import(actor=who, data=data, file_name=file.name or "upload").as_dict()
