@@ -92,12 +92,8 @@ def subscription_out(subscription: CalendarSubscription) -> dict[str, Any]:
     }
 
 
-@router.post(
-    "/import", response={200: ImportOut, **READ_ERRORS}, summary="Import an .ics file"
-)
-def import_calendar(
-    request: HttpRequest, file: File[UploadedFile | None] = None
-) -> dict[str, Any]:
+@router.post("/import", response={200: ImportOut, **READ_ERRORS}, summary="Import an .ics file")
+def import_calendar(request: HttpRequest, file: File[UploadedFile | None] = None) -> dict[str, Any]:
     """Multipart upload (field `file`: an iCalendar file, at most 5 MB by default).
 
     Each event, and each occurrence of a recurring event within the window, becomes a

@@ -8,6 +8,7 @@ its UID and the reason, and the others still land.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import itertools
@@ -245,9 +246,7 @@ class _Reader:
     def series(self, uid: str, components: list[Any], synthetic: bool) -> Series:
         master = next((c for c in components if "RECURRENCE-ID" not in c), components[0])
         summary = _clean(master.get("SUMMARY", ""), 200)
-        recurring = any(
-            "RRULE" in c or "RDATE" in c or "RECURRENCE-ID" in c for c in components
-        )
+        recurring = any("RRULE" in c or "RDATE" in c or "RECURRENCE-ID" in c for c in components)
         series = Series(uid, summary, uid_prefix(uid), recurring)
         if synthetic:
             series.problems.append(
@@ -310,12 +309,11 @@ class _Reader:
             calendar.add_component(component)
         start, stop = self.window
         query = recurring_ical_events.of(calendar)
-        count = 0
-        for occurrence in itertools.islice(query.after(start), MAX_OCCURRENCES + 1):
+        occurrences = itertools.islice(query.after(start), MAX_OCCURRENCES + 1)
+        for count, occurrence in enumerate(occurrences, start=1):
             begin = _moment(occurrence["DTSTART"].dt, self.day_zone)
             if begin >= stop:
                 break
-            count += 1
             if count > MAX_OCCURRENCES:
                 series.problems.append(
                     Problem(
@@ -377,7 +375,9 @@ class _Reader:
         )
 
 
-def calendar_parse(data: bytes, *, user: Any = None, now: dt.datetime | None = None) -> ParsedCalendar:
+def calendar_parse(
+    data: bytes, *, user: Any = None, now: dt.datetime | None = None
+) -> ParsedCalendar:
     """Read an iCalendar file (bytes) into series of meetings.
 
     Raises InvalidInput (field ``file``) when the file is no iCalendar at all; a bad
@@ -407,11 +407,10 @@ def calendar_parse(data: bytes, *, user: Any = None, now: dt.datetime | None = N
         for event in calendar.walk("VEVENT"):
             uid = _clean(event.get("UID", ""), 10_000)
             if not uid:
-                seed = f"{event.get('DTSTART', '')!s}|{event.get('SUMMARY', '')!s}"
-                try:
-                    seed = f"{event['DTSTART'].to_ical()!r}|{event.get('SUMMARY', '')!s}"
-                except Exception:  # noqa: BLE001, S110 (an unreadable start fails later)
-                    pass
+                start = ""
+                with contextlib.suppress(Exception):  # an unreadable start fails later
+                    start = repr(event["DTSTART"].to_ical())
+                seed = f"{start}|{event.get('SUMMARY', '')!s}"
                 uid = "rapport-" + hashlib.sha256(seed.encode()).hexdigest()[:32]
                 synthetic.add(uid)
             groups.setdefault(uid, []).append(event)

@@ -262,9 +262,7 @@ def series_store(
     return report
 
 
-def series_vanished(
-    uids: Iterable[str], *, since: dt.datetime, until: dt.datetime
-) -> int:
+def series_vanished(uids: Iterable[str], *, since: dt.datetime, until: dt.datetime) -> int:
     """Mark cancelled the meetings of events gone from a subscribed calendar, from
     ``since`` (now: what already happened stays as it was, a feed that trims its
     history does not rewrite it) to ``until``. Returns how many."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import logging
-import socket
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -262,10 +261,10 @@ def calendar_fetch(url: str, *, etag: str = "", last_modified: str = "") -> Fetc
         raise FetchError(f"The server answered {exc.code} {exc.reason}.") from None
     except urllib.error.URLError as exc:
         reason = exc.reason
-        if isinstance(reason, (TimeoutError, socket.timeout)):
+        if isinstance(reason, TimeoutError):
             raise FetchError(f"The server did not answer within {TIMEOUT_SECONDS} s.") from None
         raise FetchError(f"Could not reach the server: {reason}.") from None
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         raise FetchError(f"The server did not answer within {TIMEOUT_SECONDS} s.") from None
     except (OSError, ValueError) as exc:
         raise FetchError(f"Could not fetch the calendar: {exc}.") from None

@@ -79,7 +79,9 @@ class Zones:
             try:
                 zone = self._own[tzid].to_tz(lookup_tzid=False)
             except Exception as exc:  # noqa: BLE001 (a broken definition is the file's fault)
-                raise UnknownZone(f"the file's definition of time zone “{tzid}” is broken: {exc}")
+                raise UnknownZone(
+                    f"the file's definition of time zone “{tzid}” is broken: {exc}"
+                ) from None
         if zone is None:
             raise UnknownZone(
                 f"unknown time zone “{tzid}”: it is no zone name Rapport knows and the file "

@@ -33,9 +33,7 @@ def run(user, name: str, *, data: bytes | None = None, now: dt.datetime = NOW):
 
 
 def meetings(uid_part: str) -> list[Interaction]:
-    return list(
-        Interaction.objects.filter(external_key__contains=uid_part).order_by("occurred_at")
-    )
+    return list(Interaction.objects.filter(external_key__contains=uid_part).order_by("occurred_at"))
 
 
 def test_a_weekly_meeting_keeps_its_local_time_across_the_change_to_summer_time(bob):
@@ -63,7 +61,10 @@ def test_a_weekly_meeting_keeps_its_local_time_across_the_change_to_summer_time(
 def test_a_meeting_keeps_its_subject_place_text_and_participants(bob):
     anna = contacts.contact_create(
         actor=bob,
-        data={"given_name": "Anna", "emails": [{"address": "Anna.Schaefer@mueller-soehne.example.de"}]},
+        data={
+            "given_name": "Anna",
+            "emails": [{"address": "Anna.Schaefer@mueller-soehne.example.de"}],
+        },
     )
     run(bob, "dst_weekly.ics")
     first = meetings("berlin-weekly")[0]
@@ -164,8 +165,10 @@ def test_all_day_and_floating_times_are_read_in_the_users_zone(bob):
     assert breakfast.participants.get().address_key == "ann@example.com"
     coaching = meetings("floating-weekly")
     # weekly on 3, 10 and 17 June less the 10th, plus the extra date of 12 June
-    assert [(m.occurred_at.astimezone(BERLIN).day, m.occurred_at.astimezone(BERLIN).hour)
-            for m in coaching] == [(3, 16), (12, 9), (17, 16)]
+    assert [
+        (m.occurred_at.astimezone(BERLIN).day, m.occurred_at.astimezone(BERLIN).hour)
+        for m in coaching
+    ] == [(3, 16), (12, 9), (17, 16)]
     assert all(m.ends_at - m.occurred_at == dt.timedelta(minutes=45) for m in coaching)
 
 

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from django.core.management import CommandError, call_command
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 
 from rapport.activity.models import Interaction
 from rapport.conftest import bearer
@@ -36,8 +36,13 @@ def upload(name: str, data: bytes | None = None) -> SimpleUploadedFile:
 def test_the_command_imports_files_and_prints_what_it_did(bob):
     out = io.StringIO()
     call_command(
-        "calendar", "import", str(DATA / "dst_weekly.ics"), str(DATA / "google.ics"),
-        "--user", "bob", stdout=out,
+        "calendar",
+        "import",
+        str(DATA / "dst_weekly.ics"),
+        str(DATA / "google.ics"),
+        "--user",
+        "bob",
+        stdout=out,
     )
     text = out.getvalue()
     assert "dst_weekly.ics: 2 events: 7 created, 0 updated, 0 unchanged" in text
@@ -66,8 +71,15 @@ def test_the_command_reports_a_file_it_cannot_read_and_imports_the_others(bob, t
     err = io.StringIO()
     with pytest.raises(CommandError) as failed:
         call_command(
-            "calendar", "import", str(tmp_path / "missing.ics"), str(text_file),
-            str(DATA / "allday_floating.ics"), "--user", "bob", stdout=io.StringIO(), stderr=err,
+            "calendar",
+            "import",
+            str(tmp_path / "missing.ics"),
+            str(text_file),
+            str(DATA / "allday_floating.ics"),
+            "--user",
+            "bob",
+            stdout=io.StringIO(),
+            stderr=err,
         )
     assert "2 files could not be read" in str(failed.value)
     assert "missing.ics: cannot read it" in err.getvalue()
@@ -101,7 +113,12 @@ def test_the_api_imports_an_uploaded_file_and_reports_counts_and_problems(client
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["counts"] == {
-        "created": 3, "updated": 0, "unchanged": 0, "cancelled": 0, "skipped": 0, "failed": 4,
+        "created": 3,
+        "updated": 0,
+        "unchanged": 0,
+        "cancelled": 0,
+        "skipped": 0,
+        "failed": 4,
     }
     errors = {p["uid"]: p for p in body["problems"] if p["severity"] == "error"}
     assert errors["swapped@example.org"]["summary"] == "Ends before it starts"

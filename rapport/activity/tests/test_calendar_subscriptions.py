@@ -174,7 +174,9 @@ def test_credentials_in_the_address_are_sent_and_never_shown(bob, client, server
     assert shown["url"].startswith("http://bob:***@127.0.0.1:")
 
 
-def test_the_duty_enqueues_each_due_subscription_once(bob, server, django_capture_on_commit_callbacks):
+def test_the_duty_enqueues_each_due_subscription_once(
+    bob, server, django_capture_on_commit_callbacks
+):
     base, state = server
     subscription = subscribe(bob, f"{base}/calendar.ics")
     with django_capture_on_commit_callbacks(execute=True):
@@ -187,19 +189,25 @@ def test_the_duty_enqueues_each_due_subscription_once(bob, server, django_captur
     assert len(state.requests) == 1
 
 
-def test_subscriptions_through_the_api(client, bob, alice, server, django_capture_on_commit_callbacks):
+def test_subscriptions_through_the_api(
+    client, bob, alice, server, django_capture_on_commit_callbacks
+):
     base, state = server
     headers = bearer(bob)
     bad = client.post(
-        API, {"name": "", "url": "ftp://example.com/x.ics", "refresh_minutes": 1},
-        content_type="application/json", **headers,
+        API,
+        {"name": "", "url": "ftp://example.com/x.ics", "refresh_minutes": 1},
+        content_type="application/json",
+        **headers,
     )
     assert bad.status_code == 422
     fields = {e["field"] for e in bad.json()["errors"]}
     assert fields == {"name", "url", "refresh_minutes"}
     created = client.post(
-        API, {"name": "Team", "url": f"{base}/calendar.ics"},
-        content_type="application/json", **headers,
+        API,
+        {"name": "Team", "url": f"{base}/calendar.ics"},
+        content_type="application/json",
+        **headers,
     )
     assert created.status_code == 201
     pk = created.json()["id"]
@@ -212,8 +220,10 @@ def test_subscriptions_through_the_api(client, bob, alice, server, django_captur
     assert refreshed.status_code == 202
     assert client.get(f"{API}/{pk}", **headers).json()["status"] == "ok"
     patched = client.patch(
-        f"{API}/{pk}", {"refresh_minutes": 15, "enabled": False},
-        content_type="application/json", **headers,
+        f"{API}/{pk}",
+        {"refresh_minutes": 15, "enabled": False},
+        content_type="application/json",
+        **headers,
     )
     assert patched.json()["refresh_minutes"] == 15
     assert patched.json()["status"] == "paused"
