@@ -24,7 +24,7 @@ from rapport.core.errors import InvalidInput
 router = Router(tags=["calendar"])
 
 
-class ProblemOut(Schema):
+class CalendarProblemOut(Schema):
     uid: str
     summary: str
     occurrence: str = Field(description="The occurrence's RECURRENCE-ID, or empty.")
@@ -32,7 +32,7 @@ class ProblemOut(Schema):
     reason: str
 
 
-class Counts(Schema):
+class CalendarImportCounts(Schema):
     created: int
     updated: int
     unchanged: int
@@ -41,14 +41,14 @@ class Counts(Schema):
     failed: int = Field(description="Events or occurrences not stored (see problems).")
 
 
-class ImportOut(Schema):
+class CalendarImportOut(Schema):
     file_name: str
     events: int = Field(description="Events (UIDs) in the file.")
-    counts: Counts
-    problems: list[ProblemOut]
+    counts: CalendarImportCounts
+    problems: list[CalendarProblemOut]
 
 
-class SubscriptionOut(Schema):
+class CalendarSubscriptionOut(Schema):
     id: int
     name: str
     url: str = Field(description="The address, with any password in it hidden.")
@@ -65,7 +65,7 @@ class SubscriptionOut(Schema):
     created_at: dt.datetime
 
 
-class SubscriptionIn(Schema):
+class CalendarSubscriptionIn(Schema):
     model_config = ConfigDict(extra="forbid")
     name: str | None = None
     url: str | None = Field(None, description="http, https or webcal address of an ICS feed.")
@@ -92,7 +92,9 @@ def subscription_out(subscription: CalendarSubscription) -> dict[str, Any]:
     }
 
 
-@router.post("/import", response={200: ImportOut, **READ_ERRORS}, summary="Import an .ics file")
+@router.post(
+    "/import", response={200: CalendarImportOut, **READ_ERRORS}, summary="Import an .ics file"
+)
 def import_calendar(request: HttpRequest, file: File[UploadedFile | None] = None) -> dict[str, Any]:
     """Multipart upload (field `file`: an iCalendar file, at most 5 MB by default).
 
@@ -111,7 +113,7 @@ def import_calendar(request: HttpRequest, file: File[UploadedFile | None] = None
 
 @router.get(
     "/subscriptions",
-    response={200: list[SubscriptionOut], **READ_ERRORS},
+    response={200: list[CalendarSubscriptionOut], **READ_ERRORS},
     summary="List my subscribed calendars",
 )
 def list_subscriptions(request: HttpRequest) -> list[dict[str, Any]]:
@@ -120,11 +122,11 @@ def list_subscriptions(request: HttpRequest) -> list[dict[str, Any]]:
 
 @router.post(
     "/subscriptions",
-    response={201: SubscriptionOut, **WRITE_ERRORS},
+    response={201: CalendarSubscriptionOut, **WRITE_ERRORS},
     summary="Subscribe to a calendar URL",
 )
 def create_subscription(
-    request: HttpRequest, response: HttpResponse, payload: SubscriptionIn
+    request: HttpRequest, response: HttpResponse, payload: CalendarSubscriptionIn
 ) -> Status[dict[str, Any]]:
     """The first refresh runs soon in the background; poll the subscription's `status`."""
     subscription = service.subscription_create(
@@ -136,7 +138,7 @@ def create_subscription(
 
 @router.get(
     "/subscriptions/{subscription_id}",
-    response={200: SubscriptionOut, **READ_ERRORS},
+    response={200: CalendarSubscriptionOut, **READ_ERRORS},
     summary="Read a subscribed calendar",
 )
 def get_subscription(request: HttpRequest, subscription_id: ObjectId) -> dict[str, Any]:
@@ -147,11 +149,11 @@ def get_subscription(request: HttpRequest, subscription_id: ObjectId) -> dict[st
 
 @router.patch(
     "/subscriptions/{subscription_id}",
-    response={200: SubscriptionOut, **WRITE_ERRORS},
+    response={200: CalendarSubscriptionOut, **WRITE_ERRORS},
     summary="Change a subscribed calendar",
 )
 def patch_subscription(
-    request: HttpRequest, subscription_id: ObjectId, payload: SubscriptionIn
+    request: HttpRequest, subscription_id: ObjectId, payload: CalendarSubscriptionIn
 ) -> dict[str, Any]:
     who = actor(request)
     subscription = service.subscription_get(actor=who, subscription_id=subscription_id)
@@ -175,7 +177,7 @@ def delete_subscription(request: HttpRequest, subscription_id: ObjectId) -> Stat
 
 @router.post(
     "/subscriptions/{subscription_id}/refresh",
-    response={202: SubscriptionOut, **WRITE_ERRORS},
+    response={202: CalendarSubscriptionOut, **WRITE_ERRORS},
     summary="Refresh a subscribed calendar now",
 )
 def refresh_subscription(request: HttpRequest, subscription_id: ObjectId) -> Status[dict[str, Any]]:
