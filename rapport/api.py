@@ -147,6 +147,7 @@ api.add_router("/duplicates", "rapport.duplicates.api.router")
 api.add_router("/merges", "rapport.merges.api.router")
 api.add_router("/interactions", "rapport.activity.api.interactions.router")
 api.add_router("/", "rapport.activity.api.interactions.timeline_router")
+api.add_router("/calendar", "rapport.activity.api.calendar.router")
 
 
 def _errors(request: HttpRequest, errors: list[FieldError]) -> HttpResponse:

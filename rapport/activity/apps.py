@@ -25,13 +25,23 @@ def _demo(first_contact_id: int) -> None:
     demo_activity_load(first_contact_id)
 
 
+def _calendar_refreshes() -> None:
+    # imported when the duty runs: the iCalendar libraries stay out of every command
+    from rapport.activity.calendar.subscriptions import subscriptions_enqueue_due
+
+    subscriptions_enqueue_due()
+
+
 class ActivityConfig(AppConfig):
     name = "rapport.activity"
     label = "activity"
 
     def ready(self) -> None:
+        from datetime import timedelta
+
         from rapport.activity.services import participants
         from rapport.core import hooks, panels
+        from rapport.core.schedule import register_duty
 
         # a contact created, imported or edited takes over the mail and calls that
         # were waiting for its email or number; a merge or an undone merge recomputes
@@ -44,3 +54,5 @@ class ActivityConfig(AppConfig):
         # the timeline and the relationship box on contact and organization pages
         panels.register_panels("contact", _contact_panels)
         panels.register_panels("organization", _organization_panels)
+        # subscribed calendars due for a refresh each get a background task
+        register_duty("calendar.subscriptions", timedelta(minutes=1), _calendar_refreshes)

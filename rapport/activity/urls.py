@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rapport.activity.views import interactions, timeline
+from rapport.activity.views import calendar, interactions, timeline
 
 app_name = "activity"
 
@@ -18,5 +18,22 @@ urlpatterns = [
         "organizations/<int:pk>/timeline/",
         timeline.organization_timeline,
         name="organization_timeline",
+    ),
+    path("activity/calendar/", calendar.calendar_home, name="calendar"),
+    path("activity/calendar/subscribe", calendar.subscription_create, name="calendar_subscribe"),
+    path(
+        "activity/calendar/subscriptions/<int:pk>/",
+        calendar.subscription_detail,
+        name="calendar_subscription",
+    ),
+    path(
+        "activity/calendar/subscriptions/<int:pk>/refresh",
+        calendar.subscription_refresh,
+        name="calendar_subscription_refresh",
+    ),
+    path(
+        "activity/calendar/subscriptions/<int:pk>/delete",
+        calendar.subscription_delete,
+        name="calendar_subscription_delete",
     ),
 ]

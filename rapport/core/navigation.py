@@ -83,6 +83,12 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
         "Data",
         (
             NavItem("Import", "ingest:imports", ("ingest:import*",), action="imports.run"),
+            NavItem(
+                "Import calendar",
+                "activity:calendar",
+                ("activity:calendar*",),
+                action="calendars.import",
+            ),
             NavItem("Quality", "quality:audit", ("quality:*",), action="quality.view"),
             NavItem("Duplicates", "duplicates:queue", ("duplicates:*",)),
             NavItem("Merges", "merges:list", ("merges:*",), action="contacts.merge"),

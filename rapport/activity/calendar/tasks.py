@@ -1,0 +1,12 @@
+"""Background tasks of calendar capture: they only call services."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from rapport.activity.calendar.subscriptions import subscription_refresh
+
+
+@task()
+def refresh_subscription(subscription_id: int) -> None:
+    subscription_refresh(subscription_id=subscription_id)
