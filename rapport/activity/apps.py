@@ -54,5 +54,9 @@ class ActivityConfig(AppConfig):
         # the timeline and the relationship box on contact and organization pages
         panels.register_panels("contact", _contact_panels)
         panels.register_panels("organization", _organization_panels)
+        # meetings logged ahead of time count as contact once they have happened
+        register_duty(
+            "activity.contacted_catch_up", timedelta(minutes=10), participants.contacts_catch_up
+        )
         # subscribed calendars due for a refresh each get a background task
         register_duty("calendar.subscriptions", timedelta(minutes=1), _calendar_refreshes)

@@ -416,8 +416,8 @@ def _contacts_of(interaction_id: int) -> list[int]:
 def _contacted(contact_ids: Sequence[int], moment: dt.datetime) -> None:
     """A new two-way interaction: move "last contacted" forward where it is later,
     and the keep-in-touch day of those who have a cadence."""
-    if not contact_ids:
-        return
+    if not contact_ids or moment > timezone.now():
+        return  # a meeting still to come counts once it has happened (contacts_catch_up)
     Contact.objects.filter(pk__in=contact_ids).filter(
         Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lt=moment)
     ).update(last_contacted_at=moment)

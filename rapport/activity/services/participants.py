@@ -287,7 +287,9 @@ def contacts_refresh_activity(contact_ids: Iterable[int]) -> None:
         if created is None:
             continue
         last = (
-            Participant.objects.filter(contact_id=contact_id, interaction__two_way=True)
+            Participant.objects.filter(
+                contact_id=contact_id, interaction__two_way=True, occurred_at__lte=timezone.now()
+            )
             .aggregate(last=Max("occurred_at"))
             .get("last")
         )
@@ -318,3 +320,37 @@ def organization_people(organization_id: int) -> list[int]:
         .values_list("affiliations__contact_id", flat=True)
         .distinct()
     )
+
+
+def contacts_catch_up(
+    *, now: dt.datetime | None = None, since: dt.timedelta = dt.timedelta(days=1)
+) -> int:
+    """Move "last contacted" on for two-way interactions that have just happened: a
+    meeting logged or imported ahead of time counts from its start, not from when it was
+    written down. Run as a periodic duty; returns how many contacts moved on."""
+    now = now or timezone.now()
+    latest = (
+        Participant.objects.filter(
+            contact__isnull=False,
+            interaction__two_way=True,
+            occurred_at__gt=now - since,
+            occurred_at__lte=now,
+        )
+        .values("contact_id")
+        .annotate(last=Max("occurred_at"))
+    )
+    moved = 0
+    for row in latest:
+        moved += (
+            Contact.objects.filter(pk=row["contact_id"])
+            .filter(Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lt=row["last"]))
+            .update(last_contacted_at=row["last"])
+        )
+    with_cadence = list(
+        Contact.objects.filter(
+            pk__in=[row["contact_id"] for row in latest], reach_out_by__isnull=False
+        ).values_list("id", flat=True)
+    )
+    if with_cadence:
+        contacts_refresh_activity(with_cadence)
+    return moved

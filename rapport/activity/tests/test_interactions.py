@@ -302,3 +302,29 @@ def test_deleting_a_contact_keeps_its_interactions_with_the_name_it_had(bob, ann
     kept = Participant.objects.get(interaction=made)
     assert kept.contact_id is None
     assert kept.name == "Ann Lee"
+
+
+def test_a_meeting_ahead_counts_as_contact_only_once_it_has_happened(bob, ann):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from rapport.activity.services.participants import contacts_catch_up
+    from rapport.core.schedule import run_due_duties
+
+    soon = timezone.now() + dt.timedelta(hours=2)
+    services.interaction_create(
+        actor=bob,
+        data={
+            "kind": "meeting",
+            "occurred_at": soon.isoformat(),
+            "participants": [{"contact_id": ann.pk}],
+        },
+    )
+    ann.refresh_from_db()
+    assert ann.last_contacted_at is None
+    assert contacts_catch_up() == 0
+    assert "activity.contacted_catch_up" in run_due_duties(now=soon + dt.timedelta(hours=1))
+    assert contacts_catch_up(now=soon + dt.timedelta(minutes=5)) == 1
+    ann.refresh_from_db()
+    assert ann.last_contacted_at == soon
