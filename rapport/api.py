@@ -145,6 +145,9 @@ api.add_router("/imports", "rapport.ingest.api.router")
 api.add_router("/quality", "rapport.quality.api.router")
 api.add_router("/duplicates", "rapport.duplicates.api.router")
 api.add_router("/merges", "rapport.merges.api.router")
+api.add_router("/tasks", "rapport.activity.api.tasks.router")
+api.add_router("/notifications", "rapport.activity.api.notifications.router")
+api.add_router("/keep-in-touch", "rapport.activity.api.keep_in_touch.router")
 
 
 def _errors(request: HttpRequest, errors: list[FieldError]) -> HttpResponse:

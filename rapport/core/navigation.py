@@ -74,7 +74,36 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
         + ("contacts:delete", "contacts:photo", "contacts:affiliation_*"),
     ),
     NavItem("Organizations", "contacts:organizations", ("contacts:organization*",)),
-    NavItem("Activity", ready=False),
+    NavGroup(
+        "activity",
+        "Activity",
+        (
+            NavItem(
+                "My tasks",
+                "activity:tasks",
+                ("activity:tasks", "activity:task_*"),
+                action="tasks.view",
+            ),
+            NavItem(
+                "Due to reach out",
+                "activity:reach_out",
+                ("activity:reach_out",),
+                action="contacts.view",
+            ),
+            NavItem(
+                "Keep in touch",
+                "activity:keep_in_touch",
+                ("activity:keep_in_touch*",),
+                action="contacts.view",
+            ),
+            NavItem(
+                "Notifications",
+                "activity:notifications",
+                ("activity:notification*",),
+                action="notifications.own",
+            ),
+        ),
+    ),
     NavItem("Segments", ready=False),
     NavItem("Pipeline", ready=False),
     NavItem("Insights", ready=False),
