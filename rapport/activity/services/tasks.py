@@ -24,7 +24,7 @@ from rapport.access.models import User
 from rapport.activity.models import Task
 from rapport.activity.services import notifications, reminders
 from rapport.activity.services.participants import contacts_refresh_activity
-from rapport.activity.services.zones import day_start, user_zone
+from rapport.activity.services.zones import at_local, day_start, user_zone
 from rapport.contacts.models import Contact, Organization
 from rapport.core import policy
 from rapport.core.errors import Conflict, FieldError, InvalidInput
@@ -379,11 +379,12 @@ def next_occurrence(task: Task) -> tuple[dt.date | None, dt.datetime | None, str
     if not task.recurrence:
         return None
     parts = recurrence_parts(task.recurrence)
+    following = dict(parts)
     if "COUNT" in parts:
-        left = int(parts["COUNT"])
+        left = int(parts.pop("COUNT"))
         if left <= 1:
             return None
-        parts["COUNT"] = str(left - 1)
+        following["COUNT"] = str(left - 1)
     zone = user_zone(task.assignee)
     # Repeat on the wall clock of the assignee, so a weekly 09:00 stays 09:00 across DST.
     if task.due_at:
@@ -397,8 +398,8 @@ def next_occurrence(task: Task) -> tuple[dt.date | None, dt.datetime | None, str
     if after is None:
         return None
     if task.due_at:
-        return None, after.replace(tzinfo=zone), _rule_text(parts)
-    return after.date(), None, _rule_text(parts)
+        return None, at_local(after.date(), after.time(), zone), _rule_text(following)
+    return after.date(), None, _rule_text(following)
 
 
 def log_call_url(task: Task, contact_ids: Iterable[int]) -> str:
