@@ -47,7 +47,9 @@ def test_a_contact_cadence_counts_from_creation_until_a_two_way_interaction(bob)
 def test_a_tag_cadence_covers_everyone_with_the_tag_and_the_shortest_wins(bob):
     people = [contact(bob, f"P{i} Person", tags=["Investors"]) for i in range(5)]
     outsider = contact(bob, "Out Sider")
-    cadence = keep_in_touch.keep_in_touch_set(actor=bob, data={"tag": "investors", "every_days": 90})
+    cadence = keep_in_touch.keep_in_touch_set(
+        actor=bob, data={"tag": "investors", "every_days": 90}
+    )
     created = timezone.localtime(people[0].created_at).date()
     assert {day(p) for p in people} == {created + dt.timedelta(days=90)}
     assert day(outsider) is None
@@ -70,7 +72,9 @@ def test_gaining_or_losing_a_tag_moves_the_reach_out_day(bob):
     ben = contact(bob, "Ben Ray", tags=["VIP"])
     keep_in_touch.keep_in_touch_set(actor=bob, data={"tag": "VIP", "every_days": 14})
     assert day(ben) is not None and day(ann) is None
-    contacts.contact_update(actor=bob, contact=Contact.objects.get(pk=ann.pk), data={"tags": ["VIP"]})
+    contacts.contact_update(
+        actor=bob, contact=Contact.objects.get(pk=ann.pk), data={"tags": ["VIP"]}
+    )
     assert day(ann) == timezone.localtime(ann.created_at).date() + dt.timedelta(days=14)
     contacts.contact_update(actor=bob, contact=Contact.objects.get(pk=ann.pk), data={"tags": []})
     assert day(ann) is None
@@ -80,7 +84,10 @@ def test_a_tag_cadence_updates_many_contacts_in_few_queries(bob, django_assert_m
     people = [contact(bob, f"P{i} Person", tags=["Bulk"]) for i in range(40)]
     with django_assert_max_num_queries(15):
         keep_in_touch.keep_in_touch_set(actor=bob, data={"tag": "Bulk", "every_days": 7})
-    assert Contact.objects.filter(pk__in=[p.pk for p in people], reach_out_by__isnull=False).count() == 40
+    assert (
+        Contact.objects.filter(pk__in=[p.pk for p in people], reach_out_by__isnull=False).count()
+        == 40
+    )
 
 
 def test_bad_cadences_are_refused_with_their_field(bob, charlie):
@@ -109,7 +116,5 @@ def test_due_to_reach_out_pages_by_day_then_id(bob, django_assert_num_queries):
         cursor = page.next_cursor
         if cursor is None:
             break
-    expected = sorted(
-        (Contact.objects.get(pk=p.pk).reach_out_by, p.pk) for p in people[1:]
-    )
+    expected = sorted((Contact.objects.get(pk=p.pk).reach_out_by, p.pk) for p in people[1:])
     assert seen == [pk for _, pk in expected]

@@ -156,7 +156,9 @@ def test_a_reminder_at_nine_follows_dst_in_the_owners_zone(bob):
     reminders.reminders_plan(now=dt.datetime(2026, 7, 4, 5, 0, tzinfo=UTC))
     reminders.reminders_plan(now=dt.datetime(2026, 12, 4, 5, 0, tzinfo=UTC))
     assert Reminder.objects.get(contact=summer).remind_at == dt.datetime(2026, 7, 4, 13, tzinfo=UTC)
-    assert Reminder.objects.get(contact=winter).remind_at == dt.datetime(2026, 12, 4, 14, tzinfo=UTC)
+    assert Reminder.objects.get(contact=winter).remind_at == dt.datetime(
+        2026, 12, 4, 14, tzinfo=UTC
+    )
 
 
 def test_the_tasks_cli_completes_and_the_worker_duty_is_registered(bob):

@@ -145,7 +145,11 @@ def test_completing_a_weekly_task_opens_the_next_at_the_same_wall_time_across_ds
 def test_a_monthly_day_task_repeats_on_days(bob):
     task = services.task_create(
         actor=bob,
-        data={"title": "Invoice", "due_date": "2026-01-31", "recurrence": "FREQ=MONTHLY;BYMONTHDAY=-1"},
+        data={
+            "title": "Invoice",
+            "due_date": "2026-01-31",
+            "recurrence": "FREQ=MONTHLY;BYMONTHDAY=-1",
+        },
     )
     following = services.task_complete(actor=bob, task=task).next_task
     assert following is not None
@@ -202,7 +206,8 @@ def test_next_step_and_last_contacted_follow_task_and_interaction_writes(bob):
     assert ben.next_step is None and ben.next_step_at is None
     # a connected call is "last contacted"; a note is not
     interactions.interaction_create(
-        actor=bob, data={"kind": "note", "body": "thinking", "participants": [{"contact_id": ann.pk}]}
+        actor=bob,
+        data={"kind": "note", "body": "thinking", "participants": [{"contact_id": ann.pk}]},
     )
     ann.refresh_from_db()
     assert ann.last_contacted_at is None
@@ -226,7 +231,9 @@ def test_a_reminder_follows_its_task(bob):
     )
     reminder = Reminder.objects.get(task=task)
     assert (reminder.user, reminder.remind_at) == (bob, dt.datetime(2026, 6, 1, 11, tzinfo=dt.UTC))
-    Reminder.objects.filter(pk=reminder.pk).update(sent_at=dt.datetime(2026, 6, 1, 11, tzinfo=dt.UTC))
+    Reminder.objects.filter(pk=reminder.pk).update(
+        sent_at=dt.datetime(2026, 6, 1, 11, tzinfo=dt.UTC)
+    )
     # moved: scheduled again and due to be delivered again
     services.task_update(actor=bob, task=task, data={"due_at": "2026-06-02T12:00:00Z"})
     reminder.refresh_from_db()
