@@ -43,8 +43,8 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-def smtp(settings) -> Iterator[Inbox]:
+@pytest.fixture(name="smtp")
+def smtp_fixture(settings) -> Iterator[Inbox]:
     """A real SMTP server (aiosmtpd) on 127.0.0.1; Django's SMTP backend points at it."""
     inbox = Inbox()
     port = _free_port()

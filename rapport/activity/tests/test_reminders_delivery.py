@@ -13,7 +13,7 @@ from django.core.management import call_command
 from rapport.activity.models import Notification, Reminder, ReminderDigest
 from rapport.activity.services import reminders
 from rapport.activity.services import tasks as tasks_service
-from rapport.activity.tests.tasks_support import Inbox, smtp  # noqa: F401 (fixture)
+from rapport.activity.tests.tasks_support import Inbox, smtp_fixture  # noqa: F401 (fixture)
 from rapport.core import schedule
 
 pytestmark = pytest.mark.django_db
