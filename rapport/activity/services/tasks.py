@@ -434,7 +434,12 @@ def _notify_assignee(task: Task, actor: Any, previous_assignee_id: int | None) -
 
 
 def _lock(task: Task, expected_version: int | None) -> Task:
-    current = Task.objects.select_for_update().select_related("assignee").filter(pk=task.pk).first()
+    current = (
+        Task.objects.select_for_update(of=("self",))
+        .select_related("assignee")
+        .filter(pk=task.pk)
+        .first()
+    )
     if current is None:
         raise Conflict("This task has been deleted.")
     if expected_version is not None and current.version != expected_version:
