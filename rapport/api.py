@@ -148,6 +148,9 @@ api.add_router("/merges", "rapport.merges.api.router")
 api.add_router("/interactions", "rapport.activity.api.interactions.router")
 api.add_router("/", "rapport.activity.api.interactions.timeline_router")
 api.add_router("/calendar", "rapport.activity.api.calendar.router")
+api.add_router("/tasks", "rapport.activity.api.tasks.router")
+api.add_router("/notifications", "rapport.activity.api.notifications.router")
+api.add_router("/keep-in-touch", "rapport.activity.api.keep_in_touch.router")
 
 
 def _errors(request: HttpRequest, errors: list[FieldError]) -> HttpResponse:

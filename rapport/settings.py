@@ -88,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "rapport.core.context_processors.policy",
+                "rapport.activity.context_processors.notifications",
             ],
         },
     },
@@ -209,6 +210,23 @@ REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600}}
 if _task_backend == "rq":
     INSTALLED_APPS.append("django_rq")
+
+# Outgoing mail (reminders and daily digests) through an SMTP server. EMAIL_HOST_PASSWORD
+# may be given as EMAIL_HOST_PASSWORD_FILE. EMAIL_USE_TLS is STARTTLS (port 587),
+# EMAIL_USE_SSL implicit TLS (port 465); not both.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = bool(env_bool("EMAIL_USE_TLS", False))
+EMAIL_USE_SSL = bool(env_bool("EMAIL_USE_SSL", False))
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ValueError("Set EMAIL_USE_TLS or EMAIL_USE_SSL, not both")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Rapport <rapport@localhost>")
+# The address people open Rapport at (https://crm.example.com), for links in mail.
+RAPPORT_BASE_URL = env_str("RAPPORT_BASE_URL", "").rstrip("/")
 
 # Region used to read phone numbers typed without a country code when the contact
 # has no address country.

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import zoneinfo
+from functools import lru_cache
 from typing import Any
 
 from axes.helpers import get_client_ip_address, get_client_username
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied
@@ -158,3 +161,36 @@ def user_change(request: HttpRequest, pk: int) -> HttpResponse:
             + ".",
         )
     return redirect("access:users")
+
+
+@lru_cache(maxsize=1)
+def _time_zones() -> list[str]:
+    return sorted(zoneinfo.available_timezones())
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's own settings: the time zone reminders and pages use, and
+    whether reminders come as one daily digest mail instead of one mail each."""
+    if not request.user.is_authenticated:
+        raise PermissionDenied("Sign in first.")
+    user = request.user
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        zone = request.POST.get("time_zone", "").strip()
+        if zone and zone not in _time_zones():
+            errors["time_zone"] = f"“{zone[:64]}” is not a time zone this server knows."
+        else:
+            user.time_zone = zone  # type: ignore[union-attr]
+            user.reminder_digest = request.POST.get("reminder_digest") == "1"  # type: ignore[union-attr]
+            user.save(update_fields=["time_zone", "reminder_digest"])  # type: ignore[union-attr]
+            messages.success(request, "Your preferences were saved.")
+            return redirect("access:preferences")
+    context = {
+        "zones": _time_zones(),
+        "current": request.POST.get("time_zone", user.time_zone) if errors else user.time_zone,  # type: ignore[union-attr]
+        "server_zone": settings.TIME_ZONE,
+        "errors": errors,
+    }
+    return render(request, "access/preferences.html", context, status=422 if errors else 200)

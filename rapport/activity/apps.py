@@ -60,3 +60,22 @@ class ActivityConfig(AppConfig):
         )
         # subscribed calendars due for a refresh each get a background task
         register_duty("calendar.subscriptions", timedelta(minutes=1), _calendar_refreshes)
+        self._ready_tasks()
+
+    def _ready_tasks(self) -> None:
+        from datetime import timedelta
+
+        from rapport.activity import reminder_tasks
+        from rapport.activity.services import keep_in_touch
+        from rapport.core import hooks, schedule
+
+        # a contact that gains or loses a tag with a keep-in-touch cadence moves its
+        # reach-out day; reminders falling due are delivered every minute, birthdays,
+        # anniversaries and reach-out days planned every quarter of an hour
+        hooks.on_contacts_saved(keep_in_touch.keep_in_touch_after_contacts_saved)
+        schedule.register_duty(
+            "activity.reminders.deliver", timedelta(minutes=1), reminder_tasks.deliver_duty
+        )
+        schedule.register_duty(
+            "activity.reminders.plan", timedelta(minutes=15), reminder_tasks.plan_duty
+        )

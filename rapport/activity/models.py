@@ -329,6 +329,13 @@ class Reminder(models.Model):
     text = models.CharField(max_length=300, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # Set when a process starts mailing it; a claim older than a few minutes without
+    # ``emailed_at`` belonged to a process that died, and the mail is tried again.
+    email_claimed_at = models.DateTimeField(null=True, blank=True)
+    # What it is a reminder of, so planning it twice stores it once:
+    # "task:<id>", "birthday:<contact>:<year>", "anniversary:<contact>:<year>",
+    # "keep_in_touch:<contact>:<reach out by>".
+    key = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["remind_at", "id"]
@@ -337,6 +344,16 @@ class Reminder(models.Model):
                 fields=["remind_at", "id"],
                 name="reminder_pending",
                 condition=Q(sent_at__isnull=True),
+            ),
+            models.Index(
+                fields=["remind_at", "id"],
+                name="reminder_unmailed",
+                condition=Q(sent_at__isnull=False, emailed_at__isnull=True),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"], name="reminder_key_unique", condition=~Q(key="")
             )
         ]
 
@@ -492,3 +509,27 @@ class CalendarSubscription(TimeStamped):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ReminderDigest(models.Model):
+    """The one mail a day of a user who chose the daily digest: which day (in their own
+    time zone) it covers, when a process claimed it and when it was sent. One row per
+    user and day makes two workers send it once; a claim that never reached ``sent_at``
+    belonged to a process that died and is taken over."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminder_digests"
+    )
+    day = models.DateField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    reminder_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day", "user_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day"], name="reminder_digest_once_a_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"Digest for {self.user_id} on {self.day}"

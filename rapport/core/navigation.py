@@ -74,7 +74,48 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
         + ("contacts:delete", "contacts:photo", "contacts:affiliation_*"),
     ),
     NavItem("Organizations", "contacts:organizations", ("contacts:organization*",)),
-    NavItem("Activity", "activity:home", ("activity:home", "activity:interaction*")),
+    NavGroup(
+        "activity",
+        "Activity",
+        (
+            NavItem(
+                "Recent activity",
+                "activity:home",
+                ("activity:home", "activity:interaction*"),
+                action="interactions.view",
+            ),
+            NavItem(
+                "My tasks",
+                "activity:tasks",
+                ("activity:tasks", "activity:task_*"),
+                action="tasks.view",
+            ),
+            NavItem(
+                "Due to reach out",
+                "activity:reach_out",
+                ("activity:reach_out",),
+                action="contacts.view",
+            ),
+            NavItem(
+                "Keep in touch",
+                "activity:keep_in_touch",
+                ("activity:keep_in_touch*",),
+                action="contacts.view",
+            ),
+            NavItem(
+                "Notifications",
+                "activity:notifications",
+                ("activity:notification*",),
+                action="notifications.own",
+            ),
+            NavItem(
+                "Calendars",
+                "activity:calendar",
+                ("activity:calendar*",),
+                action="calendars.import",
+            ),
+        ),
+    ),
     NavItem("Segments", ready=False),
     NavItem("Pipeline", ready=False),
     NavItem("Insights", ready=False),
@@ -83,12 +124,6 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
         "Data",
         (
             NavItem("Import", "ingest:imports", ("ingest:import*",), action="imports.run"),
-            NavItem(
-                "Import calendar",
-                "activity:calendar",
-                ("activity:calendar*",),
-                action="calendars.import",
-            ),
             NavItem("Quality", "quality:audit", ("quality:*",), action="quality.view"),
             NavItem("Duplicates", "duplicates:queue", ("duplicates:*",)),
             NavItem("Merges", "merges:list", ("merges:*",), action="contacts.merge"),

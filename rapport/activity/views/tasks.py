@@ -1,0 +1,294 @@
+"""Task pages: My tasks (complete with one key), the task form, completing, reopening
+and deleting. Every write goes through services.tasks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.dateparse import parse_date, parse_time
+from django.views.decorators.http import require_http_methods, require_POST
+
+from rapport.access.models import User
+from rapport.activity.models import Task
+from rapport.activity.selectors import tasks as selectors
+from rapport.activity.services import tasks as services
+from rapport.activity.services.zones import user_zone
+from rapport.contacts.models import Contact, Organization
+from rapport.contacts.views._common import is_htmx, page, vary_on_htmx
+from rapport.core import policy
+from rapport.core.errors import Conflict, InvalidInput
+
+REMIND_CHOICES = [
+    ("", "No reminder"),
+    ("0", "When due"),
+    ("15", "15 minutes before"),
+    ("60", "1 hour before"),
+    ("1440", "1 day before"),
+    ("10080", "1 week before"),
+]
+REPEAT_CHOICES = [
+    ("", "Does not repeat"),
+    ("FREQ=DAILY", "Every day"),
+    ("FREQ=WEEKLY", "Every week"),
+    ("FREQ=MONTHLY", "Every month"),
+    ("FREQ=YEARLY", "Every year"),
+]
+# Service field paths shown next to another form field.
+_FIELD_OF = {"due_at": "due", "due_date": "due"}
+
+
+@page
+def task_list(request: HttpRequest) -> HttpResponse:
+    """My tasks: overdue, today, upcoming and undated; others' with ``?assignee=``."""
+    policy.require(request.user, "tasks.view")
+    wanted = request.GET.get("assignee", "").strip()
+    assignee: User | None
+    if wanted == "none":
+        assignee = None
+    elif wanted and wanted != request.user.get_username():
+        assignee = User.objects.filter(username=wanted).first()
+        if assignee is None:
+            messages.error(request, f"There is no user {wanted!r}; showing your tasks.")
+            assignee = request.user  # type: ignore[assignment]
+    else:
+        assignee = request.user  # type: ignore[assignment]
+    sections = selectors.my_tasks(actor=request.user, assignee=assignee)
+    context = {
+        "sections": [
+            ("overdue", "Overdue", sections.overdue),
+            ("today", "Today", sections.today),
+            ("upcoming", "Upcoming", sections.upcoming),
+            ("undated", "No due date", sections.undated),
+        ],
+        "empty": sections.empty,
+        "assignee": assignee,
+        "mine": assignee is not None and assignee.pk == request.user.pk,
+        "users": User.objects.filter(is_active=True).order_by("username"),
+        "wanted": wanted,
+        "zone": user_zone(assignee or request.user),
+        "limit": selectors.SECTION_LIMIT,
+    }
+    return vary_on_htmx(render(request, "activity/tasks/task_list.html", context))
+
+
+def _form_data(post: QueryDict, zone: dt.tzinfo) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The service's input from the form's fields; errors of fields only the form has."""
+    errors: dict[str, list[str]] = {}
+    data: dict[str, Any] = {
+        "title": post.get("title", ""),
+        "notes": post.get("notes", ""),
+        "kind": post.get("kind", "") or "todo",
+        "priority": post.get("priority", "") or "2",
+        "assignee": post.get("assignee", "") or None,
+        "remind_before": post.get("remind_before", "") or None,
+    }
+    repeat = post.get("recurrence", "")
+    data["recurrence"] = post.get("recurrence_custom", "") if repeat == "custom" else repeat
+    day_text, time_text = post.get("due_date", "").strip(), post.get("due_time", "").strip()
+    day = parse_date(day_text) if day_text else None
+    if day_text and day is None:
+        errors["due"] = ["Give a day such as 2026-03-01."]
+    clock = None
+    if time_text:
+        try:
+            clock = parse_time(time_text)
+        except ValueError:
+            clock = None
+        if clock is None:
+            errors["due"] = ["Give a time such as 14:30."]
+        elif day is None and "due" not in errors:
+            errors["due"] = ["A due time needs a day."]
+    if day and clock:
+        data["due_at"], data["due_date"] = dt.datetime.combine(day, clock, tzinfo=zone), None
+    else:
+        data["due_date"], data["due_at"] = day, None
+    related: list[Any] = []
+    for value in [*post.getlist("contact_ids"), post.get("add_contact", "")]:
+        if str(value).strip():
+            related.append(str(value).strip())
+    data["contact_ids"] = related
+    data["organization_ids"] = [v for v in post.getlist("organization_ids") if v.strip()]
+    return data, errors
+
+
+def _form_context(
+    request: HttpRequest,
+    task: Task | None,
+    values: dict[str, Any],
+    errors: dict[str, list[str]],
+) -> dict[str, Any]:
+    contact_ids = [int(c) for c in values.get("contact_ids", []) if str(c).isdigit()]
+    org_ids = [int(o) for o in values.get("organization_ids", []) if str(o).isdigit()]
+    return {
+        "task": task,
+        "values": values,
+        "errors": errors,
+        "error_list": [(k, m) for k, ms in errors.items() for m in ms],
+        "kinds": Task.Kind.choices,
+        "priorities": Task.Priority.choices,
+        "statuses": Task.Status.choices,
+        "remind_choices": REMIND_CHOICES,
+        "repeat_choices": REPEAT_CHOICES,
+        "users": User.objects.filter(is_active=True).order_by("username"),
+        "related_contacts": list(
+            Contact.objects.filter(pk__in=contact_ids).values_list("id", "display_name")
+        ),
+        "related_organizations": list(
+            Organization.objects.filter(pk__in=org_ids).values_list("id", "name")
+        ),
+        "zone": user_zone(request.user),
+    }
+
+
+def _values_of(task: Task, zone: dt.tzinfo) -> dict[str, Any]:
+    due_at = task.due_at.astimezone(zone) if task.due_at else None
+    due_day = due_at.date() if due_at else task.due_date
+    repeat = task.recurrence
+    known = {value for value, _ in REPEAT_CHOICES}
+    return {
+        "title": task.title,
+        "notes": task.notes,
+        "kind": task.kind,
+        "priority": str(task.priority),
+        "assignee": task.assignee.username if task.assignee else "",
+        "due_date": due_day.isoformat() if due_day else "",
+        "due_time": f"{due_at:%H:%M}" if due_at else "",
+        "remind_before": "" if task.remind_before is None else str(task.remind_before),
+        "recurrence": repeat if repeat in known else "custom",
+        "recurrence_custom": "" if repeat in known else repeat,
+        "status": task.status,
+        "contact_ids": [str(c) for c in getattr(task, "related_contact_ids", [])],
+        "organization_ids": [str(o) for o in getattr(task, "related_organization_ids", [])],
+    }
+
+
+def _errors_of(exc: InvalidInput) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for error in exc.errors:
+        key = _FIELD_OF.get(error.path, error.path.split("[")[0])
+        found.setdefault(key, []).append(error.message)
+    return found
+
+
+def _posted_values(request: HttpRequest) -> dict[str, Any]:
+    values: dict[str, Any] = {key: request.POST.get(key, "") for key in request.POST}
+    values["contact_ids"] = [
+        v for v in [*request.POST.getlist("contact_ids"), request.POST.get("add_contact", "")] if v
+    ]
+    values["organization_ids"] = request.POST.getlist("organization_ids")
+    return values
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def task_create(request: HttpRequest) -> HttpResponse:
+    """A new task; ``?contact=<id>`` / ``?organization=<id>`` relate it from the start
+    (the "Follow-up task" link of a contact page)."""
+    policy.require(request.user, "tasks.add")
+    zone = user_zone(request.user)
+    if request.method == "POST":
+        data, errors = _form_data(request.POST, zone)
+        if not errors:
+            try:
+                task = services.task_create(actor=request.user, data=data)
+            except InvalidInput as exc:
+                errors = _errors_of(exc)
+            else:
+                messages.success(request, f"Task “{task.title}” created.")
+                back = request.POST.get("next", "")
+                return redirect(
+                    back if back.startswith("/") and not back.startswith("//") else "activity:tasks"
+                )
+        context = _form_context(request, None, _posted_values(request), errors)
+        context["next"] = request.POST.get("next", "")
+        return render(request, "activity/tasks/task_form.html", context, status=422)
+    initial = services.task_form_initial(
+        contact_id=request.GET.get("contact"), organization_id=request.GET.get("organization")
+    )
+    values: dict[str, Any] = {
+        "kind": request.GET.get("kind", "todo"),
+        "priority": "2",
+        "assignee": request.user.get_username(),
+        "contact_ids": [str(c) for c in initial["contact_ids"]],
+        "organization_ids": [str(o) for o in initial["organization_ids"]],
+    }
+    context = _form_context(request, None, values, {})
+    if initial["contact_ids"]:
+        context["next"] = reverse("contacts:detail", args=[initial["contact_ids"][0]])
+    return render(request, "activity/tasks/task_form.html", context)
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def task_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    task = selectors.task_get(actor=request.user, task_id=pk)
+    zone = user_zone(request.user)
+    if request.method == "POST":
+        data, errors = _form_data(request.POST, zone)
+        if request.POST.get("status"):
+            data["status"] = request.POST["status"]
+        version = request.POST.get("version", "")
+        if not errors:
+            try:
+                services.task_update(
+                    actor=request.user,
+                    task=task,
+                    data=data,
+                    expected_version=int(version) if version.isdigit() else None,
+                )
+            except InvalidInput as exc:
+                errors = _errors_of(exc)
+            except Conflict as exc:
+                errors = {"version": [f"{exc} Nothing was saved; reload to see the change."]}
+            else:
+                messages.success(request, f"Task “{data['title'].strip()}” saved.")
+                return redirect("activity:tasks")
+        context = _form_context(request, task, _posted_values(request), errors)
+        return render(request, "activity/tasks/task_form.html", context, status=422)
+    context = _form_context(request, task, _values_of(task, zone), {})
+    return render(request, "activity/tasks/task_form.html", context)
+
+
+@page
+@require_POST
+def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Complete from the list: htmx gets the row back, done, with "Log the call" for a
+    call task; without JavaScript a call task goes straight to logging the call."""
+    task = Task.objects.get(pk=pk)
+    done = services.task_complete(actor=request.user, task=task)
+    if is_htmx(request):
+        row = selectors.task_get(actor=request.user, task_id=pk)
+        context = {"t": row, "completion": done, "zone": user_zone(request.user)}
+        return render(request, "activity/tasks/_task_row.html", context)
+    if done.log_call_url:
+        return redirect(done.log_call_url)
+    messages.success(request, f"Done: {task.title}.")
+    return redirect("activity:tasks")
+
+
+@page
+@require_POST
+def task_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    task = Task.objects.get(pk=pk)
+    services.task_reopen(actor=request.user, task=task)
+    if is_htmx(request):
+        row = selectors.task_get(actor=request.user, task_id=pk)
+        return render(
+            request, "activity/tasks/_task_row.html", {"t": row, "zone": user_zone(request.user)}
+        )
+    messages.success(request, f"Reopened: {task.title}.")
+    return redirect("activity:tasks")
+
+
+@page
+@require_POST
+def task_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    task = Task.objects.get(pk=pk)
+    services.task_delete(actor=request.user, task=task)
+    messages.success(request, f"Task “{task.title}” deleted.")
+    return redirect("activity:tasks")
