@@ -162,9 +162,7 @@ def patch_mailbox(request: HttpRequest, mailbox_id: ObjectId, payload: MailboxIn
     return mailbox_out(mailbox)
 
 
-@router.delete(
-    "/{mailbox_id}", response={204: None, **WRITE_ERRORS}, summary="Remove a mailbox"
-)
+@router.delete("/{mailbox_id}", response={204: None, **WRITE_ERRORS}, summary="Remove a mailbox")
 def delete_mailbox(request: HttpRequest, mailbox_id: ObjectId) -> Status[None]:
     """The mail already logged from it stays."""
     mailbox = services.mailbox_get(actor=actor(request), pk=mailbox_id)

@@ -225,7 +225,11 @@ def _wait_for(port: int, process: subprocess.Popen[bytes], root: Path) -> None:
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            log = (root / "dovecot.log").read_text(errors="replace") if (root / "dovecot.log").exists() else ""
+            log = (
+                (root / "dovecot.log").read_text(errors="replace")
+                if (root / "dovecot.log").exists()
+                else ""
+            )
             raise RuntimeError(f"Dovecot stopped at start (exit {process.returncode}):\n{log}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5) as s:
             if s.recv(100).startswith(b"* OK"):
@@ -249,10 +253,7 @@ def dovecot_start(root: Path) -> DovecotServer:
     for sub in ("run", "state", "mail", "home"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     (root / "passwd").write_text(
-        "".join(
-            f"user{n}@example.test:{{PLAIN}}app password {n}\n"
-            for n in range(1, ACCOUNTS + 1)
-        )
+        "".join(f"user{n}@example.test:{{PLAIN}}app password {n}\n" for n in range(1, ACCOUNTS + 1))
     )
     cert_path, _ = self_signed_certificate(root)
     port, ssl_port = free_port(), free_port()

@@ -23,12 +23,7 @@ from rapport.activity.models import (
     MailboxMessage,
     Notification,
 )
-from rapport.activity.tests.imap_server import (  # noqa: F401 (fixtures)
-    ImapAccount,
-    dovecot,
-    imap_account,
-    make_message,
-)
+from rapport.activity.tests.imap_server import ImapAccount, make_message
 from rapport.contacts import services as contacts
 
 pytestmark = pytest.mark.django_db
@@ -66,9 +61,7 @@ def folder(mailbox: Mailbox, name: str = "INBOX") -> MailboxFolder:
     return MailboxFolder.objects.get(mailbox=mailbox, name=name)
 
 
-def test_the_first_sync_logs_the_inbox_and_sent_and_leaves_messages_unread(
-    bob, ada, imap_account
-):
+def test_the_first_sync_logs_the_inbox_and_sent_and_leaves_messages_unread(bob, ada, imap_account):
     imap_account.append("INBOX", *known(3))
     imap_account.append(
         "INBOX", make_message(sender="Stranger <who@nowhere.example>", subject="Unknown")
@@ -158,9 +151,7 @@ def test_a_wrong_password_says_so_backs_off_and_notifies_the_owner_once(bob, ima
     assert timedelta(seconds=110) < mailbox.next_attempt_at - timezone.now() <= timedelta(minutes=2)
     assert notes.count() == 1  # no flood
 
-    services.mailbox_update(
-        actor=bob, mailbox=mailbox, data={"password": imap_account.password}
-    )
+    services.mailbox_update(actor=bob, mailbox=mailbox, data={"password": imap_account.password})
     assert mailbox_sync(mailbox_id=mailbox.pk, due_only=True).status == "ok"
     mailbox.refresh_from_db()
     assert (mailbox.status, mailbox.consecutive_failures, mailbox.last_error) == ("ok", 0, "")
@@ -281,9 +272,7 @@ def test_a_sync_killed_half_way_resumes_without_duplicates_or_gaps(bob, ada, ima
     assert folder(mailbox).stored == 10
 
 
-def test_reconcile_reads_messages_that_were_never_recorded_and_reports_them(
-    bob, ada, imap_account
-):
+def test_reconcile_reads_messages_that_were_never_recorded_and_reports_them(bob, ada, imap_account):
     imap_account.append("INBOX", *known(5))
     mailbox = connect(bob, imap_account, folders=["INBOX"])
     mailbox_sync(mailbox_id=mailbox.pk)

@@ -78,7 +78,9 @@ def _test_or_save(request: HttpRequest, mailbox: Mailbox | None) -> HttpResponse
             return _form(request, mailbox=mailbox, data=data, report=report)
         if mailbox is None:
             mailbox = services.mailbox_create(actor=request.user, data=data)
-            messages.success(request, f"Mailbox “{mailbox.name}” added; its first sync starts shortly.")
+            messages.success(
+                request, f"Mailbox “{mailbox.name}” added; its first sync starts shortly."
+            )
             services.mailbox_sync_request(actor=request.user, mailbox=mailbox)
         else:
             enabled = request.POST.get("enabled") == "on"
@@ -93,7 +95,9 @@ def _test_or_save(request: HttpRequest, mailbox: Mailbox | None) -> HttpResponse
             )
         return _form(request, mailbox=mailbox, data=data, errors=exc.by_field(), status=422)
     except PasswordUnreadable as exc:
-        return _form(request, mailbox=mailbox, data=data, errors={"password": [str(exc)]}, status=422)
+        return _form(
+            request, mailbox=mailbox, data=data, errors={"password": [str(exc)]}, status=422
+        )
     return redirect("activity:mailbox", mailbox.pk)
 
 

@@ -22,7 +22,9 @@ from rapport.core import policy
 from rapport.core.errors import FieldError, InvalidInput
 
 FIELDS = ("name", "host", "port", "security", "username", "password", "policy", "folders")
-_HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$|^\[?[0-9A-Fa-f:.]+\]?$")
+_HOST = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$|^\[?[0-9A-Fa-f:.]+\]?$"
+)
 MAX_FOLDERS = 50
 
 
@@ -57,9 +59,7 @@ def _text(
     return value
 
 
-def mailbox_validate(
-    *, data: Mapping[str, Any], instance: Mailbox | None = None
-) -> dict[str, Any]:
+def mailbox_validate(*, data: Mapping[str, Any], instance: Mailbox | None = None) -> dict[str, Any]:
     """Check a mailbox's fields; returns them cleaned, or raises InvalidInput naming each
     field that is wrong. On a change (``instance``) only the fields given are checked,
     and an empty password keeps the stored one."""
@@ -87,7 +87,9 @@ def mailbox_validate(
     if given("port"):
         port: Any = data.get("port")
         if port in (None, ""):
-            port = 143 if clean.get("security", getattr(instance, "security", "ssl")) != "ssl" else 993
+            port = (
+                143 if clean.get("security", getattr(instance, "security", "ssl")) != "ssl" else 993
+            )
         try:
             port = int(port)
         except (TypeError, ValueError):
