@@ -25,6 +25,25 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginEr
 from rapport.env import env_int, env_str
 
 SENT = b"\\Sent"
+# What servers without SPECIAL-USE call the Sent folder, in several languages.
+SENT_NAMES = (
+    "sent", "sent items", "sent mail", "sent messages", "gesendet", "gesendete objekte",
+    "gesendete elemente", "envoyés", "éléments envoyés", "enviados", "elementos enviados",
+    "posta inviata", "inviati", "verzonden", "verzonden items", "skickat", "wysłane",
+)  # fmt: skip
+
+
+def sent_folder(client: IMAPClient) -> str | None:
+    """The Sent folder: the one flagged \\Sent (SPECIAL-USE), else one with a usual name."""
+    folders = client.list_folders()
+    for flags, _sep, name in folders:
+        if SENT in flags:
+            return str(name)
+    for _flags, separator, name in folders:
+        leaf = str(name).rsplit(separator.decode() if separator else "/", 1)[-1]
+        if leaf.casefold() in SENT_NAMES:
+            return str(name)
+    return None
 
 
 class MailboxFault(Exception):
@@ -172,8 +191,8 @@ def connection_test(server: Server) -> ConnectionReport:
     """Sign in to ``server`` and list its folders; never raises for what the server does."""
     try:
         with session(server) as client:
-            names = sorted(name for _flags, _sep, name in client.list_folders())
-            sent = client.find_special_folder(SENT)
+            names = sorted(str(name) for _flags, _sep, name in client.list_folders())
+            sent = sent_folder(client)
             condstore = client.has_capability("CONDSTORE")
     except MailboxFault as fault:
         return ConnectionReport(False, str(fault))

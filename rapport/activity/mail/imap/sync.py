@@ -38,10 +38,10 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from rapport.activity.mail.imap.connection import (
-    SENT,
     FolderVanished,
     MailboxFault,
     Server,
+    sent_folder,
     session,
 )
 from rapport.activity.mail.imap.passwords import (
@@ -282,7 +282,7 @@ def _folders_to_sync(client: IMAPClient, mailbox: Mailbox, claim: jobs.Claim) ->
     if mailbox.folders:
         return [str(name) for name in mailbox.folders]
     folders = ["INBOX"]
-    sent = client.find_special_folder(SENT)
+    sent = sent_folder(client)
     if sent and sent.upper() != "INBOX":
         folders.append(sent)
     claim.update(folders=folders)
