@@ -82,6 +82,14 @@ class SyncStarted(Schema):
     detail: str
 
 
+class ConnectionTestOut(Schema):
+    ok: bool
+    message: str
+    folders: list[str]
+    sent_folder: str | None
+    condstore: bool
+
+
 def mailbox_out(mailbox: Mailbox) -> dict[str, Any]:
     return {
         "id": mailbox.pk,
@@ -142,6 +150,23 @@ def create_mailbox(
         )
     response["Location"] = f"{request.path.rstrip('/')}/{mailbox.pk}"
     return Status(201, mailbox_out(mailbox))
+
+
+@router.post(
+    "/test", response={200: ConnectionTestOut, **READ_ERRORS}, summary="Test connection settings"
+)
+def test_connection(request: HttpRequest, payload: MailboxIn) -> dict[str, Any]:
+    """Sign in with the settings sent and list the folders; nothing is saved. ``ok`` is
+    false with the reason in ``message`` when the server cannot be reached or refuses."""
+    data, _ = _data(payload)
+    report = services.mailbox_test(actor=actor(request), data=data)
+    return {
+        "ok": report.ok,
+        "message": report.message,
+        "folders": report.folders,
+        "sent_folder": report.sent_folder,
+        "condstore": report.condstore,
+    }
 
 
 @router.get("/{mailbox_id}", response={200: MailboxOut, **READ_ERRORS}, summary="Read a mailbox")

@@ -131,6 +131,21 @@ def test_the_api_creates_a_mailbox_without_ever_returning_its_password_and_syncs
         "folders": ["INBOX"],
     }
 
+    tested = client.post("/api/v1/mailboxes/test", body, content_type="application/json")
+    assert tested.status_code == 200
+    assert tested.json() | {"message": ""} == {
+        "ok": True,
+        "message": "",
+        "folders": ["INBOX", "Sent"],
+        "sent_folder": "Sent",
+        "condstore": True,
+    }
+    refused = client.post(
+        "/api/v1/mailboxes/test", body | {"password": "wrong"}, content_type="application/json"
+    )
+    assert refused.json()["ok"] is False
+    assert "refused the user name or password" in refused.json()["message"]
+
     created = client.post("/api/v1/mailboxes", body, content_type="application/json")
 
     assert created.status_code == 201, created.content

@@ -4,10 +4,10 @@ Per folder, the sync stands at (UIDVALIDITY, highest UID recorded). It asks the 
 for the folder's STATUS first; when UIDVALIDITY, UIDNEXT and (with CONDSTORE) the
 HIGHESTMODSEQ are what they were, nothing changed and the folder costs one round trip.
 Otherwise it reads the messages above the highest UID in batches (``BODY.PEEK[]``, so
-nothing is marked read) and hands each to ``mail_capture``. Each batch commits in one
-transaction together with one ``MailboxMessage`` per UID (what became of it, and why)
-and the folder's new highest UID, so a worker killed mid-sync resumes after the last
-committed batch: no duplicates, no gaps. When the server renumbers a folder (UIDVALIDITY
+nothing is marked read) and hands each to ``mail_capture``. Every 50 messages commit in
+one transaction together with one ``MailboxMessage`` per UID (what became of it, and
+why) and the folder's new highest UID, so a worker killed mid-sync resumes after the
+last commit: no duplicates, no gaps. When the server renumbers a folder (UIDVALIDITY
 changed) the folder is read again from the start; messages already logged come back
 "joined" (Message-ID), never as duplicates.
 
@@ -63,7 +63,10 @@ from rapport.env import env_int
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 200
+BATCH_SIZE = 200  # UIDs fetched at a time
+# messages captured per transaction: short enough that other writers (on SQLite, the
+# whole database) never wait long, long enough that commits cost little
+COMMIT_EVERY = 50
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=6)
 # passing faults in a row before the mailbox counts as broken (about half an hour)
@@ -372,7 +375,8 @@ def _capture(
     progress: Progress | None,
 ) -> list[str]:
     """Read ``uids`` from the selected folder and capture each, recording every UID's
-    outcome and the folder's new highest UID in one transaction; returns the outcomes."""
+    outcome and the folder's new highest UID in the same transaction as its capture;
+    returns the outcomes."""
     limit = max_message_bytes()
     sizes = client.fetch(uids, ["RFC822.SIZE"])
     small = [uid for uid in uids if int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0)) <= limit]
@@ -383,6 +387,28 @@ def _capture(
         if large
         else {}
     )
+    outcomes: list[str] = []
+    for start in range(0, len(uids), COMMIT_EVERY):
+        chunk = uids[start : start + COMMIT_EVERY]
+        outcomes += _commit(
+            chunk, bodies, heads, sizes, mailbox, claim, folder, directory, progress
+        )
+    return outcomes
+
+
+def _commit(
+    uids: list[int],
+    bodies: dict[int, Any],
+    heads: dict[int, Any],
+    sizes: dict[int, Any],
+    mailbox: Mailbox,
+    claim: jobs.Claim,
+    folder: MailboxFolder,
+    directory: Directory,
+    progress: Progress | None,
+) -> list[str]:
+    """Capture ``uids`` and record them with the folder's new highest UID, in one
+    transaction that commits only while this process still holds the mailbox."""
     records: list[MailboxMessage] = []
     outcomes: list[str] = []
     with transaction.atomic():
