@@ -36,6 +36,16 @@ BENCH_DIR.mkdir(parents=True, exist_ok=True)
 if not os.environ.get("DATABASE_URL"):
     os.environ["DATABASE_URL"] = f"sqlite:///{BENCH_DIR / 'imap-bench.sqlite3'}"
     (BENCH_DIR / "imap-bench.sqlite3").unlink(missing_ok=True)
+if os.environ["DATABASE_URL"].startswith("postgres"):  # create the database when missing
+    import psycopg
+
+    url = os.environ["DATABASE_URL"].replace("postgres://", "postgresql://", 1)
+    base, name = url.rsplit("/", 1)
+    try:
+        psycopg.connect(url, connect_timeout=5).close()
+    except psycopg.OperationalError:
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
 os.environ.setdefault("RAPPORT_DATA_DIR", tempfile.mkdtemp(prefix="rapport-imap-bench-"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
 
