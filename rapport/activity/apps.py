@@ -32,6 +32,13 @@ def _calendar_refreshes() -> None:
     subscriptions_enqueue_due()
 
 
+def _mailbox_syncs() -> None:
+    # imported when the duty runs: the IMAP client stays out of every command
+    from rapport.activity.mail.imap.tasks import mailboxes_enqueue_due
+
+    mailboxes_enqueue_due()
+
+
 class ActivityConfig(AppConfig):
     name = "rapport.activity"
     label = "activity"
@@ -79,3 +86,5 @@ class ActivityConfig(AppConfig):
         schedule.register_duty(
             "activity.reminders.plan", timedelta(minutes=15), reminder_tasks.plan_duty
         )
+        # mailboxes whose next sync is due each get a background task
+        schedule.register_duty("mailboxes.sync", timedelta(minutes=1), _mailbox_syncs)

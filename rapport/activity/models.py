@@ -507,6 +507,64 @@ class CalendarSubscription(TimeStamped):
             )
         ]
 
+
+class Mailbox(TimeStamped):
+    """A user's own IMAP mailbox, synced in the background into email interactions.
+
+    ``password_encrypted`` holds the (app) password encrypted with the mailbox key (see
+    ``rapport.activity.mail.imap.secrets``); it is never shown again once entered.
+    ``folders`` are the folder names to sync; empty means INBOX and the Sent folder
+    found on the server. ``status`` says in one word how syncing goes and
+    ``last_error`` in words what went wrong; after a failure the next attempt waits
+    (``next_attempt_at``), doubling with each ``consecutive_failures``. A running sync
+    holds the mailbox through ``claim`` and keeps ``heartbeat_at`` fresh, so one mailbox
+    never syncs twice at once and a sync whose worker died is taken over.
+    """
+
+    class Security(models.TextChoices):
+        SSL = "ssl", "SSL/TLS (IMAPS, usually port 993)"
+        STARTTLS = "starttls", "STARTTLS (usually port 143)"
+        NONE = "none", "None (plain text; only on a trusted network)"
+
+    class Status(models.TextChoices):
+        OK = "ok", "OK"
+        SYNCING = "syncing", "Syncing"
+        ERROR = "error", "Needs attention"
+        BACKING_OFF = "backing_off", "Retrying later"
+        DISABLED = "disabled", "Paused"
+
+    class Policy(models.TextChoices):
+        # the values of rapport.activity.mail.intake.Policy
+        KNOWN = "known", "Log messages with at least one known contact"
+        METADATA = "metadata", "Metadata only (no bodies or attachments)"
+        OFF = "off", "Off (sync nothing)"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mailboxes"
+    )
+    name = models.CharField(max_length=100)
+    host = models.CharField(max_length=253)
+    port = models.PositiveIntegerField(default=993)
+    security = models.CharField(max_length=10, choices=Security.choices, default=Security.SSL)
+    username = models.CharField(max_length=320)
+    password_encrypted = models.TextField(editable=False)
+    policy = models.CharField(max_length=10, choices=Policy.choices, default=Policy.KNOWN)
+    folders = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OK)
+    last_sync_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    claim = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["owner_id", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="mailbox_name_per_owner")
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="mailbox_due")]
+
     def __str__(self) -> str:
         return self.name
 
@@ -533,3 +591,66 @@ class ReminderDigest(models.Model):
 
     def __str__(self) -> str:
         return f"Digest for {self.user_id} on {self.day}"
+
+
+class MailboxFolder(models.Model):
+    """One folder of a mailbox as last synced: where the sync stands (``uidvalidity``,
+    ``highest_uid``, ``highest_modseq`` when the server has CONDSTORE) and what came of
+    its messages. ``reconcile_report`` says, in words, what the last comparison of the
+    server's UIDs with the recorded ones found."""
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="folder_states")
+    name = models.CharField(max_length=500)
+    uidvalidity = models.BigIntegerField(null=True, blank=True)
+    highest_uid = models.BigIntegerField(default=0)
+    highest_modseq = models.BigIntegerField(null=True, blank=True)
+    last_sync_at = models.DateTimeField(null=True, blank=True)
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+    reconcile_report = models.TextField(blank=True)
+    seen = models.PositiveIntegerField(default=0)
+    stored = models.PositiveIntegerField(default=0)
+    joined = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["mailbox_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["mailbox", "name"], name="mailbox_folder_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mailbox} / {self.name}"
+
+
+class MailboxMessage(models.Model):
+    """What became of one message (one UID) of a synced folder: recorded in the same
+    transaction as its capture, so a sync resumes exactly where it stopped and the
+    reconcile step can tell which of the server's messages were never seen."""
+
+    folder = models.ForeignKey(MailboxFolder, on_delete=models.CASCADE, related_name="messages")
+    uid = models.BigIntegerField()
+    message_id = models.CharField(max_length=500, blank=True)
+    outcome = models.CharField(max_length=10)  # stored, joined, skipped, failed
+    reason = models.TextField(blank=True)
+    interaction = models.ForeignKey(
+        Interaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["folder_id", "uid"]
+        constraints = [
+            models.UniqueConstraint(fields=["folder", "uid"], name="mailbox_message_unique")
+        ]
+        indexes = [
+            models.Index(
+                fields=["folder", "-id"],
+                name="mailbox_message_failed",
+                condition=Q(outcome="failed"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.folder} UID {self.uid}: {self.outcome}"

@@ -4,6 +4,7 @@ from rapport.activity.views import (
     calendar,
     interactions,
     keep_in_touch,
+    mailboxes,
     notifications,
     tasks,
     timeline,
@@ -65,4 +66,10 @@ urlpatterns = [
         notifications.notification_open,
         name="notification_open",
     ),
+    path("mailboxes/", mailboxes.mailbox_list, name="mailboxes"),
+    path("mailboxes/add/", mailboxes.mailbox_add, name="mailbox_add"),
+    path("mailboxes/<int:pk>/", mailboxes.mailbox_detail, name="mailbox"),
+    path("mailboxes/<int:pk>/edit/", mailboxes.mailbox_edit, name="mailbox_edit"),
+    path("mailboxes/<int:pk>/delete/", mailboxes.mailbox_delete, name="mailbox_delete"),
+    path("mailboxes/<int:pk>/sync/", mailboxes.mailbox_sync_now, name="mailbox_sync"),
 ]

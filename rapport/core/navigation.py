@@ -149,6 +149,9 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
             ),
             NavItem("Users", "access:users", ("access:user*",), action="users.manage"),
             NavItem("API tokens", "access:tokens", ("access:token*",)),
+            NavItem(
+                "Mailboxes", "activity:mailboxes", ("activity:mailbox*",), action="mailboxes.own"
+            ),
         ),
     ),
 )

@@ -1,0 +1,30 @@
+"""Background work for mailboxes: the periodic duty finds the mailboxes due, and one
+task per mailbox syncs it (the sync's claim keeps one mailbox from syncing twice)."""
+
+from __future__ import annotations
+
+import logging
+
+from django_tasks import task
+
+from rapport.activity.mail.imap.sync import mailbox_sync, mailboxes_due
+from rapport.core import jobs
+
+logger = logging.getLogger(__name__)
+
+
+@task()
+@jobs.job_task
+def sync_mailbox(mailbox_id: int, due_only: bool = True) -> None:
+    from rapport.activity.models import Mailbox
+
+    try:
+        mailbox_sync(mailbox_id=mailbox_id, due_only=due_only)
+    except Mailbox.DoesNotExist:
+        logger.info("Mailbox %s was removed before its sync started", mailbox_id)
+
+
+def mailboxes_enqueue_due() -> None:
+    """The periodic duty: a sync task for every mailbox that is due."""
+    for mailbox_id in mailboxes_due():
+        sync_mailbox.enqueue(mailbox_id=mailbox_id, due_only=True)
