@@ -480,7 +480,9 @@ class MailImport(BackgroundJob):
         INTERRUPTED = "interrupted", "Interrupted"
 
     file_name = models.CharField(max_length=255)
-    file = models.FileField(upload_to="mail-imports/%Y/%m/")
+    file = models.FileField(upload_to="mail-imports/%Y/%m/", blank=True)
+    # A file read where it is instead of a stored copy (the command line's own files).
+    path = models.CharField(max_length=1000, blank=True)
     size = models.BigIntegerField(default=0)
     file_format = models.CharField(max_length=10)  # eml or mbox
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
