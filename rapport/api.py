@@ -145,6 +145,7 @@ api.add_router("/imports", "rapport.ingest.api.router")
 api.add_router("/quality", "rapport.quality.api.router")
 api.add_router("/duplicates", "rapport.duplicates.api.router")
 api.add_router("/merges", "rapport.merges.api.router")
+api.add_router("/mail", "rapport.activity.api.mail.router")
 
 
 def _errors(request: HttpRequest, errors: list[FieldError]) -> HttpResponse:

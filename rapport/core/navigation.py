@@ -83,6 +83,15 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
         "Data",
         (
             NavItem("Import", "ingest:imports", ("ingest:import*",), action="imports.run"),
+            NavItem(
+                "Import mail", "activity:mail_import", ("activity:mail_import*",), action="mail.import"
+            ),
+            NavItem(
+                "People you correspond with",
+                "activity:correspondents",
+                ("activity:correspondent*",),
+                action="interactions.view",
+            ),
             NavItem("Quality", "quality:audit", ("quality:*",), action="quality.view"),
             NavItem("Duplicates", "duplicates:queue", ("duplicates:*",)),
             NavItem("Merges", "merges:list", ("merges:*",), action="contacts.merge"),
@@ -108,6 +117,7 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
             ),
             NavItem("Users", "access:users", ("access:user*",), action="users.manage"),
             NavItem("API tokens", "access:tokens", ("access:token*",)),
+            NavItem("Never log", "activity:never_log", ("activity:never_log",), action="interactions.view"),
         ),
     ),
 )

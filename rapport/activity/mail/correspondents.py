@@ -3,7 +3,6 @@ into contacts only by a person, through the contact services and their duplicate
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,38 +16,41 @@ from rapport.core import policy
 from rapport.core.errors import Conflict, InvalidInput
 
 
-def correspondents_record(
-    people: Sequence[tuple[str, str, str]], *, seen_at: dt.datetime
-) -> None:
-    """Count one message for each (address key, address, name): new ones are added
-    open, known ones count up and widen their first and last seen. Dismissed ones stay
-    dismissed (and keep counting)."""
-    for key, address, name in people:
-        updated = CorrespondentSuggestion.objects.filter(address_key=key).update(
-            message_count=F("message_count") + 1,
-            first_seen_at=Least("first_seen_at", seen_at),
-            last_seen_at=Greatest("last_seen_at", seen_at),
+def correspondents_record(seen: Mapping[str, Sequence[Any]]) -> None:
+    """Count messages for each address key → (address, name, messages, first, last):
+    new people are added open, known ones count up and widen their first and last
+    seen. Dismissed ones stay dismissed (and keep counting)."""
+    existing = set(
+        CorrespondentSuggestion.objects.filter(address_key__in=list(seen)).values_list(
+            "address_key", flat=True
         )
-        if updated:
-            if name:
-                CorrespondentSuggestion.objects.filter(address_key=key, name="").update(
-                    name=name[:300]
-                )
-            continue
-        try:
-            with transaction.atomic():
-                CorrespondentSuggestion.objects.create(
+    )
+    new = []
+    for key, (address, name, count, first, last) in seen.items():
+        if key in existing:
+            CorrespondentSuggestion.objects.filter(address_key=key).update(
+                message_count=F("message_count") + count,
+                first_seen_at=Least("first_seen_at", first),
+                last_seen_at=Greatest("last_seen_at", last),
+            )
+        else:
+            new.append(
+                CorrespondentSuggestion(
                     address_key=key,
                     address=address[:320],
                     name=name[:300],
-                    message_count=1,
-                    first_seen_at=seen_at,
-                    last_seen_at=seen_at,
+                    message_count=count,
+                    first_seen_at=first,
+                    last_seen_at=last,
                 )
-        except IntegrityError:  # recorded by another process meanwhile
-            CorrespondentSuggestion.objects.filter(address_key=key).update(
-                message_count=F("message_count") + 1
             )
+    if new:
+        try:
+            with transaction.atomic():
+                CorrespondentSuggestion.objects.bulk_create(new)
+        except IntegrityError:  # some were recorded by another process meanwhile
+            for row in new:
+                correspondents_record({row.address_key: (row.address, row.name, row.message_count, row.first_seen_at, row.last_seen_at)})
 
 
 def correspondent_list(

@@ -199,7 +199,7 @@ def _run(
     progress: Progress | None,
     chunk: int,
 ) -> None:
-    run = CaptureRun()
+    run = CaptureRun(deferred=True)
     pending: list[MboxMessage] = []
     for message in _messages(job, handle):
         pending.append(message)
@@ -232,6 +232,7 @@ def _chunk(
                 skipped[outcome.reason] = skipped.get(outcome.reason, 0) + 1
             elif outcome.status == "failed":
                 problems.append(_problem(job, message, outcome.message_id, outcome.reason))
+        run.flush()
         room = max(0, MAX_PROBLEMS - len(job.problems))
         job.problems = [*job.problems, *problems[:room]]
         job.skipped = skipped

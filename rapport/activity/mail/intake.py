@@ -67,9 +67,32 @@ class CaptureRun:
     """What many messages of one run share: who addresses belong to, the never-log
     list. Build one per import or sync so each is read once, not per message."""
 
-    def __init__(self, directory: Directory | None = None) -> None:
+    def __init__(self, directory: Directory | None = None, *, deferred: bool = False) -> None:
         self.directory = directory or Directory()
         self.never_log = NeverLogList()
+        # contacts whose signature was looked at in this run: once is enough
+        self.signatures_seen: set[int] = set()
+        # correspondents seen, written by ``flush`` (after each message, or with the
+        # importer's chunk when ``deferred``): one write per person, not per message
+        self.deferred = deferred
+        self.correspondents: dict[str, list[Any]] = {}
+
+    def saw(self, people: list[tuple[str, str, str]], moment: Any) -> None:
+        for key, address, name in people:
+            entry = self.correspondents.get(key)
+            if entry is None:
+                self.correspondents[key] = [address, name, 1, moment, moment]
+            else:
+                entry[1] = entry[1] or name
+                entry[2] += 1
+                entry[3] = min(entry[3], moment)
+                entry[4] = max(entry[4], moment)
+
+    def flush(self) -> None:
+        """Write the correspondents seen since the last flush."""
+        if self.correspondents:
+            pending, self.correspondents = self.correspondents, {}
+            correspondents_record(pending)
 
 
 # reasons, worded once: counts group by them
@@ -187,7 +210,10 @@ def mail_capture(
         return MailOutcome("failed", f"The message could not be read: {type(exc).__name__}: {exc}")
     try:
         with transaction.atomic():
-            return _capture(mail, owner=owner, source=source, policy=policy, run=run)
+            outcome = _capture(mail, owner=owner, source=source, policy=policy, run=run)
+            if not run.deferred:
+                run.flush()
+            return outcome
     except Exception as exc:  # noqa: BLE001
         logger.exception("Mail %s could not be stored", mail.message_id)
         return MailOutcome(
@@ -211,7 +237,7 @@ def _capture(
     if not any(d.contact_id for d in drafts):
         unknown = _unknown_people(drafts)
         if unknown and threads.message_mark_seen(message_id):
-            correspondents_record(unknown, seen_at=mail.sent_at)
+            run.saw(unknown, mail.sent_at)
         return MailOutcome("skipped", NO_KNOWN_CONTACT, message_id=message_id)
     outbound = any(d.role == "from" and d.user_id for d in drafts)
     metadata: dict[str, Any] = {}
@@ -239,24 +265,35 @@ def _capture(
     if policy != Policy.METADATA_ONLY:
         fields.update(_bodies(mail))
     fields["two_way"] = is_two_way(fields)
+    placement = threads.thread_find(
+        message_id=fields["message_id"],
+        subject=fields["subject"],
+        sent_at=mail.sent_at,
+        references=mail.references,
+        in_reply_to=mail.in_reply_to,
+        address_keys=[d.address_key for d in outsiders],
+    )
+    fields["thread_id"] = placement.thread_id
     captured = interaction_capture(
         draft=InteractionDraft(fields=fields, participants=drafts), actor=owner, source=source
     )
     interaction = captured.interaction
     if not captured.created:
+        threads.thread_discard(placement)
         return MailOutcome("joined", interaction_id=interaction.pk, message_id=message_id)
+    threads.thread_record(placement=placement, message_id=fields["message_id"], sent_at=mail.sent_at)
     _save_attachments(interaction, mail)
-    threads.thread_assign(
-        interaction=interaction,
-        references=mail.references,
-        in_reply_to=mail.in_reply_to,
-        address_keys=[d.address_key for d in drafts if not d.user_id],
-    )
     unknown = _unknown_people(drafts)
     if unknown:
-        correspondents_record(unknown, seen_at=mail.sent_at)
+        run.saw(unknown, mail.sent_at)
     sender = next((d for d in drafts if d.role == "from"), None)
-    if sender is not None and sender.contact_id and fields.get("signature"):
+    if (
+        sender is not None
+        and sender.contact_id
+        and fields.get("signature")
+        and sender.contact_id not in run.signatures_seen
+    ):
+        run.signatures_seen.add(sender.contact_id)
         signature_suggest(
             contact_id=sender.contact_id,
             signature=fields["signature"],

@@ -4,6 +4,8 @@ never written directly."""
 
 from __future__ import annotations
 
+from django.db.models import Exists, OuterRef
+
 from rapport.activity.mail.quotes import signature_facts
 from rapport.activity.services.participants import e164_of
 from rapport.contacts.models import Affiliation, Contact, Organization, Phone
@@ -14,18 +16,28 @@ PROVIDER = "mail_signature"
 
 def signature_suggest(*, contact_id: int, signature: str, sender_name: str, subject: str) -> int:
     """Propose what the signature adds to the contact; returns how many proposals were
-    new (one made before, even rejected, is not made again)."""
+    offered (one made before, even rejected, is not made again)."""
     from rapport.quality.models import Suggestion
 
     facts = signature_facts(signature, sender_name=sender_name)
     if not (facts.phone or facts.title or facts.company):
         return 0
-    contact = Contact.objects.filter(pk=contact_id).values("job_title").first()
+    contact = (
+        Contact.objects.filter(pk=contact_id)
+        .annotate(
+            has_phone=Exists(Phone.objects.filter(contact_id=OuterRef("pk"))),
+            has_organization=Exists(
+                Affiliation.objects.filter(contact_id=OuterRef("pk"), is_current=True)
+            ),
+        )
+        .values("job_title", "has_phone", "has_organization")
+        .first()
+    )
     if contact is None:
         return 0
     reason = f"From their email signature (“{subject[:120]}”)."
     rows = []
-    if facts.phone and e164_of(facts.phone) and not Phone.objects.filter(contact_id=contact_id).exists():
+    if facts.phone and not contact["has_phone"] and e164_of(facts.phone):
         rows.append(
             Suggestion(
                 contact_id=contact_id,
@@ -48,7 +60,7 @@ def signature_suggest(*, contact_id: int, signature: str, sender_name: str, subj
                 reason=reason,
             )
         )
-    if facts.company and not Affiliation.objects.filter(contact_id=contact_id, is_current=True).exists():
+    if facts.company and not contact["has_organization"]:
         wanted = fold(facts.company)
         found = next(
             (
@@ -69,8 +81,6 @@ def signature_suggest(*, contact_id: int, signature: str, sender_name: str, subj
                 reason=reason,
             )
         )
-    if not rows:
-        return 0
-    before = Suggestion.objects.filter(contact_id=contact_id, provider=PROVIDER).count()
-    Suggestion.objects.bulk_create(rows, ignore_conflicts=True)
-    return Suggestion.objects.filter(contact_id=contact_id, provider=PROVIDER).count() - before
+    if rows:
+        Suggestion.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)

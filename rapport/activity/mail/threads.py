@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from django.db.models import Count, Max, Min
+from django.db.models import Count, F, Max, Min
+from django.db.models.functions import Greatest, Least
 
 from rapport.activity.mail.parsing import subject_key
 from rapport.activity.models import Interaction, MailMessageRef, Participant, Thread
@@ -79,55 +81,80 @@ def _refresh(thread_id: int) -> None:
         )
 
 
-def thread_assign(
+@dataclass
+class Placement:
+    """Where a message goes: its thread (made new if need be) and the ids to record."""
+
+    thread_id: int
+    created: bool
+    ids: list[str]
+    refs: list[tuple[str, int | None]]
+    merged: bool = False
+
+
+def thread_find(
     *,
-    interaction: Interaction,
+    message_id: str,
+    subject: str,
+    sent_at: dt.datetime,
     references: Sequence[str],
     in_reply_to: Sequence[str],
     address_keys: Sequence[str],
-) -> int:
-    """Put a newly stored email into its thread (found, merged or new) and remember its
-    ids; sets ``interaction.thread`` and returns the thread's id. Runs in the caller's transaction."""
-    ids = _ids(interaction.message_id, references, in_reply_to)
-    refs = list(MailMessageRef.objects.filter(message_key__in=ids).values_list("message_key", "thread_id"))
-    known = {key for key, _ in refs}
+) -> Placement:
+    """The thread a new message belongs to: the one its ids point at (several are
+    joined into one), else a reply's thread by subject, else a new thread."""
+    ids = _ids(message_id, references, in_reply_to)
+    refs = list(
+        MailMessageRef.objects.filter(message_key__in=ids).values_list("message_key", "thread_id")
+    )
     threads = sorted({t for _, t in refs if t})
-    thread_id: int | None = None
     if len(threads) > 1:
-        thread_id = _merge(threads)
-    elif threads:
-        thread_id = threads[0]
-    else:
-        found = _by_subject(interaction.subject, interaction.occurred_at, address_keys)
-        thread_id = found.pk if found else None
-    created = thread_id is None
-    if thread_id is None:
-        thread_id = Thread.objects.create(
-            subject=interaction.subject,
-            subject_key=subject_key(interaction.subject),
-            started_at=interaction.occurred_at,
-            last_at=interaction.occurred_at,
-            message_count=1,
-        ).pk
-    Interaction.objects.filter(pk=interaction.pk).update(thread_id=thread_id)
-    interaction.thread_id = thread_id
+        return Placement(_merge(threads), False, ids, refs, merged=True)
+    if threads:
+        return Placement(threads[0], False, ids, refs)
+    found = _by_subject(subject, sent_at, address_keys)
+    if found is not None:
+        return Placement(found.pk, False, ids, refs)
+    thread = Thread.objects.create(
+        subject=subject,
+        subject_key=subject_key(subject),
+        started_at=sent_at,
+        last_at=sent_at,
+        message_count=0,
+    )
+    return Placement(thread.pk, True, ids, refs)
+
+
+def thread_record(*, placement: Placement, message_id: str, sent_at: dt.datetime) -> None:
+    """Count a stored message in its thread and remember its ids there."""
+    known = {key for key, _ in placement.refs}
+    thread_id = placement.thread_id
     new = [
-        MailMessageRef(message_key=k, thread_id=thread_id, seen=k == interaction.message_id)
-        for k in ids
+        MailMessageRef(message_key=k, thread_id=thread_id, seen=k == message_id)
+        for k in placement.ids
         if k not in known
     ]
     if new:
         MailMessageRef.objects.bulk_create(new, ignore_conflicts=True)
-    stale = [k for k, t in refs if t != thread_id or k == interaction.message_id]
+    stale = [k for k, t in placement.refs if t != thread_id]
     if stale:
         MailMessageRef.objects.filter(message_key__in=stale).update(thread_id=thread_id)
-        MailMessageRef.objects.filter(message_key=interaction.message_id).update(seen=True)
-    if not created:
+    if message_id in known:
+        MailMessageRef.objects.filter(message_key=message_id).update(seen=True)
+    if placement.merged:
         _refresh(thread_id)
-        Thread.objects.filter(pk=thread_id, subject="").update(
-            subject=interaction.subject, subject_key=subject_key(interaction.subject)
+    else:
+        Thread.objects.filter(pk=thread_id).update(
+            message_count=F("message_count") + 1,
+            started_at=Least("started_at", sent_at),
+            last_at=Greatest("last_at", sent_at),
         )
-    return thread_id
+
+
+def thread_discard(placement: Placement) -> None:
+    """A thread made for a message that turned out to be stored already goes again."""
+    if placement.created:
+        Thread.objects.filter(pk=placement.thread_id, message_count=0).delete()
 
 
 def message_seen(message_id: str) -> bool:
