@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -34,6 +35,11 @@ MAX_PROBLEMS = 500
 STARTABLE = (MailImport.Status.QUEUED, MailImport.Status.INTERRUPTED)
 
 
+def _is_mail(head: bytes) -> bool:
+    text = head.lstrip(b"\r\n\t ")
+    return looks_like_mbox(head) or bool(re.match(rb"[!-9;-~]+[ \t]*:", text))
+
+
 def _format(head: bytes, file_name: str) -> str:
     if looks_like_mbox(head) or file_name.lower().endswith((".mbox", ".mbx", ".mbs")):
         return "mbox"
@@ -50,8 +56,10 @@ def mail_import_upload(*, actor: Any, upload: IO[bytes], file_name: str) -> Mail
     head = upload.read(4096)
     if not head.strip():
         raise InvalidInput.single("file", "The file is empty.")
-    if b"\x00" in head[:1024]:
-        raise InvalidInput.single("file", "This is not a mail file (.eml or .mbox): it holds binary data.")
+    if not _is_mail(head):
+        raise InvalidInput.single(
+            "file", "This is not a mail file (.eml or .mbox): it does not start with mail headers."
+        )
     size = 0
     upload.seek(0)
     for chunk in iter(lambda: upload.read(1024 * 1024), b""):
@@ -81,6 +89,8 @@ def mail_import_from_path(*, actor: Any, path: Path) -> MailImport:
         head = handle.read(4096)
     if not head.strip():
         raise InvalidInput.single("file", f"{path}: the file is empty.")
+    if not _is_mail(head):
+        raise InvalidInput.single("file", f"{path}: not a mail file (.eml or .mbox).")
     return MailImport.objects.create(
         file_name=path.name[:255],
         path=str(path.resolve())[:1000],

@@ -399,8 +399,8 @@ def subject_key(subject: str) -> str:
 
 
 _PREFIX = re.compile(
-    r"^\s*(?:\[[^\]]{1,40}\]\s*)?"
+    r"^\s*(?:\[[^\]]{1,40}\]\s*|"
     r"(?:re|fw|fwd|aw|wg|sv|vs|antw|doorst|tr|rv|enc|res|odp|pd|ynt|r|i|ref|rif|"
-    r"回复|回覆|答复|转发|轉寄|返信|転送|fw\d*|re\[\d+\]|re\(\d+\))\s*[:：]\s*",
+    r"回复|回覆|答复|转发|轉寄|返信|転送|fw\d*|re\[\d+\]|re\(\d+\))\s*[:：]\s*)",
     re.IGNORECASE,
 )
