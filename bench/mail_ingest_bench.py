@@ -44,7 +44,9 @@ def rss_mb() -> float:
 def person(i: int) -> tuple[str, str]:
     first, last = FIRST[i % len(FIRST)], LAST[(i // len(FIRST)) % len(LAST)]
     domain = DOMAINS[i % len(DOMAINS)]
-    return f"{first} {last}", f"{first.lower()}.{last.lower()}{i}@{domain}".replace("é", "e").replace("ü", "ue").replace("í", "i")
+    return f"{first} {last}", f"{first.lower()}.{last.lower()}{i}@{domain}".replace(
+        "é", "e"
+    ).replace("ü", "ue").replace("í", "i")
 
 
 def write_mbox(path: Path, messages: int, contacts: int, seed: int = 7) -> None:
@@ -74,7 +76,11 @@ def write_mbox(path: Path, messages: int, contacts: int, seed: int = 7) -> None:
             message_id = f"{n}.{rng.randrange(10**9)}@bench.rapport.test"
             day = 1 + n * 365 // messages
             date = f"{['Mon', 'Tue', 'Wed', 'Thu', 'Fri'][n % 5]}, {1 + day % 28:02d} {['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][day // 31 % 12]} 2025 {n % 24:02d}:{n % 60:02d}:00 +0100"
-            cc = f"Cc: {' , '.join(person(rng.randrange(contacts))[1] for _ in range(rng.randrange(3)))}\n" if rng.random() < 0.3 else ""
+            cc = (
+                f"Cc: {' , '.join(person(rng.randrange(contacts))[1] for _ in range(rng.randrange(3)))}\n"
+                if rng.random() < 0.3
+                else ""
+            )
             body = (
                 f"Hello,\n\nthank you for your message about {subject.lower()}. "
                 "We looked at the numbers again and the figures hold; the next step is on us.\n"
@@ -135,11 +141,23 @@ def make_people(contacts: int) -> object:
     rows = []
     for i in range(contacts):
         name, _ = person(i)
-        rows.append(Contact(given_name=name.split()[0], family_name=name.split()[1], display_name=name, sort_name=name.lower()))
+        rows.append(
+            Contact(
+                given_name=name.split()[0],
+                family_name=name.split()[1],
+                display_name=name,
+                sort_name=name.lower(),
+            )
+        )
     created = Contact.objects.bulk_create(rows, batch_size=1000)
     Email.objects.bulk_create(
         [
-            Email(contact=c, address=person(i)[1], address_key=normalize.email_key(person(i)[1]), primary=True)
+            Email(
+                contact=c,
+                address=person(i)[1],
+                address_key=normalize.email_key(person(i)[1]),
+                primary=True,
+            )
             for i, c in enumerate(created)
         ],
         batch_size=1000,
@@ -148,7 +166,9 @@ def make_people(contacts: int) -> object:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--contacts", type=int, default=3_000)
     parser.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
@@ -158,7 +178,10 @@ def main() -> None:
         mbox = data_dir / "bench.mbox"
         started = time.perf_counter()
         write_mbox(mbox, args.messages, args.contacts)
-        print(f"mbox: {args.messages:,} messages, {mbox.stat().st_size / 1e6:,.0f} MB, written in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        print(
+            f"mbox: {args.messages:,} messages, {mbox.stat().st_size / 1e6:,.0f} MB, written in {time.perf_counter() - started:.0f} s",
+            file=sys.stderr,
+        )
         setup_database(args.engine, data_dir)
         user = make_people(args.contacts)
         from rapport.activity.mail import imports
@@ -170,7 +193,10 @@ def main() -> None:
             if "rss_10pct_mb" not in samples and done >= args.messages // 10:
                 samples["rss_10pct_mb"] = rss_mb()
             if done % 10_000 < imports.CHUNK:
-                print(f"  {done:,} messages, {done / (time.perf_counter() - started):,.0f}/s, RSS {rss_mb():.0f} MB", file=sys.stderr)
+                print(
+                    f"  {done:,} messages, {done / (time.perf_counter() - started):,.0f}/s, RSS {rss_mb():.0f} MB",
+                    file=sys.stderr,
+                )
 
         job = imports.mail_import_from_path(actor=user, path=mbox)
         started = time.perf_counter()

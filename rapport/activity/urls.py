@@ -10,6 +10,14 @@ urlpatterns = [
     path("mail/imports/<int:pk>/", mail.mail_import_detail, name="mail_import_detail"),
     path("mail/never-log/", mail.never_log, name="never_log"),
     path("mail/correspondents/", mail.correspondent_list, name="correspondents"),
-    path("mail/correspondents/<int:pk>/create/", mail.correspondent_create, name="correspondent_create"),
-    path("mail/correspondents/<int:pk>/dismiss/", mail.correspondent_dismiss, name="correspondent_dismiss"),
+    path(
+        "mail/correspondents/<int:pk>/create/",
+        mail.correspondent_create,
+        name="correspondent_create",
+    ),
+    path(
+        "mail/correspondents/<int:pk>/dismiss/",
+        mail.correspondent_dismiss,
+        name="correspondent_dismiss",
+    ),
 ]

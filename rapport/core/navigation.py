@@ -84,7 +84,10 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
         (
             NavItem("Import", "ingest:imports", ("ingest:import*",), action="imports.run"),
             NavItem(
-                "Import mail", "activity:mail_import", ("activity:mail_import*",), action="mail.import"
+                "Import mail",
+                "activity:mail_import",
+                ("activity:mail_import*",),
+                action="mail.import",
             ),
             NavItem(
                 "People you correspond with",
@@ -117,7 +120,12 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
             ),
             NavItem("Users", "access:users", ("access:user*",), action="users.manage"),
             NavItem("API tokens", "access:tokens", ("access:token*",)),
-            NavItem("Never log", "activity:never_log", ("activity:never_log",), action="interactions.view"),
+            NavItem(
+                "Never log",
+                "activity:never_log",
+                ("activity:never_log",),
+                action="interactions.view",
+            ),
         ),
     ),
 )

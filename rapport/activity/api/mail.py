@@ -84,19 +84,25 @@ def list_imports(request: HttpRequest) -> list[dict[str, Any]]:
     return [import_out(request, j) for j in imports.mail_import_list(actor=actor(request))]
 
 
-@router.get("/imports/{job_id}", response={200: ImportOut, **READ_ERRORS}, summary="Read a mail import")
+@router.get(
+    "/imports/{job_id}", response={200: ImportOut, **READ_ERRORS}, summary="Read a mail import"
+)
 def get_import(request: HttpRequest, job_id: ObjectId) -> dict[str, Any]:
     return import_out(request, imports.mail_import_get(actor=actor(request), job_id=job_id))
 
 
 @router.post(
-    "/imports/{job_id}/resume", response={202: ImportOut, **WRITE_ERRORS}, summary="Resume an import"
+    "/imports/{job_id}/resume",
+    response={202: ImportOut, **WRITE_ERRORS},
+    summary="Resume an import",
 )
 def resume_import(request: HttpRequest, job_id: ObjectId) -> Status[dict[str, Any]]:
     """Carry on with an interrupted import from the first message it had not logged."""
     job = imports.mail_import_get(actor=actor(request), job_id=job_id)
     imports.mail_import_resume(actor=actor(request), job=job)
-    return Status(202, import_out(request, imports.mail_import_get(actor=actor(request), job_id=job_id)))
+    return Status(
+        202, import_out(request, imports.mail_import_get(actor=actor(request), job_id=job_id))
+    )
 
 
 class NeverLogIn(Schema):
@@ -119,20 +125,32 @@ def _never_out(entry: NeverLog) -> dict[str, Any]:
     }
 
 
-@router.get("/never-log", response={200: list[NeverLogOut], **READ_ERRORS}, summary="The never-log list")
+@router.get(
+    "/never-log", response={200: list[NeverLogOut], **READ_ERRORS}, summary="The never-log list"
+)
 def list_never_log(request: HttpRequest) -> list[dict[str, Any]]:
     """Addresses and domains whose mail is never logged."""
     return [_never_out(e) for e in rules.never_log_list(actor=actor(request))]
 
 
-@router.post("/never-log", response={201: NeverLogOut, **WRITE_ERRORS}, summary="Never log an address or domain")
+@router.post(
+    "/never-log",
+    response={201: NeverLogOut, **WRITE_ERRORS},
+    summary="Never log an address or domain",
+)
 def add_never_log(request: HttpRequest, payload: NeverLogIn) -> Status[dict[str, Any]]:
     """Admins only. `pattern`: an address (`hr@example.com`) or a domain (`example.com`,
     `@example.com`; subdomains match too)."""
-    return Status(201, _never_out(rules.never_log_add(actor=actor(request), pattern=payload.pattern)))
+    return Status(
+        201, _never_out(rules.never_log_add(actor=actor(request), pattern=payload.pattern))
+    )
 
 
-@router.delete("/never-log/{entry_id}", response={204: None, **WRITE_ERRORS}, summary="Remove a never-log entry")
+@router.delete(
+    "/never-log/{entry_id}",
+    response={204: None, **WRITE_ERRORS},
+    summary="Remove a never-log entry",
+)
 def remove_never_log(request: HttpRequest, entry_id: ObjectId) -> Status[None]:
     rules.never_log_remove(actor=actor(request), entry_id=entry_id)
     return Status(204, None)
@@ -163,7 +181,9 @@ def _correspondent_out(s: CorrespondentSuggestion) -> dict[str, Any]:
 
 
 @router.get(
-    "/correspondents", response={200: list[CorrespondentOut], **READ_ERRORS}, summary="People you correspond with"
+    "/correspondents",
+    response={200: list[CorrespondentOut], **READ_ERRORS},
+    summary="People you correspond with",
 )
 def list_correspondents(request: HttpRequest, status: str = "open") -> list[dict[str, Any]]:
     """People in logged or skipped mail who are no contact, most messages first."""

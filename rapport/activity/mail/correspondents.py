@@ -50,7 +50,17 @@ def correspondents_record(seen: Mapping[str, Sequence[Any]]) -> None:
                 CorrespondentSuggestion.objects.bulk_create(new)
         except IntegrityError:  # some were recorded by another process meanwhile
             for row in new:
-                correspondents_record({row.address_key: (row.address, row.name, row.message_count, row.first_seen_at, row.last_seen_at)})
+                correspondents_record(
+                    {
+                        row.address_key: (
+                            row.address,
+                            row.name,
+                            row.message_count,
+                            row.first_seen_at,
+                            row.last_seen_at,
+                        )
+                    }
+                )
 
 
 def correspondent_list(
@@ -79,7 +89,9 @@ def correspondent_contact_data(suggestion: CorrespondentSuggestion) -> dict[str,
         data["full_name"] = suggestion.name
     else:
         local = suggestion.address.split("@", 1)[0]
-        data["full_name"] = " ".join(p.capitalize() for p in local.replace("_", ".").split(".") if p)
+        data["full_name"] = " ".join(
+            p.capitalize() for p in local.replace("_", ".").split(".") if p
+        )
     return data
 
 

@@ -73,7 +73,9 @@ def _inline(text: str) -> bytes | None:
     if moment is not None:
         message["Date"] = email.utils.format_datetime(moment)
     digest = hashlib.sha256(
-        "\x00".join([headers.get("From", ""), headers.get("Date", ""), headers.get("Subject", ""), body]).encode()
+        "\x00".join(
+            [headers.get("From", ""), headers.get("Date", ""), headers.get("Subject", ""), body]
+        ).encode()
     ).hexdigest()[:40]
     message["Message-ID"] = f"<{digest}@forwarded.rapport.invalid>"
     message.set_content(body)
@@ -89,7 +91,9 @@ def forwarded_originals(raw: bytes) -> list[bytes]:
         if part.get_content_type() == "message/rfc822" and part.is_multipart():
             for inner in part.get_payload():
                 if isinstance(inner, email.message.Message):
-                    attached.append(inner.as_bytes(policy=email.policy.compat32.clone(linesep="\r\n")))
+                    attached.append(
+                        inner.as_bytes(policy=email.policy.compat32.clone(linesep="\r\n"))
+                    )
     if attached:
         return attached
     mail = parse_message(raw, message=message)

@@ -109,7 +109,9 @@ def _enqueue(job: MailImport) -> None:
 def mail_import_resume(*, actor: Any, job: MailImport) -> MailImport:
     """Queue an interrupted import (or one whose worker died) to carry on."""
     policy.require(actor, "mail.import")
-    if job.status == MailImport.Status.RUNNING and jobs.job_is_live(job, running=MailImport.Status.RUNNING):
+    if job.status == MailImport.Status.RUNNING and jobs.job_is_live(
+        job, running=MailImport.Status.RUNNING
+    ):
         raise InvalidInput.single("status", "This import is still running.")
     if job.status not in (*STARTABLE, MailImport.Status.RUNNING):
         raise InvalidInput.single("status", f"This import is {job.get_status_display().lower()}.")
@@ -161,7 +163,9 @@ def _open(job: MailImport) -> IO[bytes]:
 Progress = Callable[[MailImport], None]
 
 
-def mail_import_run(*, job_id: int, progress: Progress | None = None, chunk: int = CHUNK) -> MailImport:
+def mail_import_run(
+    *, job_id: int, progress: Progress | None = None, chunk: int = CHUNK
+) -> MailImport:
     """Run (or resume) an import to its end. Called by the background task and the CLI.
     Raises InvalidInput when another live process runs it or it has finished."""
     job = MailImport.objects.select_related("created_by").get(pk=job_id)
@@ -174,10 +178,16 @@ def mail_import_run(*, job_id: int, progress: Progress | None = None, chunk: int
     )
     job.refresh_from_db()
     if claim is None:
-        raise InvalidInput.single("status", f"Mail import {job.pk} is {job.get_status_display().lower()}.")
+        raise InvalidInput.single(
+            "status", f"Mail import {job.pk} is {job.get_status_display().lower()}."
+        )
     actor = job.created_by
     if not policy.can(actor, "mail.import"):
-        claim.update(status=MailImport.Status.FAILED, error="The user who started this import may no longer import mail.", finished_at=timezone.now())
+        claim.update(
+            status=MailImport.Status.FAILED,
+            error="The user who started this import may no longer import mail.",
+            finished_at=timezone.now(),
+        )
         raise NotPermitted("The user who started this import may no longer import mail.")
     with jobs.job_heartbeat(claim):
         try:
@@ -186,7 +196,11 @@ def mail_import_run(*, job_id: int, progress: Progress | None = None, chunk: int
         except jobs.ClaimLost:
             raise
         except OSError as exc:
-            claim.update(status=MailImport.Status.FAILED, error=f"The file could not be read: {exc}", finished_at=timezone.now())
+            claim.update(
+                status=MailImport.Status.FAILED,
+                error=f"The file could not be read: {exc}",
+                finished_at=timezone.now(),
+            )
             return MailImport.objects.get(pk=job.pk)
         except Exception as exc:
             claim.update(
@@ -234,9 +248,18 @@ def _chunk(
         for message in messages:
             if message.too_large:
                 counts["failed"] += 1
-                problems.append(_problem(job, message, "", f"The message is larger than {MAX_MESSAGE_BYTES // (1024 * 1024)} MB."))
+                problems.append(
+                    _problem(
+                        job,
+                        message,
+                        "",
+                        f"The message is larger than {MAX_MESSAGE_BYTES // (1024 * 1024)} MB.",
+                    )
+                )
                 continue
-            outcome = mail_capture(message.raw, owner=actor, source=Interaction.Source.UPLOAD, run=run)
+            outcome = mail_capture(
+                message.raw, owner=actor, source=Interaction.Source.UPLOAD, run=run
+            )
             counts[outcome.status] += 1
             if outcome.status == "skipped":
                 skipped[outcome.reason] = skipped.get(outcome.reason, 0) + 1

@@ -131,7 +131,10 @@ def _drafts(mail: ParsedMail, run: CaptureRun) -> tuple[list[ParticipantDraft], 
                 continue
             drafts.append(
                 ParticipantDraft(
-                    role=role, name=_clean(person.name), address=_clean(person.address), address_key=key
+                    role=role,
+                    name=_clean(person.name),
+                    address=_clean(person.address),
+                    address_key=key,
                 )
             )
     drafts = drafts[:MAX_PARTICIPANTS]
@@ -281,7 +284,9 @@ def _capture(
     if not captured.created:
         threads.thread_discard(placement)
         return MailOutcome("joined", interaction_id=interaction.pk, message_id=message_id)
-    threads.thread_record(placement=placement, message_id=fields["message_id"], sent_at=mail.sent_at)
+    threads.thread_record(
+        placement=placement, message_id=fields["message_id"], sent_at=mail.sent_at
+    )
     _save_attachments(interaction, mail)
     unknown = _unknown_people(drafts)
     if unknown:

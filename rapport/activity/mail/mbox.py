@@ -34,9 +34,7 @@ def _is_separator(line: bytes) -> bool:
     return line.startswith(b"From ") and bool(_SEPARATOR.match(line.rstrip(b"\r\n")))
 
 
-def read_mbox(
-    handle: BinaryIO, *, offset: int = 0, number: int = 0
-) -> Iterator[MboxMessage]:
+def read_mbox(handle: BinaryIO, *, offset: int = 0, number: int = 0) -> Iterator[MboxMessage]:
     """The messages of an mbox file from byte ``offset`` (a message start), numbered on
     from ``number``. A message larger than MAX_MESSAGE_BYTES comes back empty with
     ``too_large`` set, its bytes skipped."""

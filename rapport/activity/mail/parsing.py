@@ -150,7 +150,11 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
         return None
     if timezone.is_naive(value):
         value = value.replace(tzinfo=dt.UTC)  # "-0000": the time is in UTC, its zone unknown
-    if not dt.datetime(1970, 1, 1, tzinfo=dt.UTC) <= value <= dt.datetime(2200, 1, 1, tzinfo=dt.UTC):
+    if (
+        not dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        <= value
+        <= dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+    ):
         return None
     return value
 
@@ -274,7 +278,8 @@ class _Walk:
         if part.is_multipart():
             children = part.get_payload()
             if content_type == "message/rfc822" or (
-                part.get_content_maintype() == "message" and content_type != "message/delivery-status"
+                part.get_content_maintype() == "message"
+                and content_type != "message/delivery-status"
             ):
                 for child in children if isinstance(children, list) else []:
                     if isinstance(child, email.message.Message):
@@ -293,7 +298,9 @@ class _Walk:
             self.notes.append("A multipart part had no usable boundary; it was read as text.")
             content_type = "text/plain"
         disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
-        has_name = bool(part.get_param("name") or part.get_param("filename", header="content-disposition"))
+        has_name = bool(
+            part.get_param("name") or part.get_param("filename", header="content-disposition")
+        )
         is_body_text = content_type in ("text/plain", "text/html") and (
             disposition != "attachment" and not (has_name and disposition != "inline")
         )
@@ -308,12 +315,22 @@ class _Walk:
         index = len(self.attachments) + 1
         name = _filename(part, index, content_type)
         data = _payload(part)
-        self._keep(name, content_type, data, content_id, inline=disposition != "attachment" and bool(content_id))
+        self._keep(
+            name,
+            content_type,
+            data,
+            content_id,
+            inline=disposition != "attachment" and bool(content_id),
+        )
 
     def _attach_message(self, child: email.message.Message, part: email.message.Message) -> None:
         subject = decode_header(child.get("Subject")) or "forwarded message"
         safe = re.sub(r"[^\w .,()-]+", "_", subject).strip()[:120] or "forwarded message"
-        data = child.as_bytes(policy=email.policy.compat32.clone(linesep="\r\n")) if not self.metadata_only else b""
+        data = (
+            child.as_bytes(policy=email.policy.compat32.clone(linesep="\r\n"))
+            if not self.metadata_only
+            else b""
+        )
         self._keep(f"{safe}.eml", "message/rfc822", data, "", inline=False)
 
     def _keep(

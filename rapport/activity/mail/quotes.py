@@ -175,7 +175,9 @@ _COMPANY_SUFFIX = re.compile(
     r"oy|ab|as|a/s|corp|corporation|company|co|limited|group|gbr|ug)\b\.?",
     re.IGNORECASE,
 )
-_TITLE_AND_COMPANY = re.compile(r"^(.{2,80}?)\s*(?:\||,|·|•| at | bei | chez | en | - )\s*(.{2,80})$")
+_TITLE_AND_COMPANY = re.compile(
+    r"^(.{2,80}?)\s*(?:\||,|·|•| at | bei | chez | en | - )\s*(.{2,80})$"
+)
 
 
 @dataclass
@@ -203,7 +205,11 @@ def signature_facts(signature: str, *, sender_name: str = "") -> SignatureFacts:
             continue  # the name line
         if not facts.title and _TITLE_WORDS.search(line):
             pair = _TITLE_AND_COMPANY.match(line)
-            if pair and _TITLE_WORDS.search(pair.group(1)) and not _TITLE_WORDS.search(pair.group(2)):
+            if (
+                pair
+                and _TITLE_WORDS.search(pair.group(1))
+                and not _TITLE_WORDS.search(pair.group(2))
+            ):
                 facts.title = pair.group(1).strip()[:200]
                 if not facts.company:
                     facts.company = pair.group(2).strip()[:200]

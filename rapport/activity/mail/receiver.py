@@ -47,7 +47,9 @@ def dropbox_deliver(raw: bytes, *, envelope_from: str) -> tuple[str, list[MailOu
         return f"554 5.6.0 {exc}", []
     import email.utils
 
-    senders = [envelope_from] + [a for _, a in email.utils.getaddresses([str(message.get("From", ""))])]
+    senders = [envelope_from] + [
+        a for _, a in email.utils.getaddresses([str(message.get("From", ""))])
+    ]
     user = _user_for(senders)
     if user is None:
         return "550 5.7.1 The sender is not a user of this Rapport; nothing was logged.", []
@@ -57,17 +59,20 @@ def dropbox_deliver(raw: bytes, *, envelope_from: str) -> tuple[str, list[MailOu
         return f"554 5.6.0 {exc}", []
     run = CaptureRun()
     outcomes = [
-        mail_capture(item, owner=user, source=Interaction.Source.DROPBOX, run=run) for item in originals
+        mail_capture(item, owner=user, source=Interaction.Source.DROPBOX, run=run)
+        for item in originals
     ]
     for outcome in outcomes:
         logger.info(
-            "Drop-box for %s: %s %s %s", user.username, outcome.status, outcome.message_id, outcome.reason
+            "Drop-box for %s: %s %s %s",
+            user.username,
+            outcome.status,
+            outcome.message_id,
+            outcome.reason,
         )
     if all(o.status == "failed" for o in outcomes):
         return f"554 5.6.0 Not logged: {outcomes[0].reason[:200]}", outcomes
-    summary = ", ".join(
-        f"{o.status}" + (f" ({o.reason})" if o.reason else "") for o in outcomes
-    )
+    summary = ", ".join(f"{o.status}" + (f" ({o.reason})" if o.reason else "") for o in outcomes)
     return f"250 2.0.0 OK: {summary}"[:500], outcomes
 
 
@@ -93,7 +98,9 @@ class DropBoxHandler:
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, self._deliver, raw, envelope.mail_from or "")
+        return await loop.run_in_executor(
+            self.executor, self._deliver, raw, envelope.mail_from or ""
+        )
 
 
 def dropbox_controller(*, host: str, port: int, lmtp: bool = False) -> Any:

@@ -67,7 +67,11 @@ class NeverLogList:
     """The never-log entries, read once per capture run."""
 
     def __init__(self, patterns: Iterable[str] | None = None) -> None:
-        entries = list(NeverLog.objects.values_list("pattern", flat=True)) if patterns is None else list(patterns)
+        entries = (
+            list(NeverLog.objects.values_list("pattern", flat=True))
+            if patterns is None
+            else list(patterns)
+        )
         self.addresses = {p for p in entries if "@" in p}
         self.domains = {p for p in entries if "@" not in p}
 

@@ -65,7 +65,9 @@ def signature_suggest(*, contact_id: int, signature: str, sender_name: str, subj
         found = next(
             (
                 (pk, name)
-                for pk, name in Organization.objects.filter(name__iexact=facts.company).values_list("id", "name")
+                for pk, name in Organization.objects.filter(name__iexact=facts.company).values_list(
+                    "id", "name"
+                )
                 if fold(name) == wanted
             ),
             None,

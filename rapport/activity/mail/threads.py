@@ -34,9 +34,7 @@ def _ids(message_id: str, references: Sequence[str], in_reply_to: Sequence[str])
     return list(seen)[:MAX_IDS]
 
 
-def _by_subject(
-    subject: str, sent_at: dt.datetime, address_keys: Sequence[str]
-) -> Thread | None:
+def _by_subject(subject: str, sent_at: dt.datetime, address_keys: Sequence[str]) -> Thread | None:
     key = subject_key(subject)
     if not key or key == " ".join(subject.lower().split()) or not address_keys:
         return None  # not a reply, or nothing to compare people by
@@ -164,7 +162,9 @@ def message_seen(message_id: str) -> bool:
 
 def message_mark_seen(message_id: str) -> bool:
     """Remember that this message was read; False when it already was."""
-    ref = MailMessageRef.objects.filter(message_key=message_id).values_list("seen", flat=True).first()
+    ref = (
+        MailMessageRef.objects.filter(message_key=message_id).values_list("seen", flat=True).first()
+    )
     if ref is None:
         MailMessageRef.objects.bulk_create(
             [MailMessageRef(message_key=message_id[:500], seen=True)], ignore_conflicts=True

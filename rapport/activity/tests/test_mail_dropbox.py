@@ -9,7 +9,11 @@ import pytest
 
 from rapport.activity.mail.receiver import dropbox_controller
 from rapport.activity.models import Interaction
-from rapport.activity.tests.mail_fixtures import known, sample, team  # noqa: F401
+from rapport.activity.tests import mail_fixtures
+from rapport.activity.tests.mail_fixtures import sample
+
+known = mail_fixtures.known
+team = mail_fixtures.team
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,7 +70,10 @@ def test_an_inline_forward_logs_the_original_once(known, team, dropbox):
 
 
 def test_a_sender_who_is_no_user_is_refused_with_550(known, team, dropbox):
-    code, reply = deliver(dropbox, "stranger@example.net", sample("ru-koi8-r.eml").replace(b"ivan.petrov@severstal-trade.ru", b"stranger@example.net"))
+    code, reply = deliver(
+        dropbox,
+        "stranger@example.net",
+        sample("ru-koi8-r.eml").replace(b"ivan.petrov@severstal-trade.ru", b"stranger@example.net"),
+    )
     assert code == 550 and b"not a user" in reply, reply
     assert not Interaction.objects.exists()
-

@@ -15,9 +15,13 @@ from django.utils import timezone
 from rapport.activity.mail import imports
 from rapport.activity.mail.mbox import read_mbox
 from rapport.activity.models import Interaction, MailImport
-from rapport.activity.tests.mail_fixtures import DATA, known, sample, team  # noqa: F401
+from rapport.activity.tests import mail_fixtures
+from rapport.activity.tests.mail_fixtures import DATA, sample
 from rapport.conftest import bearer
 from rapport.core import jobs
+
+known = mail_fixtures.known
+team = mail_fixtures.team
 
 pytestmark = pytest.mark.django_db
 
@@ -47,21 +51,44 @@ def test_reading_resumes_at_any_message_offset():
 def test_the_cli_imports_files_prints_problems_and_fails_when_some_failed(known, team):
     out = io.StringIO()
     with pytest.raises(CommandError, match="1 message could not be logged"):
-        call_command("mail", "import", str(DATA / "mailbox.mbox"), str(DATA / "ru-koi8-r.eml"), "--as", "alice", "--no-progress", stdout=out, stderr=io.StringIO())
+        call_command(
+            "mail",
+            "import",
+            str(DATA / "mailbox.mbox"),
+            str(DATA / "ru-koi8-r.eml"),
+            "--as",
+            "alice",
+            "--no-progress",
+            stdout=out,
+            stderr=io.StringIO(),
+        )
     text = out.getvalue()
-    assert "6 messages" in text and "4 stored" in text and "1 skipped" in text and "1 failed" in text
+    assert (
+        "6 messages" in text and "4 stored" in text and "1 skipped" in text and "1 failed" in text
+    )
     assert "skipped 1: mailing list (List-Id)" in text
     assert "mailbox.mbox, message 3: This is binary data, not a mail message." in text
     assert Interaction.objects.count() == 5
     # again: nothing new, the same problems
     with pytest.raises(CommandError):
-        call_command("mail", "import", str(DATA / "mailbox.mbox"), "--as", "alice", "--no-progress", stdout=out, stderr=io.StringIO())
+        call_command(
+            "mail",
+            "import",
+            str(DATA / "mailbox.mbox"),
+            "--as",
+            "alice",
+            "--no-progress",
+            stdout=out,
+            stderr=io.StringIO(),
+        )
     assert Interaction.objects.count() == 5
 
 
 def test_the_cli_succeeds_when_every_message_landed_or_was_skipped(known, team):
     out = io.StringIO()
-    call_command("mail", "import", str(DATA / "headless.mbox"), "--as", "alice", "--no-progress", stdout=out)
+    call_command(
+        "mail", "import", str(DATA / "headless.mbox"), "--as", "alice", "--no-progress", stdout=out
+    )
     assert "2 stored" in out.getvalue()
 
 
@@ -72,9 +99,14 @@ def test_mail_sync_says_when_imap_is_not_there(team):
     assert text.strip() == "IMAP sync is not available" or text  # the IMAP package answers instead
 
 
-def test_the_api_takes_an_upload_and_reports_the_import(known, team, client, django_capture_on_commit_callbacks):
+def test_the_api_takes_an_upload_and_reports_the_import(
+    known, team, client, django_capture_on_commit_callbacks
+):
     headers = bearer(team)
-    with (DATA / "mailbox.mbox").open("rb") as handle, django_capture_on_commit_callbacks(execute=True):
+    with (
+        (DATA / "mailbox.mbox").open("rb") as handle,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         response = client.post("/api/v1/mail/import", {"file": handle}, **headers)
     assert response.status_code == 201, response.content
     job_id = response.json()["id"]
@@ -92,19 +124,26 @@ def test_the_api_refuses_an_empty_or_binary_file_and_readers(team, charlie, clie
     png.name = "photo.png"
     response = client.post("/api/v1/mail/import", {"file": png}, **bearer(team))
     assert response.status_code == 422
-    response = client.post("/api/v1/mail/import", {"file": io.BytesIO(sample("ru-koi8-r.eml"))}, **bearer(charlie))
+    response = client.post(
+        "/api/v1/mail/import", {"file": io.BytesIO(sample("ru-koi8-r.eml"))}, **bearer(charlie)
+    )
     assert response.status_code == 403
     assert not MailImport.objects.exists()
 
 
-def test_the_upload_page_imports_and_shows_the_outcome(known, team, django_capture_on_commit_callbacks):
+def test_the_upload_page_imports_and_shows_the_outcome(
+    known, team, django_capture_on_commit_callbacks
+):
     from django.test import Client
 
     browser = Client()
     browser.force_login(team)
     page = browser.get(reverse("activity:mail_import"))
     assert page.status_code == 200 and b'type="file"' in page.content
-    with (DATA / "mailbox-crlf.mbox").open("rb") as handle, django_capture_on_commit_callbacks(execute=True):
+    with (
+        (DATA / "mailbox-crlf.mbox").open("rb") as handle,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         response = browser.post(reverse("activity:mail_import"), {"file": handle})
     assert response.status_code == 302
     response = browser.get(response["Location"])

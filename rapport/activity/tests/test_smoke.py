@@ -1,7 +1,6 @@
 from rapport.activity.mail.intake import mail_capture
 from rapport.activity.models import Interaction, Participant
 from rapport.contacts import services
-from rapport.contacts.models import Contact
 
 RAW = b"""From: Ann Lee <ann@example.com>
 To: Bob <bob@ours.example.net>, New Person <new@elsewhere.example.org>
@@ -12,8 +11,11 @@ Message-ID: <m1@example.com>
 Hi there
 """
 
+
 def test_smoke(bob):
-    c = services.contact_create(actor=bob, data={"given_name": "Ann", "emails": [{"address": "ann@example.com"}]})
+    c = services.contact_create(
+        actor=bob, data={"given_name": "Ann", "emails": [{"address": "ann@example.com"}]}
+    )
     out = mail_capture(RAW, owner=bob)
     assert out.status == "stored", out
     again = mail_capture(RAW, owner=bob)
@@ -21,7 +23,9 @@ def test_smoke(bob):
     assert Interaction.objects.count() == 1
     c.refresh_from_db()
     assert c.last_contacted_at is not None
-    n = services.contact_create(actor=bob, data={"given_name": "New", "emails": [{"address": "NEW@elsewhere.example.org"}]})
+    n = services.contact_create(
+        actor=bob, data={"given_name": "New", "emails": [{"address": "NEW@elsewhere.example.org"}]}
+    )
     assert Participant.objects.filter(contact=n).count() == 1
     n.refresh_from_db()
     assert n.last_contacted_at is not None

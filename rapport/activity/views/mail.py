@@ -57,14 +57,21 @@ def never_log(request: HttpRequest) -> HttpResponse:
                 rules.never_log_remove(actor=request.user, entry_id=int(request.POST["remove"]))
                 messages.success(request, "Removed from the never-log list.")
             else:
-                entry = rules.never_log_add(actor=request.user, pattern=request.POST.get("pattern", ""))
+                entry = rules.never_log_add(
+                    actor=request.user, pattern=request.POST.get("pattern", "")
+                )
                 messages.success(request, f"Mail with {entry.pattern} will not be logged.")
             return redirect("activity:never_log")
         except InvalidInput as exc:
             errors = exc.errors
         except ValueError:
             errors = [InvalidInput.single("remove", "No such entry.").errors[0]]
-    context = {"entries": entries, "manage": manage, "errors": errors, "value": request.POST.get("pattern", "")}
+    context = {
+        "entries": entries,
+        "manage": manage,
+        "errors": errors,
+        "value": request.POST.get("pattern", ""),
+    }
     return render(request, "activity/mail/never_log.html", context, status=422 if errors else 200)
 
 
@@ -116,7 +123,9 @@ def correspondent_create(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("activity:correspondents")
         else:
             if result.contact is not None:
-                messages.success(request, f"{result.contact.display_name} was added; their mail is linked.")
+                messages.success(
+                    request, f"{result.contact.display_name} was added; their mail is linked."
+                )
                 return redirect("contacts:detail", pk=result.contact.pk)
             if result.merge is not None:
                 messages.success(request, "Added to the existing contact; their mail is linked.")

@@ -114,7 +114,9 @@ class Command(RecordCommand):
         try:
             controller.start()
         except OSError as exc:
-            raise CommandError(f"Cannot listen on {options['host']}:{options['port']}: {exc}") from None
+            raise CommandError(
+                f"Cannot listen on {options['host']}:{options['port']}: {exc}"
+            ) from None
         protocol = "LMTP" if options["lmtp"] else "SMTP"
         self.stdout.write(
             f"Drop-box receiving {protocol} on {options['host']}:{options['port']}; Ctrl-C stops."
