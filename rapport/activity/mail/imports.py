@@ -21,8 +21,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from rapport.activity.mail.intake import CaptureRun, mail_capture
+from rapport.activity.mail.intake import CaptureRun, mail_addresses, mail_capture, read_mail
 from rapport.activity.mail.mbox import MAX_MESSAGE_BYTES, MboxMessage, looks_like_mbox, read_mbox
+from rapport.activity.mail.parsing import ParsedMail
 from rapport.activity.models import Interaction, MailImport
 from rapport.core import jobs, policy
 from rapport.core.errors import InvalidInput, NotPermitted
@@ -241,49 +242,89 @@ def _run(
 def _chunk(
     claim: jobs.Claim, job: MailImport, actor: Any, run: CaptureRun, messages: list[MboxMessage]
 ) -> None:
+    readings = [None if m.too_large else read_mail(m.raw) for m in messages]
+    # every address of the chunk looked up at once, not message by message
+    run.directory.load_emails(
+        key for mail in readings if isinstance(mail, ParsedMail) for key in mail_addresses(mail)
+    )
+    mark = run.mark()
+    try:
+        # All at once first (no savepoint per message); if any message fails to store,
+        # the chunk is redone message by message so that one stops only itself.
+        with transaction.atomic():
+            counts, skipped, problems = _capture_all(job, actor, run, messages, readings, False)
+            _advance(claim, job, run, messages, counts, skipped, problems)
+    except jobs.ClaimLost:
+        raise
+    except Exception:  # noqa: BLE001
+        run.rewind(mark)
+        with transaction.atomic():
+            counts, skipped, problems = _capture_all(job, actor, run, messages, readings, True)
+            _advance(claim, job, run, messages, counts, skipped, problems)
+    for key in counts:
+        setattr(job, f"{key}_count", getattr(job, f"{key}_count") + counts[key])
+
+
+def _capture_all(
+    job: MailImport,
+    actor: Any,
+    run: CaptureRun,
+    messages: list[MboxMessage],
+    readings: list[Any],
+    isolated: bool,
+) -> tuple[dict[str, int], dict[str, int], list[dict[str, Any]]]:
     counts = {"stored": 0, "joined": 0, "skipped": 0, "failed": 0}
     skipped: dict[str, int] = dict(job.skipped)
     problems: list[dict[str, Any]] = []
-    with transaction.atomic():
-        for message in messages:
-            if message.too_large:
-                counts["failed"] += 1
-                problems.append(
-                    _problem(
-                        job,
-                        message,
-                        "",
-                        f"The message is larger than {MAX_MESSAGE_BYTES // (1024 * 1024)} MB.",
-                    )
-                )
-                continue
-            outcome = mail_capture(
-                message.raw, owner=actor, source=Interaction.Source.UPLOAD, run=run
-            )
-            counts[outcome.status] += 1
-            if outcome.status == "skipped":
-                skipped[outcome.reason] = skipped.get(outcome.reason, 0) + 1
-            elif outcome.status == "failed":
-                problems.append(_problem(job, message, outcome.message_id, outcome.reason))
-        run.flush()
-        room = max(0, MAX_PROBLEMS - len(job.problems))
-        job.problems = [*job.problems, *problems[:room]]
-        job.skipped = skipped
-        job.offset = messages[-1].end
-        job.processed = messages[-1].number
-        claim.update(
-            offset=job.offset,
-            processed=job.processed,
-            stored_count=F("stored_count") + counts["stored"],
-            joined_count=F("joined_count") + counts["joined"],
-            skipped_count=F("skipped_count") + counts["skipped"],
-            failed_count=F("failed_count") + counts["failed"],
-            skipped=skipped,
-            problems=job.problems,
-            heartbeat_at=timezone.now(),
+    for message, mail in zip(messages, readings, strict=True):
+        if mail is None:
+            counts["failed"] += 1
+            reason = f"The message is larger than {MAX_MESSAGE_BYTES // (1024 * 1024)} MB."
+            problems.append(_problem(job, message, "", reason))
+            continue
+        outcome = mail_capture(
+            message.raw,
+            owner=actor,
+            source=Interaction.Source.UPLOAD,
+            run=run,
+            parsed=mail,
+            isolated=isolated,
         )
-    for key in counts:
-        setattr(job, f"{key}_count", getattr(job, f"{key}_count") + counts[key])
+        counts[outcome.status] += 1
+        if outcome.status == "skipped":
+            skipped[outcome.reason] = skipped.get(outcome.reason, 0) + 1
+        elif outcome.status == "failed":
+            problems.append(_problem(job, message, outcome.message_id, outcome.reason))
+    run.flush()
+    return counts, skipped, problems
+
+
+def _advance(
+    claim: jobs.Claim,
+    job: MailImport,
+    run: CaptureRun,
+    messages: list[MboxMessage],
+    counts: dict[str, int],
+    skipped: dict[str, int],
+    problems: list[dict[str, Any]],
+) -> None:
+    """Record the chunk's progress in the chunk's transaction: it lands with the messages."""
+    room = max(0, MAX_PROBLEMS - len(job.problems))
+    job.problems = [*job.problems, *problems[:room]]
+    job.skipped = skipped
+    job.offset = messages[-1].end
+    job.processed = messages[-1].number
+    claim.update(
+        offset=job.offset,
+        processed=job.processed,
+        stored_count=F("stored_count") + counts["stored"],
+        joined_count=F("joined_count") + counts["joined"],
+        skipped_count=F("skipped_count") + counts["skipped"],
+        failed_count=F("failed_count") + counts["failed"],
+        skipped=skipped,
+        problems=job.problems,
+        heartbeat_at=timezone.now(),
+    )
 
 
 def _problem(job: MailImport, message: MboxMessage, message_id: str, reason: str) -> dict[str, Any]:

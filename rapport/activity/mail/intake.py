@@ -71,11 +71,18 @@ class CaptureRun:
         self.directory = directory or Directory()
         self.never_log = NeverLogList()
         # contacts whose signature was looked at in this run: once is enough
+        # (``mark``/``rewind`` undo this for work that was rolled back)
         self.signatures_seen: set[int] = set()
         # correspondents seen, written by ``flush`` (after each message, or with the
         # importer's chunk when ``deferred``): one write per person, not per message
         self.deferred = deferred
         self.correspondents: dict[str, list[Any]] = {}
+
+    def mark(self) -> tuple[set[int], dict[str, list[Any]]]:
+        return set(self.signatures_seen), {k: list(v) for k, v in self.correspondents.items()}
+
+    def rewind(self, mark: tuple[set[int], dict[str, list[Any]]]) -> None:
+        self.signatures_seen, self.correspondents = mark
 
     def saw(self, people: list[tuple[str, str, str]], moment: Any) -> None:
         for key, address, name in people:
@@ -185,6 +192,23 @@ def _save_attachments(interaction: Interaction, mail: ParsedMail) -> None:
     Attachment.objects.bulk_create(rows)
 
 
+def read_mail(raw: bytes, *, policy: str = Policy.KNOWN_CONTACTS) -> ParsedMail | Unreadable:
+    """The message read for ``mail_capture``, or Unreadable saying why it cannot be."""
+    try:
+        return parse_message(raw, metadata_only=policy == Policy.METADATA_ONLY)
+    except Unreadable as exc:
+        return exc
+    except Exception as exc:  # a message must never stop the others
+        logger.exception("Mail could not be parsed")
+        return Unreadable(f"The message could not be read: {type(exc).__name__}: {exc}")
+
+
+def mail_addresses(mail: ParsedMail) -> list[str]:
+    """The address keys of everyone in a message (to look them up in one go)."""
+    people = [*mail.senders, *mail.to, *mail.cc, *mail.bcc]
+    return [key for key in (email_key_of(p.address) for p in people) if key]
+
+
 def mail_capture(
     raw: bytes,
     *,
@@ -193,24 +217,28 @@ def mail_capture(
     policy: str = Policy.KNOWN_CONTACTS,
     directory: Directory | None = None,
     run: CaptureRun | None = None,
+    parsed: ParsedMail | Unreadable | None = None,
+    isolated: bool = True,
 ) -> MailOutcome:
     """Log one message (RFC 5322 bytes) as an email interaction, or say why not.
 
     Never raises for what the message holds: a message that cannot be read comes back
     ``failed`` with the reason, nothing of it saved. ``owner`` is the user whose mail
     it is. Capturing the same message again (another mailbox, a re-run) stores nothing
-    new but the participants it did not have (``joined``).
+    new but the participants it did not have (``joined``). ``parsed`` is the message
+    as ``read_mail`` gave it, for callers that read many first (to look up all their
+    addresses at once). With ``isolated`` False the message is not wrapped in its own
+    savepoint and an error while storing it propagates: for a caller that runs many in
+    one transaction and redoes them one by one when any fails.
     """
     if policy == Policy.OFF:
         return MailOutcome("skipped", LOGGING_OFF)
     run = run or CaptureRun(directory)
-    try:
-        mail = parse_message(raw, metadata_only=policy == Policy.METADATA_ONLY)
-    except Unreadable as exc:
-        return MailOutcome("failed", str(exc))
-    except Exception as exc:  # noqa: BLE001 (a message must never stop the others)
-        logger.exception("Mail could not be parsed")
-        return MailOutcome("failed", f"The message could not be read: {type(exc).__name__}: {exc}")
+    mail = parsed if parsed is not None else read_mail(raw, policy=policy)
+    if isinstance(mail, Unreadable):
+        return MailOutcome("failed", str(mail))
+    if not isolated:
+        return _capture(mail, owner=owner, source=source, policy=policy, run=run)
     try:
         with transaction.atomic():
             outcome = _capture(mail, owner=owner, source=source, policy=policy, run=run)

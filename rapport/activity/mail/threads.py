@@ -118,7 +118,7 @@ def thread_find(
         subject_key=subject_key(subject),
         started_at=sent_at,
         last_at=sent_at,
-        message_count=0,
+        message_count=1,  # the message it is made for; discarded if that is not stored
     )
     return Placement(thread.pk, True, ids, refs)
 
@@ -141,7 +141,7 @@ def thread_record(*, placement: Placement, message_id: str, sent_at: dt.datetime
         MailMessageRef.objects.filter(message_key=message_id).update(seen=True)
     if placement.merged:
         _refresh(thread_id)
-    else:
+    elif not placement.created:
         Thread.objects.filter(pk=thread_id).update(
             message_count=F("message_count") + 1,
             started_at=Least("started_at", sent_at),
@@ -152,7 +152,7 @@ def thread_record(*, placement: Placement, message_id: str, sent_at: dt.datetime
 def thread_discard(placement: Placement) -> None:
     """A thread made for a message that turned out to be stored already goes again."""
     if placement.created:
-        Thread.objects.filter(pk=placement.thread_id, message_count=0).delete()
+        Thread.objects.filter(pk=placement.thread_id).exclude(interactions__isnull=False).delete()
 
 
 def message_seen(message_id: str) -> bool:
