@@ -152,6 +152,7 @@ api.add_router("/tasks", "rapport.activity.api.tasks.router")
 api.add_router("/notifications", "rapport.activity.api.notifications.router")
 api.add_router("/keep-in-touch", "rapport.activity.api.keep_in_touch.router")
 api.add_router("/mailboxes", "rapport.activity.api.mailboxes.router")
+api.add_router("/mail", "rapport.activity.api.mail.router")
 
 
 def _errors(request: HttpRequest, errors: list[FieldError]) -> HttpResponse:

@@ -235,6 +235,9 @@ RAPPORT_DEFAULT_REGION = env_str("RAPPORT_DEFAULT_REGION", "US").upper()
 # A contact neither changed nor confirmed for this many months counts as stale.
 RAPPORT_STALE_MONTHS = env_int("RAPPORT_STALE_MONTHS", 12)
 
+# Mail attachments larger than this are kept as name and size only (docs/mail.md).
+RAPPORT_MAIL_MAX_ATTACHMENT_BYTES = env_int("RAPPORT_MAIL_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024)
+
 # Duplicates: pairs at or above the review threshold are proposed for review (and
 # shown when a contact is entered); at or above the auto-merge threshold a scan merges
 # them by itself, when RAPPORT_DUPLICATE_AUTO_MERGE is on.

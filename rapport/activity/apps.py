@@ -88,3 +88,14 @@ class ActivityConfig(AppConfig):
         )
         # mailboxes whose next sync is due each get a background task
         schedule.register_duty("mailboxes.sync", timedelta(minutes=1), _mailbox_syncs)
+
+        from rapport.activity.models import MailImport
+        from rapport.core.jobs import job_kind_register
+
+        # a mail import whose worker died is marked interrupted, to be resumed
+        job_kind_register(
+            MailImport,
+            running=MailImport.Status.RUNNING,
+            stopped=MailImport.Status.INTERRUPTED,
+            message="rapport.activity.mail.imports.mail_import_stopped_message",
+        )

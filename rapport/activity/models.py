@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from rapport.contacts.models import Contact, Organization, Tag
-from rapport.core.models import TimeStamped
+from rapport.core.models import BackgroundJob, TimeStamped
 
 
 class Thread(models.Model):
@@ -654,3 +654,82 @@ class MailboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.folder} UID {self.uid}: {self.outcome}"
+
+
+class NeverLog(models.Model):
+    """An address (``ana@example.com``) or a whole domain (``hr.example.com`` or
+    ``@example.com``) whose mail is never logged: a message goes unlogged when every
+    outside participant matches, and a matching address is never kept as a participant."""
+
+    pattern = models.CharField(max_length=320, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pattern"]
+
+    def __str__(self) -> str:
+        return self.pattern
+
+
+class MailImport(BackgroundJob):
+    """One uploaded ``.eml`` or ``.mbox`` file logged message by message in the background.
+
+    ``offset`` and ``processed`` (the byte where the next message starts and how many
+    messages came before it) advance in the same transaction as the messages they cover,
+    so a run whose worker died resumes exactly there. ``problems`` keeps the first
+    messages that could not be logged: ``{"number", "message_id", "reason"}``.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        INTERRUPTED = "interrupted", "Interrupted"
+
+    file_name = models.CharField(max_length=255)
+    file = models.FileField(upload_to="mail-imports/%Y/%m/", blank=True)
+    # A file read where it is instead of a stored copy (the command line's own files).
+    path = models.CharField(max_length=1000, blank=True)
+    size = models.BigIntegerField(default=0)
+    file_format = models.CharField(max_length=10)  # eml or mbox
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    offset = models.BigIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    stored_count = models.PositiveIntegerField(default=0)
+    joined_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    skipped = models.JSONField(default=dict, blank=True)  # reason -> count
+    problems = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Mail import {self.pk}: {self.file_name}"
+
+
+class MailMessageRef(models.Model):
+    """A Message-ID known to Rapport and the thread it belongs to: the id of a message
+    read (``seen``) or only named by another's References / In-Reply-To (a phantom
+    parent, which a message arriving later with that id joins)."""
+
+    message_key = models.CharField(max_length=500, unique=True)
+    thread = models.ForeignKey(
+        Thread, null=True, blank=True, on_delete=models.CASCADE, related_name="message_refs"
+    )
+    seen = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return self.message_key

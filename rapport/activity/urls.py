@@ -4,6 +4,7 @@ from rapport.activity.views import (
     calendar,
     interactions,
     keep_in_touch,
+    mail,
     mailboxes,
     notifications,
     tasks,
@@ -72,4 +73,18 @@ urlpatterns = [
     path("mailboxes/<int:pk>/edit/", mailboxes.mailbox_edit, name="mailbox_edit"),
     path("mailboxes/<int:pk>/delete/", mailboxes.mailbox_delete, name="mailbox_delete"),
     path("mailboxes/<int:pk>/sync/", mailboxes.mailbox_sync_now, name="mailbox_sync"),
+    path("mail/import/", mail.mail_import, name="mail_import"),
+    path("mail/imports/<int:pk>/", mail.mail_import_detail, name="mail_import_detail"),
+    path("mail/never-log/", mail.never_log, name="never_log"),
+    path("mail/correspondents/", mail.correspondent_list, name="correspondents"),
+    path(
+        "mail/correspondents/<int:pk>/create/",
+        mail.correspondent_create,
+        name="correspondent_create",
+    ),
+    path(
+        "mail/correspondents/<int:pk>/dismiss/",
+        mail.correspondent_dismiss,
+        name="correspondent_dismiss",
+    ),
 ]

@@ -124,6 +124,18 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
         "Data",
         (
             NavItem("Import", "ingest:imports", ("ingest:import*",), action="imports.run"),
+            NavItem(
+                "Import mail",
+                "activity:mail_import",
+                ("activity:mail_import*",),
+                action="mail.import",
+            ),
+            NavItem(
+                "People you correspond with",
+                "activity:correspondents",
+                ("activity:correspondent*",),
+                action="interactions.view",
+            ),
             NavItem("Quality", "quality:audit", ("quality:*",), action="quality.view"),
             NavItem("Duplicates", "duplicates:queue", ("duplicates:*",)),
             NavItem("Merges", "merges:list", ("merges:*",), action="contacts.merge"),
@@ -151,6 +163,12 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
             NavItem("API tokens", "access:tokens", ("access:token*",)),
             NavItem(
                 "Mailboxes", "activity:mailboxes", ("activity:mailbox*",), action="mailboxes.own"
+            ),
+            NavItem(
+                "Never log",
+                "activity:never_log",
+                ("activity:never_log",),
+                action="interactions.view",
             ),
         ),
     ),

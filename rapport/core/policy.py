@@ -53,7 +53,7 @@ _WRITE = {
     "tasks.change",
     "tasks.delete",
 }
-_ADMIN = {"tags.manage", "custom_fields.manage", "users.manage"}
+_ADMIN = {"tags.manage", "custom_fields.manage", "users.manage", "mail.never_log"}
 
 _RULES: dict[str, frozenset[str]] = {
     READ_ONLY: frozenset(_READ),

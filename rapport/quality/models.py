@@ -81,7 +81,8 @@ class AuditSnapshot(models.Model):
 class Suggestion(models.Model):
     """A change an enrichment provider proposes for one contact; applied only when accepted.
 
-    ``field`` is what would change (organization, country, time_zone, name);
+    ``field`` is what would change (organization, country, time_zone, name, phone,
+    job_title);
     ``current_value`` is what the contact had when the suggestion was made: accepting
     refuses (status ``outdated``) when that is no longer so. ``payload`` carries what the
     apply step needs (an organization id, name parts).
@@ -98,6 +99,8 @@ class Suggestion(models.Model):
         COUNTRY = "country", "Country"
         TIME_ZONE = "time_zone", "Time zone"
         NAME = "name", "Name"
+        PHONE = "phone", "Phone"
+        JOB_TITLE = "job_title", "Job title"
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="suggestions")
     field = models.CharField(max_length=20, choices=Field.choices)

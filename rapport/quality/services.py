@@ -325,6 +325,10 @@ def _still_current(suggestion: Any, contact: Contact) -> bool:
         return contact.time_zone == suggestion.current_value
     if field == "name":
         return contact.display_name == suggestion.current_value
+    if field == "phone":
+        return not contact.phones.exists()
+    if field == "job_title":
+        return contact.job_title == suggestion.current_value
     return False
 
 
@@ -380,6 +384,15 @@ def _apply(actor: Any, suggestion: Any, contact: Contact, via: str) -> str:
         }
         contact_update(actor=actor, contact=contact, data=names, via=via)
         return f"Name written as {suggestion.suggested_value}."
+    if suggestion.field == "phone":
+        phones = [*contact_values(contact)["phones"], {"number": suggestion.suggested_value}]
+        contact_update(actor=actor, contact=contact, data={"phones": phones}, via=via)
+        return f"Phone {suggestion.suggested_value} added."
+    if suggestion.field == "job_title":
+        contact_update(
+            actor=actor, contact=contact, data={"job_title": suggestion.suggested_value}, via=via
+        )
+        return f"Job title set to {suggestion.suggested_value}."
     raise ValueError(f"unknown suggestion field {suggestion.field!r}")
 
 

@@ -478,7 +478,12 @@ def interaction_create(*, actor: Any, data: Mapping[str, Any], via: str = "ui") 
 def _capture(draft: InteractionDraft, *, actor: Any, source: str) -> Captured:
     key = draft.fields.get("external_key") or ""
     if key:
-        existing = Interaction.objects.select_for_update().filter(external_key=key).first()
+        existing = (
+            Interaction.objects.select_for_update()
+            .filter(external_key=key)
+            .exclude(external_key="")
+            .first()
+        )
         if existing is not None:
             return Captured(_join(existing, draft), created=False)
         try:
@@ -486,7 +491,12 @@ def _capture(draft: InteractionDraft, *, actor: Any, source: str) -> Captured:
                 return Captured(_save(draft, actor=actor, source=source), created=True)
         except IntegrityError:
             # someone captured the same thing meanwhile: theirs is the one
-            existing = Interaction.objects.select_for_update().filter(external_key=key).first()
+            existing = (
+                Interaction.objects.select_for_update()
+                .filter(external_key=key)
+                .exclude(external_key="")
+                .first()
+            )
             if existing is None:
                 raise
             return Captured(_join(existing, draft), created=False)
