@@ -64,7 +64,7 @@ def _rows(contact_ids: list[int], heavy: int, people: list[int], total: int, fir
         yield interaction, participants
 
 
-def load(interactions: int, engine: str) -> dict[str, Any]:
+def load(interactions: int, engine: str, contacts: int) -> dict[str, Any]:
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -72,7 +72,7 @@ def load(interactions: int, engine: str) -> dict[str, Any]:
     from rapport.contacts.models import Affiliation, Contact, Organization
 
     present = Interaction.objects.count()
-    state_file = base.BENCH_DIR / f"timeline-{engine}.json"
+    state_file = base.BENCH_DIR / f"timeline-{engine}-{contacts}.json"
     if present >= interactions and state_file.exists():
         return json.loads(state_file.read_text())
     contact_ids = list(Contact.objects.order_by("id").values_list("id", flat=True))
@@ -237,7 +237,7 @@ def run_engine(engine: str, contacts: int, interactions: int, samples: int) -> d
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     base.prepare(contacts, engine)
-    state = load(interactions, engine)
+    state = load(interactions, engine, contacts)
     from rapport.activity.models import Interaction, Participant
 
     counts = {
