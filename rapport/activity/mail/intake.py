@@ -27,6 +27,7 @@ from rapport.activity.models import Attachment, Interaction
 from rapport.activity.services.interactions import (
     MAX_BODY,
     InteractionDraft,
+    contacts_contacted,
     interaction_capture,
     is_two_way,
 )
@@ -77,12 +78,18 @@ class CaptureRun:
         # importer's chunk when ``deferred``): one write per person, not per message
         self.deferred = deferred
         self.correspondents: dict[str, list[Any]] = {}
+        # who was in touch when, for "last contacted": written by ``flush`` too
+        self.contacted: dict[int, Any] = {}
 
-    def mark(self) -> tuple[set[int], dict[str, list[Any]]]:
-        return set(self.signatures_seen), {k: list(v) for k, v in self.correspondents.items()}
+    def mark(self) -> tuple[set[int], dict[str, list[Any]], dict[int, Any]]:
+        return (
+            set(self.signatures_seen),
+            {k: list(v) for k, v in self.correspondents.items()},
+            dict(self.contacted),
+        )
 
-    def rewind(self, mark: tuple[set[int], dict[str, list[Any]]]) -> None:
-        self.signatures_seen, self.correspondents = mark
+    def rewind(self, mark: tuple[set[int], dict[str, list[Any]], dict[int, Any]]) -> None:
+        self.signatures_seen, self.correspondents, self.contacted = mark
 
     def saw(self, people: list[tuple[str, str, str]], moment: Any) -> None:
         for key, address, name in people:
@@ -96,10 +103,13 @@ class CaptureRun:
                 entry[4] = max(entry[4], moment)
 
     def flush(self) -> None:
-        """Write the correspondents seen since the last flush."""
+        """Write the correspondents seen and "last contacted" since the last flush."""
         if self.correspondents:
             pending, self.correspondents = self.correspondents, {}
             correspondents_record(pending)
+        if self.contacted:
+            moments, self.contacted = self.contacted, {}
+            contacts_contacted(moments)
 
 
 # reasons, worded once: counts group by them
@@ -238,7 +248,7 @@ def mail_capture(
     if isinstance(mail, Unreadable):
         return MailOutcome("failed", str(mail))
     if not isolated:
-        return _capture(mail, owner=owner, source=source, policy=policy, run=run)
+        return _capture(mail, owner=owner, source=source, policy=policy, run=run, isolated=False)
     try:
         with transaction.atomic():
             outcome = _capture(mail, owner=owner, source=source, policy=policy, run=run)
@@ -255,7 +265,13 @@ def mail_capture(
 
 
 def _capture(
-    mail: ParsedMail, *, owner: Any, source: str, policy: str, run: CaptureRun
+    mail: ParsedMail,
+    *,
+    owner: Any,
+    source: str,
+    policy: str,
+    run: CaptureRun,
+    isolated: bool = True,
 ) -> MailOutcome:
     message_id = _clean(mail.message_id)
     bulk = bulk_reason(mail)
@@ -306,7 +322,11 @@ def _capture(
     )
     fields["thread_id"] = placement.thread_id
     captured = interaction_capture(
-        draft=InteractionDraft(fields=fields, participants=drafts), actor=owner, source=source
+        draft=InteractionDraft(fields=fields, participants=drafts),
+        actor=owner,
+        source=source,
+        isolated=isolated,
+        contacted=run.contacted,
     )
     interaction = captured.interaction
     if not captured.created:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -416,18 +416,41 @@ def _contacts_of(interaction_id: int) -> list[int]:
 def _contacted(contact_ids: Sequence[int], moment: dt.datetime) -> None:
     """A new two-way interaction: move "last contacted" forward where it is later,
     and the keep-in-touch day of those who have a cadence."""
-    if not contact_ids or moment > timezone.now():
-        return  # a meeting still to come counts once it has happened (contacts_catch_up)
-    Contact.objects.filter(pk__in=contact_ids).filter(
-        Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lt=moment)
-    ).update(last_contacted_at=moment)
-    with_cadence = list(
-        Contact.objects.filter(pk__in=contact_ids, reach_out_by__isnull=False).values_list(
-            "id", flat=True
-        )
+    contacts_contacted(dict.fromkeys(contact_ids, moment))
+
+
+def contacts_contacted(moments: Mapping[int, dt.datetime]) -> None:
+    """Two-way interactions with these contacts happened at these moments: move each
+    one's "last contacted" forward where it is later (one read, one write for all),
+    and the keep-in-touch day of those who have a cadence. A moment still to come
+    counts once it has happened (``contacts_catch_up``)."""
+    now = timezone.now()
+    moments = {pk: at for pk, at in moments.items() if at <= now}
+    if not moments:
+        return
+    current = Contact.objects.filter(pk__in=list(moments)).values_list(
+        "id", "last_contacted_at", "reach_out_by"
     )
+    later: list[Contact] = []
+    with_cadence: list[int] = []
+    for pk, last, reach_out_by in current:
+        if last is None or last < moments[pk]:
+            later.append(Contact(pk=pk, last_contacted_at=moments[pk]))
+            if reach_out_by is not None:
+                with_cadence.append(pk)
+    if later:
+        Contact.objects.bulk_update(later, ["last_contacted_at"], batch_size=500)
     if with_cadence:
         contacts_refresh_activity(with_cadence)
+
+
+def moments_add(
+    moments: dict[int, dt.datetime], contact_ids: Iterable[int], at: dt.datetime
+) -> None:
+    """Note that these contacts were in touch at ``at`` (the latest moment wins)."""
+    for pk in contact_ids:
+        if pk not in moments or moments[pk] < at:
+            moments[pk] = at
 
 
 def _notify_mentions(interaction: Interaction, user_ids: Sequence[int], actor: Any) -> None:
@@ -440,7 +463,13 @@ def _notify_mentions(interaction: Interaction, user_ids: Sequence[int], actor: A
         notifications.notify_mention(user_id=user_id, interaction=interaction, actor=actor)
 
 
-def _save(draft: InteractionDraft, *, actor: Any, source: str) -> Interaction:
+def _save(
+    draft: InteractionDraft,
+    *,
+    actor: Any,
+    source: str,
+    contacted: dict[int, dt.datetime] | None = None,
+) -> Interaction:
     interaction = Interaction.objects.create(
         **draft.fields,
         author=actor if getattr(actor, "pk", None) else None,
@@ -455,7 +484,11 @@ def _save(draft: InteractionDraft, *, actor: Any, source: str) -> Interaction:
         participant_rows(interaction, [*draft.participants, *mentioned])
     )
     if interaction.two_way:
-        _contacted(_contacts_of(interaction.pk), interaction.occurred_at)
+        people = {d.contact_id for d in draft.participants if d.contact_id}
+        if contacted is not None:
+            moments_add(contacted, people, interaction.occurred_at)
+        else:
+            _contacted(sorted(people), interaction.occurred_at)
     _notify_mentions(interaction, draft.mentions, actor)
     return interaction
 
@@ -475,50 +508,81 @@ def interaction_create(*, actor: Any, data: Mapping[str, Any], via: str = "ui") 
     return _capture(draft, actor=actor, source=source)
 
 
-def _capture(draft: InteractionDraft, *, actor: Any, source: str) -> Captured:
+def _existing(key: str) -> Interaction | None:
+    # the empty-key exclusion lets SQLite use the partial unique index
+    return (
+        Interaction.objects.select_for_update()
+        .filter(external_key=key)
+        .exclude(external_key="")
+        .first()
+    )
+
+
+def _capture(
+    draft: InteractionDraft,
+    *,
+    actor: Any,
+    source: str,
+    savepoint: bool = True,
+    contacted: dict[int, dt.datetime] | None = None,
+) -> Captured:
     key = draft.fields.get("external_key") or ""
-    if key:
-        existing = (
-            Interaction.objects.select_for_update()
-            .filter(external_key=key)
-            .exclude(external_key="")
-            .first()
-        )
-        if existing is not None:
-            return Captured(_join(existing, draft), created=False)
-        try:
-            with transaction.atomic():
-                return Captured(_save(draft, actor=actor, source=source), created=True)
-        except IntegrityError:
-            # someone captured the same thing meanwhile: theirs is the one
-            existing = (
-                Interaction.objects.select_for_update()
-                .filter(external_key=key)
-                .exclude(external_key="")
-                .first()
-            )
-            if existing is None:
-                raise
-            return Captured(_join(existing, draft), created=False)
-    return Captured(_save(draft, actor=actor, source=source), created=True)
+    if not key:
+        return Captured(_save(draft, actor=actor, source=source, contacted=contacted), True)
+    existing = _existing(key)
+    if existing is not None:
+        return Captured(_join(existing, draft, contacted), created=False)
+    if not savepoint:
+        # the caller redoes its work one capture at a time when this one fails
+        return Captured(_save(draft, actor=actor, source=source, contacted=contacted), True)
+    try:
+        with transaction.atomic():
+            return Captured(_save(draft, actor=actor, source=source, contacted=contacted), True)
+    except IntegrityError:
+        # someone captured the same thing meanwhile: theirs is the one
+        existing = _existing(key)
+        if existing is None:
+            raise
+        return Captured(_join(existing, draft, contacted), created=False)
 
 
-def _join(existing: Interaction, draft: InteractionDraft) -> Interaction:
+def _join(
+    existing: Interaction,
+    draft: InteractionDraft,
+    contacted: dict[int, dt.datetime] | None = None,
+) -> Interaction:
     new_contacts = participants_add(existing, draft.participants)
     if existing.two_way and new_contacts:
-        _contacted(new_contacts, existing.occurred_at)
+        if contacted is not None:
+            moments_add(contacted, new_contacts, existing.occurred_at)
+        else:
+            _contacted(new_contacts, existing.occurred_at)
     return existing
 
 
-def interaction_capture(*, draft: InteractionDraft, actor: Any = None, source: str) -> Captured:
+def interaction_capture(
+    *,
+    draft: InteractionDraft,
+    actor: Any = None,
+    source: str,
+    isolated: bool = True,
+    contacted: dict[int, dt.datetime] | None = None,
+) -> Captured:
     """Store a captured interaction (mail, calendar) once per ``external_key``.
 
     The draft comes from a parser that checked it; capturing the same key again adds
     the new participants to the stored one. Runs in the caller's transaction when there
     is one (a mailbox stores a message and its place in the folder together).
+
+    For callers that store many at once: ``isolated`` False takes no savepoint (a
+    failure, a concurrent capture of the same key included, propagates, and the caller
+    redoes its batch one capture at a time); ``contacted`` collects who was in touch
+    when, for one ``contacts_contacted`` call per batch instead of one per capture.
     """
+    if not isolated:
+        return _capture(draft, actor=actor, source=source, savepoint=False, contacted=contacted)
     with transaction.atomic():
-        return _capture(draft, actor=actor, source=source)
+        return _capture(draft, actor=actor, source=source, contacted=contacted)
 
 
 def _may_change(actor: Any, interaction: Interaction, action: str) -> None:
