@@ -62,15 +62,12 @@ def signature_suggest(*, contact_id: int, signature: str, sender_name: str, subj
         )
     if facts.company and not contact["has_organization"]:
         wanted = fold(facts.company)
-        found = next(
-            (
-                (pk, name)
-                for pk, name in Organization.objects.filter(name__iexact=facts.company).values_list(
-                    "id", "name"
-                )
-                if fold(name) == wanted
-            ),
-            None,
+        # sort_name is the folded name, and indexed
+        found = (
+            Organization.objects.filter(sort_name=wanted)
+            .order_by("id")
+            .values_list("id", "name")
+            .first()
         )
         rows.append(
             Suggestion(

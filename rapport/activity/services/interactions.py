@@ -509,13 +509,15 @@ def interaction_create(*, actor: Any, data: Mapping[str, Any], via: str = "ui") 
 
 
 def _existing(key: str) -> Interaction | None:
-    # the empty-key exclusion lets SQLite use the partial unique index
-    return (
+    # the empty-key exclusion lets SQLite use the partial unique index, and no ORDER BY
+    # (``first()`` would add one) keeps it from walking the table in id order instead
+    found = (
         Interaction.objects.select_for_update()
         .filter(external_key=key)
         .exclude(external_key="")
-        .first()
+        .order_by()[:1]
     )
+    return next(iter(found), None)
 
 
 def _capture(
