@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django import template
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from rapport.activity.services.text import sanitize_html
@@ -50,3 +53,42 @@ def who(participant: Any) -> str:
     if participant.organization_id and participant.organization is not None:
         return str(participant.organization.name)
     return str(participant.name or participant.address or participant.phone or "someone")
+
+
+_SENDERS = frozenset({"from", "organizer", "caller"})
+_RECEIVERS = frozenset({"to", "cc", "attendee", "callee"})
+
+
+@functools.cache
+def _contact_url_parts() -> tuple[str, str]:
+    prefix, _, suffix = reverse("contacts:detail", args=[7]).rpartition("7")
+    return prefix, suffix
+
+
+def _person(participant: Any) -> SafeString:
+    name = who(participant)
+    if participant.contact_id:
+        prefix, suffix = _contact_url_parts()
+        return format_html('<a href="{}{}{}">{}</a>', prefix, participant.contact_id, suffix, name)
+    written = participant.address or participant.phone
+    if written and written != name:
+        return format_html('<span title="{}">{}</span>', written, name)
+    return format_html("{}", name)
+
+
+@register.simple_tag
+def people_line(interaction: Any) -> SafeString:
+    """ "Ann, Bob → Carol, Dan": who an interaction came from and went to, linked to
+    the contacts among them. One tag instead of a loop per role keeps a page of 25
+    interactions cheap to render."""
+    senders, receivers = [], []
+    for participant in interaction.participants.all():
+        if participant.role in _SENDERS:
+            senders.append(participant)
+        elif participant.role in _RECEIVERS:
+            receivers.append(participant)
+    left = format_html_join(", ", "{}", ((_person(p),) for p in senders))
+    right = format_html_join(", ", "{}", ((_person(p),) for p in receivers))
+    if senders and receivers:
+        return format_html("{} → {}", left, right)
+    return left or right
