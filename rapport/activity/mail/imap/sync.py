@@ -49,7 +49,15 @@ from rapport.activity.mail.imap.passwords import (
     password_decrypt,
     password_rotated,
 )
-from rapport.activity.mail.intake import MailOutcome, Policy, mail_capture
+from rapport.activity.mail.intake import (
+    CaptureRun,
+    MailOutcome,
+    Policy,
+    mail_addresses,
+    mail_capture,
+    read_mail,
+)
+from rapport.activity.mail.parsing import ParsedMail
 from rapport.activity.models import (
     Interaction,
     Mailbox,
@@ -413,10 +421,19 @@ def _commit(
     outcomes: list[str] = []
     with transaction.atomic():
         claim.confirm()
+        present = [uid for uid in uids if (bodies.get(uid) or heads.get(uid)) is not None]
+        captured = dict(
+            zip(
+                present,
+                _capture_many(
+                    [bytes(bodies.get(uid) or heads[uid]) for uid in present], mailbox, directory
+                ),
+                strict=True,
+            )
+        )
         for uid in uids:
-            raw = bodies.get(uid) or heads.get(uid)
             note = ""
-            if raw is None:
+            if uid not in captured:
                 outcome = MailOutcome(
                     "skipped", "the message was deleted from the server before it could be read"
                 )
@@ -424,7 +441,7 @@ def _commit(
                 if uid in heads:
                     size = int(sizes[uid][b"RFC822.SIZE"]) / (1024 * 1024)
                     note = f"larger than the limit ({size:.0f} MB): logged from its headers only"
-                outcome = _capture_one(bytes(raw), mailbox, directory)
+                outcome = captured[uid]
             reason = "; ".join(part for part in (outcome.reason, note) if part)
             records.append(
                 MailboxMessage(
@@ -449,6 +466,38 @@ def _commit(
         )
     folder.highest_uid = highest
     return outcomes
+
+
+def _capture_many(raws: list[bytes], mailbox: Mailbox, directory: Directory) -> list[MailOutcome]:
+    """Capture a batch's messages together: their addresses looked up at once, no
+    savepoint per message, "last contacted" written once. When any of them fails to
+    store, the batch is rolled back and redone one message at a time, so a bad message
+    stops only itself."""
+    run = CaptureRun(directory, deferred=True)
+    readings = [read_mail(raw, policy=mailbox.policy) for raw in raws]
+    run.directory.load_emails(
+        key for mail in readings if isinstance(mail, ParsedMail) for key in mail_addresses(mail)
+    )
+    mark = run.mark()
+    try:
+        with transaction.atomic():
+            outcomes = [
+                mail_capture(
+                    raw,
+                    owner=mailbox.owner,
+                    source=Interaction.Source.MAILBOX,
+                    policy=mailbox.policy,
+                    run=run,
+                    parsed=mail,
+                    isolated=False,
+                )
+                for raw, mail in zip(raws, readings, strict=True)
+            ]
+            run.flush()
+            return outcomes
+    except Exception:  # noqa: BLE001 (redone one by one below)
+        run.rewind(mark)
+    return [_capture_one(raw, mailbox, directory) for raw in raws]
 
 
 def _capture_one(raw: bytes, mailbox: Mailbox, directory: Directory) -> MailOutcome:
