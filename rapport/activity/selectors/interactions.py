@@ -81,7 +81,10 @@ def _moment(value: str | None, path: str) -> dt.datetime | None:
         moment = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    return moment
+    try:
+        return moment.astimezone(dt.UTC)  # PostgreSQL takes no offset beyond ±15:59
+    except OverflowError:
+        raise InvalidInput.single(path, "This date is out of range.") from None
 
 
 def interaction_filters(

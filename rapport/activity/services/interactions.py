@@ -148,7 +148,7 @@ def _aware(
     ):
         errors.append(FieldError(path, "This date is out of range."))
         return None
-    return moment
+    return moment.astimezone(dt.UTC)  # PostgreSQL takes no offset beyond ±15:59
 
 
 def _text(

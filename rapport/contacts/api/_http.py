@@ -109,9 +109,16 @@ def replacement(payload: Schema, fields: Any) -> dict[str, Any]:
 
 
 def aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and timezone.is_naive(value):
-        return timezone.make_aware(value)
-    return value
+    """A moment with a time zone, in UTC: PostgreSQL refuses offsets beyond ±15:59,
+    which ISO 8601 text may carry (``-23:44``)."""
+    if value is None:
+        return None
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise InvalidInput.single("date", "This date is out of range.") from None
 
 
 def custom_filters(request: HttpRequest) -> dict[str, str]:

@@ -124,7 +124,7 @@ def test_a_user_creates_a_contact_fixes_a_mistake_and_finds_it_again(page):
     page.locator("#results").get_by_role("link", name="Grace Hopper").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Grace Hopper")
     expect(page.locator("main")).to_contain_text("+44 20 7946 0018")
-    expect(page.locator("main")).to_contain_text("No interactions yet.")
+    expect(page.locator("#timeline")).to_contain_text("created this contact")
     contact_url = page.url
 
     page.set_viewport_size({"width": PHONE_WIDTH, "height": 844})

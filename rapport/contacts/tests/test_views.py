@@ -237,7 +237,8 @@ def test_the_contact_page_shows_every_field(alice, alice_client):
         "Champion",
         "Reports to",
         "Charles Babbage",
-        "No interactions yet.",
+        "Timeline",
+        "created this contact",
     ):
         assert text in html, text
 

@@ -66,7 +66,7 @@ def test_a_user_uploads_maps_previews_watches_progress_reads_the_result_and_undo
 
     nav = page.get_by_role("navigation", name="Main")
     nav.get_by_text("Data").click()
-    nav.get_by_role("link", name="Import").click()
+    nav.get_by_role("link", name="Import", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Import contacts")
     page.get_by_label("File", exact=True).set_input_files(str(file))
     page.get_by_label("Source name").fill("Old CRM")
