@@ -21,10 +21,17 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from rapport.activity.mail.intake import CaptureRun, mail_addresses, mail_capture, read_mail
+from rapport.activity.mail.intake import (
+    CaptureRun,
+    external_key_of,
+    mail_addresses,
+    mail_capture,
+    read_mail,
+)
 from rapport.activity.mail.mbox import MAX_MESSAGE_BYTES, MboxMessage, looks_like_mbox, read_mbox
 from rapport.activity.mail.parsing import ParsedMail
 from rapport.activity.models import Interaction, MailImport
+from rapport.activity.services.interactions import interactions_with_keys
 from rapport.core import jobs, policy
 from rapport.core.errors import InvalidInput, NotPermitted
 
@@ -246,6 +253,10 @@ def _chunk(
     # every address of the chunk looked up at once, not message by message
     run.directory.load_emails(
         key for mail in readings if isinstance(mail, ParsedMail) for key in mail_addresses(mail)
+    )
+    # and which of them are stored already, in one query too
+    run.stored_keys = interactions_with_keys(
+        external_key_of(mail) for mail in readings if isinstance(mail, ParsedMail)
     )
     mark = run.mark()
     try:

@@ -80,6 +80,9 @@ class CaptureRun:
         self.correspondents: dict[str, list[Any]] = {}
         # who was in touch when, for "last contacted": written by ``flush`` too
         self.contacted: dict[int, Any] = {}
+        # the external keys of a batch already stored, when the caller looked them up
+        # for the whole batch (``None``: look each one up)
+        self.stored_keys: set[str] | None = None
 
     def mark(self) -> tuple[set[int], dict[str, list[Any]], dict[int, Any]]:
         return (
@@ -213,6 +216,11 @@ def read_mail(raw: bytes, *, policy: str = Policy.KNOWN_CONTACTS) -> ParsedMail 
         return Unreadable(f"The message could not be read: {type(exc).__name__}: {exc}")
 
 
+def external_key_of(mail: ParsedMail) -> str:
+    """The key a message is stored under, once whichever way it arrives."""
+    return f"email:{_clean(mail.message_id)}"[:500]
+
+
 def mail_addresses(mail: ParsedMail) -> list[str]:
     """The address keys of everyone in a message (to look them up in one go)."""
     people = [*mail.senders, *mail.to, *mail.cc, *mail.bcc]
@@ -305,7 +313,7 @@ def _capture(
         "direction": "outbound" if outbound else "inbound",
         "occurred_at": mail.sent_at,
         "subject": _clean(mail.subject)[:500],
-        "external_key": f"email:{message_id}"[:500],
+        "external_key": external_key_of(mail),
         "message_id": message_id[:500],
         "metadata": metadata,
     }
@@ -327,6 +335,9 @@ def _capture(
         source=source,
         isolated=isolated,
         contacted=run.contacted,
+        absent=not isolated
+        and run.stored_keys is not None
+        and (fields["external_key"] not in run.stored_keys),
     )
     interaction = captured.interaction
     if not captured.created:

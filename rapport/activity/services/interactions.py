@@ -508,6 +508,19 @@ def interaction_create(*, actor: Any, data: Mapping[str, Any], via: str = "ui") 
     return _capture(draft, actor=actor, source=source)
 
 
+def interactions_with_keys(keys: Iterable[str]) -> set[str]:
+    """Which of these external keys are stored already (one query for a batch)."""
+    wanted = sorted({k for k in keys if k})
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        found.update(
+            Interaction.objects.filter(external_key__in=wanted[start : start + 500])
+            .exclude(external_key="")
+            .values_list("external_key", flat=True)
+        )
+    return found
+
+
 def _existing(key: str) -> Interaction | None:
     # the empty-key exclusion lets SQLite use the partial unique index, and no ORDER BY
     # (``first()`` would add one) keeps it from walking the table in id order instead
@@ -527,11 +540,12 @@ def _capture(
     source: str,
     savepoint: bool = True,
     contacted: dict[int, dt.datetime] | None = None,
+    absent: bool = False,
 ) -> Captured:
     key = draft.fields.get("external_key") or ""
     if not key:
         return Captured(_save(draft, actor=actor, source=source, contacted=contacted), True)
-    existing = _existing(key)
+    existing = None if absent else _existing(key)
     if existing is not None:
         return Captured(_join(existing, draft, contacted), created=False)
     if not savepoint:
@@ -569,6 +583,7 @@ def interaction_capture(
     source: str,
     isolated: bool = True,
     contacted: dict[int, dt.datetime] | None = None,
+    absent: bool = False,
 ) -> Captured:
     """Store a captured interaction (mail, calendar) once per ``external_key``.
 
@@ -579,10 +594,20 @@ def interaction_capture(
     For callers that store many at once: ``isolated`` False takes no savepoint (a
     failure, a concurrent capture of the same key included, propagates, and the caller
     redoes its batch one capture at a time); ``contacted`` collects who was in touch
-    when, for one ``contacts_contacted`` call per batch instead of one per capture.
+    when, for one ``contacts_contacted`` call per batch instead of one per capture;
+    ``absent`` says the caller looked the key up with the rest of its batch, in this
+    transaction, and found nothing (a second capture of it in the batch then fails on
+    the unique key and the batch is redone one by one).
     """
     if not isolated:
-        return _capture(draft, actor=actor, source=source, savepoint=False, contacted=contacted)
+        return _capture(
+            draft,
+            actor=actor,
+            source=source,
+            savepoint=False,
+            contacted=contacted,
+            absent=absent,
+        )
     with transaction.atomic():
         return _capture(draft, actor=actor, source=source, contacted=contacted)
 

@@ -173,3 +173,22 @@ def test_an_import_killed_mid_file_resumes_without_duplicates_or_gaps(known, tea
     assert (job.status, job.processed) == ("done", 6)
     assert (job.stored_count, job.joined_count, job.skipped_count, job.failed_count) == (4, 0, 1, 1)
     assert Interaction.objects.count() == 4
+
+
+def test_the_same_message_twice_in_one_file_is_stored_once(known, team, tmp_path):
+    with (DATA / "headless.mbox").open("rb") as handle:
+        first = next(iter(read_mbox(handle))).raw
+    doubled = tmp_path / "doubled.mbox"
+    doubled.write_bytes(
+        b"From x Mon Jan  1 00:00:00 2026\n"
+        + first
+        + b"\n"
+        + b"From x Mon Jan  1 00:00:00 2026\n"
+        + first
+        + b"\n"
+    )
+    out = io.StringIO()
+    call_command("mail", "import", str(doubled), "--as", "alice", "--no-progress", stdout=out)
+    assert "1 stored" in out.getvalue()
+    assert "1 already" in out.getvalue() or "1 joined" in out.getvalue()
+    assert Interaction.objects.count() == 1

@@ -53,6 +53,7 @@ from rapport.activity.mail.intake import (
     CaptureRun,
     MailOutcome,
     Policy,
+    external_key_of,
     mail_addresses,
     mail_capture,
     read_mail,
@@ -65,6 +66,7 @@ from rapport.activity.models import (
     MailboxMessage,
     Notification,
 )
+from rapport.activity.services.interactions import interactions_with_keys
 from rapport.activity.services.participants import Directory
 from rapport.core import jobs
 from rapport.env import env_int
@@ -477,6 +479,10 @@ def _capture_many(raws: list[bytes], mailbox: Mailbox, directory: Directory) -> 
     readings = [read_mail(raw, policy=mailbox.policy) for raw in raws]
     run.directory.load_emails(
         key for mail in readings if isinstance(mail, ParsedMail) for key in mail_addresses(mail)
+    )
+    # and which of them are stored already, in one query too
+    run.stored_keys = interactions_with_keys(
+        external_key_of(mail) for mail in readings if isinstance(mail, ParsedMail)
     )
     mark = run.mark()
     try:
