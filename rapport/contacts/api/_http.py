@@ -118,7 +118,7 @@ def aware(value: dt.datetime | None) -> dt.datetime | None:
     try:
         return value.astimezone(dt.UTC)
     except OverflowError:
-        raise InvalidInput.single("date", "This date is out of range.") from None
+        return value  # beyond year 1 or 9999 in UTC: the caller's range check names it
 
 
 def custom_filters(request: HttpRequest) -> dict[str, str]:
