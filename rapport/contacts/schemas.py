@@ -258,6 +258,14 @@ class ContactOut(OutputSchema):
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int = Field(description="Increases with every change; the ETag carries it.")
+    last_contacted_at: dt.datetime | None = Field(
+        None, description="The last two-way interaction with them, by anyone (read-only)."
+    )
+    next_step: str | None = Field(None, description="The open task due first (read-only).")
+    next_step_at: dt.datetime | None = Field(None, description="When that task is due.")
+    reach_out_by: dt.date | None = Field(
+        None, description="With a keep-in-touch cadence: the day to be in touch by."
+    )
     photo_url: str | None = Field(
         None, description="Where the photo (a JPEG of at most 512 px) is served, if there is one."
     )

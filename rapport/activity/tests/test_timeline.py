@@ -187,6 +187,8 @@ def test_the_contact_list_sorts_and_filters_by_last_contacted_and_next_step(bob_
         return [c["given_name"] for c in items]
 
     assert names(sort="-last_contacted") == ["Lately", "Longago", "Never"]
+    shown = bob_client.get(f"/api/v1/contacts/{lately.pk}").json()
+    assert shown["last_contacted_at"] is not None and shown["next_step"] is None
     assert names(sort="last_contacted") == ["Never", "Longago", "Lately"]
     since = (now - dt.timedelta(days=30)).isoformat()
     assert names(not_contacted_since=since, sort="name") == ["Longago", "Never"]

@@ -63,6 +63,10 @@ def contact_out(contact: Contact) -> dict[str, Any]:
         "updated_at": contact.updated_at,
         "version": contact.version,
         "photo_url": f"/api/v1/contacts/{contact.pk}/photo" if contact.photo else None,
+        "last_contacted_at": contact.last_contacted_at,
+        "next_step": contact.next_step or None,
+        "next_step_at": contact.next_step_at,
+        "reach_out_by": contact.reach_out_by,
     }
 
 

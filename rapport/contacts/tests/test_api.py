@@ -186,6 +186,10 @@ def test_a_contact_shows_its_affiliations_and_custom_fields(bob_api, alice):
         "created_at",
         "updated_at",
         "photo_url",
+        "last_contacted_at",
+        "next_step",
+        "next_step_at",
+        "reach_out_by",
         "version",
     }
 
