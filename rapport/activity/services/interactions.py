@@ -18,11 +18,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from rapport.access.models import User
 from rapport.activity.models import Interaction, Participant
 from rapport.activity.services import notifications
+from rapport.activity.services._input import moment_in
 from rapport.activity.services.participants import (
     MAX_PARTICIPANTS,
     ROLES,
@@ -118,37 +118,9 @@ def is_two_way(fields: Mapping[str, Any]) -> bool:
 def _aware(
     value: Any, path: str, errors: list[FieldError], *, required: bool
 ) -> dt.datetime | None:
-    if value in (None, ""):
-        if required:
-            errors.append(FieldError(path, "This field is required."))
-        return None
-    moment: dt.datetime | None = None
-    if isinstance(value, dt.datetime):
-        moment = value
-    elif isinstance(value, str):
-        try:
-            moment = parse_datetime(value.strip())
-        except ValueError:
-            moment = None
-        if moment is None:
-            errors.append(
-                FieldError(path, "Give a date and time such as 2026-03-01T14:30:00+01:00.")
-            )
-            return None
-    if moment is None:
-        errors.append(FieldError(path, "Give a date and time as text."))
-        return None
-    if timezone.is_naive(moment):
-        errors.append(FieldError(path, "Say which time zone: add an offset such as +01:00 or Z."))
-        return None
-    if (
-        not dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
-        <= moment
-        <= dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
-    ):
-        errors.append(FieldError(path, "This date is out of range."))
-        return None
-    return moment.astimezone(dt.UTC)  # PostgreSQL takes no offset beyond ±15:59
+    if value in (None, "") and required:
+        errors.append(FieldError(path, "This field is required."))
+    return moment_in(value, path, errors)
 
 
 def _text(

@@ -18,11 +18,12 @@ from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.dateparse import parse_date
 
 from rapport.access.models import User
 from rapport.activity.models import Task
 from rapport.activity.services import notifications, reminders
+from rapport.activity.services._input import moment_in
 from rapport.activity.services.participants import contacts_refresh_activity
 from rapport.activity.services.zones import at_local, day_start, user_zone
 from rapport.contacts.models import Contact, Organization
@@ -133,33 +134,6 @@ def _date(value: Any, path: str, errors: list[FieldError]) -> dt.date | None:
         errors.append(FieldError(path, "This date is out of range."))
         return None
     return day
-
-
-def _moment(value: Any, path: str, errors: list[FieldError]) -> dt.datetime | None:
-    if value in (None, ""):
-        return None
-    moment: dt.datetime | None = None
-    if isinstance(value, dt.datetime):
-        moment = value
-    elif isinstance(value, str):
-        try:
-            moment = parse_datetime(value.strip())
-        except ValueError:
-            moment = None
-    if moment is None:
-        errors.append(FieldError(path, "Give a date and time such as 2026-03-01T14:30:00+01:00."))
-        return None
-    if timezone.is_naive(moment):
-        errors.append(FieldError(path, "Say which time zone: add an offset such as +01:00 or Z."))
-        return None
-    if (
-        not dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
-        <= moment
-        <= dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
-    ):
-        errors.append(FieldError(path, "This date is out of range."))
-        return None
-    return moment
 
 
 def _ids(value: Any, path: str, errors: list[FieldError]) -> list[int] | None:
@@ -299,7 +273,7 @@ def task_validate(
     due_at = current.due_at if current else None
     if "due_date" in data or "due_at" in data:
         new_date = _date(data.get("due_date"), "due_date", errors) if "due_date" in data else None
-        new_at = _moment(data.get("due_at"), "due_at", errors) if "due_at" in data else None
+        new_at = moment_in(data.get("due_at"), "due_at", errors) if "due_at" in data else None
         if new_date and new_at:
             errors.append(FieldError("due_at", "Give a due day or a due time, not both."))
         if "due_date" in data and "due_at" in data:
