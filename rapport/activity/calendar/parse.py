@@ -20,7 +20,7 @@ import recurring_ical_events
 from django.conf import settings
 
 from rapport.activity.calendar.zones import UnknownZone, Zones, midnight, olson, user_zone
-from rapport.activity.services.interactions import MAX_BODY, MAX_SUBJECT, is_two_way
+from rapport.activity.services.interaction_input import MAX_BODY, MAX_SUBJECT, is_two_way
 from rapport.activity.services.participants import (
     MAX_PARTICIPANTS,
     ParticipantDraft,

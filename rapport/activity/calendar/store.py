@@ -18,11 +18,8 @@ from django.db.models import F
 
 from rapport.activity.calendar.parse import Occurrence, Problem, Series, uid_prefix
 from rapport.activity.models import Interaction, Participant
-from rapport.activity.services.interactions import (
-    InteractionDraft,
-    interaction_capture,
-    is_two_way,
-)
+from rapport.activity.services.interaction_input import InteractionDraft, is_two_way
+from rapport.activity.services.interactions import interaction_capture
 from rapport.activity.services.participants import (
     Directory,
     ParticipantDraft,

@@ -24,13 +24,8 @@ from rapport.activity.mail.quotes import split_reply
 from rapport.activity.mail.rules import NeverLogList, bulk_reason
 from rapport.activity.mail.signatures import signature_suggest
 from rapport.activity.models import Attachment, Interaction
-from rapport.activity.services.interactions import (
-    MAX_BODY,
-    InteractionDraft,
-    contacts_contacted,
-    interaction_capture,
-    is_two_way,
-)
+from rapport.activity.services.interaction_input import MAX_BODY, InteractionDraft, is_two_way
+from rapport.activity.services.interactions import contacts_contacted, interaction_capture
 from rapport.activity.services.participants import (
     MAX_PARTICIPANTS,
     Directory,
