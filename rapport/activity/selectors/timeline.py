@@ -10,10 +10,11 @@ holds its own interactions and those of the people who work there now.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils.dateparse import parse_datetime
@@ -88,9 +89,71 @@ def check_kinds(kinds: Sequence[str]) -> tuple[str, ...]:
     return tuple(kinds)
 
 
-def _interactions(
-    actor: Any, who: Q, kinds: Sequence[str], after: _After | None, limit: int
-) -> list[Entry]:
+Fetch = Callable[[_After | None, int], list[tuple[int, dt.datetime]]]
+
+
+def _fetch_participants(who: Q, kinds: Sequence[str]) -> Fetch:
+    """Reads (interaction id, time) of the participants matching ``who``, newest first."""
+    rows = Participant.objects.filter(who)
+    if kinds:
+        rows = rows.filter(interaction__kind__in=kinds)
+    rank = _RANK["interaction"]
+
+    def fetch(position: _After | None, count: int) -> list[tuple[int, dt.datetime]]:
+        query = (
+            rows
+            if position is None
+            else rows.filter(position.q("occurred_at", rank, "interaction_id"))
+        )
+        return list(
+            query.order_by("-occurred_at", "-interaction_id").values_list(
+                "interaction_id", "occurred_at"
+            )[:count]
+        )
+
+    return fetch
+
+
+def _fetch_people_postgresql(organization_id: int, people: list[int]) -> Fetch:
+    """The same for an organization and its people on PostgreSQL: each person's newest
+    from their own index (index-only, a LATERAL join per person), merged, instead of
+    every participation of everyone sorted together (12,000 rows for 200 people with
+    60 interactions each, against 5,400 index entries)."""
+    rank = _RANK["interaction"]
+
+    def fetch(position: _After | None, count: int) -> list[tuple[int, dt.datetime]]:
+        where = ""
+        params: list[Any] = []
+        if position is not None:
+            if rank < position.rank:
+                where, params = "AND occurred_at <= %s", [position.at]
+            elif rank > position.rank:
+                where, params = "AND occurred_at < %s", [position.at]
+            else:
+                where = "AND (occurred_at < %s OR (occurred_at = %s AND interaction_id < %s))"
+                params = [position.at, position.at, position.pk]
+        sql = f"""
+            SELECT p.interaction_id, p.occurred_at FROM unnest(%s::bigint[]) AS c(id)
+            CROSS JOIN LATERAL (
+                SELECT interaction_id, occurred_at FROM activity_participant
+                WHERE contact_id = c.id {where}
+                ORDER BY occurred_at DESC, interaction_id DESC LIMIT %s
+            ) p
+            UNION ALL (
+                SELECT interaction_id, occurred_at FROM activity_participant
+                WHERE organization_id = %s {where}
+                ORDER BY occurred_at DESC, interaction_id DESC LIMIT %s
+            )
+            ORDER BY 2 DESC, 1 DESC LIMIT %s
+        """  # noqa: S608 (only placeholders are interpolated)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [people, *params, count, organization_id, *params, count, count])
+            return [(pk, at) for pk, at in cursor.fetchall()]
+
+    return fetch
+
+
+def _interactions(actor: Any, fetch: Fetch, after: _After | None, limit: int) -> list[Entry]:
     """Distinct interactions the actor may see with a participant matching ``who``,
     newest first.
 
@@ -99,9 +162,6 @@ def _interactions(
     organization's timeline would otherwise look up every interaction of its people
     before sorting them). Private ones left out are made up for by reading on.
     """
-    rows = Participant.objects.filter(who)
-    if kinds:
-        rows = rows.filter(interaction__kind__in=kinds)
     rank = _RANK["interaction"]
     hidden = None
     if not policy.sees_all_private(actor):
@@ -110,16 +170,7 @@ def _interactions(
     seen: set[int] = set()
     position = after
     while len(ids) < limit:
-        query = (
-            rows
-            if position is None
-            else rows.filter(position.q("occurred_at", rank, "interaction_id"))
-        )
-        chunk = list(
-            query.order_by("-occurred_at", "-interaction_id").values_list(
-                "interaction_id", "occurred_at"
-            )[: limit + 1]
-        )
+        chunk = fetch(position, limit + 1)
         fresh = [pk for pk, _ in chunk if pk not in seen]
         seen.update(fresh)
         if hidden is not None and fresh:
@@ -192,7 +243,12 @@ def contact_timeline(
     parts = []
     if with_interactions and policy.can(actor, "interactions.view"):
         parts.append(
-            _interactions(actor, Q(contact_id=contact_id), interaction_kinds, after, limit + 1)
+            _interactions(
+                actor,
+                _fetch_participants(Q(contact_id=contact_id), interaction_kinds),
+                after,
+                limit + 1,
+            )
         )
     if (everything or TASK in kinds) and policy.can(actor, "tasks.view"):
         parts.append(_tasks(Task.objects.filter(contacts__id=contact_id), after, limit + 1))
@@ -220,7 +276,11 @@ def organization_timeline(
     if with_interactions and policy.can(actor, "interactions.view"):
         people = organization_people(organization_id)
         who = Q(organization_id=organization_id) | Q(contact_id__in=people)
-        parts.append(_interactions(actor, who, interaction_kinds, after, limit + 1))
+        if connection.vendor == "postgresql" and not interaction_kinds:
+            fetch = _fetch_people_postgresql(organization_id, people)
+        else:
+            fetch = _fetch_participants(who, interaction_kinds)
+        parts.append(_interactions(actor, fetch, after, limit + 1))
     if (everything or TASK in kinds) and policy.can(actor, "tasks.view"):
         parts.append(
             _tasks(Task.objects.filter(organizations__id=organization_id), after, limit + 1)

@@ -22,7 +22,7 @@ from rapport.activity.models import (
     Task,
 )
 from rapport.contacts import normalize
-from rapport.contacts.models import Contact, Email, Organization, Phone
+from rapport.contacts.models import Affiliation, Contact, Email, Phone
 
 ROLES = frozenset(Participant.Role.values)
 MAX_PARTICIPANTS = 500
@@ -316,8 +316,9 @@ def contacts_of_tags(tag_ids: Iterable[int]) -> list[int]:
 def organization_people(organization_id: int) -> list[int]:
     """The contacts who work at the organization now (its timeline shows theirs too)."""
     return list(
-        Organization.objects.filter(pk=organization_id, affiliations__is_current=True)
-        .values_list("affiliations__contact_id", flat=True)
+        Affiliation.objects.filter(organization_id=organization_id, is_current=True)
+        .order_by()
+        .values_list("contact_id", flat=True)
         .distinct()
     )
 

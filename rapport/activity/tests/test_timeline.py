@@ -79,6 +79,40 @@ def test_an_organizations_timeline_holds_its_peoples_interactions(bob, ann):
     assert bodies == ["Ann at Acme"]
 
 
+def test_an_organizations_timeline_pages_through_its_people_once_each(bob, ann):
+    acme = make_organization(bob, name="Acme")
+    ben = make_contact(bob, given_name="Ben")
+    employ(ann, acme, bob)
+    employ(ben, acme, bob)
+    base = timezone.now() - dt.timedelta(days=1)
+    for i in range(9):
+        who = ann if i % 2 else ben
+        log(bob, who, base + dt.timedelta(minutes=i // 3), body=f"n{i}")  # threes share a moment
+    both = services.interaction_create(
+        actor=bob,
+        data={
+            "kind": "note",
+            "body": "both",
+            "occurred_at": base.isoformat(),
+            "participants": [{"contact_id": ann.pk}, {"contact_id": ben.pk}],
+        },
+    ).interaction
+    seen, cursor = [], None
+    while True:
+        page = timeline.organization_timeline(
+            actor=bob, organization_id=acme.pk, kinds=(), cursor=cursor, limit=4
+        )
+        seen += [e.pk for e in page.entries if e.source == "interaction"]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    expected = list(
+        Interaction.objects.order_by("-occurred_at", "-id").values_list("id", flat=True)
+    )
+    assert seen == expected
+    assert seen.count(both.pk) == 1
+
+
 def test_the_contact_page_shows_the_timeline_and_loads_more(bob_client, bob, ann):
     base = timezone.now() - dt.timedelta(days=2)
     for i in range(timeline.PAGE + 5):
