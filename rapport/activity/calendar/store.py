@@ -9,23 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 
 from rapport.activity.calendar.parse import Occurrence, Problem, Series, uid_prefix
-from rapport.activity.models import Interaction, Participant
-from rapport.activity.services.interaction_input import InteractionDraft, is_two_way
-from rapport.activity.services.interactions import interaction_capture
+from rapport.activity.models import Interaction
+from rapport.activity.services.interaction_input import InteractionDraft
+from rapport.activity.services.interactions import interaction_capture, interaction_refresh
 from rapport.activity.services.participants import (
     Directory,
-    ParticipantDraft,
-    contacts_refresh_activity,
     draft_resolve,
-    participant_rows,
 )
 
 logger = logging.getLogger(__name__)
@@ -42,7 +38,6 @@ _EVENT_FIELDS = (
     "location",
     "cancelled",
     "private",
-    "two_way",
     "metadata",
 )
 MAX_PROBLEMS = 200
@@ -103,70 +98,9 @@ class ImportReport:
         return ", ".join(f"{n} {k}" for k, n in c.items())
 
 
-def _who(drafts: Iterable[ParticipantDraft]) -> list[tuple[str, str, str]]:
-    return sorted((d.role, d.address_key, d.name) for d in drafts)
-
-
-def _stored_who(interaction_ids: Sequence[int]) -> dict[int, list[tuple[str, str, str]]]:
-    found: dict[int, list[tuple[str, str, str]]] = {pk: [] for pk in interaction_ids}
-    rows = Participant.objects.filter(interaction_id__in=list(interaction_ids)).values_list(
-        "interaction_id", "role", "address_key", "name"
-    )
-    for pk, role, key, name in rows:
-        found[pk].append((role, key, name))
-    return {pk: sorted(rows) for pk, rows in found.items()}
-
-
-def _contacts(interaction_id: int) -> set[int]:
-    return set(
-        Participant.objects.filter(interaction_id=interaction_id, contact__isnull=False)
-        .values_list("contact_id", flat=True)
-        .distinct()
-    )
-
-
-def meeting_refresh(
-    interaction: Interaction,
-    *,
-    fields: dict[str, Any],
-    participants: Sequence[ParticipantDraft] | None,
-) -> bool:
-    """Bring a captured meeting in line with its event: the event's fields, and (when
-    given) its participants, replacing those stored. Returns whether anything changed.
-
-    Follows the interaction services' rules: the version moves on, the participants'
-    copy of the time follows the meeting, and every contact who took part before or
-    after has "last contacted" recomputed. Runs in the caller's transaction.
-    """
-    changes = {
-        name: fields[name]
-        for name in _EVENT_FIELDS
-        if name in fields and getattr(interaction, name) != fields[name]
-    }
-    who_changed = participants is not None and _who(participants) != _stored_who(
-        [interaction.pk]
-    ).get(interaction.pk, [])
-    if not changes and not who_changed:
-        return False
-    before = _contacts(interaction.pk)
-    for name, value in changes.items():
-        setattr(interaction, name, value)
-    interaction.two_way = is_two_way(
-        {name: getattr(interaction, name) for name in ("kind", "cancelled", "direction")}
-    )
-    Interaction.objects.filter(pk=interaction.pk).update(
-        **{name: getattr(interaction, name) for name in _EVENT_FIELDS},
-        version=F("version") + 1,
-    )
-    if who_changed and participants is not None:
-        Participant.objects.filter(interaction=interaction).delete()
-        Participant.objects.bulk_create(participant_rows(interaction, participants))
-    elif "occurred_at" in changes:
-        Participant.objects.filter(interaction=interaction).update(
-            occurred_at=interaction.occurred_at
-        )
-    contacts_refresh_activity(before | _contacts(interaction.pk))
-    return True
+def _event_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """What of a meeting an event decides ("last contacted" follows from them)."""
+    return {name: fields[name] for name in _EVENT_FIELDS if name in fields}
 
 
 def _store(
@@ -191,7 +125,11 @@ def _store(
             return
         current = captured.interaction  # stored meanwhile by another import
     was_cancelled = current.cancelled
-    if not meeting_refresh(current, fields=fields, participants=occurrence.participants):
+    if not interaction_refresh(
+        interaction=current,
+        fields=_event_fields(fields),
+        participants=occurrence.participants,
+    ):
         report.unchanged += 1
     elif current.cancelled and not was_cancelled:
         report.cancelled += 1
@@ -200,9 +138,7 @@ def _store(
 
 
 def _cancel(interaction: Interaction) -> None:
-    fields = {name: getattr(interaction, name) for name in _EVENT_FIELDS}
-    fields["cancelled"] = True
-    meeting_refresh(interaction, fields=fields, participants=None)
+    interaction_refresh(interaction=interaction, fields={"cancelled": True})
 
 
 def series_store(

@@ -21,7 +21,11 @@ from django.utils import timezone
 from rapport.access.models import User
 from rapport.activity.models import Interaction, Participant
 from rapport.activity.services import notifications
-from rapport.activity.services.interaction_input import InteractionDraft, interaction_validate
+from rapport.activity.services.interaction_input import (
+    InteractionDraft,
+    interaction_validate,
+    is_two_way,
+)
 from rapport.activity.services.participants import (
     ParticipantDraft,
     contacts_refresh_activity,
@@ -278,20 +282,70 @@ def interaction_update(
     if expected_version is not None and current.version != expected_version:
         raise Conflict("This interaction was changed by someone else since you loaded it.")
     draft = interaction_validate(data, current=current)
-    before = set(_contacts_of(current.pk))
-    for key, value in draft.fields.items():
-        setattr(current, key, value)
-    current.version = F("version") + 1  # type: ignore[assignment]
-    current.save()
-    current.refresh_from_db()
-    if "participants" in data:
-        Participant.objects.filter(interaction=current).delete()
-        Participant.objects.bulk_create(participant_rows(current, draft.participants))
-    else:
-        Participant.objects.filter(interaction=current).update(occurred_at=current.occurred_at)
-    contacts_refresh_activity(before | set(_contacts_of(current.pk)))
+    _apply(
+        current,
+        draft.fields,
+        draft.participants if "participants" in data else None,
+    )
     _notify_mentions(current, draft.mentions, actor)
     return current
+
+
+def _apply(
+    current: Interaction,
+    fields: Mapping[str, Any],
+    participants: Sequence[ParticipantDraft] | None,
+) -> None:
+    """Write what changed (the version moves on), replace the participants when given
+    (else move their copy of the time with the interaction), and recompute the columns
+    of every contact who took part before or after."""
+    before = set(_contacts_of(current.pk))
+    changed = [key for key, value in fields.items() if getattr(current, key) != value]
+    for key in changed:
+        setattr(current, key, fields[key])
+    current.version = F("version") + 1  # type: ignore[assignment]
+    current.save(update_fields=[*changed, "version", "updated_at"])
+    current.refresh_from_db()
+    if participants is not None:
+        Participant.objects.filter(interaction=current).delete()
+        Participant.objects.bulk_create(participant_rows(current, participants))
+    elif "occurred_at" in changed:
+        Participant.objects.filter(interaction=current).update(occurred_at=current.occurred_at)
+    contacts_refresh_activity(before | set(_contacts_of(current.pk)))
+
+
+def _who(rows: Iterable[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    return sorted(rows)
+
+
+def interaction_refresh(
+    *,
+    interaction: Interaction,
+    fields: Mapping[str, Any],
+    participants: Sequence[ParticipantDraft] | None = None,
+) -> bool:
+    """Bring a captured interaction in line with its source (a calendar event edited
+    since): the given fields, and (when given) its participants, replacing those stored.
+    Returns whether anything changed. Like ``interaction_capture``, for parsers that
+    checked their drafts; runs in the caller's transaction."""
+    changes = {key: value for key, value in fields.items() if getattr(interaction, key) != value}
+    merged = {
+        key: changes.get(key, getattr(interaction, key))
+        for key in ("kind", "cancelled", "direction", "outcome", "duration_seconds")
+    }
+    if is_two_way(merged) != interaction.two_way:
+        changes["two_way"] = not interaction.two_way
+    who_changed = participants is not None and _who(
+        (d.role, d.address_key, d.name) for d in participants
+    ) != _who(
+        Participant.objects.filter(interaction=interaction).values_list(
+            "role", "address_key", "name"
+        )
+    )
+    if not changes and not who_changed:
+        return False
+    _apply(interaction, changes, participants if who_changed else None)
+    return True
 
 
 @transaction.atomic
