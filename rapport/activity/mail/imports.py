@@ -23,15 +23,11 @@ from django.utils import timezone
 
 from rapport.activity.mail.intake import (
     CaptureRun,
-    external_key_of,
-    mail_addresses,
     mail_capture,
     read_mail,
 )
 from rapport.activity.mail.mbox import MAX_MESSAGE_BYTES, MboxMessage, looks_like_mbox, read_mbox
-from rapport.activity.mail.parsing import ParsedMail
 from rapport.activity.models import Interaction, MailImport
-from rapport.activity.services.interactions import interactions_with_keys
 from rapport.core import jobs, policy
 from rapport.core.errors import InvalidInput, NotPermitted
 
@@ -250,14 +246,8 @@ def _chunk(
     claim: jobs.Claim, job: MailImport, actor: Any, run: CaptureRun, messages: list[MboxMessage]
 ) -> None:
     readings = [None if m.too_large else read_mail(m.raw) for m in messages]
-    # every address of the chunk looked up at once, not message by message
-    run.directory.load_emails(
-        key for mail in readings if isinstance(mail, ParsedMail) for key in mail_addresses(mail)
-    )
-    # and which of them are stored already, in one query too
-    run.stored_keys = interactions_with_keys(
-        external_key_of(mail) for mail in readings if isinstance(mail, ParsedMail)
-    )
+    # the chunk's addresses and stored Message-IDs looked up at once
+    run.prepare(readings)
     mark = run.mark()
     try:
         # All at once first (no savepoint per message); if any message fails to store,

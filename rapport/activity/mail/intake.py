@@ -25,7 +25,11 @@ from rapport.activity.mail.rules import NeverLogList, bulk_reason
 from rapport.activity.mail.signatures import signature_suggest
 from rapport.activity.models import Attachment, Interaction
 from rapport.activity.services.interaction_input import MAX_BODY, InteractionDraft, is_two_way
-from rapport.activity.services.interactions import contacts_contacted, interaction_capture
+from rapport.activity.services.interactions import (
+    contacts_contacted,
+    interaction_capture,
+    interactions_with_keys,
+)
 from rapport.activity.services.participants import (
     MAX_PARTICIPANTS,
     Directory,
@@ -78,6 +82,13 @@ class CaptureRun:
         # the external keys of a batch already stored, when the caller looked them up
         # for the whole batch (``None``: look each one up)
         self.stored_keys: set[str] | None = None
+
+    def prepare(self, readings: Iterable[ParsedMail | Unreadable | None]) -> None:
+        """Look up what a batch of messages needs at once: who their addresses belong
+        to, and which of them are stored already (one query each, not per message)."""
+        mails = [mail for mail in readings if isinstance(mail, ParsedMail)]
+        self.directory.load_emails(key for mail in mails for key in mail_addresses(mail))
+        self.stored_keys = interactions_with_keys(external_key_of(mail) for mail in mails)
 
     def mark(self) -> tuple[set[int], dict[str, list[Any]], dict[int, Any]]:
         return (

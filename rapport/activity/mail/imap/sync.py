@@ -53,12 +53,9 @@ from rapport.activity.mail.intake import (
     CaptureRun,
     MailOutcome,
     Policy,
-    external_key_of,
-    mail_addresses,
     mail_capture,
     read_mail,
 )
-from rapport.activity.mail.parsing import ParsedMail
 from rapport.activity.models import (
     Interaction,
     Mailbox,
@@ -66,7 +63,6 @@ from rapport.activity.models import (
     MailboxMessage,
     Notification,
 )
-from rapport.activity.services.interactions import interactions_with_keys
 from rapport.activity.services.participants import Directory
 from rapport.core import jobs
 from rapport.env import env_int
@@ -477,13 +473,7 @@ def _capture_many(raws: list[bytes], mailbox: Mailbox, directory: Directory) -> 
     stops only itself."""
     run = CaptureRun(directory, deferred=True)
     readings = [read_mail(raw, policy=mailbox.policy) for raw in raws]
-    run.directory.load_emails(
-        key for mail in readings if isinstance(mail, ParsedMail) for key in mail_addresses(mail)
-    )
-    # and which of them are stored already, in one query too
-    run.stored_keys = interactions_with_keys(
-        external_key_of(mail) for mail in readings if isinstance(mail, ParsedMail)
-    )
+    run.prepare(readings)
     mark = run.mark()
     try:
         with transaction.atomic():
