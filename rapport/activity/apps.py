@@ -1,42 +1,24 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
+from importlib import import_module
 from typing import Any
 
 from django.apps import AppConfig
-from django.http import HttpRequest
 
 
-def _contact_panels(request: HttpRequest, contact: Any) -> list[Any]:
-    # the views load with the first page that shows them, not with every command
-    from rapport.activity.views.timeline import contact_panels
+def _later(path: str) -> Callable[..., Any]:
+    """``module:function``, imported when first called: what the activity area does on
+    a contact write, a page or a schedule loads with the first of them, not with every
+    command (the services bring phone number and calendar libraries with them)."""
+    module, _, name = path.partition(":")
 
-    return contact_panels(request, contact)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(import_module(module), name)(*args, **kwargs)
 
-
-def _organization_panels(request: HttpRequest, org: Any) -> list[Any]:
-    from rapport.activity.views.timeline import organization_panels
-
-    return organization_panels(request, org)
-
-
-def _demo(first_contact_id: int) -> None:
-    from rapport.activity.demo import demo_activity_load
-
-    demo_activity_load(first_contact_id)
-
-
-def _calendar_refreshes() -> None:
-    # imported when the duty runs: the iCalendar libraries stay out of every command
-    from rapport.activity.calendar.subscriptions import subscriptions_enqueue_due
-
-    subscriptions_enqueue_due()
-
-
-def _mailbox_syncs() -> None:
-    # imported when the duty runs: the IMAP client stays out of every command
-    from rapport.activity.mail.imap.tasks import mailboxes_enqueue_due
-
-    mailboxes_enqueue_due()
+    call.__qualname__ = call.__name__ = path
+    return call
 
 
 class ActivityConfig(AppConfig):
@@ -44,53 +26,46 @@ class ActivityConfig(AppConfig):
     label = "activity"
 
     def ready(self) -> None:
-        from datetime import timedelta
-
-        from rapport.activity.services import participants
+        from rapport.activity.models import MailImport
         from rapport.core import hooks, panels
+        from rapport.core.jobs import job_kind_register
         from rapport.core.schedule import register_duty
 
+        services = "rapport.activity.services"
         # a contact created, imported or edited takes over the mail and calls that
-        # were waiting for its email or number; a merge or an undone merge recomputes
-        # "last contacted" and "next step" of everyone involved
-        hooks.on_contacts_saved(participants.participants_link_contacts)
-        hooks.on_contacts_merged(participants.participants_after_merge)
-        hooks.on_contacts_unmerged(participants.participants_after_merge)
-        hooks.on_demo_loaded(_demo)
+        # were waiting for its email or number, and one that gains or loses a tag with
+        # a keep-in-touch cadence moves its reach-out day; a merge or an undone merge
+        # recomputes "last contacted" and "next step" of everyone involved
+        hooks.on_contacts_saved(_later(f"{services}.participants:participants_link_contacts"))
+        hooks.on_contacts_saved(
+            _later(f"{services}.keep_in_touch:keep_in_touch_after_contacts_saved")
+        )
+        hooks.on_contacts_merged(_later(f"{services}.participants:participants_after_merge"))
+        hooks.on_contacts_unmerged(_later(f"{services}.participants:participants_after_merge"))
+        hooks.on_demo_loaded(_later("rapport.activity.demo:demo_activity_load"))
 
         # the timeline and the relationship box on contact and organization pages
-        panels.register_panels("contact", _contact_panels)
-        panels.register_panels("organization", _organization_panels)
-        # meetings logged ahead of time count as contact once they have happened
-        register_duty(
-            "activity.contacted_catch_up", timedelta(minutes=10), participants.contacts_catch_up
+        panels.register_panels("contact", _later("rapport.activity.views.timeline:contact_panels"))
+        panels.register_panels(
+            "organization", _later("rapport.activity.views.timeline:organization_panels")
         )
-        # subscribed calendars due for a refresh each get a background task
-        register_duty("calendar.subscriptions", timedelta(minutes=1), _calendar_refreshes)
-        self._ready_tasks()
 
-    def _ready_tasks(self) -> None:
-        from datetime import timedelta
-
-        from rapport.activity import reminder_tasks
-        from rapport.activity.services import keep_in_touch
-        from rapport.core import hooks, schedule
-
-        # a contact that gains or loses a tag with a keep-in-touch cadence moves its
-        # reach-out day; reminders falling due are delivered every minute, birthdays,
-        # anniversaries and reach-out days planned every quarter of an hour
-        hooks.on_contacts_saved(keep_in_touch.keep_in_touch_after_contacts_saved)
-        schedule.register_duty(
-            "activity.reminders.deliver", timedelta(minutes=1), reminder_tasks.deliver_duty
-        )
-        schedule.register_duty(
-            "activity.reminders.plan", timedelta(minutes=15), reminder_tasks.plan_duty
-        )
-        # mailboxes whose next sync is due each get a background task
-        schedule.register_duty("mailboxes.sync", timedelta(minutes=1), _mailbox_syncs)
-
-        from rapport.activity.models import MailImport
-        from rapport.core.jobs import job_kind_register
+        # periodic duties: each only finds the work and enqueues background tasks
+        for name, every, path in (
+            # meetings logged ahead of time count as contact once they have happened
+            ("activity.contacted_catch_up", 10, f"{services}.participants:contacts_catch_up"),
+            # reminders falling due; birthdays, anniversaries and reach-out days planned
+            ("activity.reminders.deliver", 1, "rapport.activity.reminder_tasks:deliver_duty"),
+            ("activity.reminders.plan", 15, "rapport.activity.reminder_tasks:plan_duty"),
+            # subscribed calendars and mailboxes whose refresh or sync is due
+            (
+                "calendar.subscriptions",
+                1,
+                "rapport.activity.calendar.subscriptions:subscriptions_enqueue_due",
+            ),
+            ("mailboxes.sync", 1, "rapport.activity.mail.imap.tasks:mailboxes_enqueue_due"),
+        ):
+            register_duty(name, timedelta(minutes=every), _later(path))
 
         # a mail import whose worker died is marked interrupted, to be resumed
         job_kind_register(
