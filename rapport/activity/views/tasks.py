@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -42,36 +43,64 @@ REPEAT_CHOICES = [
 _FIELD_OF = {"due_at": "due", "due_date": "due"}
 
 
+def _assignee_wanted(request: HttpRequest) -> tuple[User | None, str]:
+    """Whose tasks the page shows (``?assignee=<username>``, ``none``, else one's own)."""
+    wanted = request.GET.get("assignee", "").strip()
+    if wanted == "none":
+        return None, wanted
+    if wanted and wanted != request.user.get_username():
+        found = User.objects.filter(username=wanted).first()
+        if found is not None:
+            return found, wanted
+        messages.error(request, f"There is no user {wanted!r}; showing your tasks.")
+    return request.user, wanted  # type: ignore[return-value]
+
+
+def _more_url(wanted: str, section: selectors.TaskSection) -> str:
+    """The address of a section's next page ("Load more"), or "" at its end."""
+    if not section.next_cursor:
+        return ""
+    query = {"section": section.key, "cursor": section.next_cursor}
+    if wanted:
+        query["assignee"] = wanted
+    return f"{reverse('activity:tasks')}?{urlencode(query)}"
+
+
 @page
 def task_list(request: HttpRequest) -> HttpResponse:
-    """My tasks: overdue, today, upcoming and undated; others' with ``?assignee=``."""
+    """My tasks: overdue, today, upcoming and undated; others' with ``?assignee=``.
+    Each section shows its first page; ``?section=…&cursor=…`` is the next page of one
+    section: its rows for htmx ("Load more"), a page of its own without JavaScript."""
     policy.require(request.user, "tasks.view")
-    wanted = request.GET.get("assignee", "").strip()
-    assignee: User | None
-    if wanted == "none":
-        assignee = None
-    elif wanted and wanted != request.user.get_username():
-        assignee = User.objects.filter(username=wanted).first()
-        if assignee is None:
-            messages.error(request, f"There is no user {wanted!r}; showing your tasks.")
-            assignee = request.user  # type: ignore[assignment]
+    assignee, wanted = _assignee_wanted(request)
+    zone = user_zone(assignee or request.user)
+    section_key = request.GET.get("section", "")
+    if section_key or request.GET.get("cursor"):
+        try:
+            section = selectors.my_tasks_section(
+                actor=request.user,
+                assignee=assignee,
+                section=section_key,
+                cursor=request.GET.get("cursor") or None,
+            )
+        except InvalidInput as exc:
+            return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+        if is_htmx(request):
+            context = {"section": section, "more_url": _more_url(wanted, section), "zone": zone}
+            return vary_on_htmx(render(request, "activity/tasks/_task_rows.html", context))
+        sections, continued = [section], True
     else:
-        assignee = request.user  # type: ignore[assignment]
-    sections = selectors.my_tasks(actor=request.user, assignee=assignee)
+        sections = selectors.my_tasks(actor=request.user, assignee=assignee).sections
+        continued = False
     context = {
-        "sections": [
-            ("overdue", "Overdue", sections.overdue),
-            ("today", "Today", sections.today),
-            ("upcoming", "Upcoming", sections.upcoming),
-            ("undated", "No due date", sections.undated),
-        ],
-        "empty": sections.empty,
+        "sections": [(s, _more_url(wanted, s)) for s in sections],
+        "continued": continued,
+        "empty": not any(s.items for s in sections),
         "assignee": assignee,
         "mine": assignee is not None and assignee.pk == request.user.pk,
         "users": User.objects.filter(is_active=True).order_by("username"),
         "wanted": wanted,
-        "zone": user_zone(assignee or request.user),
-        "limit": selectors.SECTION_LIMIT,
+        "zone": zone,
     }
     return vary_on_htmx(render(request, "activity/tasks/task_list.html", context))
 
