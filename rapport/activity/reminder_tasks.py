@@ -19,7 +19,10 @@ def plan_reminders() -> None:
 
 
 def deliver_duty() -> None:
-    deliver_reminders.enqueue()
+    """Every minute: enqueue delivery when something is due (a few indexed reads), so
+    an idle minute puts nothing in the queue."""
+    if reminders.reminders_pending():
+        deliver_reminders.enqueue()
 
 
 def plan_duty() -> None:
