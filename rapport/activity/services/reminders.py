@@ -244,7 +244,12 @@ def reminders_plan(*, now: dt.datetime | None = None) -> int:
                 text=f"Time to reach out to {name}"[:300],
             )
         )
-    return _store(planned)
+    new = _store(planned)
+    if new:
+        logger.info("Reminders planned: %d new (birthdays, anniversaries, keep in touch)", new)
+    else:
+        logger.debug("Reminders planned: nothing new")
+    return new
 
 
 def _store(planned: Sequence[_Planned]) -> int:
@@ -281,6 +286,10 @@ class Delivery:
     mailed: int = 0
     failed: int = 0
     digests: int = 0
+
+    @property
+    def did_anything(self) -> bool:
+        return bool(self.notified or self.mailed or self.failed or self.digests)
 
 
 def claim_stale_after() -> dt.timedelta:
@@ -560,7 +569,8 @@ def reminders_deliver(*, now: dt.datetime | None = None) -> Delivery:
     whose time came, one mail per reminder to users without the digest, and the 08:00
     digest to those with it. Any number of workers may run this at once: each mail and
     digest is claimed by one conditional UPDATE, stamped with the clock when claimed,
-    before it is sent (see ``claim_stale_after``)."""
+    before it is sent (see ``claim_stale_after``). Logs at INFO only when it did
+    something."""
     now = now or timezone.now()
     delivery = Delivery()
     delivery.notified = _notify_due(now)
@@ -570,4 +580,14 @@ def reminders_deliver(*, now: dt.datetime | None = None) -> Delivery:
         _send_digests(now, delivery, mailer)
     finally:
         mailer.close()
+    if delivery.did_anything:
+        logger.info(
+            "Reminders: %d delivered in the app, %d mailed, %d digests sent, %d mails failed",
+            delivery.notified,
+            delivery.mailed,
+            delivery.digests,
+            delivery.failed,
+        )
+    else:
+        logger.debug("Reminders: nothing due")
     return delivery
