@@ -47,6 +47,8 @@ urlpatterns = [
     ),
     path("activity/tasks/", tasks.task_list, name="tasks"),
     path("activity/tasks/new/", tasks.task_create, name="task_create"),
+    path("activity/tasks/related/", tasks.task_related_lookup, name="task_related_lookup"),
+    path("activity/tasks/related/chip/", tasks.task_related_chip, name="task_related_chip"),
     path("activity/tasks/<int:pk>/", tasks.task_edit, name="task_edit"),
     path("activity/tasks/<int:pk>/complete/", tasks.task_complete, name="task_complete"),
     path("activity/tasks/<int:pk>/reopen/", tasks.task_reopen, name="task_reopen"),

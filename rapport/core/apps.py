@@ -6,6 +6,7 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
-        from rapport.core import forking
+        from rapport.core import forking, schedule
 
         forking.install()
+        schedule.quiet_routine_runs()

@@ -6,6 +6,11 @@ An app registers a duty in its ``AppConfig.ready()`` with how often it is due; e
 most one of them per period (the start is claimed with one conditional UPDATE). A duty
 should only find the work and enqueue background tasks for it, so the work itself has
 the queue's retries and survives a killed worker.
+
+Quiet when idle: a duty's start is logged at DEBUG, and so are the task queue's
+"state=RUNNING / SUCCESSFUL" lines of the tasks marked ``routine`` (those a duty
+enqueues every few minutes). The work itself logs at INFO when it did something, and
+failures are logged as WARNING or ERROR; an idle worker writes nothing at INFO.
 """
 
 from __future__ import annotations
@@ -14,12 +19,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 TICK_SECONDS = 15.0
+# The logger through which the task queue (django-tasks) reports each task's start and end.
+TASK_QUEUE_LOGGER = "django_tasks"
 
 
 @dataclass(frozen=True)
@@ -70,8 +78,47 @@ def run_due_duties(now: datetime | None = None) -> list[str]:
             logger.warning("Could not check whether %s is due; trying again soon", duty.name)
             continue
         started.append(duty.name)
+        logger.debug("Periodic duty %s started", duty.name)
         try:
             duty.run()
         except Exception:
             logger.exception("Periodic duty %s failed; it runs again next period", duty.name)
     return started
+
+
+# -- routine tasks: quiet in the log unless they did something -------------------------
+
+_routine_paths: set[str] = set()
+T = TypeVar("T")
+
+
+def routine(task: T) -> T:
+    """Mark a background task that a duty enqueues again and again (``@routine`` above
+    ``@task()``): the queue's lines about its runs are logged at DEBUG, so the task must
+    log at INFO itself when it did something (a failed run stays an ERROR)."""
+    _routine_paths.add(str(task.module_path))  # type: ignore[attr-defined]
+    return task
+
+
+class RoutineRunsAtDebug(logging.Filter):
+    """On the task queue's logger: turn its INFO lines about routine tasks' runs
+    ("Task id=… path=… state=…") into DEBUG lines, dropped unless DEBUG is on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args: Any = record.args
+        if (
+            record.levelno == logging.INFO
+            and isinstance(args, tuple)
+            and len(args) >= 2
+            and args[1] in _routine_paths
+        ):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
+
+
+def quiet_routine_runs() -> None:
+    """Install RoutineRunsAtDebug on the task queue's logger (once; from CoreConfig)."""
+    queue = logging.getLogger(TASK_QUEUE_LOGGER)
+    if not any(isinstance(f, RoutineRunsAtDebug) for f in queue.filters):
+        queue.addFilter(RoutineRunsAtDebug())

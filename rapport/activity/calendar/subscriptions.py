@@ -293,7 +293,7 @@ def _failed(subscription: CalendarSubscription, now: dt.datetime, reason: str) -
         last_attempt_at=now,
         next_refresh_at=now + _backoff(subscription, failures),
     )
-    logger.info("Calendar subscription %s failed: %s", subscription.pk, reason)
+    logger.warning("Calendar subscription %s failed: %s", subscription.pk, reason)
 
 
 def subscription_refresh(
@@ -330,6 +330,16 @@ def subscription_refresh(
                 _, future = window_days()
                 report.cancelled += series_vanished(
                     gone, since=now, until=now + dt.timedelta(days=future)
+                )
+            if report.created or report.updated or report.cancelled or report.failed:
+                logger.info(
+                    "Calendar subscription %s refreshed: %d created, %d updated, "
+                    "%d cancelled, %d failed",
+                    subscription.pk,
+                    report.created,
+                    report.updated,
+                    report.cancelled,
+                    report.failed,
                 )
             changes.update(
                 known_uids=sorted(report.uids),

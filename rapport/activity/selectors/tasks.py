@@ -1,5 +1,6 @@
-"""Reading tasks: one task, the "My tasks" sections, and the keyset-paged list the API
-serves. Related contact and organization ids come in one query per page."""
+"""Reading tasks: one task, the "My tasks" sections (each paged by its own keyset), and
+the keyset-paged list the API serves. Related contact and organization ids come in one
+query per page."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -22,7 +23,7 @@ from rapport.core.cursor import decode_cursor, encode_cursor
 from rapport.core.errors import InvalidInput
 
 MAX_LIMIT = 200
-SECTION_LIMIT = 100
+SECTION_PAGE = 50  # tasks per section and page on My tasks
 
 
 def _base() -> QuerySet[Task]:
@@ -79,51 +80,179 @@ def task_get(*, actor: Any, task_id: int) -> Task:
     return task
 
 
+# The sections of My tasks, in the order the page shows them.
+SECTIONS: dict[str, str] = {
+    "overdue": "Overdue",
+    "today": "Today",
+    "upcoming": "Upcoming",
+    "undated": "No due date",
+}
+# Dated sections read the most pressing first: the earliest due, then the highest
+# priority; undated ones the highest priority, then the oldest. The id breaks ties, so
+# every order is total and a keyset cursor resumes exactly after the last row shown.
+_DATED_ORDER = ("due_key", "-priority", "id")
+_UNDATED_ORDER = ("-priority", "created_at", "id")
+
+
+@dataclass
+class TaskSection:
+    """One section of My tasks: a keyset page of its tasks, ``next_cursor`` when more
+    follow, and ``total``, how many the whole section holds."""
+
+    key: str
+    label: str
+    items: list[Task]
+    next_cursor: str | None
+    total: int = 0
+
+
 @dataclass
 class MyTasks:
-    """The open tasks of one assignee, by when they fall due (in the assignee's zone)."""
+    """The open tasks of one assignee, by when they fall due (in the assignee's zone):
+    the first page of each section (see SECTIONS)."""
 
-    overdue: list[Task] = field(default_factory=list)
-    today: list[Task] = field(default_factory=list)
-    upcoming: list[Task] = field(default_factory=list)
-    undated: list[Task] = field(default_factory=list)
-    recently_done: list[Task] = field(default_factory=list)
+    sections: list[TaskSection] = field(default_factory=list)
+
+    def section(self, key: str) -> TaskSection:
+        return next(s for s in self.sections if s.key == key)
 
     @property
     def empty(self) -> bool:
-        return not (self.overdue or self.today or self.upcoming or self.undated)
+        return not any(s.items for s in self.sections)
 
 
-def my_tasks(*, actor: Any, assignee: User | None, now: dt.datetime | None = None) -> MyTasks:
-    """Open tasks of ``assignee`` (None: unassigned ones): overdue (a day that has
-    passed, or a time that has), today, upcoming, and without a due date; each list at
-    most 100, the most pressing first."""
-    policy.require(actor, "tasks.view")
-    now = now or timezone.now()
-    zone = user_zone(assignee)
-    today = now.astimezone(zone).date()
-    start, end = day_start(today, zone), day_start(today + dt.timedelta(days=1), zone)
+@dataclass(frozen=True)
+class _Bounds:
+    """Where today starts and ends for the assignee, and the moment of reading."""
+
+    now: dt.datetime
+    start: dt.datetime
+    end: dt.datetime
+
+    @classmethod
+    def of(cls, assignee: User | None, now: dt.datetime | None) -> _Bounds:
+        now = now or timezone.now()
+        zone = user_zone(assignee)
+        today = now.astimezone(zone).date()
+        return cls(now, day_start(today, zone), day_start(today + dt.timedelta(days=1), zone))
+
+    def where(self, section: str) -> Q:
+        """The tasks of ``section``: overdue (a day that has passed, or a time that
+        has), today, upcoming, or without a due date."""
+        if section == "overdue":
+            return Q(due_key__lt=self.start) | Q(due_at__lt=self.now)
+        if section == "today":
+            return Q(due_key__gte=self.start, due_key__lt=self.end) & (
+                Q(due_at__isnull=True) | Q(due_at__gte=self.now)
+            )
+        if section == "upcoming":
+            return Q(due_key__gte=self.end)
+        return Q(due_key__isnull=True)
+
+
+def _open_of(assignee: User | None) -> QuerySet[Task]:
     mine = _base().filter(status=Task.Status.OPEN)
-    mine = mine.filter(assignee=assignee) if assignee else mine.filter(assignee__isnull=True)
-    order = ("due_key", "-priority", "id")
-    result = MyTasks(
-        overdue=list(
-            mine.filter(Q(due_key__lt=start) | Q(due_at__lt=now)).order_by(*order)[:SECTION_LIMIT]
-        ),
-        today=list(
-            mine.filter(due_key__gte=start, due_key__lt=end)
-            .exclude(due_at__lt=now)
-            .order_by(*order)[:SECTION_LIMIT]
-        ),
-        upcoming=list(mine.filter(due_key__gte=end).order_by(*order)[:SECTION_LIMIT]),
-        undated=list(
-            mine.filter(due_key__isnull=True).order_by("-priority", "created_at", "id")[
-                :SECTION_LIMIT
-            ]
-        ),
+    return mine.filter(assignee=assignee) if assignee else mine.filter(assignee__isnull=True)
+
+
+def _section_key(section: str, task: Task) -> list[Any]:
+    if section == "undated":
+        return [task.priority, task.created_at.isoformat(), task.pk]
+    assert task.due_key is not None
+    return [task.due_key.isoformat(), task.priority, task.pk]
+
+
+def _section_after(section: str, cursor: str) -> Q:
+    """The rows of ``section`` that come after the row ``cursor`` names."""
+    first, second, pk = decode_cursor(cursor, 3)
+    moment = parse_datetime(second if section == "undated" else first)
+    priority = first if section == "undated" else second
+    if (
+        moment is None
+        or timezone.is_naive(moment)
+        or not isinstance(priority, int)
+        or isinstance(priority, bool)
+        or not isinstance(pk, int)
+    ):
+        raise InvalidInput.single("cursor", "This cursor is not valid.")
+    if section == "undated":
+        return (
+            Q(priority__lt=priority)
+            | Q(priority=priority, created_at__gt=moment)
+            | Q(priority=priority, created_at=moment, pk__gt=pk)
+        )
+    return (
+        Q(due_key__gt=moment)
+        | Q(due_key=moment, priority__lt=priority)
+        | Q(due_key=moment, priority=priority, pk__gt=pk)
     )
-    attach_related([*result.overdue, *result.today, *result.upcoming, *result.undated], names=True)
+
+
+def _section_page(
+    query: QuerySet[Task], bounds: _Bounds, section: str, cursor: str | None, limit: int
+) -> TaskSection:
+    rows = query.filter(bounds.where(section))
+    if cursor:
+        rows = rows.filter(_section_after(section, cursor))
+    order = _UNDATED_ORDER if section == "undated" else _DATED_ORDER
+    found = list(rows.order_by(*order)[: limit + 1])
+    more = len(found) > limit
+    found = found[:limit]
+    return TaskSection(
+        key=section,
+        label=SECTIONS[section],
+        items=found,
+        next_cursor=encode_cursor(_section_key(section, found[-1])) if more else None,
+    )
+
+
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput.single("limit", f"Must be between 1 and {MAX_LIMIT}.")
+
+
+def my_tasks(
+    *,
+    actor: Any,
+    assignee: User | None,
+    now: dt.datetime | None = None,
+    limit: int = SECTION_PAGE,
+) -> MyTasks:
+    """Open tasks of ``assignee`` (None: unassigned ones), section by section (see
+    SECTIONS): the first ``limit`` of each, the most pressing first, with each
+    section's total and the cursor of its next page (``my_tasks_section``). Related
+    records come named; a fixed number of queries whatever the tasks."""
+    policy.require(actor, "tasks.view")
+    _check_limit(limit)
+    bounds = _Bounds.of(assignee, now)
+    mine = _open_of(assignee)
+    totals = mine.aggregate(**{key: Count("id", filter=bounds.where(key)) for key in SECTIONS})
+    result = MyTasks(sections=[_section_page(mine, bounds, key, None, limit) for key in SECTIONS])
+    for section in result.sections:
+        section.total = totals[section.key] or 0
+    attach_related([t for s in result.sections for t in s.items], names=True)
     return result
+
+
+def my_tasks_section(
+    *,
+    actor: Any,
+    assignee: User | None,
+    section: str,
+    cursor: str | None = None,
+    now: dt.datetime | None = None,
+    limit: int = SECTION_PAGE,
+) -> TaskSection:
+    """The next page of one section of My tasks, after ``cursor`` (a ``next_cursor``
+    of ``my_tasks`` or of an earlier page). Raises InvalidInput for an unknown section,
+    a bad cursor or limit. ``total`` is not counted here (0)."""
+    policy.require(actor, "tasks.view")
+    if section not in SECTIONS:
+        raise InvalidInput.single("section", f"Must be one of: {', '.join(SECTIONS)}.")
+    _check_limit(limit)
+    page = _section_page(_open_of(assignee), _Bounds.of(assignee, now), section, cursor, limit)
+    attach_related(page.items, names=True)
+    return page
 
 
 @dataclass
@@ -161,8 +290,7 @@ def task_list(
     """Tasks by id, one keyset page at a time, filtered by assignee, status, related
     contact or organization and due range (``due_before`` a day: until its end)."""
     policy.require(actor, "tasks.view")
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput.single("limit", f"Must be between 1 and {MAX_LIMIT}.")
+    _check_limit(limit)
     query = _base()
     if filters.assignee:
         if filters.assignee == "me":

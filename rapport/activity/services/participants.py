@@ -5,6 +5,7 @@ interactions and tasks ("last contacted", "next step", "reach out by")."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,8 @@ from rapport.activity.models import (
 )
 from rapport.contacts import normalize
 from rapport.contacts.models import Affiliation, Contact, Email, Phone
+
+logger = logging.getLogger(__name__)
 
 ROLES = frozenset(Participant.Role.values)
 MAX_PARTICIPANTS = 500
@@ -354,4 +357,6 @@ def contacts_catch_up(
     )
     if with_cadence:
         contacts_refresh_activity(with_cadence)
+    if moved:
+        logger.info("Last contacted moved on for %d contacts (meetings that have happened)", moved)
     return moved

@@ -1,20 +1,21 @@
 """Reminders: planning them (tasks, birthdays, anniversaries, keep-in-touch) and
-delivering each exactly once, in the app and by email, in the user's own time zone.
+delivering each once, in the app and by email, in the user's own time zone.
 
 Delivery has two steps, each claimed with one conditional UPDATE so that two workers
 never both do it:
 
 * in the app: ``sent_at`` goes from NULL to now in the same transaction that creates
   the notification, so a killed worker leaves neither (and the next run does both);
-* by email: ``email_claimed_at`` is set before the mail is sent and ``emailed_at``
-  after. A claim older than ``EMAIL_CLAIM_STALE`` without ``emailed_at`` belonged to a
-  worker that died (or an SMTP server that failed): the mail is tried again. Only a
-  worker killed in the instant between the SMTP server accepting the mail and
-  ``emailed_at`` being written can cause a second mail; nothing is ever lost.
+* by email: ``email_claimed_at`` is stamped with the clock right before the mail is
+  sent and ``emailed_at`` written right after the server accepts it (only while the
+  claim is still this worker's). A claim older than ``claim_stale_after()`` without
+  ``emailed_at`` belonged to a worker that died: the mail is tried again. A worker
+  killed in the instant between the server's acceptance and that write is the one
+  way to a second mail (at least once, never lost); an SMTP failure frees the claim.
 
 Users who chose the daily digest (``User.reminder_digest``) get no mail per reminder:
 at 08:00 their time one mail lists that day's reminders (and any not yet mailed), its
-sending claimed through a ``ReminderDigest`` row per user and day.
+sending claimed the same way through a ``ReminderDigest`` row per user and day.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from smtplib import SMTPException
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -242,7 +244,12 @@ def reminders_plan(*, now: dt.datetime | None = None) -> int:
                 text=f"Time to reach out to {name}"[:300],
             )
         )
-    return _store(planned)
+    new = _store(planned)
+    if new:
+        logger.info("Reminders planned: %d new (birthdays, anniversaries, keep in touch)", new)
+    else:
+        logger.debug("Reminders planned: nothing new")
+    return new
 
 
 def _store(planned: Sequence[_Planned]) -> int:
@@ -279,6 +286,31 @@ class Delivery:
     mailed: int = 0
     failed: int = 0
     digests: int = 0
+
+    @property
+    def did_anything(self) -> bool:
+        return bool(self.notified or self.mailed or self.failed or self.digests)
+
+
+def claim_stale_after() -> dt.timedelta:
+    """How old a mail claim must be before another worker takes it over: longer than a
+    live worker can hold one. A claim is held while one mail is sent, and each SMTP step
+    (connect, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA, the message) waits at most
+    EMAIL_TIMEOUT; so only the claim of a worker that died (or hangs without a timeout)
+    goes stale."""
+    timeout = float(getattr(settings, "EMAIL_TIMEOUT", None) or 0)
+    return max(EMAIL_CLAIM_STALE, dt.timedelta(seconds=10 * timeout))
+
+
+def _free_to_mail(stale_before: dt.datetime) -> Q:
+    return Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=stale_before)
+
+
+def _to_mail_one_by_one() -> QuerySet[Reminder]:
+    """Reminders delivered in the app and not mailed yet, of users without the digest."""
+    return Reminder.objects.filter(
+        sent_at__isnull=False, emailed_at__isnull=True, user__reminder_digest=False
+    )
 
 
 def _base_url() -> str:
@@ -333,30 +365,64 @@ def _notify_due(now: dt.datetime) -> int:
             return done
 
 
-def _send(subject: str, body: str, to: str) -> None:
-    EmailMessage(subject=subject, body=body, from_email=None, to=[to]).send()
+class _Mailer:
+    """One SMTP connection for a delivery run, opened with its first mail and closed
+    (QUIT) at the end, so that each mail is recorded as sent as soon as the server has
+    accepted it rather than after the goodbye. A failed send drops the connection; the
+    next mail opens a new one."""
+
+    def __init__(self) -> None:
+        self.connection = get_connection()
+        self.opened = False
+
+    def send(self, subject: str, body: str, to: str) -> None:
+        message = EmailMessage(subject=subject, body=body, to=[to], connection=self.connection)
+        try:
+            if not self.opened:
+                self.connection.open()
+                self.opened = True
+            if not message.send():
+                raise SMTPException("the mail backend sent nothing")
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.opened:
+            self.opened = False
+            try:
+                self.connection.close()
+            except Exception:  # noqa: BLE001 - the mails are sent; a failed QUIT is harmless
+                logger.debug("Closing the SMTP connection failed", exc_info=True)
 
 
-def _mail_single(now: dt.datetime, delivery: Delivery) -> None:
-    stale = now - EMAIL_CLAIM_STALE
-    unclaimed = Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=stale)
+def _mail_single(delivery: Delivery, mailer: _Mailer) -> None:
+    """Mail each reminder delivered in the app to users without the digest, each claimed
+    (``email_claimed_at``, stamped when claimed) by one conditional UPDATE right before
+    its mail is sent, and recorded as mailed only while the claim is still this run's."""
+    stale = claim_stale_after()
     ids = list(
-        Reminder.objects.filter(sent_at__isnull=False, emailed_at__isnull=True)
-        .filter(user__reminder_digest=False)
-        .filter(unclaimed)
+        _to_mail_one_by_one()
+        .filter(_free_to_mail(timezone.now() - stale))
         .order_by("remind_at", "id")
         .values_list("id", flat=True)[:BATCH]
     )
     for pk in ids:
+        claim = timezone.now()
         claimed = (
-            Reminder.objects.filter(pk=pk, emailed_at__isnull=True)
-            .filter(unclaimed)
-            .update(email_claimed_at=now)
+            Reminder.objects.filter(pk=pk, sent_at__isnull=False, emailed_at__isnull=True)
+            .filter(_free_to_mail(claim - stale))
+            .update(email_claimed_at=claim)
         )
         if not claimed:
-            continue
+            continue  # another worker has it, or it was moved meanwhile
+        mine = Reminder.objects.filter(pk=pk, email_claimed_at=claim)
         reminder = Reminder.objects.select_related("task", "user").get(pk=pk)
-        zone = user_zone(reminder.user)
+        user = reminder.user
+        if not user.email or not user.is_active:
+            mine.update(emailed_at=timezone.now())  # no one to mail any more
+            continue
+        zone = user_zone(user)
         path = (
             notifications.task_url(reminder.task)
             if reminder.task is not None
@@ -371,31 +437,58 @@ def _mail_single(now: dt.datetime, delivery: Delivery) -> None:
             body += f"\n\nOpen: {_link(path)}"
         body += f"\n\n(Times are in {zone.key}.)" if hasattr(zone, "key") else ""
         try:
-            _send(f"Reminder: {reminder.text}"[:200], body, reminder.user.email)
+            mailer.send(f"Reminder: {reminder.text}"[:200], body, user.email)
         except Exception as exc:  # noqa: BLE001 - any SMTP failure: try again later
             logger.warning("Reminder %s could not be mailed (%s); trying again soon", pk, exc)
-            Reminder.objects.filter(pk=pk, email_claimed_at=now).update(email_claimed_at=None)
+            mine.update(email_claimed_at=None)
             delivery.failed += 1
             continue
-        Reminder.objects.filter(pk=pk).update(emailed_at=timezone.now())
+        # Sent: record it at once. A worker killed before this line is the one way to a
+        # second mail (SMTP cannot take part in a database transaction).
+        if not mine.update(emailed_at=timezone.now()):
+            # Moved (a task's new due time) while its mail went out: the reminder of
+            # the new time is delivered and mailed in its turn.
+            logger.info("Reminder %s changed while it was mailed; it is sent again", pk)
         delivery.mailed += 1
 
 
-def _claim_digest(user: User, day: dt.date, now: dt.datetime) -> ReminderDigest | None:
-    stale = now - EMAIL_CLAIM_STALE
-    digest = ReminderDigest.objects.filter(user=user, day=day).first()
-    if digest is None:
-        try:
-            with transaction.atomic():
-                return ReminderDigest.objects.create(user=user, day=day, claimed_at=now)
-        except IntegrityError:
-            return None  # another worker has just claimed it
-    claimed = (
-        ReminderDigest.objects.filter(pk=digest.pk, sent_at__isnull=True)
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
-        .update(claimed_at=now)
+def _digests_due(now: dt.datetime) -> list[tuple[User, dt.date]]:
+    """The users of the daily digest whose day's digest is due (08:00 their time has
+    come) and not sent yet, each with that day."""
+    wanted: list[tuple[User, dt.date]] = []
+    for user in User.objects.filter(reminder_digest=True, is_active=True).exclude(email=""):
+        local = now.astimezone(user_zone(user))
+        if local.time() >= DIGEST_TIME:
+            wanted.append((user, local.date()))
+    if not wanted:
+        return []
+    sent = set(
+        ReminderDigest.objects.filter(
+            user_id__in=[u.pk for u, _ in wanted],
+            day__in={day for _, day in wanted},
+            sent_at__isnull=False,
+        ).values_list("user_id", "day")
     )
-    return ReminderDigest.objects.get(pk=digest.pk) if claimed else None
+    return [(u, day) for u, day in wanted if (u.pk, day) not in sent]
+
+
+def _claim_digest(user: User, day: dt.date) -> dt.datetime | None:
+    """Claim the sending of a user's digest of ``day`` (its row, created by the first
+    worker to come); the claim's time, or None when another worker has it or sent it."""
+    claim = timezone.now()
+    free = Q(claimed_at__isnull=True) | Q(claimed_at__lt=claim - claim_stale_after())
+    if (
+        ReminderDigest.objects.filter(user=user, day=day, sent_at__isnull=True)
+        .filter(free)
+        .update(claimed_at=claim)
+    ):
+        return claim
+    try:
+        with transaction.atomic():
+            ReminderDigest.objects.create(user=user, day=day, claimed_at=claim)
+    except IntegrityError:
+        return None  # it exists: claimed by another worker, or sent
+    return claim
 
 
 def digest_text(user: User, day: dt.date, reminders: Sequence[Reminder]) -> tuple[str, str]:
@@ -420,18 +513,12 @@ def digest_text(user: User, day: dt.date, reminders: Sequence[Reminder]) -> tupl
     return subject, "\n".join(lines)
 
 
-def _send_digests(now: dt.datetime, delivery: Delivery) -> None:
-    users = User.objects.filter(reminder_digest=True, is_active=True).exclude(email="")
-    for user in users:
-        zone = user_zone(user)
-        local = now.astimezone(zone)
-        if local.time() < DIGEST_TIME:
+def _send_digests(now: dt.datetime, delivery: Delivery, mailer: _Mailer) -> None:
+    for user, day in _digests_due(now):
+        claim = _claim_digest(user, day)
+        if claim is None:
             continue
-        day = local.date()
-        digest = _claim_digest(user, day, now)
-        if digest is None:
-            continue
-        end = day_start(day + dt.timedelta(days=1), zone)
+        end = day_start(day + dt.timedelta(days=1), user_zone(user))
         due = list(
             Reminder.objects.filter(user=user, emailed_at__isnull=True, remind_at__lt=end)
             .select_related("task")
@@ -440,31 +527,67 @@ def _send_digests(now: dt.datetime, delivery: Delivery) -> None:
         if due:
             subject, body = digest_text(user, day, due)
             try:
-                _send(subject, body, user.email)
+                mailer.send(subject, body, user.email)
             except Exception as exc:  # noqa: BLE001 - any SMTP failure: try again later
                 logger.warning(
                     "Digest for %s could not be mailed (%s); trying again soon", user, exc
                 )
-                ReminderDigest.objects.filter(pk=digest.pk, claimed_at=now).update(claimed_at=None)
+                ReminderDigest.objects.filter(user=user, day=day, claimed_at=claim).update(
+                    claimed_at=None
+                )
                 delivery.failed += 1
                 continue
         with transaction.atomic():
-            Reminder.objects.filter(pk__in=[r.pk for r in due]).update(
-                emailed_at=timezone.now(), email_claimed_at=now
+            # A reminder moved meanwhile (new time, new day) was not in this digest as
+            # it is now: it stays to be mailed.
+            unchanged = Q(pk__in=[])
+            for reminder in due:
+                unchanged |= Q(pk=reminder.pk, remind_at=reminder.remind_at, user_id=user.pk)
+            Reminder.objects.filter(unchanged, emailed_at__isnull=True).update(
+                emailed_at=timezone.now(), email_claimed_at=claim
             )
-            ReminderDigest.objects.filter(pk=digest.pk).update(
+            ReminderDigest.objects.filter(user=user, day=day, claimed_at=claim).update(
                 sent_at=timezone.now(), reminder_count=len(due)
             )
         delivery.digests += 1 if due else 0
 
 
+def reminders_pending(*, now: dt.datetime | None = None) -> bool:
+    """Whether ``reminders_deliver`` would find anything to do: a reminder due in the
+    app, a mail not claimed by a live worker, or a digest due. A few indexed reads, so
+    the periodic duty asks this every minute and enqueues delivery only when needed."""
+    now = now or timezone.now()
+    if Reminder.objects.filter(sent_at__isnull=True, remind_at__lte=now).exists():
+        return True
+    if _to_mail_one_by_one().filter(_free_to_mail(timezone.now() - claim_stale_after())).exists():
+        return True
+    return bool(_digests_due(now))
+
+
 def reminders_deliver(*, now: dt.datetime | None = None) -> Delivery:
-    """Deliver what is due: notifications for reminders whose time came, one mail per
-    reminder to users without the digest, and the 08:00 digest to those with it.
-    Any number of workers may run this at once; each thing happens once."""
+    """Deliver what is due at ``now`` (default: the clock): notifications for reminders
+    whose time came, one mail per reminder to users without the digest, and the 08:00
+    digest to those with it. Any number of workers may run this at once: each mail and
+    digest is claimed by one conditional UPDATE, stamped with the clock when claimed,
+    before it is sent (see ``claim_stale_after``). Logs at INFO only when it did
+    something."""
     now = now or timezone.now()
     delivery = Delivery()
     delivery.notified = _notify_due(now)
-    _mail_single(now, delivery)
-    _send_digests(now, delivery)
+    mailer = _Mailer()
+    try:
+        _mail_single(delivery, mailer)
+        _send_digests(now, delivery, mailer)
+    finally:
+        mailer.close()
+    if delivery.did_anything:
+        logger.info(
+            "Reminders: %d delivered in the app, %d mailed, %d digests sent, %d mails failed",
+            delivery.notified,
+            delivery.mailed,
+            delivery.digests,
+            delivery.failed,
+        )
+    else:
+        logger.debug("Reminders: nothing due")
     return delivery

@@ -308,28 +308,26 @@ def task_validate(
     if remind_before is not None and not (due_date or due_at):
         errors.append(FieldError("remind_before", "A reminder needs a due day or time."))
     draft = TaskDraft(fields=fields)
-    if "contact_ids" in data:
-        draft.contact_ids = _ids(data.get("contact_ids"), "contact_ids", errors)
-        if draft.contact_ids:
-            found = set(
-                Contact.objects.filter(pk__in=draft.contact_ids).values_list("id", flat=True)
-            )
-            for i, pk in enumerate(draft.contact_ids):
-                if pk not in found:
-                    errors.append(FieldError(f"contact_ids[{i}]", f"There is no contact {pk}."))
-    if "organization_ids" in data:
-        draft.organization_ids = _ids(data.get("organization_ids"), "organization_ids", errors)
-        if draft.organization_ids:
-            found = set(
-                Organization.objects.filter(pk__in=draft.organization_ids).values_list(
-                    "id", flat=True
-                )
-            )
-            for i, pk in enumerate(draft.organization_ids):
-                if pk not in found:
-                    errors.append(
-                        FieldError(f"organization_ids[{i}]", f"There is no organization {pk}.")
-                    )
+    for key, model, action, noun in (
+        ("contact_ids", Contact, "contacts.view", "contact"),
+        ("organization_ids", Organization, "organizations.view", "organization"),
+    ):
+        if key not in data:
+            continue
+        ids = _ids(data.get(key), key, errors)
+        setattr(draft, key, ids)
+        if not ids:
+            continue
+        if actor is not None and not policy.can(actor, action):
+            # what the actor may not see, it may not name either
+            errors.append(FieldError(key, f"You may not see {noun}s, so you cannot relate any."))
+            continue
+        found = set(model._default_manager.filter(pk__in=ids).values_list("id", flat=True))
+        errors += [
+            FieldError(f"{key}[{i}]", f"There is no {noun} {pk}.")
+            for i, pk in enumerate(ids)
+            if pk not in found
+        ]
     if errors:
         raise InvalidInput(errors)
     return draft

@@ -3,6 +3,7 @@ loopback interface that keeps what it receives, and small record makers."""
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import socket
@@ -43,10 +44,10 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(name="smtp")
-def smtp_fixture(settings) -> Iterator[Inbox]:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1; Django's SMTP backend points at it."""
-    inbox = Inbox()
+@contextlib.contextmanager
+def smtp_server(settings: Any, inbox: Inbox) -> Iterator[Inbox]:
+    """Run ``inbox`` as a real SMTP server (aiosmtpd) on 127.0.0.1 and point Django's
+    SMTP backend at it."""
     port = _free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
@@ -62,6 +63,13 @@ def smtp_fixture(settings) -> Iterator[Inbox]:
         yield inbox
     finally:
         controller.stop()
+
+
+@pytest.fixture(name="smtp")
+def smtp_fixture(settings) -> Iterator[Inbox]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; Django's SMTP backend points at it."""
+    with smtp_server(settings, Inbox()) as inbox:
+        yield inbox
 
 
 def contact(actor: Any, name: str = "Ann Lee", **data: Any) -> Any:

@@ -9,6 +9,7 @@ import zoneinfo
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from rapport.activity.models import Notification, Reminder, ReminderDigest
 from rapport.activity.services import reminders
@@ -56,20 +57,36 @@ def test_a_due_reminder_is_one_notification_and_one_mail_in_the_users_zone(bob, 
     assert "America/New_York" in body
 
 
+def _ago(delta: dt.timedelta) -> dt.datetime:
+    return timezone.now() - delta
+
+
 def test_a_reminder_claimed_by_a_worker_that_died_is_mailed_once_later(bob, smtp: Inbox):
     _user_with_mail(bob)
     _task(bob, "Renewal", "2026-05-01T10:00:00Z", remind_before=0)
     at = dt.datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
     reminders._notify_due(at)
-    # a worker claimed the mail and was killed before sending it
-    Reminder.objects.update(email_claimed_at=at)
+    # a worker claimed the mail a minute ago and was killed before sending it
+    Reminder.objects.update(email_claimed_at=_ago(dt.timedelta(minutes=1)))
     soon = reminders.reminders_deliver(now=at + dt.timedelta(minutes=1))
     assert soon.mailed == 0 and not smtp.messages  # the claim is still fresh
+    # once the claim is older than any live worker holds one, the mail goes out
+    stale = reminders.claim_stale_after()
+    Reminder.objects.update(email_claimed_at=_ago(stale + dt.timedelta(seconds=1)))
     later = reminders.reminders_deliver(now=at + dt.timedelta(minutes=6))
     assert later.mailed == 1 and len(smtp.messages) == 1
     assert reminders.reminders_deliver(now=at + dt.timedelta(minutes=20)).mailed == 0
     assert len(smtp.messages) == 1
     assert Notification.objects.count() == 1
+
+
+def test_a_claim_goes_stale_only_after_the_longest_a_live_worker_can_take(settings):
+    """Five minutes, or ten SMTP timeouts when that is longer: each step of sending one
+    mail may wait EMAIL_TIMEOUT."""
+    settings.EMAIL_TIMEOUT = 10
+    assert reminders.claim_stale_after() == dt.timedelta(minutes=5)
+    settings.EMAIL_TIMEOUT = 60
+    assert reminders.claim_stale_after() == dt.timedelta(minutes=10)
 
 
 def test_a_mail_the_server_refused_is_tried_again(bob, smtp: Inbox, settings):
@@ -138,8 +155,12 @@ def test_a_digest_whose_worker_died_is_sent_once_by_the_next(bob, smtp: Inbox):
     _user_with_mail(bob, "UTC", digest=True)
     _task(bob, "Call", "2026-11-03T15:00:00Z", remind_before=0)
     eight = dt.datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
-    ReminderDigest.objects.create(user=bob, day=dt.date(2026, 11, 3), claimed_at=eight)
+    digest = ReminderDigest.objects.create(
+        user=bob, day=dt.date(2026, 11, 3), claimed_at=_ago(dt.timedelta(minutes=1))
+    )
     assert reminders.reminders_deliver(now=eight + dt.timedelta(minutes=1)).digests == 0
+    stale = reminders.claim_stale_after() + dt.timedelta(seconds=1)
+    ReminderDigest.objects.filter(pk=digest.pk).update(claimed_at=_ago(stale))
     assert reminders.reminders_deliver(now=eight + dt.timedelta(minutes=6)).digests == 1
     assert reminders.reminders_deliver(now=eight + dt.timedelta(minutes=7)).digests == 0
     assert len(smtp.messages) == 1

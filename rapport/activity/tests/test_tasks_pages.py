@@ -67,7 +67,8 @@ def test_the_form_is_prefilled_from_a_contact_and_saves_a_due_time_in_my_zone(bo
     bob.save()
     ann = contact(bob)
     form = bob_client.get(f"/activity/tasks/new/?contact={ann.pk}").content.decode()
-    assert f'name="contact_ids" value="{ann.pk}" checked' in form
+    assert f'name="contact_ids" value="{ann.pk}" id="chip-contact-{ann.pk}" checked' in form
+    assert 'class="picker-chip__label">Ann Lee</label>' in form
     assert "Europe/Paris" in form
     saved = bob_client.post(
         "/activity/tasks/new/",

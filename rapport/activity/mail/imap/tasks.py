@@ -9,19 +9,31 @@ from django_tasks import task
 
 from rapport.activity.mail.imap.sync import mailbox_sync, mailboxes_due
 from rapport.core import jobs
+from rapport.core.schedule import routine
 
 logger = logging.getLogger(__name__)
 
 
+@routine
 @task()
 @jobs.job_task
 def sync_mailbox(mailbox_id: int, due_only: bool = True) -> None:
+    """Sync one mailbox; logged at INFO when it logged or failed to log mail (a failed
+    sync is a WARNING of the sync itself), at DEBUG when there was nothing new."""
     from rapport.activity.models import Mailbox
 
     try:
-        mailbox_sync(mailbox_id=mailbox_id, due_only=due_only)
+        result = mailbox_sync(mailbox_id=mailbox_id, due_only=due_only)
     except Mailbox.DoesNotExist:
         logger.info("Mailbox %s was removed before its sync started", mailbox_id)
+        return
+    busy = [f for f in result.folders if f.stored or f.failed or f.rescanned or f.error]
+    if result.ran and busy:
+        logger.info(
+            "Mailbox %s synced: %s", mailbox_id, "; ".join(f.summary() for f in result.folders)
+        )
+    else:
+        logger.debug("Mailbox %s: %s", mailbox_id, result.message or "nothing new")
 
 
 def mailboxes_enqueue_due() -> None:

@@ -85,14 +85,10 @@ class Command(RecordCommand):
             if found is None:
                 raise CommandError(f"There is no user named {options['user']}.")
             assignee = found
-        sections = self.call(selectors.my_tasks, actor=actor, assignee=assignee)
-        groups = [("Overdue", sections.overdue)]
-        if not options["overdue"]:
-            groups += [
-                ("Today", sections.today),
-                ("Upcoming", sections.upcoming),
-                ("No due date", sections.undated),
-            ]
+        wanted = ["overdue"] if options["overdue"] else list(selectors.SECTIONS)
+        groups = [
+            (selectors.SECTIONS[key], self.section_rows(actor, assignee, key)) for key in wanted
+        ]
         if options["json"]:
             self.stdout.write(
                 json.dumps(
@@ -115,6 +111,24 @@ class Command(RecordCommand):
             self.stdout.write(f"{label}:")
             for t in rows:
                 self.stdout.write(f"  {t.pk:>6}  {self.due(t):<22} {t.title}")
+
+    def section_rows(self, actor: User, assignee: User, section: str) -> list[Task]:
+        """Every task of one section of My tasks, page after page."""
+        rows: list[Task] = []
+        cursor = None
+        while True:
+            page = self.call(
+                selectors.my_tasks_section,
+                actor=actor,
+                assignee=assignee,
+                section=section,
+                cursor=cursor,
+                limit=selectors.MAX_LIMIT,
+            )
+            rows += page.items
+            if not page.next_cursor:
+                return rows
+            cursor = page.next_cursor
 
     def add(self, actor: User, options: dict[str, Any]) -> None:
         data: dict[str, Any] = {"title": options["title"], "notes": options["notes"]}

@@ -33,15 +33,27 @@
     all[next].focus();
   });
 
-  // After htmx replaces a row, keep the keyboard on it (found again by its id).
+  // After htmx replaces a row, keep the keyboard on it (found again by its id); after
+  // "Load more", the keyboard goes to the first of the rows it brought.
   var swapped = null;
+  var lastBefore = null;
   document.addEventListener("htmx:beforeRequest", function (event) {
-    var row = event.target && event.target.closest && event.target.closest("[data-task-row]");
+    var target = event.target && event.target.closest ? event.target : null;
+    var row = target && target.closest("[data-task-row]");
     swapped = row ? row.id : null;
+    var more = target && target.closest("[data-task-more]");
+    var previous = more && more.previousElementSibling;
+    lastBefore = previous && previous.matches("[data-task-row]") ? previous.id : null;
   });
   document.addEventListener("htmx:afterSettle", function () {
     var row = swapped && document.getElementById(swapped);
+    if (!row && lastBefore) {
+      var last = document.getElementById(lastBefore);
+      row = last && last.nextElementSibling;
+      if (row && !row.matches("[data-task-row]")) row = null;
+    }
     if (row) row.focus();
     swapped = null;
+    lastBefore = null;
   });
 })();
