@@ -272,6 +272,36 @@ def test_a_sync_killed_half_way_resumes_without_duplicates_or_gaps(bob, ada, ima
     assert folder(mailbox).stored == 10
 
 
+def test_a_folder_renumbered_while_its_killed_first_sync_lay_dead_is_read_again_without_gaps(
+    bob, ada, imap_account
+):
+    messages = known(8, subject="Archived")
+    imap_account.append("Archive", *messages)
+    mailbox = connect(bob, imap_account, folders=["Archive"])
+
+    def dies_at_the_fifth(folder_name: str, uid: int) -> None:
+        if uid == 5:
+            raise Killed
+
+    with pytest.raises(Killed):
+        mailbox_sync(mailbox_id=mailbox.pk, progress=dies_at_the_fifth, batch_size=4)
+    assert Interaction.objects.count() == 4  # the first batch, UIDs 1-4
+    client = imap_account.client()
+    client.delete_folder("Archive")  # restored from a backup, in another order
+    client.logout()
+    imap_account.append("Archive", *reversed(messages))
+    Mailbox.objects.filter(pk=mailbox.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+
+    resumed = mailbox_sync(mailbox_id=mailbox.pk, batch_size=4)
+
+    assert resumed.status == "ok" and resumed.folders[0].rescanned
+    assert sorted(Interaction.objects.values_list("message_id", flat=True)) == sorted(
+        f"archived-{i}@example.com" for i in range(8)
+    )
+    archive = folder(mailbox, "Archive")
+    assert (archive.seen, archive.stored, archive.joined) == (8, 4, 4)
+
+
 def test_reconcile_reads_messages_that_were_never_recorded_and_reports_them(bob, ada, imap_account):
     imap_account.append("INBOX", *known(5))
     mailbox = connect(bob, imap_account, folders=["INBOX"])
