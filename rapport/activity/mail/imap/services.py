@@ -184,7 +184,9 @@ def mailbox_update(
         raise Mailbox.DoesNotExist
     clean = mailbox_validate(data=data, instance=mailbox)
     if _RESETS & set(clean) or "folders" in clean or enabled is not None:
-        if mailbox.status != Mailbox.Status.SYNCING:
+        if mailbox.status != Mailbox.Status.SYNCING or mailbox.sync_stopped:
+            if mailbox.status == Mailbox.Status.SYNCING:
+                mailbox.claim += 1  # the stopped sync, should it wake, writes nothing more
             paused = enabled is False or (
                 enabled is None and mailbox.status == Mailbox.Status.DISABLED
             )
@@ -211,7 +213,7 @@ def mailbox_sync_request(*, actor: Any, mailbox: Mailbox) -> str:
         raise Mailbox.DoesNotExist
     if mailbox.status == Mailbox.Status.DISABLED:
         return "This mailbox is paused; resume it to sync."
-    if mailbox.status == Mailbox.Status.SYNCING:
+    if mailbox.status == Mailbox.Status.SYNCING and not mailbox.sync_stopped:
         return "This mailbox is being synced right now."
     from rapport.activity.mail.imap.tasks import sync_mailbox
 
