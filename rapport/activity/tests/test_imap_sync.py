@@ -355,6 +355,24 @@ def test_the_password_is_encrypted_at_rest_and_survives_a_key_rotation(
     assert "cannot be decrypted with the configured key" in mailbox.last_error
 
 
+def test_a_key_file_that_cannot_be_read_refuses_to_save_a_password_and_says_why(
+    bob, monkeypatch, tmp_path
+):
+    from rapport.core.errors import InvalidInput
+
+    monkeypatch.delenv("RAPPORT_MAILBOX_KEY", raising=False)
+    monkeypatch.setenv("RAPPORT_MAILBOX_KEY_FILE", str(tmp_path / "gone"))
+    data = {"name": "Work", "host": "127.0.0.1", "port": 993, "security": "ssl"}
+    with pytest.raises(InvalidInput) as refused:
+        services.mailbox_create(actor=bob, data=data | {"username": "me", "password": "pw"})
+    [error] = refused.value.errors
+    assert error.path == "password"
+    assert f"RAPPORT_MAILBOX_KEY_FILE names {tmp_path / 'gone'}, which cannot be read" in (
+        error.message
+    )
+    assert not Mailbox.objects.exists()
+
+
 def test_the_cli_syncs_one_mailbox_by_name_and_prints_the_counts(bob, ada, imap_account):
     imap_account.append("INBOX", *known(2))
     imap_account.append("INBOX", make_message(sender="x@nowhere.example", subject="?"))

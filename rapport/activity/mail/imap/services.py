@@ -16,7 +16,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from rapport.activity.mail.imap.connection import ConnectionReport, Server, connection_test
-from rapport.activity.mail.imap.passwords import password_decrypt, password_encrypt
+from rapport.activity.mail.imap.passwords import (
+    KeyUnavailable,
+    password_decrypt,
+    password_encrypt,
+)
 from rapport.activity.models import Mailbox
 from rapport.core import policy
 from rapport.core.errors import FieldError, InvalidInput
@@ -152,7 +156,10 @@ def mailbox_test(
 def _save(mailbox: Mailbox, clean: Mapping[str, Any]) -> Mailbox:
     for key, value in clean.items():
         if key == "password":
-            mailbox.password_encrypted = password_encrypt(value)
+            try:
+                mailbox.password_encrypted = password_encrypt(value)
+            except KeyUnavailable as exc:
+                raise InvalidInput.single("password", str(exc)) from None
         else:
             setattr(mailbox, key, value)
     try:
