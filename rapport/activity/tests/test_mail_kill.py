@@ -147,11 +147,14 @@ def test_an_import_killed_mid_file_stores_every_message_exactly_once_when_resume
         "SELECT processed FROM activity_mailimport", lambda n: n is not None and n >= CHUNK
     )
     kill(process)
+    job_id = str(child.value("SELECT id FROM activity_mailimport"))
     # at once, its heartbeat is still fresh: nobody may take it over yet
-    refused = child.run("mail", "import", "--resume", "1", "--no-progress", check=False)
+    refused = child.run("mail", "import", "--resume", job_id, "--no-progress", check=False)
 
     assert refused.returncode == 1
-    assert "Mail import 1 is still running in another process (last reported at" in refused.stderr
+    assert f"Mail import {job_id} is still running in another process (last reported at" in (
+        refused.stderr
+    )
     job = child.query("SELECT status, processed, stored_count FROM activity_mailimport")[0]
     stored = child.message_ids()
     assert job[0] == "running"  # until a worker notices its process is gone
@@ -164,7 +167,7 @@ def test_an_import_killed_mid_file_stores_every_message_exactly_once_when_resume
     status, error = child.query("SELECT status, error FROM activity_mailimport")[0]
     assert status == "interrupted"
     assert error.startswith(f"The process running this import stopped after {job[1]} messages")
-    resumed = child.run("mail", "import", "--resume", "1", "--no-progress")
+    resumed = child.run("mail", "import", "--resume", job_id, "--no-progress")
 
     assert f"{total:,} messages" in resumed.stdout and f"{total:,} stored" in resumed.stdout
     stored = child.message_ids()
