@@ -77,7 +77,7 @@ def subscription_out(subscription: CalendarSubscription) -> dict[str, Any]:
     return {
         "id": subscription.pk,
         "name": subscription.name,
-        "url": service.url_shown(subscription.url),
+        "url": service.subscription_url_shown(subscription),
         "refresh_minutes": subscription.refresh_minutes,
         "enabled": subscription.enabled,
         "status": subscription.status,

@@ -101,7 +101,7 @@ def mailbox_out(mailbox: Mailbox) -> dict[str, Any]:
         "policy": mailbox.policy,
         "folders": list(mailbox.folders),
         "status": mailbox.status,
-        "status_text": mailbox.get_status_display(),
+        "status_text": "Sync stopped" if mailbox.sync_stopped else mailbox.get_status_display(),
         "last_sync_at": mailbox.last_sync_at,
         "last_error": mailbox.last_error,
         "consecutive_failures": mailbox.consecutive_failures,
@@ -202,9 +202,12 @@ def delete_mailbox(request: HttpRequest, mailbox_id: ObjectId) -> Status[None]:
 )
 def sync_mailbox(request: HttpRequest, mailbox_id: ObjectId) -> Status[dict[str, Any]]:
     """Queues a sync for the background worker; read the mailbox for its result. 409
-    when the mailbox is paused or being synced already."""
+    when the mailbox is paused or being synced already (a sync whose process stopped
+    reporting is taken over)."""
     mailbox = services.mailbox_get(actor=actor(request), pk=mailbox_id)
-    if mailbox.status in (Mailbox.Status.DISABLED, Mailbox.Status.SYNCING):
+    if mailbox.status == Mailbox.Status.DISABLED or (
+        mailbox.status == Mailbox.Status.SYNCING and not mailbox.sync_stopped
+    ):
         message = services.mailbox_sync_request(actor=actor(request), mailbox=mailbox)
         return Status(409, {"detail": message})
     message = services.mailbox_sync_request(actor=actor(request), mailbox=mailbox)

@@ -1,6 +1,11 @@
 """Calendars subscribed to by URL: keeping the subscriptions, fetching a feed (only the
 URL the user gave, conditionally, bounded in time and size), and refreshing it into
 meetings in the background with a back-off while it fails.
+
+A feed's URL often carries a secret (``https://name:password@host/…`` or a private
+token in the path), so it is stored encrypted in the activity key store
+(``rapport.activity.keystore``, the one mailbox passwords use) and shown only with the
+password hidden.
 """
 
 from __future__ import annotations
@@ -22,6 +27,13 @@ from django.utils import timezone
 from rapport.activity.calendar.importing import calendar_import, max_bytes, size_text
 from rapport.activity.calendar.parse import window_days
 from rapport.activity.calendar.store import series_vanished
+from rapport.activity.keystore import (
+    KeyUnavailable,
+    SecretUnreadable,
+    secret_decrypt,
+    secret_encrypt,
+    secret_rotated,
+)
 from rapport.activity.models import CalendarSubscription
 from rapport.core import policy
 from rapport.core.errors import FieldError, InvalidInput, NotPermitted
@@ -86,6 +98,36 @@ def url_shown(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
+UNREADABLE_URL = (
+    "The stored address cannot be decrypted with the configured key (RAPPORT_MAILBOX_KEY "
+    "or SECRET_KEY changed?). Enter the address again."
+)
+
+
+def subscription_url(subscription: CalendarSubscription) -> str:
+    """The feed's address, decrypted. Raises SecretUnreadable when no configured key
+    fits, KeyUnavailable when the key cannot be read."""
+    return secret_decrypt(subscription.url_encrypted)
+
+
+def subscription_url_shown(subscription: CalendarSubscription) -> str:
+    """The feed's address to show its owner: any password in it hidden; a sentence
+    instead when it cannot be decrypted."""
+    try:
+        return url_shown(subscription_url(subscription))
+    except SecretUnreadable:
+        return "(the stored address cannot be decrypted: enter it again)"
+    except KeyUnavailable:
+        return "(the encryption key cannot be read)"
+
+
+def _encrypted(url: str) -> str:
+    try:
+        return secret_encrypt(url)
+    except KeyUnavailable as exc:
+        raise InvalidInput.single("url", str(exc)) from None
+
+
 def _validate(data: Mapping[str, Any], current: CalendarSubscription | None) -> dict[str, Any]:
     errors: list[FieldError] = []
     for key in sorted(set(data) - _FIELDS):
@@ -135,12 +177,14 @@ def _validate(data: Mapping[str, Any], current: CalendarSubscription | None) -> 
 def subscription_create(*, actor: Any, data: Mapping[str, Any]) -> CalendarSubscription:
     """Subscribe ``actor`` to a calendar URL; the first refresh is due at once.
 
-    Raises NotPermitted without ``calendars.import``, InvalidInput naming each bad field.
+    Raises NotPermitted without ``calendars.import``, InvalidInput naming each bad field
+    (``url`` too when the encryption key cannot be read: nothing is saved then).
     """
     policy.require(actor, "calendars.import")
     fields = _validate(data, None)
     if subscription_list(actor=actor).count() >= MAX_PER_USER:
         raise InvalidInput.single("url", f"At most {MAX_PER_USER} calendars per user.")
+    fields["url_encrypted"] = _encrypted(fields.pop("url"))
     return CalendarSubscription.objects.create(
         owner=actor,
         next_refresh_at=timezone.now(),
@@ -153,12 +197,20 @@ def subscription_update(
     *, actor: Any, subscription: CalendarSubscription, data: Mapping[str, Any]
 ) -> CalendarSubscription:
     """Change a subscription; a new URL starts afresh (the next refresh is due at once
-    and nothing is cancelled because the old feed's events are missing from the new)."""
+    and nothing is cancelled because the old feed's events are missing from the new).
+    Raises InvalidInput naming each bad field (``url`` too when the encryption key
+    cannot be read)."""
     policy.require(actor, "calendars.import")
     current = subscription_get(actor=actor, subscription_id=subscription.pk)
     fields = _validate(data, current)
-    if "url" in fields and fields["url"] != current.url:
+    url = fields.pop("url", None)
+    try:
+        changed = url is not None and url != subscription_url(current)
+    except (SecretUnreadable, KeyUnavailable):
+        changed = url is not None  # the old one is lost: the one given replaces it
+    if changed:
         fields.update(
+            url_encrypted=_encrypted(str(url)),
             etag="",
             last_modified="",
             known_uids=[],
@@ -314,8 +366,14 @@ def subscription_refresh(
     try:
         if not policy.can(owner, "calendars.import"):
             raise NotPermitted(f"{owner} may no longer import calendars.")
+        try:
+            url = subscription_url(subscription)
+        except SecretUnreadable:
+            raise FetchError(UNREADABLE_URL) from None
+        except KeyUnavailable as exc:
+            raise FetchError(str(exc)) from None
         fetched = calendar_fetch(
-            subscription.url, etag=subscription.etag, last_modified=subscription.last_modified
+            url, etag=subscription.etag, last_modified=subscription.last_modified
         )
         changes: dict[str, Any] = {}
         if fetched.status == 200:
@@ -367,7 +425,19 @@ def subscription_refresh(
             next_refresh_at=now + dt.timedelta(minutes=subscription.refresh_minutes),
             **changes,
         )
+        _rotate(subscription)
     return CalendarSubscription.objects.filter(pk=subscription.pk).first()
+
+
+def _rotate(subscription: CalendarSubscription) -> None:
+    """Encrypt the address again with the first key when an older one was used, so an
+    old key can be dropped once everything was refreshed; only if the address was not
+    changed meanwhile."""
+    rotated = secret_rotated(subscription.url_encrypted)
+    if rotated:
+        CalendarSubscription.objects.filter(
+            pk=subscription.pk, url_encrypted=subscription.url_encrypted
+        ).update(url_encrypted=rotated)
 
 
 def subscription_request_refresh(*, actor: Any, subscription: CalendarSubscription) -> None:

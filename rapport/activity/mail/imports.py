@@ -181,6 +181,11 @@ def mail_import_run(
         started_at=job.started_at or timezone.now(),
     )
     job.refresh_from_db()
+    if claim is None and job.status == MailImport.Status.RUNNING:
+        raise InvalidInput.single(
+            "status",
+            f"Mail import {job.pk} is still running in another process ({jobs.last_heard(job)}).",
+        )
     if claim is None:
         raise InvalidInput.single(
             "status", f"Mail import {job.pk} is {job.get_status_display().lower()}."

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from rapport.activity.mail.decoding import decode_bytes, decode_header, unescape_8bit
+from rapport.activity.mail.tnef import TnefCorrupt, is_tnef, tnef_unpack
 
 logger = logging.getLogger(__name__)
 
@@ -258,10 +259,14 @@ def _payload(part: email.message.Message) -> bytes:
 
 
 class _Walk:
-    def __init__(self, metadata_only: bool) -> None:
+    def __init__(self, metadata_only: bool, message_id: str = "") -> None:
         self.metadata_only = metadata_only
+        self.message_id = message_id
         self.texts: list[str] = []
         self.htmls: list[str] = []
+        # the body a winmail.dat carries: used only when the message has no other
+        self.tnef_texts: list[str] = []
+        self.tnef_htmls: list[str] = []
         self.attachments: list[ParsedAttachment] = []
         self.forwarded: list[email.message.Message] = []
         self.notes: list[str] = []
@@ -315,6 +320,8 @@ class _Walk:
         index = len(self.attachments) + 1
         name = _filename(part, index, content_type)
         data = _payload(part)
+        if is_tnef(content_type, name) and self._unpack_tnef(name, content_type, data):
+            return
         self._keep(
             name,
             content_type,
@@ -322,6 +329,43 @@ class _Walk:
             content_id,
             inline=disposition != "attachment" and bool(content_id),
         )
+
+    def _unpack_tnef(self, name: str, content_type: str, data: bytes) -> bool:
+        """Keep the files inside a winmail.dat instead of it (and its body for later);
+        False when it cannot be read or holds nothing, so it is kept as it came."""
+        try:
+            contents = tnef_unpack(data, with_body=not self.metadata_only)
+        except TnefCorrupt as exc:
+            logger.warning(
+                "Mail <%s>: its %s (%s, %s bytes) could not be unpacked and is kept as it came: %s",
+                self.message_id,
+                name,
+                content_type,
+                f"{len(data):,}",
+                exc,
+            )
+            self.notes.append(f"{name} could not be unpacked ({exc}); it is kept as it came.")
+            return False
+        self.notes.extend(contents.notes)
+        if not contents.files and not (contents.text or contents.html):
+            return False  # nothing to show for it (a form, a meeting's properties)
+        for item in contents.files:
+            self.parts += 1
+            if self.parts > MAX_PARTS:
+                self.notes.append(f"Too many files in {name}; the rest was left out.")
+                break
+            self._keep(
+                item.filename,
+                item.content_type,
+                item.data,
+                item.content_id,
+                inline=bool(item.content_id),
+            )
+        if contents.html:
+            self.tnef_htmls.append(contents.html)
+        if contents.text:
+            self.tnef_texts.append(contents.text)
+        return True
 
     def _attach_message(self, child: email.message.Message, part: email.message.Message) -> None:
         subject = decode_header(child.get("Subject")) or "forwarded message"
@@ -371,8 +415,11 @@ def parse_message(
         notes.append("No Message-ID; one was made from the headers and body.")
     sent_at, date_source = _sent_at(message, notes)
     senders = _addresses(message, "From") or _addresses(message, "Sender")
-    walk = _Walk(metadata_only)
+    walk = _Walk(metadata_only, message_id)
     walk.walk(message)
+    if not any(t.strip() for t in (*walk.texts, *walk.htmls)):
+        # Outlook's rich text, sent only inside winmail.dat
+        walk.texts, walk.htmls = walk.tnef_texts, walk.tnef_htmls
     if metadata_only:  # the structure (names, sizes) is kept, the contents are not
         walk.texts, walk.htmls = [], []
     headers = {}

@@ -13,8 +13,10 @@ class CalendarSubscription(TimeStamped):
     """A calendar a user subscribes to by URL (an ICS feed), refreshed in the background
     every ``refresh_minutes``; its events become the owner's meetings.
 
-    ``url`` is kept as given, credentials in it included (not encrypted: see
-    docs/calendar.md). ``etag`` and ``last_modified`` make the next fetch conditional.
+    ``url_encrypted`` is the feed's address, encrypted in the activity key store
+    (``rapport.activity.keystore``): it may carry a password or a secret token. Read it
+    with ``subscriptions.subscription_url``; show it with ``subscription_url_shown``
+    (password hidden). ``etag`` and ``last_modified`` make the next fetch conditional.
     A failing feed says why in ``error`` and waits longer after each failure in a row
     (``consecutive_failures``) before ``next_refresh_at``. ``known_uids`` are the events
     the last good refresh saw: one gone from the feed has its coming meetings cancelled.
@@ -30,7 +32,7 @@ class CalendarSubscription(TimeStamped):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_subscriptions"
     )
     name = models.CharField(max_length=200)
-    url = models.CharField(max_length=2000)
+    url_encrypted = models.TextField(editable=False)
     refresh_minutes = models.PositiveIntegerField(default=60)
     enabled = models.BooleanField(default=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)

@@ -94,7 +94,7 @@ class Mailbox(TimeStamped):
     """A user's own IMAP mailbox, synced in the background into email interactions.
 
     ``password_encrypted`` holds the (app) password encrypted with the mailbox key (see
-    ``rapport.activity.mail.imap.secrets``); it is never shown again once entered.
+    ``rapport.activity.mail.imap.passwords``); it is never shown again once entered.
     ``folders`` are the folder names to sync; empty means INBOX and the Sent folder
     found on the server. ``status`` says in one word how syncing goes and
     ``last_error`` in words what went wrong; after a failure the next attempt waits
@@ -149,6 +149,14 @@ class Mailbox(TimeStamped):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def sync_stopped(self) -> bool:
+        """Marked syncing, but the process syncing it stopped reporting (killed, out of
+        memory): the next sync takes it over."""
+        from rapport.core import jobs
+
+        return jobs.job_is_stale(self, running=self.Status.SYNCING)
 
 
 class MailboxFolder(models.Model):

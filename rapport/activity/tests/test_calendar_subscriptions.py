@@ -14,6 +14,8 @@ from django.utils import timezone
 from rapport.activity.calendar.subscriptions import (
     subscription_create,
     subscription_refresh,
+    subscription_update,
+    subscription_url,
     subscriptions_enqueue_due,
 )
 from rapport.activity.models import CalendarSubscription, Interaction
@@ -259,3 +261,138 @@ def test_subscriptions_through_the_pages(bob_client, server, django_capture_on_c
     assert "Failing" in listing
     bob_client.post(f"/activity/calendar/subscriptions/{subscription.pk}/delete")
     assert not CalendarSubscription.objects.exists()
+
+
+# -- the address at rest -------------------------------------------------------------------
+
+
+def _row(subscription: CalendarSubscription) -> str:
+    """Everything the database holds for the subscription, as text."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT * FROM activity_calendarsubscription WHERE id = %s", [subscription.pk]
+        )
+        return " ".join(str(value) for value in cursor.fetchone())
+
+
+def test_the_address_is_stored_encrypted_and_shown_with_its_password_hidden(
+    bob, bob_client, client, server
+):
+    base, state = server
+    url = base.replace("http://", "http://bob:s3cret@") + "/private-7f3a9c2e41b8d6/calendar.ics"
+    subscription = subscribe(bob, url)
+
+    assert "s3cret" not in _row(subscription) and "7f3a9c2e41b8d6" not in _row(subscription)
+    assert subscription.url_encrypted.startswith("gAAAA")  # a Fernet token
+    assert subscription_refresh(subscription_id=subscription.pk).status == "ok"
+    assert state.requests[0]["Authorization"] == "Basic Ym9iOnMzY3JldA=="
+    assert state.requests[0]["path"] == "/private-7f3a9c2e41b8d6/calendar.ics"
+    shown = client.get(f"{API}/{subscription.pk}", **bearer(bob)).json()["url"]
+    assert shown.startswith("http://bob:***@127.0.0.1:") and "s3cret" not in shown
+    for page in ("/activity/calendar/", f"/activity/calendar/subscriptions/{subscription.pk}/"):
+        text = bob_client.get(page).content.decode()
+        assert "bob:***@127.0.0.1" in text and "s3cret" not in text
+
+
+def test_saving_the_same_address_again_keeps_the_subscriptions_state(bob, server):
+    base, state = server
+    url = f"{base}/calendar.ics"
+    subscription = subscribe(bob, url)
+    subscription_refresh(subscription_id=subscription.pk)
+    token = CalendarSubscription.objects.get(pk=subscription.pk).url_encrypted
+    same = subscription_update(actor=bob, subscription=subscription, data={"url": url})
+    assert same.status == "ok" and same.etag == '"v1"' and same.url_encrypted == token
+    moved = subscription_update(actor=bob, subscription=subscription, data={"url": url + "?v=2"})
+    assert moved.status == "new" and moved.etag == "" and subscription_url(moved) == url + "?v=2"
+
+
+def test_a_refresh_encrypts_the_address_again_with_a_new_key_and_a_lost_key_is_said(
+    bob, client, server, monkeypatch, settings
+):
+    from rapport.activity.keystore import key_generate
+
+    base, state = server
+    url = base.replace("http://", "http://bob:s3cret@") + "/calendar.ics"
+    subscription = subscribe(bob, url)  # under the key derived from SECRET_KEY
+    old_token = subscription.url_encrypted
+    new_key = key_generate()
+    monkeypatch.setenv("RAPPORT_MAILBOX_KEY", new_key)
+    assert subscription_refresh(subscription_id=subscription.pk).status == "ok"
+    rotated = CalendarSubscription.objects.get(pk=subscription.pk)
+    assert rotated.url_encrypted != old_token
+    settings.SECRET_KEY = "another secret key entirely"  # the new key alone reads it now
+    assert subscription_url(rotated) == url
+
+    monkeypatch.setenv("RAPPORT_MAILBOX_KEY", key_generate())  # the key was lost
+    failed = subscription_refresh(subscription_id=subscription.pk)
+    assert failed.status == "failing"
+    assert failed.error == (
+        "The stored address cannot be decrypted with the configured key "
+        "(RAPPORT_MAILBOX_KEY or SECRET_KEY changed?). Enter the address again."
+    )
+    client.force_login(bob)  # signed with the new SECRET_KEY
+    page = client.get(f"/activity/calendar/subscriptions/{subscription.pk}/").content.decode()
+    assert "the stored address cannot be decrypted: enter it again" in page
+    healed = subscription_update(actor=bob, subscription=failed, data={"url": url})
+    assert subscription_refresh(subscription_id=healed.pk).status == "ok"
+
+
+def test_a_key_file_that_cannot_be_read_refuses_to_save_an_address_and_says_why(
+    bob, client, monkeypatch, tmp_path
+):
+    monkeypatch.delenv("RAPPORT_MAILBOX_KEY", raising=False)
+    missing = tmp_path / "no-such-key"
+    monkeypatch.setenv("RAPPORT_MAILBOX_KEY_FILE", str(missing))
+    response = client.post(
+        API,
+        {"name": "Team", "url": "https://bob:s3cret@calendar.example.com/team.ics"},
+        content_type="application/json",
+        **bearer(bob),
+    )
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == "url"
+    assert error["message"].startswith(
+        f"The encryption key cannot be read: RAPPORT_MAILBOX_KEY_FILE names {missing}, "
+        "which cannot be read"
+    )
+    assert not CalendarSubscription.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_encrypts_the_addresses_stored_before_and_going_back_decrypts_them(bob):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    [target] = [
+        key
+        for key in executor.loader.disk_migrations
+        if key[0] == "activity" and key[1].endswith("_calendar_url_encrypted")
+    ]
+    [before] = [p for p in executor.loader.graph.node_map[target].parents if p[0] == "activity"]
+    leaves = executor.loader.graph.leaf_nodes()
+    url = "https://bob:s3cret@calendar.example.com/private-7f3a9c2e41b8d6/basic.ics"
+    try:
+        executor.migrate([before])
+        old = executor.loader.project_state(before).apps.get_model(
+            "activity", "CalendarSubscription"
+        )
+        old.objects.create(owner_id=bob.pk, name="Team", url=url)
+
+        executor = MigrationExecutor(connection)
+        executor.migrate([target])
+        subscription = CalendarSubscription.objects.get()
+        assert subscription_url(subscription) == url
+        assert "s3cret" not in _row(subscription) and "7f3a9c2e41b8d6" not in _row(subscription)
+
+        executor = MigrationExecutor(connection)
+        executor.migrate([before])
+        old = executor.loader.project_state(before).apps.get_model(
+            "activity", "CalendarSubscription"
+        )
+        assert old.objects.get().url == url
+    finally:
+        MigrationExecutor(connection).migrate(leaves)

@@ -202,3 +202,33 @@ def test_another_users_mailbox_is_not_found_through_the_api(bob, alice, imap_acc
     assert client.get(f"/api/v1/mailboxes/{mailbox.pk}").status_code == 404
     assert client.post(f"/api/v1/mailboxes/{mailbox.pk}/sync").status_code == 404
     assert client.get("/api/v1/mailboxes").json() == {"items": []}
+
+
+def test_a_mailbox_whose_sync_process_died_says_so_and_sync_now_takes_it_over(
+    bob_client, bob, ada, imap_account, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    imap_account.append("INBOX", make_message(subject="Quarterly numbers"))
+    with django_capture_on_commit_callbacks(execute=False):
+        bob_client.post("/mailboxes/add/", form(imap_account, action="save", folders="INBOX"))
+    mailbox = Mailbox.objects.get(owner=bob)
+    # what a sync killed half-way leaves: "syncing", and a heartbeat that stopped
+    Mailbox.objects.filter(pk=mailbox.pk).update(status="syncing", heartbeat_at=timezone.now())
+    client = Client()
+    client.force_login(bob)
+    assert client.post(f"/api/v1/mailboxes/{mailbox.pk}/sync").status_code == 409  # alive
+    Mailbox.objects.filter(pk=mailbox.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+
+    page = bob_client.get(f"/mailboxes/{mailbox.pk}/").content.decode()
+    assert "Sync stopped" in page and "Syncing…" not in page
+    assert client.get(f"/api/v1/mailboxes/{mailbox.pk}").json()["status_text"] == "Sync stopped"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = bob_client.post(f"/mailboxes/{mailbox.pk}/sync/", follow=True)
+
+    assert "A sync was started" in response.content.decode()
+    mailbox.refresh_from_db()
+    assert mailbox.status == "ok" and not mailbox.sync_stopped
+    assert Interaction.objects.filter(subject="Quarterly numbers").exists()

@@ -272,6 +272,36 @@ def test_a_sync_killed_half_way_resumes_without_duplicates_or_gaps(bob, ada, ima
     assert folder(mailbox).stored == 10
 
 
+def test_a_folder_renumbered_while_its_killed_first_sync_lay_dead_is_read_again_without_gaps(
+    bob, ada, imap_account
+):
+    messages = known(8, subject="Archived")
+    imap_account.append("Archive", *messages)
+    mailbox = connect(bob, imap_account, folders=["Archive"])
+
+    def dies_at_the_fifth(folder_name: str, uid: int) -> None:
+        if uid == 5:
+            raise Killed
+
+    with pytest.raises(Killed):
+        mailbox_sync(mailbox_id=mailbox.pk, progress=dies_at_the_fifth, batch_size=4)
+    assert Interaction.objects.count() == 4  # the first batch, UIDs 1-4
+    client = imap_account.client()
+    client.delete_folder("Archive")  # restored from a backup, in another order
+    client.logout()
+    imap_account.append("Archive", *reversed(messages))
+    Mailbox.objects.filter(pk=mailbox.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+
+    resumed = mailbox_sync(mailbox_id=mailbox.pk, batch_size=4)
+
+    assert resumed.status == "ok" and resumed.folders[0].rescanned
+    assert sorted(Interaction.objects.values_list("message_id", flat=True)) == sorted(
+        f"archived-{i}@example.com" for i in range(8)
+    )
+    archive = folder(mailbox, "Archive")
+    assert (archive.seen, archive.stored, archive.joined) == (8, 4, 4)
+
+
 def test_reconcile_reads_messages_that_were_never_recorded_and_reports_them(bob, ada, imap_account):
     imap_account.append("INBOX", *known(5))
     mailbox = connect(bob, imap_account, folders=["INBOX"])
@@ -323,6 +353,24 @@ def test_the_password_is_encrypted_at_rest_and_survives_a_key_rotation(
     mailbox.refresh_from_db()
     assert mailbox.status == "error"
     assert "cannot be decrypted with the configured key" in mailbox.last_error
+
+
+def test_a_key_file_that_cannot_be_read_refuses_to_save_a_password_and_says_why(
+    bob, monkeypatch, tmp_path
+):
+    from rapport.core.errors import InvalidInput
+
+    monkeypatch.delenv("RAPPORT_MAILBOX_KEY", raising=False)
+    monkeypatch.setenv("RAPPORT_MAILBOX_KEY_FILE", str(tmp_path / "gone"))
+    data = {"name": "Work", "host": "127.0.0.1", "port": 993, "security": "ssl"}
+    with pytest.raises(InvalidInput) as refused:
+        services.mailbox_create(actor=bob, data=data | {"username": "me", "password": "pw"})
+    [error] = refused.value.errors
+    assert error.path == "password"
+    assert f"RAPPORT_MAILBOX_KEY_FILE names {tmp_path / 'gone'}, which cannot be read" in (
+        error.message
+    )
+    assert not Mailbox.objects.exists()
 
 
 def test_the_cli_syncs_one_mailbox_by_name_and_prints_the_counts(bob, ada, imap_account):

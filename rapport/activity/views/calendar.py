@@ -32,7 +32,8 @@ def _home(
         "subscribe_errors": subscribe_errors or [],
         "form": request.POST if subscribe_errors else {},
         "subscriptions": [
-            (s, service.url_shown(s.url)) for s in service.subscription_list(actor=request.user)
+            (s, service.subscription_url_shown(s))
+            for s in service.subscription_list(actor=request.user)
         ],
         "min_minutes": service.MIN_MINUTES,
         "max_minutes": service.MAX_MINUTES,
@@ -108,7 +109,7 @@ def subscription_detail(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("activity:calendar_subscription", pk=pk)
     context = {
         "subscription": subscription,
-        "shown_url": service.url_shown(subscription.url),
+        "shown_url": service.subscription_url_shown(subscription),
         "errors": errors,
         "problems": (subscription.last_report or {}).get("problems", []),
         "counts": (subscription.last_report or {}).get("counts"),

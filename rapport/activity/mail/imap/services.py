@@ -16,7 +16,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from rapport.activity.mail.imap.connection import ConnectionReport, Server, connection_test
-from rapport.activity.mail.imap.passwords import password_decrypt, password_encrypt
+from rapport.activity.mail.imap.passwords import (
+    KeyUnavailable,
+    password_decrypt,
+    password_encrypt,
+)
 from rapport.activity.models import Mailbox
 from rapport.core import policy
 from rapport.core.errors import FieldError, InvalidInput
@@ -152,7 +156,10 @@ def mailbox_test(
 def _save(mailbox: Mailbox, clean: Mapping[str, Any]) -> Mailbox:
     for key, value in clean.items():
         if key == "password":
-            mailbox.password_encrypted = password_encrypt(value)
+            try:
+                mailbox.password_encrypted = password_encrypt(value)
+            except KeyUnavailable as exc:
+                raise InvalidInput.single("password", str(exc)) from None
         else:
             setattr(mailbox, key, value)
     try:
@@ -184,7 +191,9 @@ def mailbox_update(
         raise Mailbox.DoesNotExist
     clean = mailbox_validate(data=data, instance=mailbox)
     if _RESETS & set(clean) or "folders" in clean or enabled is not None:
-        if mailbox.status != Mailbox.Status.SYNCING:
+        if mailbox.status != Mailbox.Status.SYNCING or mailbox.sync_stopped:
+            if mailbox.status == Mailbox.Status.SYNCING:
+                mailbox.claim += 1  # the stopped sync, should it wake, writes nothing more
             paused = enabled is False or (
                 enabled is None and mailbox.status == Mailbox.Status.DISABLED
             )
@@ -211,7 +220,7 @@ def mailbox_sync_request(*, actor: Any, mailbox: Mailbox) -> str:
         raise Mailbox.DoesNotExist
     if mailbox.status == Mailbox.Status.DISABLED:
         return "This mailbox is paused; resume it to sync."
-    if mailbox.status == Mailbox.Status.SYNCING:
+    if mailbox.status == Mailbox.Status.SYNCING and not mailbox.sync_stopped:
         return "This mailbox is being synced right now."
     from rapport.activity.mail.imap.tasks import sync_mailbox
 

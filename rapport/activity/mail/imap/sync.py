@@ -7,9 +7,11 @@ Otherwise it reads the messages above the highest UID in batches (``BODY.PEEK[]`
 nothing is marked read) and hands each to ``mail_capture``. Every 50 messages commit in
 one transaction together with one ``MailboxMessage`` per UID (what became of it, and
 why) and the folder's new highest UID, so a worker killed mid-sync resumes after the
-last commit: no duplicates, no gaps. When the server renumbers a folder (UIDVALIDITY
-changed) the folder is read again from the start; messages already logged come back
-"joined" (Message-ID), never as duplicates.
+last commit: no duplicates, no gaps. The folder's UIDVALIDITY is recorded before any
+message under it, so that holds too when the folder was renumbered while the sync lay
+dead. When the server renumbers a folder (UIDVALIDITY changed) the folder is read again
+from the start; messages already logged come back "joined" (Message-ID), never as
+duplicates.
 
 The reconcile step then compares the UIDs the server has with the UIDs recorded: those
 never recorded are processed now, and the counts go into the folder's report, so no
@@ -326,18 +328,31 @@ def _folder_sync(
     folder, _ = MailboxFolder.objects.get_or_create(mailbox=mailbox, name=name)
     result = FolderResult(name)
     now = timezone.now()
-    if folder.uidvalidity is not None and folder.uidvalidity != uidvalidity:
+    if folder.uidvalidity != uidvalidity:
+        # The numbering is recorded before any message under it: a sync killed half-way
+        # resumes knowing which numbering its recorded UIDs belong to, and notices a
+        # renumbering that happened meanwhile.
+        changes: dict[str, Any] = {"uidvalidity": uidvalidity}
         with transaction.atomic():
             claim.confirm()
-            folder.messages.all().delete()
-            MailboxFolder.objects.filter(pk=folder.pk).update(
-                highest_uid=0, highest_modseq=None, seen=0, stored=0, joined=0, skipped=0, failed=0
-            )
+            if folder.uidvalidity is not None:  # renumbered: read it again from the start
+                folder.messages.all().delete()
+                changes.update(
+                    highest_uid=0,
+                    highest_modseq=None,
+                    seen=0,
+                    stored=0,
+                    joined=0,
+                    skipped=0,
+                    failed=0,
+                )
+                result.rescanned = True
+            MailboxFolder.objects.filter(pk=folder.pk).update(**changes)
         folder.refresh_from_db()
-        result.rescanned = True
     reconcile_due = folder.reconciled_at is None or now - folder.reconciled_at > RECONCILE_EVERY
     unchanged = (
-        folder.uidvalidity == uidvalidity
+        not result.rescanned
+        and folder.uidvalidity == uidvalidity
         and uidnext <= folder.highest_uid + 1
         and (modseq is None or modseq == folder.highest_modseq)
     )
