@@ -114,8 +114,12 @@ class WeeklyHours:
         days: list[list[tuple[int, int]]] = [[] for _ in range(7)]
         for window in ordered:
             for begin, end in window.spans():
-                day = begin // MINUTES_PER_DAY
-                days[day].append((begin - day * MINUTES_PER_DAY, end - day * MINUTES_PER_DAY))
+                while begin < end:  # split at every midnight it crosses
+                    day = begin // MINUTES_PER_DAY
+                    stop = min(end, (day + 1) * MINUTES_PER_DAY)
+                    base = day * MINUTES_PER_DAY
+                    days[day].append((begin - base, stop - base))
+                    begin = stop
         merged: list[tuple[tuple[int, int], ...]] = []
         for spans in days:
             spans.sort()
