@@ -9,6 +9,7 @@ In order (docs/outreach.md "Time zones"):
    state split between zones, such as Florida or Indiana, keeps all of its zones); any
    other multi-zone country keeps all of its zones, narrowed to the phone number's when
    the number is in the same country and its zones are among them;
+   (with only their own time zone, its country is the zone's, per zone.tab);
 3. else their phone number (the primary one, else the first): the zones of its prefix
    (phonenumbers), all of them when a prefix spans several;
 4. else nothing is known, and the gate says "not now" with that reason.
@@ -141,6 +142,16 @@ def country_zones() -> dict[str, tuple[str, ...]]:
     return {code: tuple(sorted(zones)) for code, zones in found.items()}
 
 
+@cache
+def zone_country() -> dict[str, str]:
+    """The country of each zone that belongs to exactly one (zone.tab)."""
+    owners: dict[str, set[str]] = {}
+    for country, zones in country_zones().items():
+        for zone in zones:
+            owners.setdefault(zone, set()).add(country)
+    return {zone: next(iter(found)) for zone, found in owners.items() if len(found) == 1}
+
+
 @lru_cache(maxsize=512)
 def zone_named(name: str) -> zoneinfo.ZoneInfo | None:
     """The IANA zone called ``name``, or None when there is no such zone."""
@@ -236,6 +247,8 @@ def locate(
             subdivision = phone_sub
     own = zone_named(time_zone.strip()) if time_zone else None
     if own is not None:
+        if not country:
+            country = zone_country().get(own.key, "")
         return Location((own.key,), "own", f"Their own time zone, {own.key}.", country, subdivision)
     if address is not None:
         zones, by_region = _address_zones(country, subdivision)

@@ -49,7 +49,7 @@ def make_contact(alice) -> MakeContact:
         if organization is not None:
             affiliation_create(
                 actor=alice,
-                data={"contact_id": contact.pk, "organization_id": organization.pk},
+                data={"contact": contact.pk, "organization": organization.pk},
                 via="api",
             )
         if preferences:
