@@ -232,8 +232,7 @@ def hours_from_input(value: Any, path: str = "hours") -> WeeklyHours | None:
             )
             continue
         windows.append((i, Window(parts["day"], start, end)))
-    if not errors:
-        errors += _overlaps(windows, path)
+    errors += _overlaps(windows, path)  # among the windows that could be read
     if errors:
         raise InvalidInput(errors)
     return WeeklyHours.of(w for _, w in windows)
