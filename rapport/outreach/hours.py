@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from typing import Any
 
 from rapport.core.errors import FieldError, InvalidInput
@@ -132,6 +133,13 @@ class WeeklyHours:
             merged.append(tuple((a, b) for a, b in out))
         return cls(ordered, tuple(merged))
 
+    @cached_property
+    def _hash(self) -> int:
+        return hash((self.windows, self.by_day))
+
+    def __hash__(self) -> int:  # kept: rules and profiles hash their hours often
+        return self._hash
+
     def contains(self, weekday: int, minute: int) -> bool:
         """Whether a wall clock showing ``minute`` past midnight on ``weekday`` is inside."""
         return any(begin <= minute < end for begin, end in self.by_day[weekday])
@@ -149,6 +157,9 @@ class WeeklyHours:
 
     def describe(self) -> str:
         """ "Mon–Fri 09:00–17:00; Sat 10:00–12:00" for people."""
+        return _describe(self)
+
+    def _describe(self) -> str:
         groups: list[tuple[list[int], str]] = []
         for day in range(7):
             text = ", ".join(
@@ -167,6 +178,11 @@ class WeeklyHours:
                 name += "–" + DAYS[days[-1]].title()
             parts.append(f"{name} {text}")
         return "; ".join(parts) or "never"
+
+
+@lru_cache(maxsize=4096)
+def _describe(hours: WeeklyHours) -> str:
+    return hours._describe()
 
 
 def hours_from_input(value: Any, path: str = "hours") -> WeeklyHours | None:

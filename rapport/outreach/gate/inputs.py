@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
-
-from django.db.models import Q
 
 from rapport.outreach.hours import WeeklyHours, hours_from_stored
 from rapport.outreach.zones import Location
@@ -178,75 +177,162 @@ def lookback_days(caps: Iterable[Cap], rules: Iterable[Rule]) -> int:
     return longest
 
 
+_RULES_TTL = 5.0  # seconds another process may keep using rules an admin just changed
+_rules_cache: tuple[float, list[Rule]] | None = None
+
+
 def active_rules() -> list[Rule]:
-    """Every active legal rule (a small table, read whole)."""
+    """Every active legal rule (a small table, read whole), kept for a few seconds per
+    process; the rule services clear it at once in the process that writes."""
+    global _rules_cache
+    now = time.monotonic()
+    if _rules_cache is not None and now - _rules_cache[0] < _RULES_TTL:
+        return _rules_cache[1]
     from rapport.outreach.models import CallingRule
 
-    return [Rule.of(row) for row in CallingRule.objects.filter(active=True)]
+    rules = [Rule.of(row) for row in CallingRule.objects.filter(active=True)]
+    _rules_cache = (now, rules)
+    return rules
+
+
+def forget_rules() -> None:
+    global _rules_cache
+    _rules_cache = None
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _moment(value: Any) -> dt.datetime:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+_STATUS = "email, call, sms, messaging, post, in_person"
+_PREFS = f"{_STATUS}, do_not_contact, hours, hours_channels, avoid_holidays, note, language"
+
+
+@lru_cache(maxsize=1)
+def _statements() -> dict[str, str]:
+    """The four reads of a decision as plain SQL: the ORM's query building cost more
+    than the queries themselves (docs/benchmarks.md, "The contact gate")."""
+    own = ", ".join(f"cp.{c.strip()}" for c in _PREFS.split(","))
+    org = ", ".join(f"op.{c.strip()}" for c in _PREFS.split(","))
+    return {
+        "contacts": (
+            "SELECT c.id, c.display_name, c.version, r.contact_version, p.zones, "
+            "p.zone_source, p.zone_detail, p.country, p.subdivision, cp.contact_id, "
+            f"{own}, o.id, o.name, {org}, op.channels_overridable, "
+            "op.do_not_contact_overridable, op.hours_overridable "
+            "FROM contacts_contact c "
+            "LEFT JOIN outreach_contactreach r ON r.contact_id = c.id "
+            "LEFT JOIN outreach_reachprofile p ON p.id = r.profile_id "
+            "LEFT JOIN outreach_contactpreferences cp ON cp.contact_id = c.id "
+            "LEFT JOIN contacts_affiliation a ON a.contact_id = c.id AND a.is_current "
+            "AND a.organization_id IN (SELECT organization_id FROM outreach_organizationpreferences) "
+            "LEFT JOIN outreach_organizationpreferences op ON op.organization_id = a.organization_id "
+            "LEFT JOIN contacts_organization o ON o.id = op.organization_id "
+            "WHERE c.id IN ({ids}) ORDER BY c.id, o.id"
+        ),
+        "caps": (
+            "SELECT contact_id, channel, purpose, max_count, period_days "
+            "FROM outreach_frequencycap WHERE contact_id IN ({ids})"
+        ),
+        "attempts": (
+            "SELECT contact_id, channel, purpose, outcome, at FROM outreach_contactattempt "
+            "WHERE contact_id IN ({ids}) AND outcome IN ('attempted', 'sent', 'refused') "
+            "AND at > %s AND at <= %s"
+        ),
+    }
+
+
+def _preferences(row: Sequence[Any], *, name: str = "", org: Sequence[Any] = ()) -> Preferences:
+    from rapport.outreach.channels import CHANNELS
+
+    statuses = {c: row[i] for i, c in enumerate(CHANNELS) if row[i]}
+    dnc, hours, channels, avoid, note, language = row[6:12]
+    return Preferences(
+        statuses=statuses,
+        do_not_contact=_bool(dnc),
+        hours=cached_hours(_json(hours)),
+        hours_channels=tuple(_json(channels) or ()),
+        avoid_holidays=_bool(avoid),
+        note=note or "",
+        language=language or "",
+        organization_id=org[0] if org else None,
+        name=name,
+        channels_overridable=bool(org[1]) if org else False,
+        do_not_contact_overridable=bool(org[2]) if org else False,
+        hours_overridable=bool(org[3]) if org else True,
+    )
 
 
 def gate_inputs_for(contact_ids: Sequence[int], *, at: dt.datetime) -> dict[int, GateInputs]:
-    """The inputs of every contact in ``contact_ids`` that exists, in five queries (plus a
-    refresh of locations that lag behind their contact)."""
-    from rapport.contacts.models import Affiliation, Contact
-    from rapport.outreach.models import (
-        ContactAttempt,
-        ContactPreferences,
-        FrequencyCap,
-        OrganizationPreferences,
-    )
-    from rapport.outreach.services.reach import reach_locations
+    """The inputs of every contact in ``contact_ids`` that exists, in four queries (plus a
+    refresh of the locations that lag behind their contact)."""
+    from django.db import connection
 
-    ids = list(dict.fromkeys(contact_ids))
+    from rapport.outreach.services.reach import reach_refresh
+
+    ids = [int(pk) for pk in dict.fromkeys(contact_ids)]
     if not ids:
         return {}
-    names = dict(Contact.objects.filter(pk__in=ids).values_list("id", "display_name"))
-    if not names:
-        return {}
-    locations = reach_locations(list(names))
-    own = {
-        row.contact_id: Preferences.of(row)
-        for row in ContactPreferences.objects.filter(contact_id__in=list(names))
-    }
+    sql = _statements()
+    marks = ", ".join(["%s"] * len(ids))
+    names: dict[int, str] = {}
+    locations: dict[int, Location] = {}
+    own: dict[int, Preferences] = {}
+    lagging: list[int] = []
     orgs: dict[int, list[Preferences]] = {}
-    org_links = list(
-        Affiliation.objects.filter(contact_id__in=list(names), is_current=True)
-        .filter(Q(organization__outreach_defaults__isnull=False))
-        .values_list("contact_id", "organization_id")
-        .distinct()
-    )
-    if org_links:
-        defaults = {
-            row.organization_id: Preferences.of(row, name=row.organization.name)
-            for row in OrganizationPreferences.objects.filter(
-                organization_id__in={org for _, org in org_links}
-            ).select_related("organization")
-        }
-        for contact_id, org_id in org_links:
-            if org_id in defaults:
-                orgs.setdefault(contact_id, []).append(defaults[org_id])
     caps: dict[int, list[Cap]] = {}
-    for row in FrequencyCap.objects.filter(contact_id__in=list(names)):
-        caps.setdefault(row.contact_id, []).append(
-            Cap(row.channel, row.purpose, row.max_count, row.period_days)
-        )
-    rules = active_rules()
-    since = at - dt.timedelta(days=lookback_days([c for cs in caps.values() for c in cs], rules))
     attempts: dict[int, list[Attempt]] = {}
-    for contact_id, channel, purpose, outcome, when in ContactAttempt.objects.filter(
-        contact_id__in=list(names),
-        outcome__in=ContactAttempt.COUNTED,
-        at__gt=since,
-        at__lte=at,
-    ).values_list("contact_id", "channel", "purpose", "outcome", "at"):
-        attempts.setdefault(contact_id, []).append(Attempt(channel, purpose, outcome, when))
+    rules = active_rules()
+    with connection.cursor() as cursor:
+        cursor.execute(sql["contacts"].format(ids=marks), ids)
+        for row in cursor.fetchall():
+            pk = row[0]
+            if pk not in names:
+                names[pk] = row[1]
+                if row[3] != row[2]:
+                    lagging.append(pk)
+                else:
+                    locations[pk] = Location(
+                        tuple(_json(row[4]) or ()), row[5], row[6], row[7], row[8]
+                    )
+                if row[9] is not None:
+                    own[pk] = _preferences(row[10:22])
+            known = orgs.setdefault(pk, [])
+            if row[22] is not None and all(o.organization_id != row[22] for o in known):
+                known.append(_preferences(row[24:36], name=row[23], org=(row[22], *row[36:39])))
+        if not names:
+            return {}
+        cursor.execute(sql["caps"].format(ids=marks), ids)
+        for contact_id, channel, purpose, max_count, period_days in cursor.fetchall():
+            caps.setdefault(contact_id, []).append(Cap(channel, purpose, max_count, period_days))
+        since = at - dt.timedelta(
+            days=lookback_days([c for found in caps.values() for c in found], rules)
+        )
+        adapt = connection.ops.adapt_datetimefield_value
+        cursor.execute(sql["attempts"].format(ids=marks), [*ids, adapt(since), adapt(at)])
+        for contact_id, channel, purpose, outcome, when in cursor.fetchall():
+            attempts.setdefault(contact_id, []).append(
+                Attempt(channel, purpose, outcome, _moment(when))
+            )
+    if lagging:
+        locations.update(reach_refresh(lagging))
     return {
         pk: GateInputs(
             contact_id=pk,
             name=name,
             location=locations[pk],
             own=own.get(pk, NO_PREFERENCES),
-            organizations=sorted(orgs.get(pk, []), key=lambda p: p.organization_id or 0),
+            organizations=orgs.get(pk, []),
             caps=caps.get(pk, []),
             rules=rules,
             attempts=attempts.get(pk, []),

@@ -15,9 +15,10 @@ window is skipped.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 from rapport.outreach.gate.calendars import holiday_name
@@ -25,7 +26,6 @@ from rapport.outreach.hours import MINUTES_PER_DAY, WeeklyHours
 
 UTC = dt.UTC
 SEARCH_DAYS = 400  # far enough past a year of holidays and DST seasons
-_BLOCK = 7
 
 
 def wall_instants(day: dt.date, minute: int, zone: ZoneInfo) -> tuple[dt.datetime, ...]:
@@ -93,6 +93,13 @@ class TimeRule:
     holidays_of: tuple[str, str] | None = None
     order: int = field(default=0, compare=False)
 
+    @cached_property
+    def _hash(self) -> int:
+        return hash((self.step, self.origin, self.label, self.hours, self.holidays_of))
+
+    def __hash__(self) -> int:
+        return self._hash
+
     def allows(self, moment: dt.datetime, zones: Sequence[ZoneInfo]) -> bool:
         if not zones:
             return False
@@ -125,7 +132,23 @@ class TimeRule:
 
 
 def all_allow(rules: Sequence[TimeRule], moment: dt.datetime, zones: Sequence[ZoneInfo]) -> bool:
-    return all(rule.allows(moment, zones) for rule in rules)
+    """Whether every rule allows ``moment`` in every zone (the wall clock read once per
+    zone, not once per rule)."""
+    if not rules:
+        return True
+    if not zones:
+        return False
+    for zone in zones:
+        local = moment.astimezone(zone)
+        weekday, minute, day = local.weekday(), local.hour * 60 + local.minute, None
+        for rule in rules:
+            if rule.hours is not None and not rule.hours.contains(weekday, minute):
+                return False
+            if rule.holidays_of is not None:
+                day = day or local.date()
+                if holiday_name(rule.holidays_of[0], rule.holidays_of[1], day):
+                    return False
+    return True
 
 
 def next_allowed(
@@ -136,47 +159,61 @@ def next_allowed(
     days: int = SEARCH_DAYS,
 ) -> dt.datetime | None:
     """The first instant at or after ``after`` that every rule allows in every zone, or
-    None when there is none within ``days`` (or no zone is known)."""
+    None when there is none within ``days`` (or no zone is known).
+
+    Walks local days in order, adding each day's candidates (in every zone) to a heap;
+    a candidate is tested once every instant before it has been added: before the start
+    of the next local day in every zone.
+    """
     if not rules:
         return after
     if not zones:
         return None
     if all_allow(rules, after, zones):
         return after
-    first_day = min(after.astimezone(zone).date() for zone in zones)
-    checked_until = after
-    for block in range(0, days, _BLOCK):
-        block_end = min(
-            wall_instants(first_day + dt.timedelta(days=block + _BLOCK), 0, zone)[0]
-            for zone in zones
-        )
-        for moment in _candidates(rules, zones, first_day, block, checked_until, block_end):
+    openings = _openings(tuple(rules))
+    first_day = min(after.astimezone(zone).date() for zone in zones) - dt.timedelta(days=1)
+    pending: list[dt.datetime] = []
+    seen: set[dt.datetime] = set()
+    for offset in range(days + 2):
+        day = first_day + dt.timedelta(days=offset)
+        minutes = openings[day.weekday()]
+        for zone in zones:
+            for minute in minutes:
+                for moment in _wall_instants(day, minute, zone):
+                    if moment > after and moment not in seen:
+                        seen.add(moment)
+                        heapq.heappush(pending, moment)
+            for moment in transitions_on(day, zone):
+                if moment > after and moment not in seen:
+                    seen.add(moment)
+                    heapq.heappush(pending, moment)
+        following = day + dt.timedelta(days=1)
+        horizon = min(_wall_instants(following, 0, zone)[0] for zone in zones)
+        while pending and pending[0] < horizon:
+            moment = heapq.heappop(pending)
             if all_allow(rules, moment, zones):
                 return moment
-        checked_until = block_end
     return None
 
 
-def _candidates(
-    rules: Sequence[TimeRule],
-    zones: Sequence[ZoneInfo],
-    first_day: dt.date,
-    block: int,
-    after: dt.datetime,
-    until: dt.datetime,
-) -> list[dt.datetime]:
-    found: set[dt.datetime] = set()
-    for offset in range(block - 2, block + _BLOCK + 2):
-        day = first_day + dt.timedelta(days=offset)
-        for zone in zones:
-            minutes: set[int] = set()
-            for rule in rules:
-                minutes.update(rule.openings(day))
-            for minute in minutes:
-                found.update(wall_instants(day, minute, zone))
-            found.update(transitions_on(day, zone))
-    return sorted(moment for moment in found if after < moment <= until)
+@lru_cache(maxsize=1024)
+def _openings(rules: tuple[TimeRule, ...]) -> tuple[tuple[int, ...], ...]:
+    """Per weekday, the wall-clock minutes at which one of the rules can start allowing."""
+    by_day: list[set[int]] = [set() for _ in range(7)]
+    for rule in rules:
+        for weekday in range(7):
+            if rule.hours is not None:
+                by_day[weekday].update(rule.hours.starts(weekday))
+            else:
+                by_day[weekday].add(0)
+    return tuple(tuple(sorted(minutes)) for minutes in by_day)
 
 
 def zones_of(names: Iterable[str]) -> tuple[ZoneInfo, ...]:
+    return _zones(tuple(names))
+
+
+@lru_cache(maxsize=4096)
+def _zones(names: tuple[str, ...]) -> tuple[ZoneInfo, ...]:
     return tuple(ZoneInfo(name) for name in names)

@@ -20,6 +20,7 @@ from rapport.core import policy
 from rapport.core.errors import Conflict, FieldError, InvalidInput
 from rapport.outreach.channels import CHANNELS
 from rapport.outreach.gate.calendars import calendar_known
+from rapport.outreach.gate.inputs import forget_rules
 from rapport.outreach.hours import hours_from_input
 from rapport.outreach.models import CallingRule
 
@@ -182,7 +183,10 @@ def calling_rule_create(*, actor: Any, data: Mapping[str, Any]) -> CallingRule:
     """Add a legal rule. Raises InvalidInput naming every bad field (an overlap with an
     active rule of the same place names ``channels``), NotPermitted for non-admins."""
     policy.require(actor, "calling_rules.manage")
-    return CallingRule.objects.create(**_check(data, None))
+    rule = CallingRule.objects.create(**_check(data, None))
+    transaction.on_commit(forget_rules)
+    forget_rules()
+    return rule
 
 
 @transaction.atomic
@@ -200,6 +204,8 @@ def calling_rule_update(
         setattr(current, key, value)
     current.version += 1
     current.save()
+    transaction.on_commit(forget_rules)
+    forget_rules()
     return current
 
 
@@ -215,3 +221,5 @@ def calling_rule_delete(
     if expected_version is not None and current.version != expected_version:
         raise Conflict("This rule was changed by someone else since you loaded it.")
     current.delete()
+    transaction.on_commit(forget_rules)
+    forget_rules()

@@ -84,3 +84,11 @@ def every_day(start: str, end: str) -> list[dict[str, str]]:
         {"day": d, "start": start, "end": end}
         for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
     ]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rules() -> None:
+    """Rules are kept a few seconds per process; a test must not see the last one's."""
+    from rapport.outreach.gate.inputs import forget_rules
+
+    forget_rules()
