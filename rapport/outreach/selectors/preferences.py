@@ -10,11 +10,12 @@ from rapport.outreach.models import ContactPreferences, FrequencyCap, Organizati
 
 
 def _caps_of(contact_id: int) -> list[dict[str, Any]]:
-    return list(
-        FrequencyCap.objects.filter(contact_id=contact_id)
+    return [
+        dict(row)
+        for row in FrequencyCap.objects.filter(contact_id=contact_id)
         .order_by("channel", "purpose")
         .values("channel", "purpose", "max_count", "period_days")
-    )
+    ]
 
 
 def preferences_data(prefs: Any, caps: list[dict[str, Any]] | None = None) -> dict[str, Any]:

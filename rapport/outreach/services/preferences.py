@@ -188,11 +188,12 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
 
 
 def _caps_of(contact_id: int) -> list[dict[str, Any]]:
-    return list(
-        FrequencyCap.objects.filter(contact_id=contact_id)
+    return [
+        dict(row)
+        for row in FrequencyCap.objects.filter(contact_id=contact_id)
         .order_by("channel", "purpose")
         .values("channel", "purpose", "max_count", "period_days")
-    )
+    ]
 
 
 @transaction.atomic
