@@ -240,14 +240,18 @@ def _statements() -> dict[str, str]:
             "LEFT JOIN contacts_organization o ON o.id = op.organization_id "
             "WHERE c.id IN ({ids}) ORDER BY c.id, o.id"
         ),
-        "caps": (
-            "SELECT contact_id, channel, purpose, max_count, period_days "
-            "FROM outreach_frequencycap WHERE contact_id IN ({ids})"
+        "caps_and_attempts": (
+            "SELECT 0, contact_id, channel, purpose, max_count, period_days, NULL, NULL "
+            "FROM outreach_frequencycap WHERE contact_id IN ({ids}) "
+            "UNION ALL "
+            "SELECT 1, contact_id, channel, purpose, NULL, NULL, outcome, at "
+            "FROM outreach_contactattempt WHERE contact_id IN ({ids}) "
+            "AND outcome IN ('attempted', 'sent', 'refused') AND at > %s AND at <= %s"
         ),
         "attempts": (
-            "SELECT contact_id, channel, purpose, outcome, at FROM outreach_contactattempt "
-            "WHERE contact_id IN ({ids}) AND outcome IN ('attempted', 'sent', 'refused') "
-            "AND at > %s AND at <= %s"
+            "SELECT 1, contact_id, channel, purpose, NULL, NULL, outcome, at "
+            "FROM outreach_contactattempt WHERE contact_id IN ({ids}) "
+            "AND outcome IN ('attempted', 'sent', 'refused') AND at > %s AND at <= %s"
         ),
     }
 
@@ -312,18 +316,28 @@ def gate_inputs_for(contact_ids: Sequence[int], *, at: dt.datetime) -> dict[int,
                 known.append(_preferences(row[24:36], name=row[23], org=(row[22], *row[36:39])))
         if not names:
             return {}
-        cursor.execute(sql["caps"].format(ids=marks), ids)
-        for contact_id, channel, purpose, max_count, period_days in cursor.fetchall():
-            caps.setdefault(contact_id, []).append(Cap(channel, purpose, max_count, period_days))
-        since = at - dt.timedelta(
-            days=lookback_days([c for found in caps.values() for c in found], rules)
-        )
+        # Caps and the attempts of the longest legal period in one statement; a cap
+        # longer than that (rare) reads the attempts again, as far back as it needs.
         adapt = connection.ops.adapt_datetimefield_value
-        cursor.execute(sql["attempts"].format(ids=marks), [*ids, adapt(since), adapt(at)])
-        for contact_id, channel, purpose, outcome, when in cursor.fetchall():
-            attempts.setdefault(contact_id, []).append(
-                Attempt(channel, purpose, outcome, _moment(when))
-            )
+        until = adapt(at)
+        reach_back = lookback_days((), rules)
+        since = adapt(at - dt.timedelta(days=reach_back))
+        cursor.execute(sql["caps_and_attempts"].format(ids=marks), [*ids, *ids, since, until])
+        rows = cursor.fetchall()
+        longest = max((row[5] for row in rows if row[0] == 0), default=0)
+        if longest > reach_back:
+            since = adapt(at - dt.timedelta(days=longest))
+            cursor.execute(sql["attempts"].format(ids=marks), [*ids, since, until])
+            rows = [row for row in rows if row[0] == 0] + cursor.fetchall()
+        for kind, contact_id, channel, purpose, max_count, period_days, outcome, when in rows:
+            if kind == 0:
+                caps.setdefault(contact_id, []).append(
+                    Cap(channel, purpose, max_count, period_days)
+                )
+            else:
+                attempts.setdefault(contact_id, []).append(
+                    Attempt(channel, purpose, outcome, _moment(when))
+                )
     if lagging:
         locations.update(reach_refresh(lagging))
     return {
