@@ -200,9 +200,27 @@ def _address_zones(country: str, subdivision: str) -> tuple[tuple[str, ...], boo
 _NANP_STATE = re.compile(r",\s*([A-Z]{2})$")
 
 
-@lru_cache(maxsize=4096)
 def phone_location(e164: str) -> tuple[tuple[str, ...], str, str]:
-    """Zones, region and subdivision of a phone number (E.164); empty when unknown."""
+    """Zones, region and subdivision of a phone number (E.164); empty when unknown.
+
+    Numbers that share all but their last four digits share the answer: the zone and
+    place data of phonenumbers is keyed by shorter prefixes (area code and exchange for
+    North America), and looking a number up costs a quarter of a millisecond, which a
+    million-contact import would feel.
+    """
+    key = e164[:-4] if len(e164) > 9 else e164
+    found = _by_prefix.get(key)
+    if found is None:
+        if len(_by_prefix) > 200_000:
+            _by_prefix.clear()
+        found = _by_prefix[key] = _phone_location(e164)
+    return found
+
+
+_by_prefix: dict[str, tuple[tuple[str, ...], str, str]] = {}
+
+
+def _phone_location(e164: str) -> tuple[tuple[str, ...], str, str]:
     import phonenumbers
     from phonenumbers import geocoder
     from phonenumbers import timezone as phone_zones
