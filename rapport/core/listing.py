@@ -26,12 +26,14 @@ FilterApply = Callable[[QuerySet[Any], str], QuerySet[Any]]
 
 @dataclass(frozen=True)
 class ListColumn:
-    """A column: its key (unique in the list), its heading, and
-    ``render(request, records) -> {record id: cell html}`` for one page of records."""
+    """A column: its key (unique in the list), its heading,
+    ``render(request, records) -> {record id: cell html}`` for one page of records, and
+    the static stylesheet its cells need (loaded by the list page)."""
 
     key: str
     label: str
     render: CellRenderer
+    stylesheet: str = ""
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ class OutreachConfig(AppConfig):
                 key="reachability",
                 label="Reachable now",
                 render=_later("rapport.outreach.views.panels:reachability_cells"),
+                stylesheet="outreach/outreach.css",
             ),
         )
         listing.register_filter(

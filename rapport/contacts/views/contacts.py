@@ -146,6 +146,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         active_filters=_active_filter_count(request),
         next_step_choices=[("any", "Has one"), ("none", "Has none"), ("overdue", "Overdue")],
         extra_filters=[(f.key, f.label, f.choices()) for f in listing.filters_for("contacts")],
+        extra_stylesheets=[c.stylesheet for c in listing.columns_for("contacts") if c.stylesheet],
     )
     return vary_on_htmx(
         render(request, "contacts/contact_list.html", context, status=400 if read.error else 200)
