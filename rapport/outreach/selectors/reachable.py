@@ -89,7 +89,7 @@ def contacts_reachable(
     profiles = {
         p.pk: p
         for p in ReachProfile.objects.filter(
-            pk__in=ContactReach.objects.values("profile_id").distinct()
+            pk__in=ContactReach.objects.order_by().values("profile_id").distinct()
         )
     }
     rules = active_rules()
@@ -196,6 +196,7 @@ def _within_organization_hours(
         return qs
     pairs = (
         Affiliation.objects.filter(is_current=True, organization_id__in=list(timed))
+        .order_by()
         .values_list("organization_id", "contact__outreach_reach__profile_id")
         .distinct()
     )
@@ -235,6 +236,7 @@ def _within_caps(
     """Leave out contacts whose own frequency caps are reached at ``at``."""
     combos = (
         FrequencyCap.objects.filter(channel__in=["", channel], purpose__in=["", purpose])
+        .order_by()
         .values_list("channel", "purpose", "max_count", "period_days")
         .distinct()
     )
