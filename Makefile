@@ -65,6 +65,8 @@ bench: install-dev
 	$(BIN)/python bench/timeline_bench.py
 	$(BIN)/python bench/imap_bench.py
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/rapport_imap_bench $(BIN)/python bench/imap_bench.py
+	$(BIN)/python bench/outreach_bench.py --single
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/rapport_bench $(BIN)/python bench/outreach_bench.py --single --bulk
 
 clean:
 	rm -rf $(VENV)

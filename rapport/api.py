@@ -153,6 +153,7 @@ api.add_router("/notifications", "rapport.activity.api.notifications.router")
 api.add_router("/keep-in-touch", "rapport.activity.api.keep_in_touch.router")
 api.add_router("/mailboxes", "rapport.activity.api.mailboxes.router")
 api.add_router("/mail", "rapport.activity.api.mail.router")
+api.add_router("/", "rapport.outreach.api.preferences.router")
 
 
 def _errors(request: HttpRequest, errors: list[FieldError]) -> HttpResponse:

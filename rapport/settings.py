@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "rapport.duplicates",
     "rapport.merges",
     "rapport.activity",
+    "rapport.outreach",
 ]
 
 MIDDLEWARE = [

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rapport.contacts.models import CustomFieldDefinition, ListColumns
-from rapport.core import policy
+from rapport.core import listing, policy
 from rapport.core.errors import InvalidInput
 
 LISTS = {
@@ -58,11 +58,13 @@ DEFAULTS = {
 
 @dataclass(frozen=True)
 class Column:
-    """One column a list can show; ``definition`` is set for a custom field."""
+    """One column a list can show; ``definition`` is set for a custom field,
+    ``extension`` for a column another area added (``core.listing``)."""
 
     key: str
     label: str
     definition: CustomFieldDefinition | None = None
+    extension: listing.ListColumn | None = None
 
     @property
     def custom_key(self) -> str:
@@ -75,11 +77,13 @@ def _check_list(list_name: str) -> None:
 
 
 def columns_available(*, actor: Any, list_name: str) -> list[Column]:
-    """Every column the list can show: the built-in ones, then custom fields in their order."""
+    """Every column the list can show: the built-in ones, those other areas added, then
+    custom fields in their order."""
     _check_list(list_name)
     target, permission = LISTS[list_name]
     policy.require(actor, permission)
     found = [Column(key, label) for key, label in BUILT_IN[list_name]]
+    found += [Column(c.key, c.label, extension=c) for c in listing.columns_for(list_name)]
     definitions = CustomFieldDefinition.objects.filter(target=target).order_by("position", "label")
     found += [Column(f"custom.{d.key}", d.label, d) for d in definitions]
     return found

@@ -25,6 +25,7 @@ from rapport.contacts.models import (
     Organization,
 )
 from rapport.contacts.selectors import ContactFilters, OrganizationFilters
+from rapport.core import listing
 from rapport.core.errors import FieldError, InvalidInput
 from rapport.core.labels import label_for
 
@@ -642,10 +643,20 @@ def contact_filters(params: QueryDict) -> ContactFilters:
         next_step=next_step or None,
         reach_out_due=params.get("reach_out_due", "") in ("1", "true", "on"),
         custom=_custom_params(params),
+        extra=extra_filter_params(params),
     )
     if errors:
         raise InvalidInput(errors)
     return filters
+
+
+def extra_filter_params(params: QueryDict) -> dict[str, str]:
+    """The values of the filters other areas added to the contact list (core.listing)."""
+    return {
+        f.key: params[f.key].strip()
+        for f in listing.filters_for("contacts")
+        if params.get(f.key, "").strip()
+    }
 
 
 def organization_filters(params: QueryDict) -> OrganizationFilters:

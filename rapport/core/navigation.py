@@ -170,6 +170,7 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
                 ("activity:never_log",),
                 action="interactions.view",
             ),
+            NavItem("Calling rules", "outreach:rules", ("outreach:rule*",)),
         ),
     ),
 )

@@ -52,8 +52,15 @@ _WRITE = {
     "tasks.add",
     "tasks.change",
     "tasks.delete",
+    "attempts.add",
 }
-_ADMIN = {"tags.manage", "custom_fields.manage", "users.manage", "mail.never_log"}
+_ADMIN = {
+    "tags.manage",
+    "custom_fields.manage",
+    "users.manage",
+    "mail.never_log",
+    "calling_rules.manage",
+}
 
 _RULES: dict[str, frozenset[str]] = {
     READ_ONLY: frozenset(_READ),

@@ -8,8 +8,11 @@ from rapport.contacts import selectors
 from rapport.contacts.api._http import aware
 
 
-def contact_filters(spec: Any, custom: dict[str, str]) -> selectors.ContactFilters:
-    """ContactFilters from GET /contacts' parameters or a bulk request's ``filter``."""
+def contact_filters(
+    spec: Any, custom: dict[str, str], extra: dict[str, str] | None = None
+) -> selectors.ContactFilters:
+    """ContactFilters from GET /contacts' parameters or a bulk request's ``filter``;
+    ``extra`` holds the filters other areas added (core.listing), by parameter."""
     return selectors.ContactFilters(
         tags=spec.tag,
         owner=spec.owner,
@@ -25,6 +28,7 @@ def contact_filters(spec: Any, custom: dict[str, str]) -> selectors.ContactFilte
         next_step=getattr(spec, "next_step", None),
         reach_out_due=bool(getattr(spec, "reach_out_due", False)),
         custom=custom,
+        extra=extra or {},
     )
 
 

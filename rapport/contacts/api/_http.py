@@ -130,6 +130,17 @@ def custom_filters(request: HttpRequest) -> dict[str, str]:
     }
 
 
+def extra_filters(request: HttpRequest) -> dict[str, str]:
+    """The filters other areas added to the contact list (``reachable=call``), by key."""
+    from rapport.core import listing
+
+    return {
+        f.key: request.GET[f.key]
+        for f in listing.filters_for("contacts")
+        if request.GET.get(f.key, "").strip()
+    }
+
+
 def page_in_memory(
     rows: list[Any], key: Any, types: tuple[type, ...], cursor: str | None, limit: int
 ) -> tuple[list[Any], str | None]:

@@ -19,6 +19,7 @@ from rapport.contacts.api._http import (
     created,
     custom_filters,
     expected_version,
+    extra_filters,
     list_page_out,
     sent,
     with_etag,
@@ -53,9 +54,11 @@ def list_contacts(request: HttpRequest, params: Query[ContactListParams]) -> dic
     """Search and filter contacts, one page at a time.
 
     Custom fields filter as `custom.<key>=value`, and number or date fields also as
-    `custom.<key>__gte=` and `custom.<key>__lte=`.
+    `custom.<key>__gte=` and `custom.<key>__lte=`. Other areas add filters of their
+    own: `reachable=<channel>` keeps contacts who may be reached on that channel now
+    (their preferences, contact hours and the law; see docs/outreach.md).
     """
-    filters = contact_filters(params, custom_filters(request))
+    filters = contact_filters(params, custom_filters(request), extra_filters(request))
     return list_page_out(
         request,
         params,

@@ -42,7 +42,7 @@ from rapport.contacts.selectors._common import (
     _WithRelatedLists,
     with_all_tags,
 )
-from rapport.core import policy, search
+from rapport.core import listing, policy, search
 from rapport.core.cursor import decode_cursor, encode_cursor
 from rapport.core.errors import InvalidInput
 
@@ -67,6 +67,8 @@ class ContactFilters:
     next_step: str | None = None
     reach_out_due: bool = False
     custom: dict[str, str] = field(default_factory=dict)
+    # filters other areas added (core.listing), by query parameter: reachable=call
+    extra: dict[str, str] = field(default_factory=dict)
 
 
 def _contact_filtered(filters: ContactFilters) -> QuerySet[Contact]:
@@ -110,6 +112,11 @@ def _contact_filtered(filters: ContactFilters) -> QuerySet[Contact]:
         qs = qs.filter(next_step_at__lt=timezone.now())
     if filters.reach_out_due:
         qs = qs.filter(reach_out_by__lte=timezone.localdate())
+    for key, value in filters.extra.items():
+        extension = listing.filter_named("contacts", key)
+        if extension is None:
+            raise InvalidInput.single(key, "There is no such filter.")
+        qs = extension.apply(qs, value)
     return _custom_filters(qs, filters.custom, "contact")
 
 

@@ -12,11 +12,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from rapport.access.models import User
-from rapport.contacts import forms, normalize, selectors, services
+from rapport.contacts import columns, forms, normalize, selectors, services
 from rapport.contacts.models import Contact, Organization
 from rapport.contacts.views import lists
 from rapport.contacts.views._common import is_htmx, page, vary_on_htmx
-from rapport.core import panels, policy
+from rapport.core import listing, panels, policy
 from rapport.core.errors import Conflict, InvalidInput
 from rapport.duplicates import services as duplicates
 from rapport.merges.redirects import page_redirect
@@ -82,12 +82,28 @@ def _active_filter_count(request: HttpRequest) -> int:
         "not_contacted_since",
         "next_step",
         "reach_out_due",
+        *(f.key for f in listing.filters_for("contacts")),
     }
     return sum(
         1
         for key, values in request.GET.lists()
         if (key in names or key.startswith("custom.")) and any(v.strip() for v in values)
     )
+
+
+def _extension_cells(request: HttpRequest, read: lists.ListRead) -> None:
+    """Render the shown columns other areas added, once per page (core.listing): each
+    contact gets ``extra_cells`` {column key: html}."""
+    if read.page is None:
+        return
+    contacts = read.page.items
+    for contact in contacts:
+        contact.extra_cells = {}
+    for column in columns.columns_chosen(actor=request.user, list_name="contacts"):
+        if column.extension is not None and contacts:
+            cells = column.extension.render(request, contacts)
+            for contact in contacts:
+                contact.extra_cells[column.key] = cells.get(contact.pk, "")
 
 
 @page
@@ -101,6 +117,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         count=selectors.contact_count,
     )
     filtered = bool(params.get("q", "").strip()) or _active_filter_count(request) > 0
+    _extension_cells(request, read)
     if read.fragment == "count" and read.error is None:
         return render(
             request, "contacts/_contact_count.html", {"count": read.count, "filtered": filtered}
@@ -128,6 +145,8 @@ def contact_list(request: HttpRequest) -> HttpResponse:
         custom_params={k: v for k, v in params.items() if k.startswith("custom.")},
         active_filters=_active_filter_count(request),
         next_step_choices=[("any", "Has one"), ("none", "Has none"), ("overdue", "Overdue")],
+        extra_filters=[(f.key, f.label, f.choices()) for f in listing.filters_for("contacts")],
+        extra_stylesheets=[c.stylesheet for c in listing.columns_for("contacts") if c.stylesheet],
     )
     return vary_on_htmx(
         render(request, "contacts/contact_list.html", context, status=400 if read.error else 200)

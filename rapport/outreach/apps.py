@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import import_module
+from typing import Any
+
+from django.apps import AppConfig
+
+
+def _later(path: str) -> Callable[..., Any]:
+    """``module:function``, imported when first called (phone number and holiday data
+    load with the first contact write or page that needs them, not with every command)."""
+    module, _, name = path.partition(":")
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(import_module(module), name)(*args, **kwargs)
+
+    call.__qualname__ = call.__name__ = path
+    return call
+
+
+class OutreachConfig(AppConfig):
+    name = "rapport.outreach"
+    label = "outreach"
+    verbose_name = "Outreach"
+
+    def ready(self) -> None:
+        from rapport.core import hooks, listing, panels
+
+        # where a contact is (time zone, country) follows their addresses and phones
+        reach = "rapport.outreach.services.reach"
+        hooks.on_contacts_saved(_later(f"{reach}:reach_after_contacts_saved"))
+        hooks.on_contacts_merged(_later(f"{reach}:reach_after_merge"))
+        hooks.on_contacts_unmerged(_later(f"{reach}:reach_after_merge"))
+        hooks.on_demo_loaded(_later(f"{reach}:reach_after_demo"))
+
+        # "Email OK now · Phone from Tue 09:00" on contact pages and in the contact list
+        panels.register_panels("contact", _later("rapport.outreach.views.panels:contact_panels"))
+        panels.register_panels(
+            "organization", _later("rapport.outreach.views.panels:organization_panels")
+        )
+        listing.register_column(
+            "contacts",
+            listing.ListColumn(
+                key="reachability",
+                label="Reachable now",
+                render=_later("rapport.outreach.views.panels:reachability_cells"),
+                stylesheet="outreach/outreach.css",
+            ),
+        )
+        listing.register_filter(
+            "contacts",
+            listing.ListFilter(
+                key="reachable",
+                label="Reachable now by",
+                choices=_later("rapport.outreach.views.panels:reachable_choices"),
+                apply=_later("rapport.outreach.selectors.reachable:contacts_reachable_filter"),
+            ),
+        )

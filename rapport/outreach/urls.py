@@ -1,0 +1,23 @@
+from django.urls import path
+
+from rapport.outreach.views import preferences, rules
+
+app_name = "outreach"
+
+urlpatterns = [
+    path(
+        "contacts/<int:pk>/preferences/",
+        preferences.contact_preferences,
+        name="contact_preferences",
+    ),
+    path("contacts/<int:pk>/attempts/", preferences.contact_attempt, name="contact_attempt"),
+    path(
+        "organizations/<int:pk>/preferences/",
+        preferences.organization_preferences,
+        name="organization_preferences",
+    ),
+    path("settings/calling-rules/", rules.rule_list, name="rules"),
+    path("settings/calling-rules/new/", rules.rule_edit, name="rule_create"),
+    path("settings/calling-rules/<int:pk>/", rules.rule_edit, name="rule_edit"),
+    path("settings/calling-rules/<int:pk>/delete/", rules.rule_delete, name="rule_delete"),
+]
