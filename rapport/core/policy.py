@@ -28,6 +28,7 @@ _READ = {
     "interactions.view",
     "tasks.view",
     "notifications.own",
+    "consent.view",
 }
 _WRITE = {
     "contacts.add",
@@ -52,8 +53,16 @@ _WRITE = {
     "tasks.add",
     "tasks.change",
     "tasks.delete",
+    "consent.record",
 }
-_ADMIN = {"tags.manage", "custom_fields.manage", "users.manage", "mail.never_log"}
+_ADMIN = {
+    "tags.manage",
+    "custom_fields.manage",
+    "users.manage",
+    "mail.never_log",
+    "purposes.manage",
+    "consent.maintain",
+}
 
 _RULES: dict[str, frozenset[str]] = {
     READ_ONLY: frozenset(_READ),
