@@ -170,6 +170,12 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
                 ("activity:never_log",),
                 action="interactions.view",
             ),
+            NavItem(
+                "Purposes and consent",
+                "consent:purposes",
+                ("consent:purpose*",),
+                action="consent.view",
+            ),
         ),
     ),
 )

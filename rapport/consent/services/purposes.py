@@ -344,4 +344,3 @@ def purpose_delete(
         via=via,
     )
     purpose.delete()
-
