@@ -252,4 +252,3 @@ def get_event(request: HttpRequest, event_id: ObjectId) -> dict[str, Any]:
 def change_event(request: HttpRequest, event_id: ObjectId, response: HttpResponse) -> Status[Any]:
     """Always 405, whatever the body: a ledger row is never changed or deleted."""
     return _append_only(response, "GET")
-

@@ -1,9 +1,11 @@
-"""`rapport consent grant|withdraw|record|history|verify|rebuild|purposes`: the consent
+"""`rapport consent grant|withdraw|record|history|verify|rebuild|purposes|purpose-add|
+purpose-set`: the consent
 ledger from a terminal, through the same services as the pages and the API, acting as
 ``--as USER`` (default: $RAPPORT_USER, else admin)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 from typing import Any
 
@@ -50,6 +52,31 @@ class Command(RecordCommand):
         )
         rebuild.add_argument("--contact", type=int, action="append", help="Only this contact.")
         sub.add_parser("purposes", parents=common, help="List the purposes.")
+        for name, helptext in (
+            ("purpose-add", "Define a purpose (admins)."),
+            ("purpose-set", "Change a purpose (admins); options not given stay."),
+        ):
+            purpose = sub.add_parser(name, parents=common, help=helptext)
+            purpose.add_argument("key", help="The purpose's key, e.g. newsletter.")
+            purpose.add_argument("--name")
+            purpose.add_argument(
+                "--basis",
+                help="consent, contract, legal_obligation, vital_interest, public_task, "
+                "legitimate_interest.",
+            )
+            purpose.add_argument("--description")
+            purpose.add_argument(
+                "--retention-days", help="Days a grant lasts (an empty value: until withdrawn)."
+            )
+            purpose.add_argument(
+                "--marketing", action=argparse.BooleanOptionalAction, help="Direct marketing?"
+            )
+            purpose.add_argument("--category", action="append", help="A data category (repeat).")
+            purpose.add_argument("--recipient", action="append", help="A recipient (repeat).")
+            purpose.add_argument("--text", help="The consent text (a new one is the next version).")
+            purpose.add_argument(
+                "--archived", action=argparse.BooleanOptionalAction, help="Archive it, or not."
+            )
 
     def handle(self, *args: Any, **options: Any) -> None:
         actor = self.actor(options)
@@ -62,6 +89,8 @@ class Command(RecordCommand):
             self.verify(actor, options)
         elif action == "rebuild":
             self.rebuild(actor, options)
+        elif action in ("purpose-add", "purpose-set"):
+            self.purpose_write(actor, options, create=action == "purpose-add")
         else:
             self.purposes(actor, options)
 
@@ -185,6 +214,38 @@ class Command(RecordCommand):
             self.stdout.write(json.dumps({"contacts": done.contacts, "states": done.states}))
             return
         self.stdout.write(f"Derived the consent state of {done.contacts} contact(s) again.")
+
+    def purpose_write(self, actor: Any, options: dict[str, Any], *, create: bool) -> None:
+        from rapport.consent.models import Purpose
+        from rapport.consent.services import purpose_create, purpose_update
+
+        data: dict[str, Any] = {}
+        for option, name in (
+            ("name", "name"),
+            ("basis", "lawful_basis"),
+            ("description", "description"),
+            ("retention_days", "retention_days"),
+            ("marketing", "is_marketing"),
+            ("category", "data_categories"),
+            ("recipient", "recipients"),
+            ("text", "text"),
+            ("archived", "archived"),
+        ):
+            if options.get(option) is not None:
+                data[name] = options[option]
+        if create:
+            purpose = self.call(
+                purpose_create, actor=actor, data={"key": options["key"], **data}, via="cli"
+            )
+        else:
+            found = Purpose.objects.filter(key=options["key"]).first()
+            if found is None:
+                raise CommandError(f"There is no purpose “{options['key']}”.")
+            purpose = self.call(purpose_update, actor=actor, purpose=found, data=data, via="cli")
+        if options["json"]:
+            self.stdout.write(json.dumps({"id": purpose.pk, "key": purpose.key}))
+            return
+        self.stdout.write(f"{'Created' if create else 'Saved'} {purpose.key}: {purpose.name}.")
 
     def purposes(self, actor: Any, options: dict[str, Any]) -> None:
         from rapport.consent.selectors import purpose_list
