@@ -184,8 +184,9 @@ def put_purpose(
     """Every field not sent becomes empty (the consent text stays: texts are never
     removed)."""
     data = replacement(payload, PurposeIn.model_fields)
-    data.pop("text", None) if data.get("text") is None else None
-    data.pop("text_language", None) if data.get("text_language") is None else None
+    for name in ("text", "text_language"):
+        if data.get(name) is None:
+            del data[name]
     return _update(request, purpose_id, data, response)
 
 

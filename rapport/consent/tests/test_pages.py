@@ -135,3 +135,10 @@ def test_a_purpose_in_use_cannot_be_deleted_only_archived(alice_client, bob, ann
     alice_client.post(f"/settings/purposes/{newsletter.pk}/archive/", {"archived": "1"})
     newsletter.refresh_from_db()
     assert newsletter.archived_at is not None
+
+
+def test_settings_lists_purposes_and_marks_them_current(charlie_client, newsletter):
+    html = charlie_client.get("/settings/purposes/").content.decode()
+    nav = html.split('aria-label="Main"', 1)[1].split("</nav>", 1)[0]
+    assert 'aria-current="page">Purposes and consent</a>' in nav
+    assert "New purpose" not in html  # only admins define them
