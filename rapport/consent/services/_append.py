@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from rapport.consent import crypto, derive
-from rapport.consent.chain import HASHED_FIELDS, row_hash
+from rapport.consent.chain import GENESIS, HASHED_FIELDS, row_hash
 from rapport.consent.models import (
     ConsentChain,
     ConsentContactState,
@@ -71,17 +71,26 @@ def point_key(key: bytes, channel: str, point: str) -> str:
     return crypto.keyed_hash(key, f"{channel}:{point}")
 
 
-def _lock_head() -> ConsentChain:
-    # FOR UPDATE on PostgreSQL; on SQLite the surrounding transaction is BEGIN
-    # IMMEDIATE (settings), so this writer is already the only one.
-    return ConsentChain.objects.select_for_update().get(pk=1)
+def lock_head() -> ConsentChain:
+    """The chain's head, locked until the transaction ends: FOR UPDATE on PostgreSQL;
+    on SQLite the surrounding transaction is BEGIN IMMEDIATE (settings), so this writer
+    is already the only one. The head row is made by the first append (a migration
+    must not write rows: a restore expects an installation holding none)."""
+    head = ConsentChain.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        # two first appends at once: the second waits for the first's row, then skips
+        ConsentChain.objects.bulk_create(
+            [ConsentChain(pk=1, seq=0, head_hash=GENESIS)], ignore_conflicts=True
+        )
+        head = ConsentChain.objects.select_for_update().get(pk=1)
+    return head
 
 
 def append(drafts: Iterable[Draft]) -> list[ConsentEvent]:
     """Write ``drafts`` as the next rows of the chain and bring the derived state of
     everyone concerned up to date, all in one transaction. Callers validated them."""
     with transaction.atomic():
-        head = _lock_head()
+        head = lock_head()
         seq, prev = head.seq, head.head_hash
         written: list[ConsentEvent] = []
         touched: set[tuple[int, int | None]] = set()

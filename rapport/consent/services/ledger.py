@@ -469,7 +469,7 @@ def consent_state_rebuild(
         policy.require(actor, "consent.maintain")
     if contact_ids is None:
         with transaction.atomic():
-            ConsentChain.objects.select_for_update().get(pk=1)
+            _append.lock_head()
             ConsentState.objects.all().delete()
             ConsentContactState.objects.all().delete()
         wanted = sorted(set(ConsentSubject.objects.values_list("current_contact_id", flat=True)))
@@ -477,7 +477,7 @@ def consent_state_rebuild(
         wanted = sorted(set(contact_ids))
     for start in range(0, len(wanted), 500):
         with transaction.atomic():
-            ConsentChain.objects.select_for_update().get(pk=1)
+            _append.lock_head()
             for contact_id in wanted[start : start + 500]:
                 _append.refresh_contact(contact_id)
     states = ConsentState.objects.count() + ConsentContactState.objects.count()

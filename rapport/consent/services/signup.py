@@ -379,7 +379,7 @@ def signup_confirm(*, token: str, client_ip: str, user_agent: str) -> ConfirmLin
     if user_agent:
         evidence["user_agent"] = user_agent[:1000]
     with transaction.atomic():
-        _append._lock_head()  # one confirmation at a time, then look again
+        _append.lock_head()  # one confirmation at a time, then look again
         if ConsentEvent.objects.filter(confirms=request).exists():
             return ConfirmLink("confirmed", request)
         _append.append(

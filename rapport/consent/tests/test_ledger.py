@@ -280,7 +280,7 @@ def test_bad_events_name_the_field_and_change_nothing(bob, ann, newsletter, data
     assert field in errors, errors
     assert message in " ".join(errors[field])
     assert not ConsentEvent.objects.exists() and not ConsentState.objects.exists()
-    assert ConsentChain.objects.get().seq == 0
+    assert not ConsentChain.objects.filter(seq__gt=0).exists()
 
 
 def test_a_read_only_user_may_not_record(charlie, ann, newsletter):
