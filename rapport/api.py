@@ -153,6 +153,9 @@ api.add_router("/notifications", "rapport.activity.api.notifications.router")
 api.add_router("/keep-in-touch", "rapport.activity.api.keep_in_touch.router")
 api.add_router("/mailboxes", "rapport.activity.api.mailboxes.router")
 api.add_router("/mail", "rapport.activity.api.mail.router")
+api.add_router("/purposes", "rapport.consent.api.purposes.router")
+api.add_router("/", "rapport.consent.api.events.contact_router")
+api.add_router("/consent-events", "rapport.consent.api.events.router")
 api.add_router("/", "rapport.outreach.api.preferences.router")
 
 

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "rapport.duplicates",
     "rapport.merges",
     "rapport.activity",
+    "rapport.consent",
     "rapport.outreach",
 ]
 
@@ -228,6 +229,16 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Rapport <rapport@localhost>")
 # The address people open Rapport at (https://crm.example.com), for links in mail.
 RAPPORT_BASE_URL = env_str("RAPPORT_BASE_URL", "").rstrip("/")
+
+# Public double opt-in sign-up forms (docs/consent.md): submissions per client address
+# within the window, how long a loaded form and a mailed confirmation link stay valid,
+# and the sites allowed to embed a form in a frame (CSP frame-ancestors; none: the
+# form is only a page of its own).
+RAPPORT_CONSENT_SIGNUP_LIMIT = env_int("RAPPORT_CONSENT_SIGNUP_LIMIT", 10)
+RAPPORT_CONSENT_SIGNUP_WINDOW_MINUTES = env_int("RAPPORT_CONSENT_SIGNUP_WINDOW_MINUTES", 60)
+RAPPORT_CONSENT_FORM_HOURS = env_int("RAPPORT_CONSENT_FORM_HOURS", 24)
+RAPPORT_CONSENT_CONFIRM_HOURS = env_int("RAPPORT_CONSENT_CONFIRM_HOURS", 48)
+RAPPORT_CONSENT_EMBED_ORIGINS = env_list("RAPPORT_CONSENT_EMBED_ORIGINS", [])
 
 # Region used to read phone numbers typed without a country code when the contact
 # has no address country.

@@ -11,5 +11,6 @@ urlpatterns = [
     path("", include("rapport.duplicates.urls")),
     path("", include("rapport.merges.urls")),
     path("", include("rapport.activity.urls")),
+    path("", include("rapport.consent.urls")),
     path("", include("rapport.outreach.urls")),
 ]

@@ -8,7 +8,9 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 
-_OPEN_PREFIXES = ("/login/", "/static/", "/api/", "/healthz")
+# /public/: pages for people who are not users (a consent sign-up form and its
+# confirmation link), each guarded by its own signed token.
+_OPEN_PREFIXES = ("/login/", "/static/", "/api/", "/healthz", "/public/")
 
 
 class LoginRequiredMiddleware:

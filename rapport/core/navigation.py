@@ -171,6 +171,12 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
                 action="interactions.view",
             ),
             NavItem("Calling rules", "outreach:rules", ("outreach:rule*",)),
+            NavItem(
+                "Purposes and consent",
+                "consent:purposes",
+                ("consent:purpose*",),
+                action="consent.view",
+            ),
         ),
     ),
 )

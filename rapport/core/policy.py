@@ -28,6 +28,7 @@ _READ = {
     "interactions.view",
     "tasks.view",
     "notifications.own",
+    "consent.view",
 }
 _WRITE = {
     "contacts.add",
@@ -53,6 +54,7 @@ _WRITE = {
     "tasks.change",
     "tasks.delete",
     "attempts.add",
+    "consent.record",
 }
 _ADMIN = {
     "tags.manage",
@@ -60,6 +62,8 @@ _ADMIN = {
     "users.manage",
     "mail.never_log",
     "calling_rules.manage",
+    "purposes.manage",
+    "consent.maintain",
 }
 
 _RULES: dict[str, frozenset[str]] = {

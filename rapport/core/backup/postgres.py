@@ -149,6 +149,15 @@ BEGIN
   FOR name IN SELECT tablename FROM pg_tables WHERE schemaname = current_schema() LOOP
     EXECUTE format('DROP TABLE IF EXISTS %I.%I CASCADE', current_schema(), name);
   END LOOP;
+  -- functions the migrations made (the consent ledger's trigger function): the dump
+  -- creates them again; those of extensions (pg_trgm) stay
+  FOR name IN
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+    WHERE p.pronamespace = current_schema()::regnamespace
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+  LOOP
+    EXECUTE 'DROP FUNCTION IF EXISTS ' || name || ' CASCADE';
+  END LOOP;
 END
 $drop$;
 """
@@ -158,7 +167,7 @@ def restore(database: dict[str, Any], dump: Path, dump_major: int, tables: dict[
     """Replace the installation's tables with the dump's, all or nothing.
 
     One ``psql`` session runs a single transaction: drop every table of the current
-    schema, run the SQL that ``pg_restore`` writes for the dump, compare every table's
+    schema (and its functions that belong to no extension), run the SQL that ``pg_restore`` writes for the dump, compare every table's
     row count with ``tables`` (the manifest's). COMMIT is sent only once ``pg_restore``
     has read the whole dump and every statement has succeeded. Any failure (a damaged
     dump, a statement the server refuses, a count that differs, this process killed)

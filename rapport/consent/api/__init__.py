@@ -1,0 +1,1 @@
+"""The consent area over HTTP: /purposes, /contacts/{id}/consents, /consent-events."""
