@@ -26,6 +26,7 @@ class OutreachConfig(AppConfig):
 
     def ready(self) -> None:
         from rapport.core import hooks, listing, panels
+        from rapport.core.schedule import register_duty
 
         # where a contact is (time zone, country) follows their addresses and phones
         reach = "rapport.outreach.services.reach"
@@ -33,6 +34,10 @@ class OutreachConfig(AppConfig):
         hooks.on_contacts_merged(_later(f"{reach}:reach_after_merge"))
         hooks.on_contacts_unmerged(_later(f"{reach}:reach_after_merge"))
         hooks.on_demo_loaded(_later(f"{reach}:reach_after_demo"))
+        # writes that reached the database without the hooks are caught up by a sweep
+        from rapport.outreach.models.reach import SWEEP_EVERY
+
+        register_duty("outreach.reach", SWEEP_EVERY, _later(f"{reach}:reach_sweep"))
 
         # "Email OK now · Phone from Tue 09:00" on contact pages and in the contact list
         panels.register_panels("contact", _later("rapport.outreach.views.panels:contact_panels"))

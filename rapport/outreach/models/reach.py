@@ -14,9 +14,14 @@ decision and single gate call.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
 
 from rapport.contacts.models import Contact
+
+# How often a worker brings every lagging ContactReach in step (services.reach).
+SWEEP_EVERY = dt.timedelta(minutes=10)
 
 
 class ReachProfile(models.Model):

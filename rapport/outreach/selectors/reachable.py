@@ -40,7 +40,7 @@ from rapport.outreach.models import (
     OrganizationPreferences,
     ReachProfile,
 )
-from rapport.outreach.services.reach import reach_refresh_stale
+from rapport.outreach.services.reach import reach_refresh_recent
 from rapport.outreach.zones import Location
 
 _LIFTS = ("allowed", "preferred")
@@ -76,11 +76,12 @@ def contacts_reachable(
     """The contacts of ``queryset`` that ``contact_gate`` would let through on
     ``channel`` for ``purpose`` at ``at`` — the same answer for each, as one lazy
     queryset. ``purpose`` "" leaves consent out (list filters have no purpose; sending
-    paths always give one). Profiles lagging their contact are refreshed first. Raises
+    paths always give one). Profiles of contacts changed lately that lag them are
+    refreshed first (older ones by the periodic sweep, see services.reach). Raises
     InvalidInput for an unknown channel, a malformed purpose or a naive ``at``."""
     check_request(channel=channel, purpose=purpose, at=at, purpose_required=False)
     at = at.astimezone(dt.UTC)
-    reach_refresh_stale()
+    reach_refresh_recent()
     qs = queryset
     if purpose:
         qs = consent.contacts_consenting(qs, purpose=purpose, channel=channel, at=at)

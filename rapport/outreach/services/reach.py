@@ -2,26 +2,37 @@
 
 Called from the contact services through core.hooks (a contact created, changed,
 imported, merged or loaded as demo data), from the preference services when a person's
-own hours change, and — for any contact whose row lags its version — by the gate and
-the bulk decision before they read. A refresh reads the contacts, their addresses,
+own hours change, and — for any contact whose row lags its version — by the gate (for
+its one contact), by the bulk decision (for contacts changed in the last
+``RECENT_WRITES``) and by a periodic sweep of every contact (``SWEEP_EVERY``), which
+catches writes that reached the database without the hooks. A refresh reads the contacts, their addresses,
 phones and preferences in four queries per chunk and writes the rows in one upsert.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils import timezone
 
 from rapport.contacts.models import Address, Contact, Phone
 from rapport.outreach.models import ContactPreferences, ContactReach, ReachProfile
+from rapport.outreach.models.reach import SWEEP_EVERY
 from rapport.outreach.zones import Location, locate
 
 CHUNK = 2_000
+# The sweep compares every contact with its row (about a second at a million contacts),
+# so the bulk decision only looks at what changed since shortly before the last sweep.
+RECENT_WRITES = SWEEP_EVERY + dt.timedelta(minutes=5)
+
+logger = logging.getLogger(__name__)
 
 
 class _Point(NamedTuple):
@@ -126,19 +137,36 @@ def reach_refresh(contact_ids: Iterable[int]) -> dict[int, Location]:
     return result
 
 
-def stale_contacts() -> Any:
-    """Contacts whose profile is missing or older than the contact (a queryset of ids)."""
-    return Contact.objects.filter(
+def stale_contacts(changed_since: dt.datetime | None = None) -> Any:
+    """Contacts whose profile is missing or older than the contact (a queryset of ids),
+    only among those changed since ``changed_since`` when it is given."""
+    qs = Contact.objects.all()
+    if changed_since is not None:
+        qs = qs.filter(updated_at__gte=changed_since)
+    return qs.filter(
         Q(outreach_reach__isnull=True) | ~Q(outreach_reach__contact_version=F("version"))
     ).values_list("id", flat=True)
 
 
-def reach_refresh_stale() -> int:
-    """Refresh every contact whose profile lags; returns how many were refreshed."""
-    ids = list(stale_contacts())
+def reach_refresh_stale(changed_since: dt.datetime | None = None) -> int:
+    """Refresh every contact whose profile lags (among those changed since
+    ``changed_since``, when given); returns how many were refreshed."""
+    ids = list(stale_contacts(changed_since))
     if ids:
         reach_refresh(ids)
     return len(ids)
+
+
+def reach_refresh_recent() -> int:
+    """What the bulk decision calls before it reads: contacts changed lately."""
+    return reach_refresh_stale(timezone.now() - RECENT_WRITES)
+
+
+def reach_sweep() -> None:
+    """Periodic duty: bring every lagging profile in step (quiet when none lag)."""
+    count = reach_refresh_stale()
+    if count:
+        logger.info("Brought where %s contacts are up to date", f"{count:,}")
 
 
 def reach_locations(contact_ids: Sequence[int]) -> dict[int, Location]:
