@@ -55,6 +55,7 @@ _WRITE = {
     "tasks.delete",
     "attempts.add",
     "consent.record",
+    "messages.send",
 }
 _ADMIN = {
     "tags.manage",
@@ -64,6 +65,7 @@ _ADMIN = {
     "calling_rules.manage",
     "purposes.manage",
     "consent.maintain",
+    "templates.manage",
 }
 
 _RULES: dict[str, frozenset[str]] = {

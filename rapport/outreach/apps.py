@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from importlib import import_module
 from typing import Any
 
@@ -38,6 +39,12 @@ class OutreachConfig(AppConfig):
         from rapport.outreach.models.reach import SWEEP_EVERY
 
         register_duty("outreach.reach", SWEEP_EVERY, _later(f"{reach}:reach_sweep"))
+        # queued messages go out when the gate's window opens (asked again then)
+        register_duty(
+            "outreach.messages",
+            timedelta(minutes=1),
+            _later("rapport.outreach.tasks:deliver_duty"),
+        )
 
         # "Email OK now · Phone from Tue 09:00" on contact pages and in the contact list
         panels.register_panels("contact", _later("rapport.outreach.views.panels:contact_panels"))
