@@ -75,6 +75,6 @@ def links_for(contact_id: int, purpose: str, *, base: str = "") -> dict[str, str
     """The preference page and one-click unsubscribe addresses for one message."""
     root = (base or base_url()).rstrip("/")
     return {
-        "preferences": f"{root}/p/{preference_token(contact_id)}/",
-        "unsubscribe": f"{root}/u/{unsubscribe_token(contact_id, purpose)}/",
+        "preferences": f"{root}/public/p/{preference_token(contact_id)}/",
+        "unsubscribe": f"{root}/public/u/{unsubscribe_token(contact_id, purpose)}/",
     }

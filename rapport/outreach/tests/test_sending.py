@@ -80,12 +80,12 @@ def test_a_sent_mail_carries_its_message_id_preference_link_and_one_click_unsubs
     assert mail["Message-ID"] == f"<{data['message_id']}>"
     assert mail["From"] == "Rapport <rapport@crm.example.com>"
     unsubscribe = " ".join(str(mail["List-Unsubscribe"]).split())
-    assert unsubscribe.startswith("<http://testserver/u/")
+    assert unsubscribe.startswith("<http://testserver/public/u/")
     assert "<mailto:rapport@crm.example.com?subject=unsubscribe%20" in unsubscribe
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     text = Inbox.text(mail).replace("\r\n", "\n")
     assert "Hello Ann,\nour news." in text
-    assert "Your email preferences: http://testserver/p/" in text
+    assert "Your email preferences: http://testserver/public/p/" in text
     # on the timeline, keyed on the Message-ID, and in the attempt log
     entry = Interaction.objects.get(pk=data["interaction_id"])
     assert entry.external_key == f"email:{data['message_id']}"
@@ -117,7 +117,7 @@ def test_a_one_to_one_mail_for_a_contract_carries_no_unsubscribe_header(
     assert response.status_code == 201, response.content
     [mail] = smtp.messages
     assert mail["List-Unsubscribe"] is None
-    assert "/p/" in Inbox.text(mail)
+    assert "/public/p/" in Inbox.text(mail)
 
 
 def test_a_blocked_send_answers_409_with_the_reasons_and_sends_nothing(
