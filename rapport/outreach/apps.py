@@ -46,6 +46,13 @@ class OutreachConfig(AppConfig):
             _later("rapport.outreach.tasks:deliver_duty"),
         )
 
+        # exports made for a campaign leave out whoever the gate would not let through
+        from rapport.core.audiences import register_audience_filter
+
+        register_audience_filter(
+            _later("rapport.outreach.selectors.reachable:contacts_for_campaign")
+        )
+
         # "Email OK now · Phone from Tue 09:00" on contact pages and in the contact list
         panels.register_panels("contact", _later("rapport.outreach.views.panels:contact_panels"))
         panels.register_panels(
