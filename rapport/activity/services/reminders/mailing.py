@@ -1,12 +1,13 @@
 """What the mails of reminders and digests share: one SMTP connection per delivery run,
-the claim's stale period, absolute links, and the count of what a run did."""
+the claim's stale period, how a failed send is judged (refused for good, or to be
+tried again later), absolute links, and the count of what a run did."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from smtplib import SMTPException
+from smtplib import SMTPDataError, SMTPException, SMTPRecipientsRefused, SMTPResponseException
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -15,6 +16,9 @@ from django.db.models import Q
 logger = logging.getLogger("rapport.activity.services.reminders")
 
 EMAIL_CLAIM_STALE = dt.timedelta(minutes=5)
+# How long to wait before the next try after 1, 2, 3, 4 or more failures in a row that
+# may pass (the server said "try later", could not be reached or did not answer).
+RETRY_AFTER = tuple(dt.timedelta(minutes=m) for m in (1, 5, 15, 60))
 
 
 @dataclass
@@ -23,12 +27,13 @@ class Delivery:
 
     notified: int = 0
     mailed: int = 0
-    failed: int = 0
+    failed: int = 0  # to be tried again later
     digests: int = 0
+    refused: int = 0  # refused by the server for good: not tried again
 
     @property
     def did_anything(self) -> bool:
-        return bool(self.notified or self.mailed or self.failed or self.digests)
+        return bool(self.notified or self.mailed or self.failed or self.digests or self.refused)
 
 
 def claim_stale_after() -> dt.timedelta:
@@ -44,6 +49,57 @@ def claim_stale_after() -> dt.timedelta:
 def free_to_mail(stale_before: dt.datetime) -> Q:
     """Reminders whose mail no live worker has claimed."""
     return Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=stale_before)
+
+
+def free_to_retry(now: dt.datetime, field: str = "email_retry_at") -> Q:
+    """Rows whose back-off after a failed send is over (or that never failed)."""
+    return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__lte": now})
+
+
+def retry_after(failures: int) -> dt.timedelta:
+    """How long to wait after ``failures`` failed tries in a row: 1, 5, 15, then 60
+    minutes."""
+    return RETRY_AFTER[min(max(failures, 1), len(RETRY_AFTER)) - 1]
+
+
+def wait_text(failures: int) -> str:
+    """The back-off after ``failures`` in words: "1 minute", "5 minutes"."""
+    minutes = retry_after(failures) // dt.timedelta(minutes=1)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+@dataclass(frozen=True)
+class SendFailure:
+    """Why a mail was not sent: ``reply`` is the server's own words (code and text) or
+    what went wrong on the way; ``permanent`` when the server refused this mail for good
+    (a 5xx reply to its recipient or to the message itself), so trying again cannot
+    help."""
+
+    permanent: bool
+    reply: str
+
+
+def _words(text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return " ".join(text.split())
+
+
+def send_failure(exc: BaseException) -> SendFailure:
+    """Judge a failed send. Only a 5xx reply that concerns the mail itself is final: the
+    recipient refused (at RCPT) or the message refused (after DATA). Everything else may
+    pass and is tried again with a back-off: a 4xx reply, a refused connection, a
+    timeout, and 5xx replies about the server's own set-up (its greeting, the sender
+    address, authentication), which an administrator can put right."""
+    if isinstance(exc, SMTPRecipientsRefused):
+        replies = list(exc.recipients.values())
+        words = "; ".join(f"{code} {_words(text)}" for code, text in replies)
+        final = bool(replies) and all(500 <= code < 600 for code, _ in replies)
+        return SendFailure(final, words or "the server refused the recipient")
+    if isinstance(exc, SMTPResponseException):
+        words = f"{exc.smtp_code} {_words(exc.smtp_error)}".strip()
+        return SendFailure(isinstance(exc, SMTPDataError) and 500 <= exc.smtp_code < 600, words)
+    return SendFailure(False, _words(f"{type(exc).__name__}: {exc}"))
 
 
 def base_url() -> str:

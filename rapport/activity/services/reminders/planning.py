@@ -27,8 +27,9 @@ KEEP_IN_TOUCH_LOOKBACK = dt.timedelta(days=30)
 def task_reminder_sync(task: Task) -> None:
     """Keep the one reminder of a task in step with it: ``remind_before`` minutes before
     it falls due, for its assignee (else its creator). Moved when the task's due time,
-    assignee or lead time changes (and then delivered again); removed when the task is
-    done, cancelled or no longer asks for one."""
+    assignee or lead time changes (and then delivered and mailed again, even when its
+    mail was given up before); removed when the task is done, cancelled or no longer
+    asks for one."""
     key = f"task:{task.pk}"
     user_id = task.assignee_id or task.created_by_id
     wanted = (
@@ -63,6 +64,10 @@ def task_reminder_sync(task: Task) -> None:
             sent_at=None,
             emailed_at=None,
             email_claimed_at=None,
+            email_failures=0,
+            email_retry_at=None,
+            email_error="",
+            email_failed_at=None,
         )
     elif existing.text != text:
         Reminder.objects.filter(pk=existing.pk).update(text=text)
