@@ -64,6 +64,9 @@ class ActivityConfig(AppConfig):
                 "rapport.activity.calendar.subscriptions:subscriptions_enqueue_due",
             ),
             ("mailboxes.sync", 1, "rapport.activity.mail.imap.tasks:mailboxes_enqueue_due"),
+            # attachment files no row points at (left by a capture killed half-way, or
+            # a deletion cut short) removed
+            ("activity.attachments.sweep", 60, "rapport.activity.mail.tasks:attachment_files_duty"),
         ):
             register_duty(name, timedelta(minutes=every), _later(path))
 
