@@ -153,6 +153,8 @@ api.add_router("/notifications", "rapport.activity.api.notifications.router")
 api.add_router("/keep-in-touch", "rapport.activity.api.keep_in_touch.router")
 api.add_router("/mailboxes", "rapport.activity.api.mailboxes.router")
 api.add_router("/mail", "rapport.activity.api.mail.router")
+api.add_router("/privacy", "rapport.privacy.api.router")
+api.add_router("/", "rapport.privacy.api.contact_router")
 
 
 def _errors(request: HttpRequest, errors: list[FieldError]) -> HttpResponse:

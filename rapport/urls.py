@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("rapport.duplicates.urls")),
     path("", include("rapport.merges.urls")),
     path("", include("rapport.activity.urls")),
+    path("", include("rapport.privacy.urls")),
 ]

@@ -28,6 +28,7 @@ _READ = {
     "interactions.view",
     "tasks.view",
     "notifications.own",
+    "privacy.records",
 }
 _WRITE = {
     "contacts.add",
@@ -53,7 +54,18 @@ _WRITE = {
     "tasks.change",
     "tasks.delete",
 }
-_ADMIN = {"tags.manage", "custom_fields.manage", "users.manage", "mail.never_log"}
+# Privacy requests are admins' work: an export holds everything about the person,
+# private notes included (which only admins see), and an erasure cannot be undone.
+_ADMIN = {
+    "tags.manage",
+    "custom_fields.manage",
+    "users.manage",
+    "mail.never_log",
+    "privacy.export",
+    "privacy.erase",
+    "privacy.readmit",
+    "privacy.retention",
+}
 
 _RULES: dict[str, frozenset[str]] = {
     READ_ONLY: frozenset(_READ),
