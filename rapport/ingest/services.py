@@ -353,6 +353,8 @@ class _Run:
                 self.organizations_by_domain.setdefault(domain, pk)
         self.pending_created: dict[int, _Change] = {}
         self.organization_refs: dict[int, Organization] = {}
+        # rows refused as people who asked to be erased: blanked in the stored file
+        self.suppressed_rows: set[int] = set()
         self.created_here: set[int] = set(
             ImportChange.objects.filter(
                 batch=batch, action=ImportChange.Action.CREATED
@@ -1004,9 +1006,29 @@ def _import_run_claimed(
     _log(claim, batch, *table.notes, new_only=True)
     claim.update(total_rows=batch.processed_rows)
     _finish(claim, batch, ImportBatch.Status.DONE, "")
+    if run.suppressed_rows:
+        _blank_suppressed(claim, batch, run.suppressed_rows)
     batch.refresh_from_db()
     _flag_duplicates(claim, batch, actor)
     return batch
+
+
+def _blank_suppressed(claim: jobs.Claim, batch: ImportBatch, rows: set[int]) -> None:
+    """The stored file keeps no row of someone on the suppression list: the rows
+    refused are emptied in it once the import is done (row numbers stay)."""
+    from rapport.ingest.subject_data import blank_rows
+
+    try:
+        blank_rows(batch, rows)
+    except (OSError, ValueError, parsers.UnreadableFile):
+        logger.exception("Import %s: the suppressed rows could not be blanked", batch.pk)
+        return
+    _log(
+        claim,
+        batch,
+        f"{len(rows):,} row(s) of people who asked to be erased were refused and emptied "
+        "in the stored file.",
+    )
 
 
 def _flag_duplicates(claim: jobs.Claim, batch: ImportBatch, actor: Any) -> None:
@@ -1051,6 +1073,7 @@ def _run_chunk(run: _Run, chunk: list[drafting.Row], prepared: list[drafting.Pre
             counts[outcome.action] += 1
             if outcome.suppressed:
                 record.warnings = []
+                run.suppressed_rows.add(row_number)
             errors.extend(
                 ImportRowError(
                     batch=batch,

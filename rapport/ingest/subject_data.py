@@ -202,7 +202,13 @@ def erase(subject: Subject) -> Counts:
     counts = preview(subject)
     rows, _ = _stored_rows(subject)
     for found in rows:
-        if found.batch.status == ImportBatch.Status.INTERRUPTED and found.already_read:
+        # an emptied CSV or XLSX row is no longer read at all (an emptied card is, as
+        # an empty row): the rows an interrupted import skips on resuming are fewer
+        if (
+            found.batch.status == ImportBatch.Status.INTERRUPTED
+            and found.already_read
+            and found.batch.file_format != "vcard"
+        ):
             ImportBatch.objects.filter(pk=found.batch.pk).update(
                 processed_rows=F("processed_rows") - found.already_read
             )

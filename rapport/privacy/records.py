@@ -24,7 +24,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Count
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from rapport.core import policy
@@ -171,9 +170,9 @@ def record_csv(record: ProcessingRecord) -> str:
 
 def record_html(record: ProcessingRecord) -> str:
     """A standalone page (no script, nothing loaded from elsewhere)."""
-    return render_to_string(
-        "privacy/records_standalone.html", {"record": record, "columns": COLUMNS}
-    )
+    from rapport.privacy.documents import render_document
+
+    return render_document("records.html", {"record": record, "columns": COLUMNS})
 
 
 def record_json(record: ProcessingRecord) -> dict[str, Any]:

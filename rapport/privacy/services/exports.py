@@ -27,7 +27,6 @@ from django.conf import settings
 from django.core.files import File
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -36,6 +35,7 @@ from rapport.contacts.models import Contact
 from rapport.core import jobs, policy
 from rapport.core.errors import InvalidInput
 from rapport.core.subjects import Exported, Subject, providers
+from rapport.privacy.documents import render_document
 from rapport.privacy.models import SubjectExport
 from rapport.privacy.services.subjects import subject_of
 
@@ -141,8 +141,8 @@ def subject_export_write(
                 counts[part.name] = sum(
                     len(v) if isinstance(v, list) else 1 for v in sections.values()
                 ) + len(files)
-        page = render_to_string(
-            "privacy/archive_index.html",
+        page = render_document(
+            "archive_index.html",
             {
                 "name": name,
                 "contact_id": subject.contact_id,

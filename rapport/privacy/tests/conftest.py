@@ -101,9 +101,12 @@ class World:
     bob: User
 
 
-def run_import(actor: User, text: str, name: str = "people.csv") -> ImportBatch:
-    batch = ingest.import_upload(actor=actor, upload=io.BytesIO(text.encode()), file_name=name)
-    ingest.import_configure(actor=actor, batch=batch, mapping=MAPPING)
+def run_import(
+    actor: User, text: str | bytes, name: str = "people.csv", mapping: dict | None = MAPPING
+) -> ImportBatch:
+    data = text.encode() if isinstance(text, str) else text
+    batch = ingest.import_upload(actor=actor, upload=io.BytesIO(data), file_name=name)
+    ingest.import_configure(actor=actor, batch=batch, mapping=mapping)
     ingest.import_start(actor=actor, batch=batch)
     return ingest.import_run(batch_id=batch.pk)
 

@@ -3,13 +3,15 @@ and what remains is a log of counts and a suppression entry."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rapport.activity.models import Interaction, Participant, Task
 from rapport.contacts.models import Affiliation, Contact
 from rapport.core.errors import InvalidInput, NotPermitted
 from rapport.privacy import services
-from rapport.privacy.models import ErasureLog, Suppression
+from rapport.privacy.models import ErasureLog, SubjectExport, Suppression
 from rapport.privacy.suppression import digest
 from rapport.privacy.tests.conftest import (
     E164,
@@ -47,7 +49,15 @@ def test_erasure_leaves_no_trace_of_her_in_any_table_file_or_search_index(
         Participant.objects.filter(contact=world.charles).values_list("interaction_id", flat=True)
     )
     with django_capture_on_commit_callbacks(execute=True):
+        kept, _ = services.subject_export_start(
+            actor=world.alice, contact_id=world.zelda.pk, background=True
+        )
+    archive = Path(SubjectExport.objects.get(pk=kept.pk).file.path)
+    assert archive.exists()
+    with django_capture_on_commit_callbacks(execute=True):
         log = erase(world, note="Asked by email, ticket 12")
+    assert not archive.exists()
+    assert SubjectExport.objects.get(pk=kept.pk).status == "removed"
     assert traces_in_database() == []
     assert traces_in_files() == []
     assert search_finds("quillfeather") == [] and search_finds("zelda.quill") == []
@@ -63,6 +73,7 @@ def test_erasure_leaves_no_trace_of_her_in_any_table_file_or_search_index(
     assert log.counts["activity"]["interactions only with them"] >= 2
     assert log.counts["ingest"]["rows in stored import files"] == 1
     assert log.counts["merges"]["merges of their records"] == 1
+    assert log.counts["exports"]["stored export archives"] == 1
     assert log.actor == world.alice and log.note == "Asked by email, ticket 12"
 
 
