@@ -54,6 +54,7 @@ from rapport.core.subjects import (
     Identity,
     Subject,
     SubjectProvider,
+    emails_in,
 )
 
 logger = logging.getLogger(__name__)
@@ -153,14 +154,20 @@ def _stored_messages(job: MailImport) -> Iterator[MboxMessage]:
             yield MboxMessage(1, 0, len(raw), raw)
 
 
-def _mail_files(subject: Subject) -> tuple[dict[int, list[tuple[int, int]]], int]:
-    """Per stored mail import, the byte ranges of messages naming the person's
-    addresses; and how many imports run now (not read)."""
-    found: dict[int, list[tuple[int, int]]] = {}
+def _mail_files(
+    subjects: Sequence[Subject],
+) -> tuple[list[dict[int, list[tuple[int, int]]]], int]:
+    """Per person, the byte ranges of the messages naming one of their addresses in each
+    stored mail import (by id); and how many imports run now (not read). Each file is
+    read once for all of them."""
+    found: list[dict[int, list[tuple[int, int]]]] = [{} for _ in subjects]
+    owners: dict[str, set[int]] = {}
+    for i, subject in enumerate(subjects):
+        for email in subject.emails:
+            owners.setdefault(email.casefold(), set()).add(i)
     busy = 0
-    if not subject.emails:
+    if not owners:
         return found, 0
-    addresses = Subject(0, (), emails=subject.emails)
     for job in MailImport.objects.exclude(file=""):
         if job.status in (MailImport.Status.QUEUED, MailImport.Status.RUNNING):
             busy += 1
@@ -168,8 +175,12 @@ def _mail_files(subject: Subject) -> tuple[dict[int, list[tuple[int, int]]], int
         if not job.file.storage.exists(str(job.file.name)):
             continue
         for message in _stored_messages(job):
-            if addresses.mentioned_in(message.raw.decode("utf-8", "replace")):
-                found.setdefault(job.pk, []).append((message.start, message.end))
+            text = message.raw.decode("utf-8", "replace")
+            named: set[int] = set()
+            for address in emails_in(text):
+                named |= owners.get(address, set())
+            for i in named:
+                found[i].setdefault(job.pk, []).append((message.start, message.end))
     return found, busy
 
 
@@ -309,7 +320,18 @@ def export(subject: Subject) -> Exported:
 def preview(subject: Subject) -> Counts:
     plan = _plan(subject)
     alone, crowded = _tasks(subject)
-    files, busy = _mail_files(subject)
+    files, busy = _mail_files([subject])
+    return _counts(subject, plan, alone, crowded, files[0], busy)
+
+
+def _counts(
+    subject: Subject,
+    plan: _Plan,
+    alone: list[int],
+    crowded: list[int],
+    files: dict[int, list[tuple[int, int]]],
+    busy: int,
+) -> Counts:
     return {
         "interactions only with them": len(plan.alone),
         "attachments": Attachment.objects.filter(interaction_id__in=plan.alone).count(),
@@ -349,9 +371,20 @@ def _redacted(value: Any, subject: Subject) -> Any:
     return value
 
 
+def erase_many(subjects: Sequence[Subject]) -> list[Counts]:
+    """Erase several people, reading the stored mail files once for all of them."""
+    files, busy = _mail_files(subjects)
+    return [_erase(subject, files[i], busy) for i, subject in enumerate(subjects)]
+
+
 def erase(subject: Subject) -> Counts:
-    counts = preview(subject)
+    return erase_many([subject])[0]
+
+
+def _erase(subject: Subject, mail_files: dict[int, list[tuple[int, int]]], busy: int) -> Counts:
     plan = _plan(subject)
+    alone, crowded = _tasks(subject)
+    counts = _counts(subject, plan, alone, crowded, mail_files, busy)
     ids = list(subject.contact_ids)
     # interactions only with them, with their files
     files = [
@@ -378,7 +411,6 @@ def erase(subject: Subject) -> Counts:
         values = dict(row)
         _redact_row(Thread, values.pop("pk"), values, subject)
     # tasks
-    alone, crowded = _tasks(subject)
     Task.objects.filter(pk__in=alone).delete()
     Task.contacts.through.objects.filter(task_id__in=crowded, contact_id__in=ids).delete()
     for row in Task.objects.filter(pk__in=crowded).values("pk", "title", "notes"):
@@ -394,7 +426,6 @@ def erase(subject: Subject) -> Counts:
         values = dict(row)
         _redact_row(Notification, values.pop("pk"), values, subject)
     _suggestions(subject).delete()
-    mail_files, _ = _mail_files(subject)
     if mail_files:
         _rewrite_later(mail_files)
     # the others' "next step" may have been a redacted task's title
@@ -417,6 +448,7 @@ PROVIDER = SubjectProvider(
     export=export,
     preview=preview,
     erase=erase,
+    erase_many=erase_many,
     order=200,
     identify=identify,
     categories=(

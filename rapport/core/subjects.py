@@ -22,7 +22,9 @@ for it at start. The privacy app then calls, for one ``Subject``:
 - ``preview(subject)`` → ``Counts``: what an erasure would remove, as counts.
 - ``erase(subject)`` → ``Counts``: remove it, inside the privacy app's one transaction,
   in ``order`` (the contact record itself goes last). A provider never returns or logs
-  the data it removed, only how much of each kind.
+  the data it removed, only how much of each kind. A provider that reads much to find
+  the person (stored files) may also offer ``erase_many(subjects)`` → one ``Counts`` per
+  subject, which a retention run calls for a chunk of people in one transaction.
 
 ``Counts`` map a short phrase ("interactions", "participant rows") to a number; the
 same phrases in ``preview`` and ``erase`` so the page that asked "what will go" and the
@@ -97,6 +99,17 @@ class Subject:
         return _pattern(self.text_identifiers()).sub(replacement, text)
 
 
+_EMAIL = re.compile(r"[^\s@<>\"',;:()\[\]\x00]+@[^\s@<>\"',;:()\[\]\x00]+")
+
+
+def emails_in(text: str) -> list[str]:
+    """The email addresses in ``text`` (a cell, a message), lower case, for looking up
+    many people at once where ``Subject.mentioned_in`` would take one pass each."""
+    if "@" not in text:
+        return []
+    return [found.casefold().rstrip(".") for found in _EMAIL.findall(text)]
+
+
 _patterns: dict[tuple[str, ...], re.Pattern[str]] = {}
 
 
@@ -155,6 +168,7 @@ class SubjectProvider:
     erase: Callable[[Subject], Counts]
     order: int = 100
     identify: Callable[[Sequence[int]], Identity] | None = None
+    erase_many: Callable[[Sequence[Subject]], list[Counts]] | None = None
     categories: tuple[DataCategory, ...] = ()
     notes: Callable[[int], list[str]] | None = None
 

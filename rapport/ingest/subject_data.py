@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,14 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 
-from rapport.core.subjects import Counts, DataCategory, Exported, Subject, SubjectProvider
+from rapport.core.subjects import (
+    Counts,
+    DataCategory,
+    Exported,
+    Subject,
+    SubjectProvider,
+    emails_in,
+)
 from rapport.core.text import digits
 from rapport.ingest import parsers
 from rapport.ingest.models import ImportBatch, ImportChange, ImportRowError
@@ -52,46 +60,66 @@ class _Rows:
     batch: ImportBatch
     numbers: list[int] = field(default_factory=list)
     cells: list[list[str]] = field(default_factory=list)
-    already_read: int = 0  # of them, among the rows an interrupted import had read
+    read: list[bool] = field(default_factory=list)  # among those an interrupted import read
 
 
-def _linked_batches(subject: Subject) -> set[int]:
-    return set(
-        ImportChange.objects.filter(contact_id__in=subject.contact_ids).values_list(
-            "batch_id", flat=True
-        )
-    )
+class _Finder:
+    """Which of several people a row of imported text mentions, found by lookups (an
+    address, a number, an id) rather than one pass per person, so a retention run
+    reads each stored file once for many people."""
+
+    def __init__(self, subjects: Sequence[Subject]) -> None:
+        self.subjects = list(subjects)
+        self.emails: dict[str, set[int]] = {}
+        self.phones: dict[str, list[tuple[int, str]]] = {}
+        self.ids: dict[tuple[str, str], set[int]] = {}
+        self.linked: dict[int, set[int]] = {}
+        owners: dict[int, int] = {}
+        for i, subject in enumerate(self.subjects):
+            for email in subject.emails:
+                self.emails.setdefault(email.casefold(), set()).add(i)
+            for phone in subject.phones:
+                number = digits(phone)
+                self.phones.setdefault(number[-_MIN_PHONE_DIGITS:], []).append((i, number))
+            for pair in subject.external_ids:
+                self.ids.setdefault(pair, set()).add(i)
+            owners.update(dict.fromkeys(subject.contact_ids, i))
+        for batch_id, contact_id in ImportChange.objects.filter(
+            contact_id__in=list(owners)
+        ).values_list("batch_id", "contact_id"):
+            self.linked.setdefault(batch_id, set()).add(owners[contact_id])
+
+    def mentions(
+        self, cells: Sequence[str], batch: ImportBatch, *, by_name: bool = True
+    ) -> set[int]:
+        """The people (indexes) ``cells`` mention: by address, number or id anywhere,
+        and by full name in an import that created or changed them."""
+        text = "\x00".join(cells)
+        found: set[int] = set()
+        if not text.strip("\x00"):
+            return found
+        if self.emails:
+            for email in emails_in(text):
+                found |= self.emails.get(email, set())
+        for cell in cells:
+            number = digits(cell)
+            if self.phones and _MIN_PHONE_DIGITS <= len(number) <= 20:
+                for i, theirs in self.phones.get(number[-_MIN_PHONE_DIGITS:], []):
+                    if theirs.endswith(number) or number.endswith(theirs):
+                        found.add(i)
+            if self.ids and cell.strip():
+                found |= self.ids.get((batch.source, cell.strip()), set())
+        if by_name:
+            for i in self.linked.get(batch.pk, set()) - found:
+                if self.subjects[i].mentioned_in(text):
+                    found.add(i)
+        return found
 
 
-def _mentions(cells: list[str], subject: Subject, batch: ImportBatch, by_name: bool) -> bool:
-    text = "\x00".join(cells)
-    if not text.strip("\x00"):
-        return False
-    if by_name and subject.mentioned_in(text):
-        return True
-    addresses = Subject(0, (), emails=subject.emails, phones=subject.phones)
-    if addresses.mentioned_in(text):
-        return True
-    numbers = {digits(p) for p in subject.phones}
-    ids = {value for source, value in subject.external_ids if source == batch.source}
-    for cell in cells:
-        if ids and cell.strip() in ids:
-            return True
-        found = digits(cell)
-        if (
-            numbers
-            and _MIN_PHONE_DIGITS <= len(found) <= 20
-            and any(n.endswith(found) or found.endswith(n) for n in numbers)
-        ):
-            return True
-    return False
-
-
-def _stored_rows(subject: Subject) -> tuple[list[_Rows], int]:
-    """The rows mentioning the person in every stored file; and how many imports are
-    running now (not read)."""
-    linked = _linked_batches(subject)
-    found: list[_Rows] = []
+def _stored_rows(finder: _Finder) -> tuple[list[dict[int, _Rows]], int]:
+    """Per person, the rows mentioning them in each stored file (by batch id); and how
+    many imports are running now (not read)."""
+    found: list[dict[int, _Rows]] = [{} for _ in finder.subjects]
     busy = 0
     for batch in ImportBatch.objects.exclude(file="").order_by("id"):
         if batch.status in _BUSY:
@@ -103,45 +131,50 @@ def _stored_rows(subject: Subject) -> tuple[list[_Rows], int]:
             table = parsers.detect(
                 Path(batch.file.path), batch.file_name, encoding=batch.encoding or None
             )
-            rows = _Rows(batch)
             for index, (number, cells) in enumerate(table.rows):
-                if cells is None or not _mentions(cells, subject, batch, batch.pk in linked):
+                if cells is None:
                     continue
-                rows.numbers.append(number)
-                rows.cells.append(cells)
-                if index < batch.processed_rows:
-                    rows.already_read += 1
+                for i in finder.mentions(cells, batch):
+                    rows = found[i].setdefault(batch.pk, _Rows(batch))
+                    rows.numbers.append(number)
+                    rows.cells.append(cells)
+                    rows.read.append(index < batch.processed_rows)
         except parsers.UnreadableFile:
             logger.warning(
                 "Import %s: its stored file cannot be read for a privacy request", batch.pk
             )
             continue
-        if rows.numbers:
-            found.append(rows)
     return found, busy
 
 
-def _problems(subject: Subject) -> list[ImportRowError]:
-    linked = _linked_batches(subject)
-    return [
-        problem
-        for problem in ImportRowError.objects.exclude(value="", row=[]).select_related("batch")
-        if _mentions([problem.value, *map(str, problem.row)], subject, problem.batch, False)
-        or (problem.batch_id in linked and subject.mentioned_in(str(problem.row)))
-    ]
+def _problems(finder: _Finder) -> list[list[ImportRowError]]:
+    """Per person, the problem reports whose values mention them."""
+    found: list[list[ImportRowError]] = [[] for _ in finder.subjects]
+    for problem in (
+        ImportRowError.objects.exclude(value="", row=[]).select_related("batch").iterator(2000)
+    ):
+        for i in finder.mentions([problem.value, *map(str, problem.row)], problem.batch):
+            found[i].append(problem)
+    return found
 
 
-def _checks(subject: Subject) -> list[ImportBatch]:
-    """Batches whose row check or log holds one of the person's values."""
-    return [
-        batch
-        for batch in ImportBatch.objects.only("id", "row_check", "log")
-        if subject.mentioned_in(str(batch.row_check)) or subject.mentioned_in(str(batch.log))
-    ]
+def _checks(subjects: Sequence[Subject]) -> list[list[ImportBatch]]:
+    """Per person, the batches whose row check or log holds one of their values."""
+    anyone = Subject(0, (), names=tuple(x for s in subjects for x in s.text_identifiers()))
+    found: list[list[ImportBatch]] = [[] for _ in subjects]
+    for batch in ImportBatch.objects.only("id", "row_check", "log"):
+        text = f"{batch.row_check} {batch.log}"
+        if not anyone.mentioned_in(text):
+            continue
+        for i, subject in enumerate(subjects):
+            if subject.mentioned_in(text):
+                found[i].append(batch)
+    return found
 
 
 def export(subject: Subject) -> Exported:
-    rows, _ = _stored_rows(subject)
+    finder = _Finder([subject])
+    rows = _stored_rows(finder)[0][0]
     return Exported(
         sections={
             "Rows of imported files": [
@@ -155,7 +188,7 @@ def export(subject: Subject) -> Exported:
                         for number, cells in zip(found.numbers, found.cells, strict=True)
                     ],
                 }
-                for found in rows
+                for found in rows.values()
             ],
             "Changes imports made to them": [
                 {
@@ -168,24 +201,41 @@ def export(subject: Subject) -> Exported:
             ],
             "Problems reported for their rows": [
                 {"import": p.batch_id, "row": p.row_number, "column": p.column, "value": p.value}
-                for p in _problems(subject)
+                for p in _problems(finder)[0]
             ],
         }
     )
 
 
-def preview(subject: Subject) -> Counts:
-    rows, busy = _stored_rows(subject)
+@dataclass
+class _Found:
+    rows: list[dict[int, _Rows]]
+    busy: int
+    problems: list[list[ImportRowError]]
+    checks: list[list[ImportBatch]]
+
+
+def _find(subjects: Sequence[Subject]) -> _Found:
+    finder = _Finder(subjects)
+    rows, busy = _stored_rows(finder)
+    return _Found(rows, busy, _problems(finder), _checks(subjects))
+
+
+def _counts(found: _Found, i: int, subject: Subject) -> Counts:
     return {
-        "rows in stored import files": sum(len(r.numbers) for r in rows),
-        "stored import files rewritten": len(rows),
-        "imports running now (left as they are)": busy,
+        "rows in stored import files": sum(len(r.numbers) for r in found.rows[i].values()),
+        "stored import files rewritten": len(found.rows[i]),
+        "imports running now (left as they are)": found.busy,
         "import change records": ImportChange.objects.filter(
             contact_id__in=subject.contact_ids
         ).count(),
-        "import problem reports": len(_problems(subject)),
-        "import checks and logs naming them": len(_checks(subject)),
+        "import problem reports": len(found.problems[i]),
+        "import checks and logs naming them": len(found.checks[i]),
     }
+
+
+def preview(subject: Subject) -> Counts:
+    return _counts(_find([subject]), 0, subject)
 
 
 def _redacted(value: Any, subject: Subject) -> Any:
@@ -198,28 +248,36 @@ def _redacted(value: Any, subject: Subject) -> Any:
     return value
 
 
-def erase(subject: Subject) -> Counts:
-    counts = preview(subject)
-    rows, _ = _stored_rows(subject)
-    for found in rows:
+def erase_many(subjects: Sequence[Subject]) -> list[Counts]:
+    """Erase several people at once, reading every stored file once."""
+    found = _find(subjects)
+    counts = [_counts(found, i, subject) for i, subject in enumerate(subjects)]
+    blank: dict[int, tuple[ImportBatch, set[int], set[int]]] = {}
+    for per_batch in found.rows:
+        for batch_id, rows in per_batch.items():
+            _, numbers, read = blank.setdefault(batch_id, (rows.batch, set(), set()))
+            numbers.update(rows.numbers)
+            read.update(n for n, was_read in zip(rows.numbers, rows.read, strict=True) if was_read)
+    for batch, _, read in blank.values():
         # an emptied CSV or XLSX row is no longer read at all (an emptied card is, as
         # an empty row): the rows an interrupted import skips on resuming are fewer
-        if (
-            found.batch.status == ImportBatch.Status.INTERRUPTED
-            and found.already_read
-            and found.batch.file_format != "vcard"
-        ):
-            ImportBatch.objects.filter(pk=found.batch.pk).update(
-                processed_rows=F("processed_rows") - found.already_read
+        if batch.status == ImportBatch.Status.INTERRUPTED and read and batch.file_format != "vcard":
+            ImportBatch.objects.filter(pk=batch.pk).update(
+                processed_rows=F("processed_rows") - len(read)
             )
-    for problem in _problems(subject):
-        ImportRowError.objects.filter(pk=problem.pk).update(value="", row=[])
-    for batch in _checks(subject):
-        ImportBatch.objects.filter(pk=batch.pk).update(
-            row_check=_redacted(batch.row_check, subject), log=_redacted(batch.log, subject)
-        )
-    ImportChange.objects.filter(contact_id__in=subject.contact_ids).delete()
-    plans = [(found.batch, set(found.numbers)) for found in rows]
+    for problems in found.problems:
+        ImportRowError.objects.filter(pk__in=[p.pk for p in problems]).update(value="", row=[])
+    for subject, batches in zip(subjects, found.checks, strict=True):
+        for batch in batches:
+            current = ImportBatch.objects.only("row_check", "log").get(pk=batch.pk)
+            ImportBatch.objects.filter(pk=batch.pk).update(
+                row_check=_redacted(current.row_check, subject),
+                log=_redacted(current.log, subject),
+            )
+    ImportChange.objects.filter(
+        contact_id__in=[pk for subject in subjects for pk in subject.contact_ids]
+    ).delete()
+    plans = [(batch, numbers) for batch, numbers, _ in blank.values()]
 
     def rewrite() -> None:
         for batch, numbers in plans:
@@ -231,6 +289,10 @@ def erase(subject: Subject) -> Counts:
     if plans:
         transaction.on_commit(rewrite)
     return counts
+
+
+def erase(subject: Subject) -> Counts:
+    return erase_many([subject])[0]
 
 
 # -- rewriting a stored file without some rows ------------------------------------------
@@ -331,6 +393,7 @@ PROVIDER = SubjectProvider(
     export=export,
     preview=preview,
     erase=erase,
+    erase_many=erase_many,
     order=100,
     categories=(
         DataCategory(

@@ -12,7 +12,7 @@ duration, and the full-text index is compacted in the background afterwards.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -212,39 +212,74 @@ def subject_erase(
     Permission is the caller's to check. Raises Contact.DoesNotExist when the contact
     went meanwhile (nothing changed).
     """
+    return subjects_erase(
+        [subject], actor=actor, reason=reason, note=note, suppress=suppress, via=via, run=run
+    )[0]
+
+
+def subjects_erase(
+    subjects: Sequence[Subject],
+    *,
+    actor: Any,
+    reason: str,
+    note: str = "",
+    suppress: bool = True,
+    via: str = "ui",
+    run: RetentionRun | None = None,
+) -> list[ErasureLog]:
+    """``subject_erase`` for several people in one transaction (a retention run's
+    chunk): areas that read much to find a person (stored files) read once for all.
+    One log per person. Raises Contact.DoesNotExist when one of them went meanwhile
+    (nothing changed)."""
     with _overwriting_deletes(), transaction.atomic():
-        if not Contact.objects.select_for_update().filter(pk=subject.contact_id).exists():
-            raise Contact.DoesNotExist(f"There is no contact #{subject.contact_id}.")
-        emails, phones = suppressible(subject)
-        log = ErasureLog.objects.create(
-            contact_id=subject.contact_id,
-            merged_ids=list(subject.contact_ids[1:]),
-            mode=Mode.ANONYMISE if subject.keep_record else Mode.ERASE,
-            reason=reason,
-            note=note,
-            actor=actor if getattr(actor, "pk", None) else None,
-            via=via,
-            retention_run=run,
+        ids = [s.contact_id for s in subjects]
+        present = set(
+            Contact.objects.select_for_update().filter(pk__in=ids).values_list("pk", flat=True)
         )
-        counts: dict[str, Counts] = {}
-        for part in providers():
-            removed = {k: v for k, v in part.erase(subject).items() if v}
-            if removed:
-                counts[part.name] = removed
-        if subject.keep_record:
-            Anonymised.objects.update_or_create(
-                contact_id=subject.contact_id, defaults={"erasure": log}
+        for contact_id in ids:
+            if contact_id not in present:
+                raise Contact.DoesNotExist(f"There is no contact #{contact_id}.")
+        kept = [suppressible(s) for s in subjects]
+        logs = [
+            ErasureLog.objects.create(
+                contact_id=s.contact_id,
+                merged_ids=list(s.contact_ids[1:]),
+                mode=Mode.ANONYMISE if s.keep_record else Mode.ERASE,
+                reason=reason,
+                note=note,
+                actor=actor if getattr(actor, "pk", None) else None,
+                via=via,
+                retention_run=run,
             )
-        else:
-            Anonymised.objects.filter(contact_id__in=subject.contact_ids).delete()
-            if Contact.objects.filter(pk=subject.contact_id).exists():
-                raise RuntimeError("The contact record was not erased; nothing was changed.")
-        log.counts = counts
-        if suppress:
-            log.suppressed = suppression_add(erasure=log, emails=emails, phones=phones)
-        log.save(update_fields=["counts", "suppressed"])
+            for s in subjects
+        ]
+        counts: list[dict[str, Counts]] = [{} for _ in subjects]
+        for part in providers():
+            if part.erase_many is not None:
+                results = part.erase_many(subjects)
+            else:
+                results = [part.erase(s) for s in subjects]
+            for into, result in zip(counts, results, strict=True):
+                shown = {k: v for k, v in result.items() if v}
+                if shown:
+                    into[part.name] = shown
+        for subject, log, (emails, phones), removed in zip(
+            subjects, logs, kept, counts, strict=True
+        ):
+            if subject.keep_record:
+                Anonymised.objects.update_or_create(
+                    contact_id=subject.contact_id, defaults={"erasure": log}
+                )
+            else:
+                Anonymised.objects.filter(contact_id__in=subject.contact_ids).delete()
+                if Contact.objects.filter(pk=subject.contact_id).exists():
+                    raise RuntimeError("The contact record was not erased; nothing was changed.")
+            log.counts = removed
+            if suppress:
+                log.suppressed = suppression_add(erasure=log, emails=emails, phones=phones)
+            log.save(update_fields=["counts", "suppressed"])
         transaction.on_commit(_compact_search_later)
-    return log
+    return logs
 
 
 def _compact_search_later() -> None:

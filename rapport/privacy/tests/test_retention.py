@@ -196,3 +196,36 @@ def test_members_may_not_manage_or_run_policies(bob_client, leads):
     assert bob_client.get("/privacy/retention/").status_code == 403
     assert bob_client.post(f"/privacy/retention/{leads['policy'].pk}/run/").status_code == 403
     assert not RetentionRun.objects.exists()
+
+
+def test_a_run_blanks_every_handled_person_s_rows_in_a_shared_import_file(
+    alice, bob, django_capture_on_commit_callbacks
+):
+    from rapport.privacy.tests.conftest import run_import
+
+    batch = run_import(
+        bob,
+        "Name,E-mail\n"
+        "Old One,old.one@example.org\n"
+        "Keeper Customer,keeper@example.org\n"
+        "Old Two,old.two@example.org\n",
+        mapping={"Name": "full_name", "E-mail": "emails[0].address"},
+    )
+    long_ago = timezone.now() - dt.timedelta(days=1000)
+    Contact.objects.exclude(emails__address_key="keeper@example.org").update(created_at=long_ago)
+    Contact.objects.filter(emails__address_key="keeper@example.org").update(
+        lifecycle_stage="customer", created_at=long_ago
+    )
+    policy = services.retention_policy_save(
+        actor=alice, data={"name": "Stale leads", "filters": STALE_LEADS, "action": "erase"}
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.retention_run(
+            actor=alice, retention=policy, trigger=RetentionRun.Trigger.CLI
+        )
+    assert (run.matched, run.processed, run.failed) == (2, 2, 0)
+    assert run.counts["ingest"]["rows in stored import files"] == 2
+    assert ErasureLog.objects.filter(retention_run=run).count() == 2
+    stored = batch.file.open("rb").read().decode()
+    assert "old.one" not in stored and "old.two" not in stored
+    assert "Keeper Customer,keeper@example.org" in stored
