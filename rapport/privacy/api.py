@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from ninja import Field, Query, Router, Schema, Status
 
 from rapport.contacts.api._http import READ_ERRORS, WRITE_ERRORS, ObjectId, actor
@@ -434,10 +435,18 @@ class RecordsParams(Schema):
     format: Literal["json", "csv", "html"] = "json"
 
 
+_RECORD_TYPES = {
+    "application/json": {"schema": {"type": "object"}},
+    "text/csv": {"schema": {"type": "string"}},
+    "text/html": {"schema": {"type": "string"}},
+}
+
+
 @router.get(
     "/records",
-    response={200: dict[str, Any], **READ_ERRORS},
+    response={**READ_ERRORS},
     summary="Records of processing (GDPR Art. 30)",
+    openapi_extra={"responses": {200: {"description": "The record.", "content": _RECORD_TYPES}}},
 )
 def processing_records(request: HttpRequest, params: Query[RecordsParams]) -> Any:
     record = records.processing_record(actor=actor(request))
@@ -451,4 +460,4 @@ def processing_records(request: HttpRequest, params: Query[RecordsParams]) -> An
         )
         response["Content-Disposition"] = 'attachment; filename="records-of-processing.html"'
         return response
-    return records.record_json(record)
+    return JsonResponse(records.record_json(record), encoder=DjangoJSONEncoder)
