@@ -36,7 +36,7 @@ from rapport.core import jobs, policy
 from rapport.core.errors import InvalidInput
 from rapport.core.subjects import Exported, Subject, providers
 from rapport.privacy.documents import render_document
-from rapport.privacy.models import SubjectExport
+from rapport.privacy.models import ErasureLog, Mode, SubjectExport
 from rapport.privacy.services.subjects import subject_of
 
 _UNSAFE = re.compile(r"[^\w.\- ]+")
@@ -363,6 +363,15 @@ def subject_export_run(*, export_id: int) -> SubjectExport:
         except jobs.ClaimLost:
             stored.file.storage.delete(str(stored.file.name))
             raise
+    # erased while the archive was being built: it must not outlive them
+    erased = ErasureLog.objects.filter(
+        contact_id=job.contact_id, mode=Mode.ERASE, at__gte=job.created_at
+    ).exists()
+    if erased or not Contact.objects.filter(pk=job.contact_id).exists():
+        stored.file.storage.delete(str(stored.file.name))
+        SubjectExport.objects.filter(pk=job.pk).update(
+            file="", status=SubjectExport.Status.REMOVED, error="The person was erased meanwhile."
+        )
     return SubjectExport.objects.get(pk=export_id)
 
 

@@ -229,3 +229,24 @@ def test_a_run_blanks_every_handled_person_s_rows_in_a_shared_import_file(
     stored = batch.file.open("rb").read().decode()
     assert "old.one" not in stored and "old.two" not in stored
     assert "Keeper Customer,keeper@example.org" in stored
+
+
+def test_a_policy_is_made_on_its_page_from_a_pasted_contact_list_address(alice_client):
+    response = alice_client.post(
+        "/privacy/retention/new/",
+        {
+            "name": "Former customers",
+            "filters": "http://testserver/contacts/?lifecycle_stage=former_customer&created_before=-3y",
+            "action": "erase",
+            "enabled": "1",
+        },
+    )
+    assert response.status_code == 302, response.content
+    made = RetentionPolicy.objects.get()
+    assert made.filters == "lifecycle_stage=former_customer&created_before=-3y"
+    assert made.action == "erase" and made.enabled
+    bad = alice_client.post(
+        "/privacy/retention/new/", {"name": "X", "filters": "created_before=soon"}
+    )
+    assert bad.status_code == 422 and "created_before" in bad.content.decode()
+    assert RetentionPolicy.objects.count() == 1

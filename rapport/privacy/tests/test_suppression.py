@@ -139,3 +139,20 @@ def test_the_key_comes_from_the_environment_or_a_file_and_a_derived_one_is_flagg
     from rapport.privacy.checks import suppression_key_check
 
     assert [w.id for w in suppression_key_check()] == ["privacy.W001"]
+
+
+def test_the_suppression_page_checks_an_address_and_re_admits_with_consent(
+    world, erased, alice_client, bob_client
+):
+    page = alice_client.get("/privacy/suppression/").content.decode()
+    assert "3 entries: 2 email addresses, 1 phone number" in page
+    checked = alice_client.post("/privacy/suppression/", {"email": EMAIL, "action": "lookup"})
+    assert f"erased on {erased.at.date()}" in checked.content.decode()
+    missing = alice_client.post("/privacy/suppression/", {"email": EMAIL, "action": "readmit"})
+    assert missing.status_code == 422 and Suppression.objects.count() == 3
+    done = alice_client.post(
+        "/privacy/suppression/",
+        {"email": EMAIL, "consent": "Double opt-in, 3 June", "action": "readmit"},
+    )
+    assert done.status_code == 302 and Suppression.objects.count() == 2
+    assert bob_client.get("/privacy/suppression/").status_code == 403
