@@ -6,6 +6,7 @@ from django.db import connection
 from django_tasks import task
 
 from rapport.core import jobs, search
+from rapport.core.schedule import routine
 
 
 @task()
@@ -24,6 +25,7 @@ def compact_search_index() -> None:
             cursor.execute(statement)
 
 
+@routine
 @task()
 def run_retention() -> None:
     from rapport.privacy.services.retention import retention_run_all

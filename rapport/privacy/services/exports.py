@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import re
 import secrets
 import tempfile
@@ -39,6 +40,7 @@ from rapport.privacy.documents import render_document
 from rapport.privacy.models import ErasureLog, Mode, SubjectExport
 from rapport.privacy.services.subjects import subject_of
 
+logger = logging.getLogger(__name__)
 _UNSAFE = re.compile(r"[^\w.\- ]+")
 
 
@@ -411,4 +413,6 @@ def exports_expire(*, now: dt.datetime | None = None) -> int:
         job.file.storage.delete(str(job.file.name))
         SubjectExport.objects.filter(pk=job.pk).update(file="", status=SubjectExport.Status.REMOVED)
         done += 1
+    if done:
+        logger.info("Subject access archives past their days deleted: %s", done)
     return done

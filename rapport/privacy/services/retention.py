@@ -317,7 +317,20 @@ def retention_run_all(
         policy.require(actor, "privacy.retention")
     runs = []
     for retention in RetentionPolicy.objects.filter(enabled=True).select_related("created_by"):
-        runs.append(
-            retention_run(actor=actor, retention=retention, trigger=trigger, dry_run=dry_run)
+        run = retention_run(actor=actor, retention=retention, trigger=trigger, dry_run=dry_run)
+        runs.append(run)
+        # the daily run is quiet when it had nothing to do
+        level = logging.INFO if run.processed or run.failed or run.error else logging.DEBUG
+        if run.status == RetentionRun.Status.FAILED:
+            level = logging.WARNING
+        logger.log(
+            level,
+            "Retention policy %s: %s of %s contacts %sd, %s failed%s",
+            run.policy_name,
+            run.processed,
+            run.matched,
+            run.action,
+            run.failed,
+            f" ({run.error})" if run.error else "",
         )
     return runs
