@@ -27,7 +27,7 @@ class ActivityConfig(AppConfig):
 
     def ready(self) -> None:
         from rapport.activity.models import MailImport
-        from rapport.core import hooks, panels
+        from rapport.core import hooks, panels, subjects
         from rapport.core.jobs import job_kind_register
         from rapport.core.schedule import register_duty
 
@@ -49,6 +49,9 @@ class ActivityConfig(AppConfig):
         panels.register_panels(
             "organization", _later("rapport.activity.views.timeline:organization_panels")
         )
+
+        # interactions, tasks and reminders in privacy requests
+        subjects.register_provider("activity", "rapport.activity.subject_data:PROVIDER")
 
         # periodic duties: each only finds the work and enqueues background tasks
         for name, every, path in (

@@ -29,6 +29,7 @@ _READ = {
     "tasks.view",
     "notifications.own",
     "consent.view",
+    "privacy.records",
 }
 _WRITE = {
     "contacts.add",
@@ -64,6 +65,12 @@ _ADMIN = {
     "calling_rules.manage",
     "purposes.manage",
     "consent.maintain",
+    # Privacy requests are admins' work: an export holds everything about the person,
+    # private notes included (which only admins see), and an erasure cannot be undone.
+    "privacy.export",
+    "privacy.erase",
+    "privacy.readmit",
+    "privacy.retention",
 }
 
 _RULES: dict[str, frozenset[str]] = {
