@@ -158,6 +158,8 @@ api.add_router("/", "rapport.consent.api.events.contact_router")
 api.add_router("/consent-events", "rapport.consent.api.events.router")
 api.add_router("/", "rapport.outreach.api.preferences.router")
 api.add_router("/", "rapport.outreach.api.messages.router")
+api.add_router("/privacy", "rapport.privacy.api.router")
+api.add_router("/", "rapport.privacy.api.contact_router")
 
 
 def _errors(request: HttpRequest, errors: list[FieldError]) -> HttpResponse:

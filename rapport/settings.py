@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "rapport.activity",
     "rapport.consent",
     "rapport.outreach",
+    "rapport.privacy",
 ]
 
 MIDDLEWARE = [
@@ -267,6 +268,18 @@ RAPPORT_DUPLICATE_AUTO_MERGE_THRESHOLD = env_probability(
     "RAPPORT_DUPLICATE_AUTO_MERGE_THRESHOLD", 0.999
 )
 RAPPORT_DUPLICATE_AUTO_MERGE = bool(env_bool("RAPPORT_DUPLICATE_AUTO_MERGE", False))
+
+# Privacy requests (docs/privacy.md). The suppression list of erased people is keyed with
+# RAPPORT_SUPPRESSION_KEY (or RAPPORT_SUPPRESSION_KEY_FILE); without it, with a key
+# derived from SECRET_KEY (a warning says why that is fragile).
+RAPPORT_SUPPRESSION_KEY = env_str("RAPPORT_SUPPRESSION_KEY", "")
+# A subject access archive larger than this is built in the background and kept on the
+# server for RAPPORT_PRIVACY_EXPORT_DAYS days instead of being handed over at once.
+RAPPORT_PRIVACY_EXPORT_INLINE_BYTES = env_int("RAPPORT_PRIVACY_EXPORT_INLINE_BYTES", 20 * 1024**2)
+RAPPORT_PRIVACY_EXPORT_DAYS = env_int("RAPPORT_PRIVACY_EXPORT_DAYS", 7)
+# Who is responsible for the processing, for the records of processing (GDPR Art. 30).
+RAPPORT_PRIVACY_CONTROLLER = env_str("RAPPORT_PRIVACY_CONTROLLER", "")
+RAPPORT_PRIVACY_CONTACT = env_str("RAPPORT_PRIVACY_CONTACT", "")
 
 LOGGING = {
     "version": 1,

@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("rapport.activity.urls")),
     path("", include("rapport.consent.urls")),
     path("", include("rapport.outreach.urls")),
+    path("", include("rapport.privacy.urls")),
 ]

@@ -27,7 +27,7 @@ class ActivityConfig(AppConfig):
 
     def ready(self) -> None:
         from rapport.activity.models import MailImport
-        from rapport.core import hooks, panels
+        from rapport.core import hooks, panels, subjects
         from rapport.core.jobs import job_kind_register
         from rapport.core.schedule import register_duty
 
@@ -50,6 +50,9 @@ class ActivityConfig(AppConfig):
             "organization", _later("rapport.activity.views.timeline:organization_panels")
         )
 
+        # interactions, tasks and reminders in privacy requests
+        subjects.register_provider("activity", "rapport.activity.subject_data:PROVIDER")
+
         # periodic duties: each only finds the work and enqueues background tasks
         for name, every, path in (
             # meetings logged ahead of time count as contact once they have happened
@@ -64,6 +67,9 @@ class ActivityConfig(AppConfig):
                 "rapport.activity.calendar.subscriptions:subscriptions_enqueue_due",
             ),
             ("mailboxes.sync", 1, "rapport.activity.mail.imap.tasks:mailboxes_enqueue_due"),
+            # attachment files no row points at (left by a capture killed half-way, or
+            # a deletion cut short) removed
+            ("activity.attachments.sweep", 60, "rapport.activity.mail.tasks:attachment_files_duty"),
         ):
             register_duty(name, timedelta(minutes=every), _later(path))
 

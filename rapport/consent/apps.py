@@ -33,6 +33,8 @@ class ConsentConfig(AppConfig):
         # their own contacts when the merge is undone); the rows themselves never change
         hooks.on_contacts_merged(_later(f"{ledger}:consent_after_merge"))
         hooks.on_contacts_unmerged(_later(f"{ledger}:consent_after_unmerge"))
+        # a new installation's demo gets purposes and a consent history
+        hooks.on_demo_loaded(_later("rapport.consent.demo:demo_consent_load"))
         # the consent box on a contact's page
         panels.register_panels("contact", _later("rapport.consent.views.contact:contact_panels"))
         # grants whose purpose's retention ran out get an "expire" row, so the history

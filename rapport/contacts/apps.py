@@ -20,6 +20,7 @@ class ContactsConfig(AppConfig):
 
     def ready(self) -> None:
         from rapport.contacts.models import BulkJob
+        from rapport.core import subjects
         from rapport.core.jobs import job_kind_register
         from rapport.core.labels import register_custom_label_source
 
@@ -32,3 +33,6 @@ class ContactsConfig(AppConfig):
 
         # messages and history name custom fields by the labels people gave them
         register_custom_label_source(_custom_field_label)
+
+        # the contact record, its details and history in privacy requests
+        subjects.register_provider("contacts", "rapport.contacts.subject_data:PROVIDER")

@@ -48,6 +48,12 @@ class InvalidInput(Exception):
         return grouped
 
 
+class NotAdmitted(InvalidInput):
+    """The person may not be created (or given these details) now: they asked to be
+    erased and are on the suppression list (see ``core.hooks.contacts_admitting``).
+    An importer reports the row as suppressed instead of dropping the refused value."""
+
+
 class Conflict(Exception):
     """The object changed since the caller read it (a failed If-Match)."""
 

@@ -2,7 +2,10 @@
 
 The contact, import and merge services call ``contacts_saved``, ``contacts_merged`` and
 ``contacts_unmerged`` inside their transactions; a newer app (activity, segments…)
-registers a listener for each in its ``AppConfig.ready()``. A listener runs in the same
+registers a listener for each in its ``AppConfig.ready()``. Before they create a
+contact (or add an email address or phone number to one) they ask
+``contacts_admitting``, which a newer area (privacy: people who asked to be erased)
+may answer with refusals; nothing is written then. A listener runs in the same
 transaction as the write: when it raises, the write is rolled back with it, so what it
 keeps in step (a mail participant linked to the contact whose email it is) never
 drifts from the contacts.
@@ -16,6 +19,30 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 SavedListener = Callable[[Sequence[int]], None]
+
+
+@dataclass(frozen=True)
+class Newcomer:
+    """A person about to be created, or the details about to be added to a contact:
+    normalised email addresses (``Email.address_key``) and E.164 numbers, each in the
+    order of the input, so a refusal can name the field (``emails[1].address``)."""
+
+    emails: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+    email_paths: tuple[str, ...] = ()
+    phone_paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why newcomer number ``index`` may not be admitted, naming the field (``path``)."""
+
+    index: int
+    path: str
+    message: str
+
+
+AdmittingListener = Callable[[Sequence[Newcomer]], list[Refusal]]
 MergedListener = Callable[[int, Sequence[int]], None]
 DemoListener = Callable[[int], None]
 
@@ -26,6 +53,7 @@ class _Registry:
     merged: list[MergedListener] = field(default_factory=list)
     unmerged: list[MergedListener] = field(default_factory=list)
     demo: list[DemoListener] = field(default_factory=list)
+    admitting: list[AdmittingListener] = field(default_factory=list)
 
 
 _registry = _Registry()
@@ -81,3 +109,22 @@ def on_demo_loaded(listener: DemoListener) -> DemoListener:
 def demo_loaded(first_contact_id: int) -> None:
     for listener in _registry.demo:
         listener(first_contact_id)
+
+
+def on_contacts_admitting(listener: AdmittingListener) -> AdmittingListener:
+    """Call ``listener(newcomers)`` before contacts are created or given new email
+    addresses or phone numbers; what it returns refuses them (nothing is saved)."""
+    if listener not in _registry.admitting:
+        _registry.admitting.append(listener)
+    return listener
+
+
+def contacts_admitting(newcomers: Sequence[Newcomer]) -> list[Refusal]:
+    """Every listener's refusals of ``newcomers`` (none: all may be saved). Cheap when
+    nobody listens or nothing is given."""
+    if not newcomers or not any(n.emails or n.phones for n in newcomers):
+        return []
+    refusals: list[Refusal] = []
+    for listener in _registry.admitting:
+        refusals += listener(newcomers)
+    return refusals

@@ -140,6 +140,13 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
             NavItem("Duplicates", "duplicates:queue", ("duplicates:*",)),
             NavItem("Merges", "merges:list", ("merges:*",), action="contacts.merge"),
             NavItem(
+                "Privacy requests",
+                "privacy:home",
+                ("privacy:home", "privacy:contact*", "privacy:erase", "privacy:export*")
+                + ("privacy:suppression", "privacy:retention*", "privacy:run"),
+                action="privacy.erase",
+            ),
+            NavItem(
                 "Export all contacts (CSV)",
                 "ingest:contact_export",
                 action="contacts.export",
@@ -176,6 +183,12 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
                 "consent:purposes",
                 ("consent:purpose*",),
                 action="consent.view",
+            ),
+            NavItem(
+                "Records of processing",
+                "privacy:records",
+                ("privacy:records",),
+                action="privacy.records",
             ),
         ),
     ),

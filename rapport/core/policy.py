@@ -29,6 +29,7 @@ _READ = {
     "tasks.view",
     "notifications.own",
     "consent.view",
+    "privacy.records",
 }
 _WRITE = {
     "contacts.add",
@@ -66,6 +67,12 @@ _ADMIN = {
     "purposes.manage",
     "consent.maintain",
     "templates.manage",
+    # Privacy requests are admins' work: an export holds everything about the person,
+    # private notes included (which only admins see), and an erasure cannot be undone.
+    "privacy.export",
+    "privacy.erase",
+    "privacy.readmit",
+    "privacy.retention",
 }
 
 _RULES: dict[str, frozenset[str]] = {

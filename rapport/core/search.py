@@ -362,3 +362,17 @@ def uninstall_sql(vendor: str) -> list[str]:
     if vendor == "postgresql":
         statements.append("DROP INDEX IF EXISTS contacts_contact_family_prefix")
     return statements
+
+
+def compact_sql(vendor: str) -> list[str]:
+    """Statements that rewrite the text indexes without what was deleted from them.
+
+    SQLite's FTS5 marks a deleted document and keeps its trigrams in older segments
+    until they are merged; "optimize" merges them all, so an erased person's text is
+    gone from the index file too (run after an erasure, in the background: it reads the
+    whole index). PostgreSQL drops dead index entries when it vacuums the table
+    (autovacuum does; nothing to run here).
+    """
+    if vendor != "sqlite":
+        return []
+    return [f"INSERT INTO {t}_fts({t}_fts) VALUES ('optimize')" for t in SEARCHABLE_TABLES]

@@ -6,8 +6,11 @@ class DuplicatesConfig(AppConfig):
     label = "duplicates"
 
     def ready(self) -> None:
+        from rapport.core import subjects
         from rapport.core.jobs import job_kind_register
         from rapport.duplicates.models import DuplicateScan
+
+        subjects.register_provider("duplicates", "rapport.duplicates.subject_data:PROVIDER")
 
         job_kind_register(
             DuplicateScan,

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from rapport.contacts import services as contact_services
 from rapport.core import policy
-from rapport.core.errors import InvalidInput
+from rapport.core.errors import InvalidInput, NotAdmitted
 from rapport.ingest import services
 from rapport.ingest.models import ImportBatch
 from rapport.ingest.records import build_record, contact_data, drop_optional
@@ -142,6 +142,9 @@ def _check_row(
         try:
             contact_services.contact_clean(actor=actor, data=contact_data(record, batch.source))
             break
+        except NotAdmitted as exc:
+            _fail(summary, row_number, services.suppressed_errors(record, exc.errors))
+            return
         except InvalidInput as exc:
             # An id someone already has means the row updates them: not a failure.
             errors = [e for e in exc.errors if not e.path.startswith("external_ids")]

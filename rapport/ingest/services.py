@@ -27,8 +27,8 @@ from django.utils import timezone
 from rapport.contacts import normalize
 from rapport.contacts import services as contact_services
 from rapport.contacts.models import Affiliation, Contact, Email, ExternalId, Organization, Phone
-from rapport.core import bulk, jobs, policy
-from rapport.core.errors import FieldError, InvalidInput, NotPermitted
+from rapport.core import bulk, hooks, jobs, policy
+from rapport.core.errors import FieldError, InvalidInput, NotAdmitted, NotPermitted
 from rapport.core.text import fold
 from rapport.duplicates import services as duplicates
 from rapport.ingest import drafting, parsers, presets
@@ -230,6 +230,8 @@ def import_preview(*, actor: Any, batch: ImportBatch, limit: int = 10) -> list[P
                 data = contact_services.contact_clean(
                     actor=actor, data=contact_data(record, batch.source)
                 )
+            except NotAdmitted as exc:
+                preview.append(PreviewRow(row_number, {}, suppressed_errors(record, exc.errors)))
             except InvalidInput as exc:
                 if not attempt and drop_optional(record, exc.errors):
                     continue  # as the import does: without the bad optional value
@@ -313,6 +315,18 @@ class _Outcome:
     change: _Change | None = None
     organization_id: int | None = None
     affiliation_id: int | None = None
+    # refused as someone erased: the row's values are not kept (no cells, no values)
+    suppressed: bool = False
+
+
+def suppressed_errors(record: RowRecord, errors: list[FieldError]) -> list[tuple[str, str, str]]:
+    """A refused row's errors (column, value, reason) without its values: the person
+    asked to be erased, so the failure report keeps none of their details."""
+    return [(record.column_for(e.path)[0], "", e.message) for e in errors[:1]]
+
+
+def _suppressed(record: RowRecord, errors: list[FieldError]) -> _Outcome:
+    return _Outcome("failed", suppressed_errors(record, errors), suppressed=True)
 
 
 class _Run:
@@ -339,6 +353,8 @@ class _Run:
                 self.organizations_by_domain.setdefault(domain, pk)
         self.pending_created: dict[int, _Change] = {}
         self.organization_refs: dict[int, Organization] = {}
+        # rows refused as people who asked to be erased: blanked in the stored file
+        self.suppressed_rows: set[int] = set()
         self.created_here: set[int] = set(
             ImportChange.objects.filter(
                 batch=batch, action=ImportChange.Action.CREATED
@@ -457,6 +473,16 @@ class _Run:
         outcomes: dict[int, _Outcome] = {}
         drafts = {i: draft for i, draft in enumerate(drafts_given) if draft is not None}
         if drafts:
+            # People on the suppression list fail whole, before anything is written.
+            order = list(drafts)
+            for refusal in hooks.contacts_admitting([drafts[i].newcomer for i in order]):
+                i = order[refusal.index]
+                if i in drafts:
+                    outcomes[i] = _suppressed(
+                        records[i], [FieldError(refusal.path, refusal.message)]
+                    )
+                    del drafts[i]
+        if drafts:
             lookups = contact_services.Lookups()
             existing = self.existing_keys(drafts.values())
             seen: set[tuple[str, str]] = set()
@@ -502,6 +528,8 @@ class _Run:
         try:
             with transaction.atomic():
                 return self.process(record)
+        except NotAdmitted as exc:
+            return _suppressed(record, exc.errors)
         except InvalidInput as exc:
             if not all(is_optional(e.path) for e in exc.errors):
                 return _Outcome("failed", _row_errors(record, exc))
@@ -512,6 +540,8 @@ class _Run:
                     actor=self.actor, data=contact_data(record, self.batch.source)
                 )
                 problems = exc.errors
+            except NotAdmitted as own:
+                return _suppressed(record, own.errors)
             except InvalidInput as own:
                 problems = [e for e in own.errors if is_optional(e.path)]
             if not drop_optional(record, problems):
@@ -519,6 +549,8 @@ class _Run:
         try:
             with transaction.atomic():
                 return self.process(record)
+        except NotAdmitted as exc:
+            return _suppressed(record, exc.errors)
         except InvalidInput as exc:
             return _Outcome("failed", _row_errors(record, exc))
 
@@ -974,9 +1006,29 @@ def _import_run_claimed(
     _log(claim, batch, *table.notes, new_only=True)
     claim.update(total_rows=batch.processed_rows)
     _finish(claim, batch, ImportBatch.Status.DONE, "")
+    if run.suppressed_rows:
+        _blank_suppressed(claim, batch, run.suppressed_rows)
     batch.refresh_from_db()
     _flag_duplicates(claim, batch, actor)
     return batch
+
+
+def _blank_suppressed(claim: jobs.Claim, batch: ImportBatch, rows: set[int]) -> None:
+    """The stored file keeps no row of someone on the suppression list: the rows
+    refused are emptied in it once the import is done (row numbers stay)."""
+    from rapport.ingest.subject_data import blank_rows
+
+    try:
+        blank_rows(batch, rows)
+    except (OSError, ValueError, parsers.UnreadableFile):
+        logger.exception("Import %s: the suppressed rows could not be blanked", batch.pk)
+        return
+    _log(
+        claim,
+        batch,
+        f"{len(rows):,} row(s) of people who asked to be erased were refused and emptied "
+        "in the stored file.",
+    )
 
 
 def _flag_duplicates(claim: jobs.Claim, batch: ImportBatch, actor: Any) -> None:
@@ -1019,6 +1071,9 @@ def _run_chunk(run: _Run, chunk: list[drafting.Row], prepared: list[drafting.Pre
         outcomes = run.process_many([row[2] for row in rows], [row[3] for row in rows])
         for (row_number, cells, record, _), outcome in zip(rows, outcomes, strict=True):
             counts[outcome.action] += 1
+            if outcome.suppressed:
+                record.warnings = []
+                run.suppressed_rows.add(row_number)
             errors.extend(
                 ImportRowError(
                     batch=batch,
@@ -1038,7 +1093,7 @@ def _run_chunk(run: _Run, chunk: list[drafting.Row], prepared: list[drafting.Pre
                         column=column[:255],
                         value=value[:1000],
                         reason=reason,
-                        row=list(cells) if i == 0 else [],
+                        row=list(cells) if i == 0 and not outcome.suppressed else [],
                     )
                 )
             if outcome.change is not None:

@@ -26,7 +26,7 @@ class OutreachConfig(AppConfig):
     verbose_name = "Outreach"
 
     def ready(self) -> None:
-        from rapport.core import hooks, listing, panels
+        from rapport.core import hooks, listing, panels, subjects
         from rapport.core.schedule import register_duty
 
         # where a contact is (time zone, country) follows their addresses and phones
@@ -45,6 +45,9 @@ class OutreachConfig(AppConfig):
             timedelta(minutes=1),
             _later("rapport.outreach.tasks:deliver_duty"),
         )
+
+        # privacy requests: messages sent, attempts and preferences are the person's data
+        subjects.register_provider("outreach", "rapport.outreach.subject_data:PROVIDER")
 
         # exports made for a campaign leave out whoever the gate would not let through
         from rapport.core.audiences import register_audience_filter

@@ -28,6 +28,7 @@ from rapport.activity.mail.intake import (
 )
 from rapport.activity.mail.mbox import MAX_MESSAGE_BYTES, MboxMessage, looks_like_mbox, read_mbox
 from rapport.activity.models import Interaction, MailImport
+from rapport.activity.services.attachments import atomic_with_files
 from rapport.core import jobs, policy
 from rapport.core.errors import InvalidInput, NotPermitted
 
@@ -257,14 +258,14 @@ def _chunk(
     try:
         # All at once first (no savepoint per message); if any message fails to store,
         # the chunk is redone message by message so that one stops only itself.
-        with transaction.atomic():
+        with atomic_with_files():
             counts, skipped, problems = _capture_all(job, actor, run, messages, readings, False)
             _advance(claim, job, run, messages, counts, skipped, problems)
     except jobs.ClaimLost:
         raise
     except Exception:  # noqa: BLE001
         run.rewind(mark)
-        with transaction.atomic():
+        with atomic_with_files():
             counts, skipped, problems = _capture_all(job, actor, run, messages, readings, True)
             _advance(claim, job, run, messages, counts, skipped, problems)
     for key in counts:

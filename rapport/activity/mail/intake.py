@@ -14,9 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.files.base import ContentFile
-from django.db import transaction
-
 from rapport.activity.mail import threads
 from rapport.activity.mail.correspondents import correspondents_record
 from rapport.activity.mail.parsing import Address, ParsedMail, Unreadable, parse_message, sniff_type
@@ -24,6 +21,7 @@ from rapport.activity.mail.quotes import split_reply
 from rapport.activity.mail.rules import NeverLogList, bulk_reason
 from rapport.activity.mail.signatures import signature_suggest
 from rapport.activity.models import Attachment, Interaction
+from rapport.activity.services.attachments import atomic_with_files, attachment_file_save
 from rapport.activity.services.interaction_input import MAX_BODY, InteractionDraft, is_two_way
 from rapport.activity.services.interactions import (
     contacts_contacted,
@@ -206,7 +204,7 @@ def _save_attachments(interaction: Interaction, mail: ParsedMail) -> None:
         if item.content is not None:
             row.content_type = sniff_type(item.content, item.declared_type)[:100]
             row.sha256 = hashlib.sha256(item.content).hexdigest()
-            row.file.save(row.filename, ContentFile(item.content), save=False)
+            attachment_file_save(attachment=row, content=item.content)
         rows.append(row)
     Attachment.objects.bulk_create(rows)
 
@@ -253,7 +251,9 @@ def mail_capture(
     as ``read_mail`` gave it, for callers that read many first (to look up all their
     addresses at once). With ``isolated`` False the message is not wrapped in its own
     savepoint and an error while storing it propagates: for a caller that runs many in
-    one transaction and redoes them one by one when any fails.
+    one transaction and redoes them one by one when any fails, in
+    ``services.attachments.atomic_with_files`` so that the attachment files of what
+    was rolled back are deleted with it.
     """
     if policy == Policy.OFF:
         return MailOutcome("skipped", LOGGING_OFF)
@@ -264,7 +264,7 @@ def mail_capture(
     if not isolated:
         return _capture(mail, owner=owner, source=source, policy=policy, run=run, isolated=False)
     try:
-        with transaction.atomic():
+        with atomic_with_files():
             outcome = _capture(mail, owner=owner, source=source, policy=policy, run=run)
             if not run.deferred:
                 run.flush()

@@ -205,7 +205,8 @@ class Participant(models.Model):
 class Attachment(models.Model):
     """A file that came with an interaction. ``content_type`` is what the bytes are
     (sniffed), ``declared_type`` what the sender said; ``sha256`` spots the same file
-    arriving twice."""
+    arriving twice. Files are written and deleted through ``services.attachments``,
+    which keeps them in step with the rows (``file`` is indexed for its sweep)."""
 
     interaction = models.ForeignKey(
         Interaction, on_delete=models.CASCADE, related_name="attachments"
@@ -224,6 +225,7 @@ class Attachment(models.Model):
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["file"], name="attachment_file")]
 
     def __str__(self) -> str:
         return self.filename

@@ -89,8 +89,9 @@ class Task(TimeStamped):
 
 class Reminder(models.Model):
     """A moment to tell a user of something: a task falling due, a birthday or
-    anniversary, a contact due to be reached. ``sent_at`` is set once delivered (in the
-    app, and by email unless the user reads a daily digest)."""
+    anniversary, a contact due to be reached. ``sent_at`` is set once delivered in the
+    app; ``emailed_at`` once mailed (alone, or in the user's daily digest), or
+    ``email_failed_at`` when the mail server refused the mail for good."""
 
     class Kind(models.TextChoices):
         TASK = "task", "Task"
@@ -115,6 +116,14 @@ class Reminder(models.Model):
     # Set when a process starts mailing it; a claim older than a few minutes without
     # ``emailed_at`` belonged to a process that died, and the mail is tried again.
     email_claimed_at = models.DateTimeField(null=True, blank=True)
+    # A failure that may pass (a 4xx reply, no connection, a timeout) is tried again
+    # from ``email_retry_at``, later after each of ``email_failures`` in a row; a reply
+    # that refuses the mail for good (5xx) sets ``email_failed_at`` and it is not tried
+    # again. ``email_error`` keeps the server's last reply.
+    email_failures = models.PositiveSmallIntegerField(default=0)
+    email_retry_at = models.DateTimeField(null=True, blank=True)
+    email_error = models.CharField(max_length=500, blank=True)
+    email_failed_at = models.DateTimeField(null=True, blank=True)
     # What it is a reminder of, so planning it twice stores it once:
     # "task:<id>", "birthday:<contact>:<year>", "anniversary:<contact>:<year>",
     # "keep_in_touch:<contact>:<reach out by>".
@@ -131,7 +140,9 @@ class Reminder(models.Model):
             models.Index(
                 fields=["remind_at", "id"],
                 name="reminder_unmailed",
-                condition=Q(sent_at__isnull=False, emailed_at__isnull=True),
+                condition=Q(
+                    sent_at__isnull=False, emailed_at__isnull=True, email_failed_at__isnull=True
+                ),
             ),
         ]
         constraints = [
@@ -148,7 +159,9 @@ class ReminderDigest(models.Model):
     """The one mail a day of a user who chose the daily digest: which day (in their own
     time zone) it covers, when a process claimed it and when it was sent. One row per
     user and day makes two workers send it once; a claim that never reached ``sent_at``
-    belonged to a process that died and is taken over."""
+    belonged to a process that died and is taken over. A failure is handled as a
+    reminder's mail is: tried again from ``retry_at`` when it may pass, given up
+    (``failed_at``) when the server refused it for good; ``error`` is the server's reply."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminder_digests"
@@ -157,6 +170,10 @@ class ReminderDigest(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     reminder_count = models.PositiveIntegerField(default=0)
+    failures = models.PositiveSmallIntegerField(default=0)
+    retry_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-day", "user_id"]
@@ -169,7 +186,8 @@ class ReminderDigest(models.Model):
 
 
 class Notification(models.Model):
-    """Something a user should see: a mention, a reminder, a task given to them. Unread
+    """Something a user should see: a mention, a reminder, a task given to them, a
+    mailbox that needs attention, a mail to them that could not be delivered. Unread
     until ``read_at``; ``url`` is where it leads."""
 
     class Kind(models.TextChoices):
@@ -177,6 +195,7 @@ class Notification(models.Model):
         REMINDER = "reminder", "Reminder"
         TASK_ASSIGNED = "task_assigned", "Task assigned"
         MAILBOX = "mailbox", "Mailbox"
+        MAIL_FAILED = "mail_failed", "Mail not delivered"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"

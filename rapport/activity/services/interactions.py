@@ -9,7 +9,6 @@ identity, ``interaction_capture``: the same validation, the same participants, t
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from django.utils import timezone
 from rapport.access.models import User
 from rapport.activity.models import Interaction, Participant
 from rapport.activity.services import notifications
+from rapport.activity.services.attachments import attachment_files_discard
 from rapport.activity.services.interaction_input import (
     InteractionDraft,
     interaction_validate,
@@ -352,7 +352,8 @@ def interaction_refresh(
 def interaction_delete(
     *, actor: Any, interaction: Interaction, expected_version: int | None = None
 ) -> None:
-    """Delete an interaction with its participants and attachments."""
+    """Delete an interaction with its participants and attachments; the attachments'
+    files are deleted once the transaction commits."""
     current = Interaction.objects.select_for_update().filter(pk=interaction.pk).first()
     if current is None:
         raise Conflict("This interaction has been deleted.")
@@ -360,8 +361,6 @@ def interaction_delete(
     if expected_version is not None and current.version != expected_version:
         raise Conflict("This interaction was changed by someone else since you loaded it.")
     involved = _contacts_of(current.pk)
-    files = [(a.file.storage, str(a.file.name)) for a in current.attachments.all() if a.file]
+    attachment_files_discard(attachments=current.attachments.all())
     current.delete()
-    for storage, name in files:
-        transaction.on_commit(functools.partial(storage.delete, name))
     contacts_refresh_activity(involved)

@@ -1,4 +1,5 @@
-"""Telling users of what concerns them: mentions, reminders, tasks given to them."""
+"""Telling users of what concerns them: mentions, reminders, tasks given to them, mail
+to them that could not be delivered."""
 
 from __future__ import annotations
 
@@ -74,6 +75,34 @@ def notify_reminder(*, reminder: Reminder, body: str = "") -> Notification:
         url=url,
         task_id=reminder.task_id,
         contact_id=reminder.contact_id,
+    )
+
+
+def notify_mail_failed(
+    *,
+    user_id: int,
+    what: str,
+    address: str,
+    reply: str,
+    url: str = "",
+    task_id: int | None = None,
+    contact_id: int | None = None,
+) -> Notification:
+    """Tell a user that a mail to them (``what``: "The reminder mail “…”", "Your
+    reminder digest for …") could not be delivered because the server refused it for
+    good, in the server's own words (``reply``). Called once per mail given up."""
+    return Notification.objects.create(
+        user_id=user_id,
+        kind=Notification.Kind.MAIL_FAILED,
+        title=f"{what} could not be delivered"[:300],
+        body=(
+            f"The mail server refused the mail to {address} and said: {reply}\n"
+            "It will not be sent again. If the address is wrong, ask an administrator "
+            "to correct it."
+        )[:2000],
+        url=url,
+        task_id=task_id,
+        contact_id=contact_id,
     )
 
 

@@ -329,8 +329,9 @@ def make_message(
     body: str = "Just checking in.",
     message_id: str | None = None,
     date: dt.datetime | None = None,
+    attachment: tuple[str, bytes] | None = None,
 ) -> bytes:
-    """An ordinary plain-text message."""
+    """An ordinary plain-text message, with a file (name, bytes) when given."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
@@ -338,4 +339,9 @@ def make_message(
     message["Date"] = format_datetime(date or dt.datetime(2025, 3, 4, 10, 30, tzinfo=dt.UTC))
     message["Message-ID"] = message_id or make_msgid(domain="example.com")
     message.set_content(body)
+    if attachment is not None:
+        name, content = attachment
+        message.add_attachment(
+            content, maintype="application", subtype="octet-stream", filename=name
+        )
     return bytes(message)

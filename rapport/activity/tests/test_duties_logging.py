@@ -41,12 +41,17 @@ def test_an_idle_run_of_every_duty_logs_nothing_at_info(bob, caplog):
     for _ in range(2):
         started = schedule.run_due_duties()
         _next_minute()
-        assert {"activity.reminders.deliver", "activity.reminders.plan"} <= set(started)
+        assert {
+            "activity.reminders.deliver",
+            "activity.reminders.plan",
+            "activity.attachments.sweep",
+        } <= set(started)
     assert _loud(caplog) == []
     debug = [r.getMessage() for r in caplog.records]
     assert "Periodic duty activity.reminders.deliver started" in debug
     assert "No reminders to deliver" in debug
     assert "Reminders planned: nothing new" in debug
+    assert "Attachment files: none to remove (0 looked at)" in debug
     # the queue's own lines about the routine planning task are there, at DEBUG
     queued = [
         r for r in caplog.records if r.name == "django_tasks" and "plan_reminders" in r.getMessage()

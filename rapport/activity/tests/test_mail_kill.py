@@ -1,6 +1,8 @@
 """Real `rapport mail import` and `rapport mail sync` processes killed with SIGKILL half
 way, then run again: every message is stored exactly once, and the import's or the
-mailbox's status says what happened.
+mailbox's status says what happened. The attachment files the killed process wrote
+for messages it never committed are removed by the worker's sweep once a day old; the
+files of stored messages stay.
 
 The child processes use a database of their own: a SQLite file in the test's folder,
 or on PostgreSQL the committed test database itself (``transactional_db``). This
@@ -40,6 +42,7 @@ class Child:
 
     env: dict[str, str]
     query: Callable[[str], list[tuple[Any, ...]]]
+    media: Path
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
@@ -61,6 +64,34 @@ class Child:
     def message_ids(self) -> list[str]:
         """The Message-ID of every email stored, once per row (duplicates stay)."""
         return [row[0] for row in self.query("SELECT message_id FROM activity_interaction")]
+
+    def files(self) -> list[str]:
+        """The attachment files on disk, as rows name them."""
+        folder = self.media / "attachments"
+        if not folder.exists():
+            return []
+        return sorted(
+            p.relative_to(self.media).as_posix() for p in folder.rglob("*") if p.is_file()
+        )
+
+    def held(self) -> list[str]:
+        """The attachment files the stored messages' rows name."""
+        return sorted(row[0] for row in self.query("SELECT file FROM activity_attachment"))
+
+    def age_files(self, days: float) -> None:
+        then = time.time() - days * 86400
+        for name in self.files():
+            os.utime(self.media / name, (then, then))
+
+    def wait_for_files_beyond_rows(self, *, seconds: float = 60) -> None:
+        """Until the process has written files for messages it has not committed."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            on_disk = set(self.files())
+            if on_disk - set(self.held()):
+                return
+            time.sleep(0.01)
+        raise AssertionError("the process never wrote a file beyond what it committed")
 
     def wait_until(self, sql: str, done: Callable[[Any], bool], *, seconds: float = 60) -> Any:
         deadline = time.monotonic() + seconds
@@ -103,7 +134,7 @@ def child(tmp_path: Path, transactional_db: None) -> Iterator[Child]:
                 cursor.execute(sql)
                 return list(cursor.fetchall())
 
-    found = Child(env, query)
+    found = Child(env, query, tmp_path / "media")
     subprocess.run(
         [*RAPPORT, "setup", "--no-demo"],
         env={**env, "RAPPORT_ADMIN_PASSWORD": "a long admin password"},
@@ -119,6 +150,7 @@ def mail(number: int) -> bytes:
         subject=f"Note {number}",
         body=f"Message number {number}.",
         message_id=f"<kill-{number}@example.com>",
+        attachment=(f"note-{number}.bin", f"attachment of message {number}".encode()),
     )
 
 
@@ -146,6 +178,7 @@ def test_an_import_killed_mid_file_stores_every_message_exactly_once_when_resume
     processed = child.wait_until(
         "SELECT processed FROM activity_mailimport", lambda n: n is not None and n >= CHUNK
     )
+    child.wait_for_files_beyond_rows()
     kill(process)
     job_id = str(child.value("SELECT id FROM activity_mailimport"))
     # at once, its heartbeat is still fresh: nobody may take it over yet
@@ -162,8 +195,15 @@ def test_an_import_killed_mid_file_stores_every_message_exactly_once_when_resume
     # what was committed is whole chunks, each counted with its messages
     assert job[1] % CHUNK == 0 and len(stored) == len(set(stored)) == job[1] == job[2]
 
+    # every stored message has its file; the chunk it was killed in left files behind
+    held = child.held()
+    assert len(held) == job[1] and set(held) <= set(child.files())
+    assert set(child.files()) - set(held)
+    # a day later, a worker (any one: the hourly sweep is a duty) removes those
+    child.age_files(days=1.5)
     time.sleep(STALE_SECONDS + 0.5)
     child.run("worker", "--batch")  # marks the dead import stopped, as a running worker does
+    assert child.files() == held
     status, error = child.query("SELECT status, error FROM activity_mailimport")[0]
     assert status == "interrupted"
     assert error.startswith(f"The process running this import stopped after {job[1]} messages")
@@ -177,6 +217,7 @@ def test_an_import_killed_mid_file_stores_every_message_exactly_once_when_resume
         "FROM activity_mailimport"
     )[0]
     assert final == ("done", "", total, total, 0, 0)
+    assert child.files() == child.held() and len(child.held()) == total
 
 
 def test_a_sync_killed_mid_folder_stores_every_message_exactly_once_when_run_again(
@@ -199,6 +240,7 @@ def test_a_sync_killed_mid_folder_stores_every_message_exactly_once_when_run_aga
     child.wait_until(
         "SELECT COUNT(*) FROM activity_mailboxmessage", lambda n: n is not None and n >= 1
     )
+    child.wait_for_files_beyond_rows()
     kill(process)
     again = child.run("mail", "sync", "Work", check=False)  # its heartbeat is still fresh
 
@@ -218,6 +260,12 @@ def test_a_sync_killed_mid_folder_stores_every_message_exactly_once_when_run_aga
     assert "Synced." in rerun.stdout
     assert f"INBOX: {total - recorded} read, {total - recorded} logged" in rerun.stdout
     assert sorted(child.message_ids()) == expected_ids(total)
+    # the batch it was killed in left files behind, which the worker's sweep removes
+    # once they are a day old
+    assert set(child.files()) - set(child.held())
+    child.age_files(days=1.5)
+    child.run("worker", "--batch")
+    assert child.files() == child.held() and len(child.held()) == total
     uids = [row[0] for row in child.query("SELECT uid FROM activity_mailboxmessage ORDER BY uid")]
     assert uids == list(range(1, total + 1))
     mailbox = child.query("SELECT status, last_error, consecutive_failures FROM activity_mailbox")

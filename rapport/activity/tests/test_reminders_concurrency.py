@@ -197,6 +197,7 @@ def test_two_workers_at_once_mail_each_reminder_and_digest_exactly_once(workers,
         "mailed": 0,
         "failed": 0,
         "digests": 0,
+        "refused": 0,
     }
     assert len(smtp.messages) == 15
 
@@ -215,7 +216,13 @@ def test_a_worker_in_the_middle_of_a_send_is_not_overtaken(workers, held_smtp):
     assert held_smtp.arrived.wait(timeout=60), "the first worker never reached the server"
     # its mail is on its way (the server has it and has not answered yet): a second
     # worker comes along and finds the mail claimed
-    assert workers.run("deliver()") == {"notified": 0, "mailed": 0, "failed": 0, "digests": 0}
+    assert workers.run("deliver()") == {
+        "notified": 0,
+        "mailed": 0,
+        "failed": 0,
+        "digests": 0,
+        "refused": 0,
+    }
     held_smtp.release.set()
     assert Workers.result(slow)["mailed"] == 1
     assert len(held_smtp.messages) == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +28,7 @@ from rapport.contacts.models import (
 from rapport.contacts.services import _common as v
 from rapport.contacts.services import search_doc
 from rapport.core import bulk, hooks, policy
-from rapport.core.errors import InvalidInput
+from rapport.core.errors import FieldError, InvalidInput, NotAdmitted
 from rapport.core.locking import retry_once_on_conflict
 from rapport.core.text import fold
 from rapport.duplicates import services as duplicates
@@ -375,9 +375,11 @@ def contact_clean(
 ) -> dict[str, Any]:
     """Validate and normalise without saving anything: the values as they would be stored.
 
-    Raises InvalidInput exactly as contact_create/contact_update would.
+    Raises InvalidInput exactly as contact_create/contact_update would (NotAdmitted
+    included).
     """
     fields, children, tags = _validate(data, actor=actor, current=contact)
+    _admit([newcomer(children, known=contact)])
     owner = fields.pop("owner")
     return {
         **fields,
@@ -425,16 +427,57 @@ def _load(contact_id: int) -> Contact:
     )
 
 
+def newcomer(
+    children: Mapping[str, Sequence[Mapping[str, Any]]], *, known: Contact | None = None
+) -> hooks.Newcomer:
+    """The email addresses and numbers of validated input that ``known`` (a contact
+    being changed) does not have yet, with their input paths, for ``hooks.contacts_admitting``."""
+    have_emails: set[str] = set()
+    have_phones: set[str] = set()
+    if known is not None:
+        have_emails = set(Email.objects.filter(contact=known).values_list("address_key", flat=True))
+        have_phones = set(Phone.objects.filter(contact=known).values_list("e164", flat=True))
+    emails = [
+        (row["address_key"], f"emails[{i}].address")
+        for i, row in enumerate(children.get("emails", []))
+        if row["address_key"] not in have_emails
+    ]
+    phones = [
+        (row["e164"], f"phones[{i}].number")
+        for i, row in enumerate(children.get("phones", []))
+        if row["e164"] not in have_phones
+    ]
+    return hooks.Newcomer(
+        emails=tuple(e for e, _ in emails),
+        phones=tuple(p for p, _ in phones),
+        email_paths=tuple(path for _, path in emails),
+        phone_paths=tuple(path for _, path in phones),
+    )
+
+
+def _admit(
+    newcomers: Sequence[hooks.Newcomer], *, prefix: Callable[[int], str] | None = None
+) -> None:
+    """Raise NotAdmitted (nothing saved) when a listener refuses one of ``newcomers``."""
+    refusals = hooks.contacts_admitting(newcomers)
+    if refusals:
+        raise NotAdmitted(
+            [FieldError((prefix(r.index) if prefix else "") + r.path, r.message) for r in refusals]
+        )
+
+
 @retry_once_on_conflict
 @transaction.atomic
 def contact_create(*, actor: Any, data: Mapping[str, Any], via: str = "ui") -> Contact:
     """Validate and save a new contact with its emails, phones, addresses, links and tags.
 
     Raises NotPermitted when the actor may not add contacts, InvalidInput (nothing saved)
-    listing every invalid field by path.
+    listing every invalid field by path, NotAdmitted (an InvalidInput) when an email
+    address or number belongs to someone on the suppression list.
     """
     policy.require(actor, "contacts.add")
     fields, children, tags = _validate(data, actor=actor, current=None)
+    _admit([newcomer(children)])
     if fields["owner"] is None and getattr(actor, "pk", None):
         fields["owner"] = actor
     tag_objects = v.ensure_tags(tags) if tags else []
@@ -487,7 +530,9 @@ def contact_update(
 ) -> Contact:
     """Change a contact. ``partial`` keeps fields that were not sent; a full update clears them.
 
-    Raises Conflict when ``expected_version`` no longer matches (someone else saved first).
+    Raises Conflict when ``expected_version`` no longer matches (someone else saved
+    first), NotAdmitted when a new email address or number belongs to someone on the
+    suppression list.
     """
     policy.require(actor, "contacts.change", contact)
     v.lock_version(Contact, contact.pk, expected_version)
@@ -503,6 +548,8 @@ def contact_update(
             **data,
         }
     fields, children, tags = _validate(data, actor=actor, current=before_obj)
+    if "emails" in data or "phones" in data:
+        _admit([newcomer(children, known=before_obj)])
     for key, value in fields.items():
         setattr(before_obj, key, value)
     before_obj.sort_name = _sort_key(fields)
@@ -580,6 +627,10 @@ class ContactDraft:
     def external_ids(self) -> list[tuple[str, str]]:
         return [(row["source"], row["value"]) for row in self.children["external_ids"]]
 
+    @property
+    def newcomer(self) -> hooks.Newcomer:
+        return newcomer(self.children)
+
 
 def contact_draft(
     *,
@@ -628,9 +679,12 @@ def contacts_create(
     organization) would have stored, history included, one entry per contact; returns
     the new contacts' ids in the drafts' order (each draft's ``contact_id``). Drafts
     must not claim the same external id as each other; raises NotPermitted, or
-    InvalidInput when they do.
+    InvalidInput when they do, NotAdmitted (``drafts[i].emails[j].address``) when one
+    draft's address or number is on the suppression list (importers ask
+    ``hooks.contacts_admitting`` about ``ContactDraft.newcomer`` first).
     """
     policy.require(actor, "contacts.add")
+    _admit([d.newcomer for d in drafts], prefix=lambda i: f"drafts[{i}].")
     if any(d.organization is not None for d in drafts):
         policy.require(actor, "affiliations.change")
     claimed: dict[tuple[str, str], int] = {}

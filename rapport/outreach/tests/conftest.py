@@ -18,6 +18,21 @@ from rapport.outreach.services.preferences import (
 
 MakeContact = Callable[..., Contact]
 
+# The purposes these tests name, on legitimate interest: allowed unless the person
+# withdrew or objected, so the gate's other steps decide (the consent step itself is
+# tested in rapport/consent/tests and below where a test records consent).
+PURPOSES = ("news", "newsletter", "sales", "support", "updates")
+
+
+@pytest.fixture(autouse=True)
+def purposes(db) -> None:
+    from rapport.consent.models import Purpose
+
+    for key in PURPOSES:
+        Purpose.objects.get_or_create(
+            key=key, defaults={"name": key.title(), "lawful_basis": "legitimate_interest"}
+        )
+
 
 @pytest.fixture
 def make_contact(alice) -> MakeContact:

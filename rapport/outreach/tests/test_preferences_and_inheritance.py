@@ -150,7 +150,9 @@ def test_every_step_is_reported_in_order_even_when_all_allow(make_contact):
         "frequency_cap",
         "cool_off",
     ]
-    assert decision.reasons[0].text == "No consent rules yet."
+    assert decision.reasons[0].text == (
+        "“Updates” rests on legitimate interest and they have not objected."
+    )
 
 
 def test_a_persons_own_holiday_choice_keeps_public_holidays_free(make_contact):

@@ -306,3 +306,17 @@ def test_an_unreachable_server_is_retried_with_a_back_off(bob, make_contact, ser
     assert message.status == "queued" and message.tries == 1
     assert "Connection" in message.last_error or "refused" in message.last_error.lower()
     assert message.next_try_at > timezone.now() + dt.timedelta(seconds=90)
+
+
+def test_erasing_the_person_removes_the_messages_sent_to_them(
+    bob, alice, make_contact, service, smtp: Inbox
+):
+    from rapport.privacy.services.erasure import contact_erase, erasure_preview
+
+    ann = make_contact("Ann Lee", email="ann@example.com")
+    sending.message_send(actor=bob, contact=ann, purpose="service", subject="Hi", body_text="x")
+    assert OutboundMessage.objects.filter(to_address="ann@example.com").count() == 1
+    preview = erasure_preview(actor=alice, contact_id=ann.pk)
+    contact_erase(actor=alice, contact_id=ann.pk, confirmation=preview.confirmation)
+    assert not OutboundMessage.objects.filter(to_address="ann@example.com").exists()
+    assert not ContactAttempt.objects.filter(contact_id=ann.pk).exists()

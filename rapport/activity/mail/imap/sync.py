@@ -65,6 +65,7 @@ from rapport.activity.models import (
     MailboxMessage,
     Notification,
 )
+from rapport.activity.services.attachments import atomic_with_files
 from rapport.activity.services.participants import Directory
 from rapport.core import jobs
 from rapport.env import env_int
@@ -432,7 +433,7 @@ def _commit(
     transaction that commits only while this process still holds the mailbox."""
     records: list[MailboxMessage] = []
     outcomes: list[str] = []
-    with transaction.atomic():
+    with atomic_with_files():
         claim.confirm()
         present = [uid for uid in uids if (bodies.get(uid) or heads.get(uid)) is not None]
         captured = dict(
@@ -491,7 +492,7 @@ def _capture_many(raws: list[bytes], mailbox: Mailbox, directory: Directory) -> 
     run.prepare(readings)
     mark = run.mark()
     try:
-        with transaction.atomic():
+        with atomic_with_files():
             outcomes = [
                 mail_capture(
                     raw,
@@ -513,7 +514,7 @@ def _capture_many(raws: list[bytes], mailbox: Mailbox, directory: Directory) -> 
 
 def _capture_one(raw: bytes, mailbox: Mailbox, directory: Directory) -> MailOutcome:
     try:
-        with transaction.atomic():
+        with atomic_with_files():
             outcome = mail_capture(
                 raw,
                 owner=mailbox.owner,
