@@ -15,20 +15,20 @@ pytestmark = pytest.mark.django_db
 
 
 def test_export_for_a_purpose_leaves_out_blocked_contacts(alice, make_contact):
-    make_purpose(alice, "newsletter", is_marketing=True)
+    make_purpose(alice, "bulletin", is_marketing=True)
     ann = make_contact("Ann Lee", email="ann@example.com")
     bea = make_contact("Bea Roy", email="bea@example.com")
     make_contact("Cy Park", email="cy@example.com")  # never agreed
     dee = make_contact("Dee Moss", email="dee@example.com", channels={"email": "refused"})
     for who in (ann, bea, dee):
-        record(alice, who, "grant", method="checkbox")
-    record(alice, bea, "withdraw", method="email")
+        record(alice, who, "grant", purpose="bulletin", method="checkbox")
+    record(alice, bea, "withdraw", purpose="bulletin", method="email")
 
     plain = io.StringIO()
     call_command("export", "--as", "alice", "--format", "csv", stdout=plain)
     campaign = io.StringIO()
     call_command(
-        "export", "--as", "alice", "--format", "csv", "--purpose", "newsletter", stdout=campaign
+        "export", "--as", "alice", "--format", "csv", "--purpose", "bulletin", stdout=campaign
     )
 
     def names(out: io.StringIO) -> set[str]:
@@ -48,13 +48,11 @@ def test_the_export_api_takes_a_purpose(alice, make_contact):
 
     from rapport.conftest import bearer
 
-    make_purpose(alice, "newsletter", is_marketing=True)
+    make_purpose(alice, "bulletin", is_marketing=True)
     ann = make_contact("Ann Lee", email="ann@example.com")
     make_contact("Cy Park", email="cy@example.com")
-    record(alice, ann, "grant", method="checkbox")
-    response = Client().get(
-        "/api/v1/exports/contacts?format=csv&purpose=newsletter", **bearer(alice)
-    )
+    record(alice, ann, "grant", purpose="bulletin", method="checkbox")
+    response = Client().get("/api/v1/exports/contacts?format=csv&purpose=bulletin", **bearer(alice))
     assert response.status_code == 200
     body = b"".join(response.streaming_content).decode()
     assert "Ann Lee" in body and "Cy Park" not in body

@@ -22,17 +22,17 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def newsletter(alice):
-    return make_purpose(alice, "newsletter", is_marketing=True)
+    return make_purpose(alice, "bulletin", is_marketing=True)
 
 
 @pytest.fixture
 def sent(bob, alice, make_contact, newsletter, smtp: Inbox):
     ann = make_contact("Ann Lee", email="ann@example.com")
-    record(alice, ann, "grant", method="checkbox")
+    record(alice, ann, "grant", purpose="bulletin", method="checkbox")
     result = sending.message_send(
         actor=bob,
         contact=ann,
-        purpose="newsletter",
+        purpose="bulletin",
         subject="News",
         body_text="Hello",
         kind="bulk",
@@ -50,7 +50,7 @@ def _unsubscribe_url(mail) -> str:
 
 def _allowed(contact) -> bool:
     return consent_verdict(
-        contact_id=contact.pk, purpose="newsletter", channel="email", at=timezone.now()
+        contact_id=contact.pk, purpose="bulletin", channel="email", at=timezone.now()
     ).allowed
 
 
@@ -111,7 +111,7 @@ def test_the_preference_page_changes_channels_hours_and_topics_as_the_person(sen
     client = Client(enforce_csrf_checks=True)
     page = client.get(url)
     assert page.status_code == 200
-    assert b'name="topics" value="newsletter" checked' in page.content
+    assert b'name="topics" value="bulletin" checked' in page.content
     token = page.cookies["csrftoken"].value
     form = {
         "csrfmiddlewaretoken": token,
@@ -121,7 +121,7 @@ def test_the_preference_page_changes_channels_hours_and_topics_as_the_person(sen
     }
     saved = client.post(url, form)
     assert saved.status_code == 200, saved.content
-    assert b"Unsubscribed: newsletter" in saved.content
+    assert b"Unsubscribed: bulletin" in saved.content
     prefs = ContactPreferences.objects.get(contact=ann)
     assert (prefs.sms, prefs.email, prefs.language) == ("refused", "", "fr")
     assert prefs.hours is not None
@@ -137,9 +137,7 @@ def test_the_preference_page_needs_its_csrf_token_and_names_bad_hours(sent):
     client = Client(enforce_csrf_checks=True)
     assert client.post(url, {"language": "fr"}).status_code == 403
     token = client.get(url).cookies["csrftoken"].value
-    bad = client.post(
-        url, {"csrfmiddlewaretoken": token, "hours_tue": "9h", "topics": "newsletter"}
-    )
+    bad = client.post(url, {"csrfmiddlewaretoken": token, "hours_tue": "9h", "topics": "bulletin"})
     assert bad.status_code == 422
     assert not ContactPreferences.objects.filter(contact=ann).exists()
 
@@ -148,7 +146,7 @@ def test_unsubscribing_from_everything_objects_to_direct_marketing(sent):
     ann, mail = sent
     url = _preference_url(mail)
     client = Client()
-    client.post(url, {"topics": "newsletter", "unsubscribe_all": "yes"})
+    client.post(url, {"topics": "bulletin", "unsubscribe_all": "yes"})
     actions = list(ConsentEvent.objects.order_by("seq").values_list("action", flat=True))
     assert actions[-2:] == ["withdraw", "object_marketing"]
     assert not _allowed(ann)
@@ -159,5 +157,5 @@ def test_the_preference_page_is_rate_limited(sent, settings):
     settings.RAPPORT_PREFERENCE_PAGE_LIMIT = 2
     url = _preference_url(mail)
     client = Client()
-    codes = [client.post(url, {"topics": "newsletter"}).status_code for _ in range(3)]
+    codes = [client.post(url, {"topics": "bulletin"}).status_code for _ in range(3)]
     assert codes == [200, 200, 429]

@@ -31,7 +31,7 @@ def api(bob):
 
 @pytest.fixture
 def newsletter(alice):
-    return make_purpose(alice, "newsletter", is_marketing=True)
+    return make_purpose(alice, "bulletin", is_marketing=True)
 
 
 @pytest.fixture
@@ -61,13 +61,13 @@ def test_a_sent_mail_carries_its_message_id_preference_link_and_one_click_unsubs
 ):
     client, auth = api
     ann = make_contact("Ann Lee", email="ann@example.com")
-    record(alice, ann, "grant", method="checkbox")
+    record(alice, ann, "grant", purpose="bulletin", method="checkbox")
     response = post(
         client,
         auth,
         {
             "contact": ann.pk,
-            "purpose": "newsletter",
+            "purpose": "bulletin",
             "subject": "News for {{ contact.given_name }}",
             "body_text": "Hello {{ contact.given_name }},\nour news.",
         },
@@ -128,7 +128,7 @@ def test_a_blocked_send_answers_409_with_the_reasons_and_sends_nothing(
     response = post(
         client,
         auth,
-        {"contact": ann.pk, "purpose": "newsletter", "subject": "Hi", "body_text": "x"},
+        {"contact": ann.pk, "purpose": "bulletin", "subject": "Hi", "body_text": "x"},
     )
     assert response.status_code == 409, response.content
     data = response.json()
@@ -186,17 +186,17 @@ def test_a_withdrawal_before_delivery_stops_the_queued_message(
     client, auth = api
     hours, opens = window_later()
     ann = make_contact("Ann Lee", email="ann@example.com", time_zone="UTC", hours=hours)
-    record(alice, ann, "grant", method="checkbox")
+    record(alice, ann, "grant", purpose="bulletin", method="checkbox")
     body = {
         "contact": ann.pk,
-        "purpose": "newsletter",
+        "purpose": "bulletin",
         "subject": "Hi",
         "body_text": "x",
         "when": "next_allowed",
     }
     queued = post(client, auth, body).json()
     assert queued["status"] == "queued"
-    record(alice, ann, "withdraw", method="email")
+    record(alice, ann, "withdraw", purpose="bulletin", method="email")
     assert sending.messages_deliver(now=opens + dt.timedelta(minutes=1)) == {
         "blocked_at_delivery": 1
     }
