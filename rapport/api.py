@@ -157,6 +157,7 @@ api.add_router("/purposes", "rapport.consent.api.purposes.router")
 api.add_router("/", "rapport.consent.api.events.contact_router")
 api.add_router("/consent-events", "rapport.consent.api.events.router")
 api.add_router("/", "rapport.outreach.api.preferences.router")
+api.add_router("/", "rapport.outreach.api.messages.router")
 api.add_router("/privacy", "rapport.privacy.api.router")
 api.add_router("/", "rapport.privacy.api.contact_router")
 

@@ -231,6 +231,15 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Rapport <rapport@localhost>"
 # The address people open Rapport at (https://crm.example.com), for links in mail.
 RAPPORT_BASE_URL = env_str("RAPPORT_BASE_URL", "").rstrip("/")
 
+# Outbound email to contacts (docs/outreach.md, "Sending"): the From address (default
+# DEFAULT_FROM_EMAIL), the mailbox a List-Unsubscribe mailto: points at (default the From
+# address), how long the preference and unsubscribe links in a mail stay valid, and how
+# many preference-page changes one client address may make per hour.
+RAPPORT_MAIL_FROM = env_str("RAPPORT_MAIL_FROM", "")
+RAPPORT_UNSUBSCRIBE_MAILTO = env_str("RAPPORT_UNSUBSCRIBE_MAILTO", "")
+RAPPORT_LINK_DAYS = env_int("RAPPORT_LINK_DAYS", 365)
+RAPPORT_PREFERENCE_PAGE_LIMIT = env_int("RAPPORT_PREFERENCE_PAGE_LIMIT", 30)
+
 # Public double opt-in sign-up forms (docs/consent.md): submissions per client address
 # within the window, how long a loaded form and a mailed confirmation link stay valid,
 # and the sites allowed to embed a form in a frame (CSP frame-ancestors; none: the

@@ -89,6 +89,7 @@ class Method(models.TextChoices):
     PAPER = "paper", "On paper"
     EMAIL = "email", "In an email"
     LINK = "link", "Clicked a link"
+    ONE_CLICK = "one_click", "One-click unsubscribe (RFC 8058)"
     SYSTEM = "system", "By Rapport (retention)"
 
 

@@ -56,6 +56,7 @@ _WRITE = {
     "tasks.delete",
     "attempts.add",
     "consent.record",
+    "messages.send",
 }
 _ADMIN = {
     "tags.manage",
@@ -65,6 +66,7 @@ _ADMIN = {
     "calling_rules.manage",
     "purposes.manage",
     "consent.maintain",
+    "templates.manage",
     # Privacy requests are admins' work: an export holds everything about the person,
     # private notes included (which only admins see), and an erasure cannot be undone.
     "privacy.export",

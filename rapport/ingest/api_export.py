@@ -60,6 +60,12 @@ class ContactExportParams(Schema):
         max_length=MAX_SELECTION,
         description="Export only these contacts (a selection); repeatable, at most 10,000.",
     )
+    purpose: str = Field(
+        "",
+        description="An export for a campaign: leave out whoever may not be contacted for "
+        "this purpose (its key) now, through the contact gate.",
+    )
+    channel: str = Field("email", description="The campaign's channel, with purpose.")
 
 
 def _file_schema(content_type: str) -> dict[str, Any]:
@@ -93,6 +99,8 @@ def export_contacts(request: HttpRequest, params: Query[ContactExportParams]) ->
         q=params.q,
         filters=filters,
         ids=params.id or None,
+        purpose=params.purpose,
+        channel=params.channel,
     )
     response: StreamingHttpResponse = streaming_download(export)
     return response

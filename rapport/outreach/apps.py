@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from importlib import import_module
 from typing import Any
 
@@ -25,7 +26,7 @@ class OutreachConfig(AppConfig):
     verbose_name = "Outreach"
 
     def ready(self) -> None:
-        from rapport.core import hooks, listing, panels
+        from rapport.core import hooks, listing, panels, subjects
         from rapport.core.schedule import register_duty
 
         # where a contact is (time zone, country) follows their addresses and phones
@@ -38,6 +39,22 @@ class OutreachConfig(AppConfig):
         from rapport.outreach.models.reach import SWEEP_EVERY
 
         register_duty("outreach.reach", SWEEP_EVERY, _later(f"{reach}:reach_sweep"))
+        # queued messages go out when the gate's window opens (asked again then)
+        register_duty(
+            "outreach.messages",
+            timedelta(minutes=1),
+            _later("rapport.outreach.tasks:deliver_duty"),
+        )
+
+        # privacy requests: messages sent, attempts and preferences are the person's data
+        subjects.register_provider("outreach", "rapport.outreach.subject_data:PROVIDER")
+
+        # exports made for a campaign leave out whoever the gate would not let through
+        from rapport.core.audiences import register_audience_filter
+
+        register_audience_filter(
+            _later("rapport.outreach.selectors.reachable:contacts_for_campaign")
+        )
 
         # "Email OK now · Phone from Tue 09:00" on contact pages and in the contact list
         panels.register_panels("contact", _later("rapport.outreach.views.panels:contact_panels"))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rapport.outreach.views import preferences, rules
+from rapport.outreach.views import preferences, public, rules
 
 app_name = "outreach"
 
@@ -17,6 +17,9 @@ urlpatterns = [
         name="organization_preferences",
     ),
     path("settings/calling-rules/", rules.rule_list, name="rules"),
+    # public: no sign-in (see rapport.access.middleware); the signed token is the key
+    path("public/u/<str:token>/", public.unsubscribe, name="unsubscribe"),
+    path("public/p/<str:token>/", public.preferences, name="public_preferences"),
     path("settings/calling-rules/new/", rules.rule_edit, name="rule_create"),
     path("settings/calling-rules/<int:pk>/", rules.rule_edit, name="rule_edit"),
     path("settings/calling-rules/<int:pk>/delete/", rules.rule_delete, name="rule_delete"),

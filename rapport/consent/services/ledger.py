@@ -408,6 +408,29 @@ def consent_record(
     return event
 
 
+def consent_record_by_person(
+    *,
+    contact_id: int,
+    data: Mapping[str, Any],
+    source: str,
+    reference: str = "",
+) -> ConsentEvent:
+    """Append one event the person gave themselves through a signed link Rapport sent
+    them (the public preference page, a one-click unsubscribe): no staff member records
+    it, so no permission is checked — the caller has checked the link. ``source`` is
+    ``preference_page`` or ``email_link``; ``data`` as for ``consent_record`` (with
+    ``ip_address`` and ``user_agent`` as evidence). Raises Contact.DoesNotExist,
+    InvalidInput (nothing written)."""
+    if source not in (Source.PREFERENCE_PAGE, Source.EMAIL_LINK):
+        raise InvalidInput.single("source", "Only the preference page or an email link.")
+    _require_contact(contact_id)
+    draft = consent_draft(contact_id=contact_id, data=data, source=source, actor=None)
+    draft.source_ref = reference or draft.source_ref
+    with transaction.atomic():
+        [event] = _append.append([draft])
+    return event
+
+
 def _source_ref(source: str, actor: Any, via: str) -> str:
     username = actor.get_username() if getattr(actor, "pk", None) else ""
     if source == Source.API:

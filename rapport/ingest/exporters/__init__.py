@@ -109,8 +109,12 @@ def contacts_export(
     chunk_size: int = CHUNK_SIZE,
     now: dt.datetime | None = None,
     serial_chunks: int = SERIAL_CHUNKS,
+    purpose: str = "",
+    channel: str = "email",
 ) -> Export:
     """Export the contacts the list shows for ``q`` and ``filters`` (and ``ids``, when given).
+    With ``purpose`` (an export made for a campaign) whoever may not be contacted for it
+    on ``channel`` now is left out (the contact gate's bulk form, ``core.audiences``).
 
     Raises NotPermitted unless the actor may export contacts, InvalidInput for an unknown
     format, a bad filter or too large a selection. Nothing is read until ``chunks`` is
@@ -128,6 +132,10 @@ def contacts_export(
         )
     _check_times(filters)
     qs = contacts_matching(q=q, filters=filters, ids=ids)
+    if purpose:
+        from rapport.core.audiences import audience_filter
+
+        qs = audience_filter(qs, purpose=purpose, channel=channel, at=now or timezone.now())
     stamp = timezone.localtime(now or timezone.now()).strftime("%Y%m%d-%H%M")
     filename = f"contacts-{stamp}.{spec.extension}"
     data: Iterator[bytes]

@@ -3,6 +3,11 @@ defaults, frequency caps, the legal calling rules, the log of every attempt, and
 each contact is (time zone, country) as the bulk decision reads it."""
 
 from rapport.outreach.models.attempts import ContactAttempt
+from rapport.outreach.models.messages import (
+    MessageTemplate,
+    MessageTemplateTranslation,
+    OutboundMessage,
+)
 from rapport.outreach.models.preferences import (
     ContactPreferences,
     FrequencyCap,
@@ -17,6 +22,9 @@ __all__ = [
     "ContactPreferences",
     "ContactReach",
     "FrequencyCap",
+    "MessageTemplate",
+    "MessageTemplateTranslation",
+    "OutboundMessage",
     "OrganizationPreferences",
     "ReachProfile",
 ]

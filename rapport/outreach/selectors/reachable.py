@@ -275,3 +275,22 @@ def contacts_reachable_filter(queryset: QuerySet[Any], value: str) -> QuerySet[A
     if value not in CHANNELS:
         raise InvalidInput.single("reachable", f"Must be one of: {', '.join(CHANNELS)}.")
     return contacts_reachable(queryset, channel=value, purpose="", at=timezone.now())
+
+
+def contacts_for_campaign(
+    queryset: QuerySet[Contact], *, purpose: str, channel: str, at: dt.datetime
+) -> QuerySet[Contact]:
+    """The audience filter exports call (``core.audiences``): ``contacts_reachable`` for
+    a purpose that exists; an unknown purpose or channel is an InvalidInput naming it."""
+    from rapport.consent.models import Purpose
+    from rapport.core.errors import FieldError, InvalidInput
+    from rapport.outreach.channels import CHANNELS
+
+    errors = []
+    if channel not in CHANNELS:
+        errors.append(FieldError("channel", f"Must be one of: {', '.join(CHANNELS)}."))
+    if not isinstance(purpose, str) or not Purpose.objects.filter(key=purpose).exists():
+        errors.append(FieldError("purpose", f"There is no purpose “{purpose}”."))
+    if errors:
+        raise InvalidInput(errors)
+    return contacts_reachable(queryset, channel=channel, purpose=purpose, at=at)

@@ -210,6 +210,35 @@ def contact_preferences_set(
     overwriting a change the caller has not seen: Conflict. Raises InvalidInput naming
     every bad field (nothing saved), NotPermitted without contacts.change."""
     policy.require(actor, "contacts.change", contact)
+    return _contact_preferences_write(
+        actor=actor, contact=contact, data=data, expected_version=expected_version, via=via
+    )
+
+
+@transaction.atomic
+def contact_preferences_set_by_person(
+    *, contact: Contact, data: Mapping[str, Any], expected_version: int | None = None
+) -> ContactPreferences:
+    """The person's own change, from the public preference page their signed link opens
+    (no user; the change history says "preference page"). Same checks and errors as
+    ``contact_preferences_set``, no permission: the caller checked the link."""
+    return _contact_preferences_write(
+        actor=None,
+        contact=contact,
+        data=data,
+        expected_version=expected_version,
+        via="preference_page",
+    )
+
+
+def _contact_preferences_write(
+    *,
+    actor: Any,
+    contact: Contact,
+    data: Mapping[str, Any],
+    expected_version: int | None,
+    via: str,
+) -> ContactPreferences:
     checked = _check(data, allowed=CONTACT_FIELDS)
     Contact.objects.select_for_update().filter(pk=contact.pk).values_list("pk").first()
     current = ContactPreferences.objects.filter(contact_id=contact.pk).first()

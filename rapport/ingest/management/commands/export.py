@@ -68,6 +68,16 @@ class Command(RecordCommand):
         parser.add_argument(
             "--id", dest="ids", type=int, action="append", help="Only this record (repeatable)."
         )
+        parser.add_argument(
+            "--purpose",
+            help="An export for a campaign: leave out whoever may not be contacted for this "
+            "purpose now (the contact gate: consent, preferences, hours, caps).",
+        )
+        parser.add_argument(
+            "--channel",
+            default="email",
+            help="The channel the campaign uses, with --purpose (default email).",
+        )
         parser.add_argument("--output", "-o", help="Write here instead of standard output.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -79,6 +89,8 @@ class Command(RecordCommand):
         for name in _CONTACT_ONLY if organizations else _ORGANIZATION_ONLY:
             if options[name] is not None:
                 raise CommandError(f"--{name} filters {other}, not {kind}.")
+        if organizations and options["purpose"]:
+            raise CommandError("--purpose filters contacts, not organizations.")
         if options["format"] == "xlsx" and not options["output"] and sys.stdout.isatty():
             raise CommandError("An XLSX file is binary: give --output FILE or redirect stdout.")
         country = (options["country"] or "").upper() or None
@@ -108,6 +120,11 @@ class Command(RecordCommand):
             q=options["query"],
             filters=filters,
             ids=options["ids"],
+            **(
+                {"purpose": options["purpose"], "channel": options["channel"]}
+                if options["purpose"]
+                else {}
+            ),
         )
         count_bytes = 0
         if options["output"]:
