@@ -183,6 +183,7 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
                 "consent:purposes",
                 ("consent:purpose*",),
                 action="consent.view",
+            ),
             NavItem(
                 "Records of processing",
                 "privacy:records",
