@@ -25,9 +25,11 @@ class OutreachConfig(AppConfig):
     verbose_name = "Outreach"
 
     def ready(self) -> None:
-        from rapport.core import hooks, listing, panels
+        from rapport.core import hooks, listing, panels, subjects
         from rapport.core.schedule import register_duty
 
+        # subject access exports and erasures: preferences, attempts, where they are
+        subjects.register_provider("outreach", "rapport.outreach.subject_data:PROVIDER")
         # where a contact is (time zone, country) follows their addresses and phones
         reach = "rapport.outreach.services.reach"
         hooks.on_contacts_saved(_later(f"{reach}:reach_after_contacts_saved"))
