@@ -25,7 +25,7 @@ class ConsentConfig(AppConfig):
     label = "consent"
 
     def ready(self) -> None:
-        from rapport.core import hooks, panels
+        from rapport.core import hooks, panels, subjects
         from rapport.core.schedule import register_duty
 
         ledger = "rapport.consent.services.ledger"
@@ -33,6 +33,9 @@ class ConsentConfig(AppConfig):
         # their own contacts when the merge is undone); the rows themselves never change
         hooks.on_contacts_merged(_later(f"{ledger}:consent_after_merge"))
         hooks.on_contacts_unmerged(_later(f"{ledger}:consent_after_unmerge"))
+        # subject access exports and erasures reach the ledger (forgetting a person
+        # destroys their data key: the rows stay, unreadable)
+        subjects.register_provider("consent", "rapport.consent.subject_data:PROVIDER")
         # a new installation's demo gets purposes and a consent history
         hooks.on_demo_loaded(_later("rapport.consent.demo:demo_consent_load"))
         # the consent box on a contact's page

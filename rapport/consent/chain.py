@@ -43,7 +43,8 @@ HASHED_FIELDS = (
     "confirms_id",
     "recorded_by_id",
     "recorded_by_name",
-    "note",
+    "reference_sealed",
+    "note_sealed",
     "prev_hash",
 )
 

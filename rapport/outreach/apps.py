@@ -29,6 +29,8 @@ class OutreachConfig(AppConfig):
         from rapport.core import hooks, listing, panels, subjects
         from rapport.core.schedule import register_duty
 
+        # subject access exports and erasures: messages, preferences, attempts, where they are
+        subjects.register_provider("outreach", "rapport.outreach.subject_data:PROVIDER")
         # where a contact is (time zone, country) follows their addresses and phones
         reach = "rapport.outreach.services.reach"
         hooks.on_contacts_saved(_later(f"{reach}:reach_after_contacts_saved"))
@@ -45,9 +47,6 @@ class OutreachConfig(AppConfig):
             timedelta(minutes=1),
             _later("rapport.outreach.tasks:deliver_duty"),
         )
-
-        # privacy requests: messages sent, attempts and preferences are the person's data
-        subjects.register_provider("outreach", "rapport.outreach.subject_data:PROVIDER")
 
         # exports made for a campaign leave out whoever the gate would not let through
         from rapport.core.audiences import register_audience_filter

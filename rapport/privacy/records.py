@@ -5,9 +5,9 @@ with ``register_processing_source``. The built-in source describes contact manag
 itself: the kinds of personal data every area declares (``SubjectProvider.categories``),
 who can reach them (the users by role), and the retention policies. The consent app's
 purposes (name, lawful basis, retention, data categories, recipients) are meant to come
-in as another source::
+in as another source (``consent_purposes`` below)::
 
-    register_processing_source(purposes_as_activities)
+    register_processing_source(consent_purposes)
 
 The controller and its contact come from ``RAPPORT_PRIVACY_CONTROLLER`` and
 ``RAPPORT_PRIVACY_CONTACT``. The record can be read as a page, CSV, HTML or JSON.
@@ -121,6 +121,55 @@ def contact_management() -> list[ProcessingActivity]:
 
 
 register_processing_source(contact_management)
+
+
+def _days(days: int | None) -> str:
+    if not days:
+        return "Until the person withdraws or objects (no retention period set)."
+    years, rest = divmod(days, 365)
+    spelled = f" (about {years} year{'s' if years > 1 else ''})" if years and not rest else ""
+    return f"A grant lasts {days} days{spelled}, then lapses unless given again."
+
+
+def consent_purposes() -> list[ProcessingActivity]:
+    """One entry per purpose of the consent app (archived ones left out): its name,
+    description, lawful basis, retention, data categories and recipients as the admins
+    defined them."""
+    from rapport.consent.models import Purpose
+    from rapport.consent.vocabulary import LawfulBasis
+
+    articles = {
+        "consent": "a",
+        "contract": "b",
+        "legal_obligation": "c",
+        "vital_interest": "d",
+        "public_task": "e",
+        "legitimate_interest": "f",
+    }
+    labels = dict(LawfulBasis.choices)
+    entries = []
+    for purpose in Purpose.objects.filter(archived_at__isnull=True).order_by("name", "id"):
+        basis = purpose.lawful_basis
+        entries.append(
+            ProcessingActivity(
+                name=purpose.name,
+                purposes=purpose.description or purpose.name,
+                lawful_basis=f"{labels.get(basis, basis)} (Art. 6(1)({articles.get(basis, '?')}))"
+                + (" — direct marketing" if purpose.is_marketing else ""),
+                data_subjects="Contacts whose consent or objection for it is recorded, "
+                "and every contact it is used for.",
+                data_categories=[str(c) for c in purpose.data_categories]
+                or ["Contact details used for it; the consent ledger's records"],
+                recipients="; ".join(str(r) for r in purpose.recipients) or _recipients(),
+                retention=_days(purpose.retention_days),
+                security=SECURITY,
+                source=f"Purpose “{purpose.key}” (consent)",
+            )
+        )
+    return entries
+
+
+register_processing_source(consent_purposes)
 
 
 def processing_record(*, actor: Any) -> ProcessingRecord:

@@ -66,6 +66,7 @@ class EventOut(BaseModel):
     valid_until: dt.datetime | None
     source: str
     source_ref: str
+    reference: str
     method: str
     text_version: int | None
     text_sha256: str

@@ -19,10 +19,15 @@ class ConsentEvent(models.Model):
     The person is ``contact_id`` (a plain number, no foreign key: deleting the contact
     must not touch the ledger) and ``subject_key`` (a keyed hash of it). Personal
     evidence — the contact point (``point_sealed``), the IP address and user agent
-    (``evidence_sealed``) — is encrypted with the person's own data key
+    (``evidence_sealed``), the recorder's reference (``reference_sealed``) and note
+    (``note_sealed``) — is encrypted with the person's own data key
     (``ConsentSubject``); forgetting the person deletes that key, and the rows keep
     verifying because the hash covers the ciphertext. ``point_key`` (a hash keyed with
     the same data key) groups rows about one address without revealing it.
+
+    ``source_ref`` says who or what recorded the row (a user and the way in, an API
+    token's owner, a sign-up form, the retention duty) and is kept in clear: it is
+    about the recorder, not the person.
 
     Copies (``purpose_key``, ``lawful_basis``, ``text_sha256``, ``text_version``,
     ``recorded_by_name``) keep each row's meaning when purposes or users change later.
@@ -60,7 +65,10 @@ class ConsentEvent(models.Model):
     )
     recorded_by_id = models.BigIntegerField(null=True, blank=True)
     recorded_by_name = models.CharField(max_length=150, blank=True)
-    note = models.TextField(blank=True)
+    # what the recorder typed (a form number, a call reference; a note): free text that
+    # may name the person, so sealed like the evidence
+    reference_sealed = models.TextField(blank=True)
+    note_sealed = models.TextField(blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 

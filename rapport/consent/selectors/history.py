@@ -1,6 +1,6 @@
 """Reading the ledger for people: a contact's consent at a glance and its history,
-the keyset-paged list of events, each row with its contact point and evidence
-decrypted where the person's key still exists."""
+the keyset-paged list of events, each row with its contact point, evidence, reference
+and note decrypted where the person's key still exists ("(erased)" where it does not)."""
 
 from __future__ import annotations
 
@@ -51,6 +51,7 @@ class EventView:
     source: str
     source_label: str
     source_ref: str
+    reference: str
     method: str
     method_label: str
     text_version: int | None
@@ -117,6 +118,8 @@ def event_view(
     key = key or keys.get(event.contact_id)
     point = _open(key, event.point_sealed, "")
     evidence = _open(key, event.evidence_sealed, {})
+    reference = _open(key, event.reference_sealed, "")
+    note = _open(key, event.note_sealed, "")
     purpose_name = event.purpose.name if event.purpose_id and event.purpose else ""
     text = event.text.body if with_text and event.text_id and event.text else ""
     return EventView(
@@ -136,6 +139,7 @@ def event_view(
         source=event.source,
         source_label=Source(event.source).label if event.source in Source.values else event.source,
         source_ref=event.source_ref,
+        reference=FORGOTTEN if reference is None else reference,
         method=event.method,
         method_label=Method(event.method).label if event.method in Method.values else event.method,
         text_version=event.text_version,
@@ -148,7 +152,7 @@ def event_view(
         confirms=event.confirms_id,
         confirmed_by=confirmed_by,
         recorded_by=event.recorded_by_name,
-        note=event.note,
+        note=FORGOTTEN if note is None else note,
         hash=event.hash,
         prev_hash=event.prev_hash,
     )

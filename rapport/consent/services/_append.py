@@ -46,7 +46,8 @@ class Draft:
     needs_confirmation: bool = False
     confirms: ConsentEvent | None = None
     recorded_by: Any = None
-    note: str = ""
+    reference: str = ""  # what the recorder typed as their reference (sealed)
+    note: str = ""  # sealed
     # a row carried over as it is (the retention duty's expiry of a grant): its
     # already sealed contact point
     point_key: str = ""
@@ -127,7 +128,8 @@ def append(drafts: Iterable[Draft]) -> list[ConsentEvent]:
                 confirms=draft.confirms,
                 recorded_by_id=recorder.pk if recorder else None,
                 recorded_by_name=recorder.get_username() if recorder else "",
-                note=draft.note,
+                reference_sealed=crypto.seal(key, draft.reference) if draft.reference else "",
+                note_sealed=crypto.seal(key, draft.note) if draft.note else "",
                 prev_hash=prev,
             )
             values = {name: getattr(event, name) for name in HASHED_FIELDS}

@@ -319,7 +319,7 @@ def consent_draft(
         point_display=point_display,
         given_at=given_at,
         valid_until=valid_until,
-        source_ref=reference,
+        reference=reference,
         text=text,
         evidence=evidence,
         recorded_by=actor,
@@ -395,8 +395,7 @@ def consent_record(
     _require_contact(contact_id)
     origin = source or SOURCE_BY_VIA.get(via, Source.USER)
     draft = consent_draft(contact_id=contact_id, data=data, source=origin, actor=actor)
-    if not draft.source_ref:
-        draft.source_ref = _source_ref(origin, actor, via)
+    draft.source_ref = _source_ref(origin, actor, via)
     with transaction.atomic():
         if (
             draft.confirms is not None

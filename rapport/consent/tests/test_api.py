@@ -129,7 +129,9 @@ def test_recording_a_consent_returns_the_row_and_the_new_state(client, bob, ann,
         "203.0.113.4",
         1,
     )
-    assert event["source_ref"] == "Web shop checkout" and event["recorded_by"] == "bob"
+    assert event["reference"] == "Web shop checkout" and event["recorded_by"] == "bob"
+    assert event["source_ref"] == "API token of bob"
+    assert "Web shop" not in ConsentEvent.objects.get(pk=event["id"]).reference_sealed
     [line] = body["state"]["purposes"]
     assert line["channels"]["email"]["allowed"] is True
     assert line["channels"]["sms"] == {

@@ -45,11 +45,13 @@ def test_grant_and_withdraw_then_read_the_history(bob, ann, newsletter):
     _run("withdraw", str(ann.pk), "newsletter", "--channel", "sms", "--as", "bob")
     _run("record", str(ann.pk), "--action", "object_marketing", "--method", "email", "--as", "bob")
     grant = ConsentEvent.objects.get(seq=1)
-    assert (grant.source, grant.method, grant.source_ref) == ("user", "paper", "Form 2026-114")
+    assert (grant.source, grant.method, grant.source_ref) == ("user", "paper", "bob (command line)")
+    assert grant.reference_sealed and "2026-114" not in grant.reference_sealed
     history = _run("history", str(ann.pk), "--as", "bob")
     assert "Objects to direct marketing since" in history
     assert "Newsletter (newsletter): Not allowed" in history  # marketing objection
     assert "#1 2026-02-03 10:00 Granted newsletter · Email · On paper" in history
+    assert "ref. Form 2026-114" in history
     data = json.loads(_run("history", str(ann.pk), "--json", "--as", "bob"))
     assert [e["action"] for e in data["history"]] == ["object_marketing", "withdraw", "grant"]
 

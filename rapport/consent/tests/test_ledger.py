@@ -58,12 +58,13 @@ def test_each_event_is_one_row_with_what_the_person_agreed_to(bob, ann, newslett
     text = ConsentText.objects.get(purpose=newsletter)
     assert (row.text_version, row.text_sha256) == (1, text.sha256) and len(text.sha256) == 64
     # personal evidence is kept encrypted, never in the clear
-    for secret in ("203.0.113.9", "Firefox", "ann@example.com"):
-        assert secret not in row.evidence_sealed + row.point_sealed
+    for secret in ("203.0.113.9", "Firefox", "ann@example.com", "trade show"):
+        assert secret not in row.evidence_sealed + row.point_sealed + row.note_sealed
     export = services.consent_subject_export(ann.pk)
     [seen] = export["events"]
     assert seen["point"] == "Ann@example.com"
     assert (seen["ip_address"], seen["user_agent"]) == ("203.0.113.9", "Firefox/140")
+    assert seen["note"] == "Ticked the box at the trade show stand"
     assert seen["text"] == text.body and seen["hash"] == row.hash
 
 
@@ -303,7 +304,7 @@ def test_the_database_refuses_to_change_a_ledger_row_even_through_the_orm(bob, a
         with pytest.raises(IntegrityError) as caught, transaction.atomic():
             attempt()
         assert "append-only" in str(caught.value)
-    event.note = "changed"
+    event.channel = "sms"
     with pytest.raises(IntegrityError, match="cannot be changed"), transaction.atomic():
         event.save()
     with (

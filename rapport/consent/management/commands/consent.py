@@ -170,6 +170,8 @@ class Command(RecordCommand):
                 f"#{event.seq} {event.given_at:%Y-%m-%d %H:%M} {event.action_label}"
                 f" {event.purpose or '(all purposes)'} · {where} · {event.method_label}"
                 f" · {event.source_label}{f' ({event.source_ref})' if event.source_ref else ''}"
+                + (f" · ref. {event.reference}" if event.reference else "")
+                + (f" · {event.note}" if event.note else "")
             )
         if not overview.history:
             self.stdout.write("Nothing recorded.")
