@@ -13,11 +13,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from rapport.contacts.models import Contact, Organization
+from rapport.contacts.normalize import phone_display
 from rapport.core import policy
 from rapport.core.panels import Panel
 from rapport.outreach.channels import CHANNEL_LABELS, CHANNELS
 from rapport.outreach.hours import hours_from_stored
 from rapport.outreach.models import ContactAttempt, ContactPreferences, OrganizationPreferences
+from rapport.outreach.selectors.compose import default_call_purpose
 from rapport.outreach.selectors.glance import contact_glance, glances_for
 
 
@@ -40,6 +42,11 @@ def contact_box_context(request: HttpRequest, contact: Contact) -> dict[str, Any
         ),
         "channels": [(c, CHANNEL_LABELS[c]) for c in CHANNELS],
         "outcomes": ContactAttempt.Outcome.choices,
+        "phones": [
+            {"pk": p.pk, "display": phone_display(p.e164) if p.e164 else p.number, "label": p.label}
+            for p in contact.phones.order_by("-primary", "position", "id")
+        ],
+        "call_purpose": default_call_purpose(),
     }
 
 
