@@ -149,6 +149,7 @@ def test_call_and_sms_open_the_phone_app_when_the_gate_allows_and_log_the_attemp
     page = bob_client.get(f"/contacts/{ann.pk}/").content.decode()
     assert f'action="/contacts/{ann.pk}/reach/call/{phone.pk}/"' in page
     assert f'action="/contacts/{ann.pk}/reach/sms/{phone.pk}/"' in page
+    assert 'href="tel:' not in page  # no way around the gate from the page
     call = bob_client.post(f"/contacts/{ann.pk}/reach/call/{phone.pk}/", {"purpose": "support"})
     assert call.status_code == 302
     assert call.headers["Location"] == "tel:+442079460018"
