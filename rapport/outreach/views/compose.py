@@ -100,8 +100,10 @@ def compose(request: HttpRequest, pk: int) -> HttpResponse:
         "verdict": _verdict(request, contact, "email", values["purpose"].strip()),
         **choices,
     }
-    template = "outreach/_compose_form.html" if is_htmx(request) else "outreach/compose_page.html"
-    return vary_on_htmx(render(request, template, context, status=status))
+    if is_htmx(request):
+        # htmx swaps only 2xx answers: the form with its errors or the block comes as 200
+        return vary_on_htmx(render(request, "outreach/_compose_form.html", context))
+    return vary_on_htmx(render(request, "outreach/compose_page.html", context, status=status))
 
 
 @page
