@@ -239,6 +239,8 @@ RAPPORT_MAIL_FROM = env_str("RAPPORT_MAIL_FROM", "")
 RAPPORT_UNSUBSCRIBE_MAILTO = env_str("RAPPORT_UNSUBSCRIBE_MAILTO", "")
 RAPPORT_LINK_DAYS = env_int("RAPPORT_LINK_DAYS", 365)
 RAPPORT_PREFERENCE_PAGE_LIMIT = env_int("RAPPORT_PREFERENCE_PAGE_LIMIT", 30)
+# the purpose click-to-call and click-to-SMS ask the gate for when the user names none
+RAPPORT_CALL_PURPOSE = env_str("RAPPORT_CALL_PURPOSE", "sales")
 
 # Public double opt-in sign-up forms (docs/consent.md): submissions per client address
 # within the window, how long a loaded form and a mailed confirmation link stay valid,

@@ -179,6 +179,12 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
             ),
             NavItem("Calling rules", "outreach:rules", ("outreach:rule*",)),
             NavItem(
+                "Message templates",
+                "outreach:templates",
+                ("outreach:template*",),
+                action="templates.manage",
+            ),
+            NavItem(
                 "Purposes and consent",
                 "consent:purposes",
                 ("consent:purpose*",),

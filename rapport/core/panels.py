@@ -52,3 +52,35 @@ def panels_for(request: HttpRequest, kind: str, record: Any) -> Panels:
     found.main.sort(key=lambda p: p.order)
     found.side.sort(key=lambda p: p.order)
     return found
+
+
+@dataclass(frozen=True)
+class PhoneAction:
+    """A button beside a phone number on a record's page (Call, SMS): a POST to ``url``.
+    When any is offered, the number is no bare ``tel:`` link, so calls go through it."""
+
+    label: str
+    url: str
+
+
+PhoneActionSource = Callable[[HttpRequest, Any, Any], list[PhoneAction]]
+_phone_sources: list[PhoneActionSource] = []
+
+
+def register_phone_actions(source: PhoneActionSource) -> None:
+    """Call ``source(request, contact, phone)`` for the buttons beside each of a
+    contact's phone numbers."""
+    if source not in _phone_sources:
+        _phone_sources.append(source)
+
+
+def phone_actions_for(
+    request: HttpRequest, contact: Any, phones: Any
+) -> dict[int, list[PhoneAction]]:
+    """The buttons for each of ``phones`` (by pk), from every registered source."""
+    return {
+        phone.pk: [
+            action for source in _phone_sources for action in source(request, contact, phone)
+        ]
+        for phone in phones
+    }

@@ -57,6 +57,8 @@ class OutreachConfig(AppConfig):
 
         # "Email OK now · Phone from Tue 09:00" on contact pages and in the contact list
         panels.register_panels("contact", _later("rapport.outreach.views.panels:contact_panels"))
+        # Call / SMS beside a contact's numbers ask the gate and log the attempt
+        panels.register_phone_actions(_later("rapport.outreach.views.panels:phone_actions"))
         panels.register_panels(
             "organization", _later("rapport.outreach.views.panels:organization_panels")
         )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rapport.outreach.views import preferences, public, rules
+from rapport.outreach.views import compose, preferences, public, rules, templates
 
 app_name = "outreach"
 
@@ -15,6 +15,17 @@ urlpatterns = [
         "organizations/<int:pk>/preferences/",
         preferences.organization_preferences,
         name="organization_preferences",
+    ),
+    path("contacts/<int:pk>/compose/", compose.compose, name="compose"),
+    path("contacts/<int:pk>/compose/verdict/", compose.compose_verdict, name="compose_verdict"),
+    path("contacts/<int:pk>/reach/<str:channel>/<int:phone>/", compose.reach, name="reach"),
+    path("settings/message-templates/", templates.template_list, name="templates"),
+    path("settings/message-templates/new/", templates.template_edit, name="template_create"),
+    path("settings/message-templates/<int:pk>/", templates.template_edit, name="template_edit"),
+    path(
+        "settings/message-templates/<int:pk>/delete/",
+        templates.template_delete,
+        name="template_delete",
     ),
     path("settings/calling-rules/", rules.rule_list, name="rules"),
     # public: no sign-in (see rapport.access.middleware); the signed token is the key

@@ -165,6 +165,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "custom_definitions": selectors.custom_field_list(actor=request.user, target="contact"),
         "affiliations": contact.affiliation_list,
         "panels": panels.panels_for(request, "contact", contact),
+        "phone_actions": panels.phone_actions_for(request, contact, contact.phone_list),
     }
     return render(request, "contacts/contact_detail.html", context)
 

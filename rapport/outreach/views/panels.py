@@ -8,16 +8,18 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from rapport.contacts.models import Contact, Organization
 from rapport.core import policy
-from rapport.core.panels import Panel
+from rapport.core.panels import Panel, PhoneAction
 from rapport.outreach.channels import CHANNEL_LABELS, CHANNELS
 from rapport.outreach.hours import hours_from_stored
 from rapport.outreach.models import ContactAttempt, ContactPreferences, OrganizationPreferences
+from rapport.outreach.selectors.compose import default_call_purpose
 from rapport.outreach.selectors.glance import contact_glance, glances_for
 
 
@@ -40,6 +42,8 @@ def contact_box_context(request: HttpRequest, contact: Contact) -> dict[str, Any
         ),
         "channels": [(c, CHANNEL_LABELS[c]) for c in CHANNELS],
         "outcomes": ContactAttempt.Outcome.choices,
+        "has_phones": contact.phones.exists(),
+        "call_purpose": default_call_purpose(),
     }
 
 
@@ -52,6 +56,16 @@ def contact_panels(request: HttpRequest, contact: Contact) -> list[Panel]:
     if not policy.can(request.user, "contacts.view"):
         return []
     return [Panel(html=contact_box(request, contact), place="side", order=3)]
+
+
+def phone_actions(request: HttpRequest, contact: Contact, phone: Any) -> list[PhoneAction]:
+    """Call and SMS beside each number: through the gate, logged (see views.compose)."""
+    if not policy.can(request.user, "attempts.add"):
+        return []
+    return [
+        PhoneAction("Call", reverse("outreach:reach", args=[contact.pk, "call", phone.pk])),
+        PhoneAction("SMS", reverse("outreach:reach", args=[contact.pk, "sms", phone.pk])),
+    ]
 
 
 def organization_panels(request: HttpRequest, organization: Organization) -> list[Panel]:
