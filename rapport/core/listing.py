@@ -47,7 +47,21 @@ class ListFilter:
     apply: FilterApply
 
 
+@dataclass(frozen=True)
+class ListBulkAction:
+    """An action of the list's bulk bar that another area carries out on its own page:
+    the bar sends the ticked ids (or "all matching" and the list's query) there as
+    ``url`` (a URL name) GET parameters ``id``, ``scope`` and ``query``. Offered to
+    whoever has ``permission``."""
+
+    key: str
+    label: str
+    url: str
+    permission: str
+
+
 _columns: dict[str, dict[str, ListColumn]] = {}
+_bulk_actions: dict[str, dict[str, ListBulkAction]] = {}
 _filters: dict[str, dict[str, ListFilter]] = {}
 
 
@@ -72,3 +86,12 @@ def filters_for(list_name: str) -> list[ListFilter]:
 
 def filter_named(list_name: str, key: str) -> ListFilter | None:
     return _filters.get(list_name, {}).get(key)
+
+
+def register_bulk_action(list_name: str, action: ListBulkAction) -> None:
+    """Offer ``action`` in the bulk bar of ``list_name``; the same key replaces the first."""
+    _bulk_actions.setdefault(list_name, {})[action.key] = action
+
+
+def bulk_actions_for(list_name: str) -> list[ListBulkAction]:
+    return list(_bulk_actions.get(list_name, {}).values())
