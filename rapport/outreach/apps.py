@@ -53,8 +53,8 @@ class OutreachConfig(AppConfig):
             BulkSend,
             running=BulkSend.Status.RUNNING,
             stopped=BulkSend.Status.FAILED,
-            message="rapport.outreach.services.bulk:bulk_send_stopped_message",
-            resume="rapport.outreach.services.bulk:bulk_send_resume",
+            message="rapport.outreach.services.bulk.bulk_send_stopped_message",
+            resume="rapport.outreach.services.bulk.bulk_send_resume",
         )
 
         # privacy requests: messages sent, attempts and preferences are the person's data
