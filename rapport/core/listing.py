@@ -7,7 +7,9 @@ outreach app registers "Reachable now" (a column) and "reachable=<channel>" (a f
 in its ``AppConfig.ready()``. A column renders a whole page of records in one call (so
 it can read what it needs for 25 rows at once); a filter narrows a queryset and raises
 ``InvalidInput`` naming its key for a value it does not know. Filters apply wherever the
-list's filters do: the page, the API, exports and bulk actions.
+list's filters do: the page, the API, exports and bulk actions. A bulk action
+(``register_bulk_action``) is offered in the list's bulk bar and carried out on the
+registering area's own page (outreach: "Send email…").
 """
 
 from __future__ import annotations

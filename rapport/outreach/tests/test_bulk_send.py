@@ -275,3 +275,55 @@ def test_a_bulk_send_whose_worker_is_killed_goes_on_in_the_next_and_sends_nobody
         # at most the message in flight at the kill waits for the stale-claim retry
         assert statuses["sent"] >= people - 1 and len(received) >= people - 1
         assert statuses["sent"] == len(received) or statuses["sending"] == 1
+
+
+def test_the_contact_lists_bulk_bar_sends_email_to_the_ticked_contacts(
+    bob, make_contact, bulletin, alice, smtp: Inbox, django_capture_on_commit_callbacks
+):
+    ann = make_contact("Ann Lee", email="ann@example.com")
+    ben = make_contact("Ben Ode", email="ben@example.com")
+    record(alice, ann, "grant", purpose="bulletin", method="checkbox")
+    record(alice, ben, "grant", purpose="bulletin", method="checkbox")
+    client = Client()
+    client.force_login(bob)
+    listing = client.get("/contacts/").content.decode()
+    assert '<option value="send_email">Send email…</option>' in listing
+    response = client.post(
+        "/contacts/bulk/", {"action": "send_email", "id": [ann.pk], "query": "q=Lee"}
+    )
+    assert response.status_code == 302
+    form = client.get(response["Location"])
+    assert form.status_code == 200
+    assert "Send email to 1 contact" in form.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = client.post(
+            "/outreach/bulk/new/",
+            {
+                "scope": "selected",
+                "id": [ann.pk],
+                "purpose": "bulletin",
+                "subject": "Hello",
+                "body_text": "News",
+                "when": "now",
+            },
+        )
+    assert sent.status_code == 302
+    job = BulkSend.objects.get()
+    assert sent["Location"] == f"/outreach/bulk/{job.pk}/"
+    assert [m["X-Envelope-To"] for m in smtp.messages] == ["ann@example.com"]
+    # a form with a missing subject says so and sends nothing
+    again = client.post(
+        "/outreach/bulk/new/",
+        {"scope": "selected", "id": [ben.pk], "purpose": "bulletin", "body_text": "x"},
+    )
+    assert again.status_code == 422
+    assert "Give a subject, or a template." in again.content.decode()
+    assert BulkSend.objects.count() == 1
+
+
+def test_a_viewer_is_not_offered_the_bulk_send(charlie, make_contact, bulletin):
+    make_contact("Ann Lee", email="ann@example.com")
+    client = Client()
+    client.force_login(charlie)
+    assert 'value="send_email"' not in client.get("/contacts/").content.decode()
+    assert client.get("/outreach/bulk/new/").status_code == 403
