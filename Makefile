@@ -55,6 +55,7 @@ bench: install-dev
 	$(BIN)/python bench/audit_bench.py
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/rapport_bench $(BIN)/python bench/export_bench.py
 	DATABASE_URL=sqlite:///$(CURDIR)/var/bench/rapport-1000000.sqlite3 $(BIN)/python bench/export_bench.py
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/rapport_outreach_bench $(BIN)/python bench/campaign_export_bench.py --prepare
 	$(BIN)/python bench/import_bench.py --rows 1000000
 	$(BIN)/python bench/mail_ingest_bench.py --messages 100000
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-bench.lock

@@ -193,6 +193,7 @@ class JobKind:
     running: str
     stopped: str
     message: str  # dotted path of a function job -> str, imported when first needed
+    resume: str = ""  # dotted path of a function job_id -> None that queues it again
 
     def describe(self, job: Any) -> str:
         describe: Callable[[Any], str] = import_string(self.message)
@@ -203,17 +204,20 @@ _kinds: list[JobKind] = []
 
 
 def job_kind_register(
-    model: type[models.Model], *, running: str, stopped: str, message: str
+    model: type[models.Model], *, running: str, stopped: str, message: str, resume: str = ""
 ) -> None:
     """Have ``jobs_recover`` mark ``model``'s dead running jobs ``stopped``; ``message`` is
     the dotted path of a function that says why, given the job (imported lazily, so
-    registering in ``AppConfig.ready()`` loads nothing heavy)."""
+    registering in ``AppConfig.ready()`` loads nothing heavy). A kind that can go on
+    where it stopped gives ``resume`` instead, the dotted path of a function called with
+    the job's id to queue it again: its run takes the dead job over (``job_claim``)."""
     if not any(kind.model is model for kind in _kinds):
-        _kinds.append(JobKind(model, running, stopped, message))
+        _kinds.append(JobKind(model, running, stopped, message, resume))
 
 
 def jobs_recover() -> list[Any]:
-    """Mark every running job whose process died as stopped; returns the jobs marked.
+    """Mark every running job whose process died as stopped (or queue it again, for a
+    kind registered with ``resume``); returns the jobs marked.
 
     Each job is re-checked under the same condition when it is written, so a job that
     reported again meanwhile is left alone. Marking takes the job's claim, so a process
@@ -221,6 +225,12 @@ def jobs_recover() -> list[Any]:
     """
     marked: list[Any] = []
     for kind in _kinds:
+        if kind.resume:
+            resume: Callable[[int], None] = import_string(kind.resume)
+            for job in kind.model._default_manager.filter(_stale_running(kind.running)):
+                logger.warning("%s %s: %s", kind.model.__name__, job.pk, kind.describe(job))
+                resume(job.pk)
+            continue
         for job in kind.model._default_manager.filter(_stale_running(kind.running)):
             with transaction.atomic():
                 changes: dict[str, Any] = {

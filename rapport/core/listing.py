@@ -7,7 +7,9 @@ outreach app registers "Reachable now" (a column) and "reachable=<channel>" (a f
 in its ``AppConfig.ready()``. A column renders a whole page of records in one call (so
 it can read what it needs for 25 rows at once); a filter narrows a queryset and raises
 ``InvalidInput`` naming its key for a value it does not know. Filters apply wherever the
-list's filters do: the page, the API, exports and bulk actions.
+list's filters do: the page, the API, exports and bulk actions. A bulk action
+(``register_bulk_action``) is offered in the list's bulk bar and carried out on the
+registering area's own page (outreach: "Send email…").
 """
 
 from __future__ import annotations
@@ -47,7 +49,21 @@ class ListFilter:
     apply: FilterApply
 
 
+@dataclass(frozen=True)
+class ListBulkAction:
+    """An action of the list's bulk bar that another area carries out on its own page:
+    the bar sends the ticked ids (or "all matching" and the list's query) there as
+    ``url`` (a URL name) GET parameters ``id``, ``scope`` and ``query``. Offered to
+    whoever has ``permission``."""
+
+    key: str
+    label: str
+    url: str
+    permission: str
+
+
 _columns: dict[str, dict[str, ListColumn]] = {}
+_bulk_actions: dict[str, dict[str, ListBulkAction]] = {}
 _filters: dict[str, dict[str, ListFilter]] = {}
 
 
@@ -72,3 +88,12 @@ def filters_for(list_name: str) -> list[ListFilter]:
 
 def filter_named(list_name: str, key: str) -> ListFilter | None:
     return _filters.get(list_name, {}).get(key)
+
+
+def register_bulk_action(list_name: str, action: ListBulkAction) -> None:
+    """Offer ``action`` in the bulk bar of ``list_name``; the same key replaces the first."""
+    _bulk_actions.setdefault(list_name, {})[action.key] = action
+
+
+def bulk_actions_for(list_name: str) -> list[ListBulkAction]:
+    return list(_bulk_actions.get(list_name, {}).values())

@@ -47,6 +47,17 @@ class OutreachConfig(AppConfig):
             timedelta(minutes=1),
             _later("rapport.outreach.tasks:deliver_duty"),
         )
+        # a bulk send whose worker died goes on in the next one, where it stopped
+        from rapport.core.jobs import job_kind_register
+        from rapport.outreach.models import BulkSend
+
+        job_kind_register(
+            BulkSend,
+            running=BulkSend.Status.RUNNING,
+            stopped=BulkSend.Status.FAILED,
+            message="rapport.outreach.services.bulk.bulk_send_stopped_message",
+            resume="rapport.outreach.services.bulk.bulk_send_resume",
+        )
 
         # exports made for a campaign leave out whoever the gate would not let through
         from rapport.core.audiences import register_audience_filter
@@ -69,6 +80,16 @@ class OutreachConfig(AppConfig):
                 label="Reachable now",
                 render=_later("rapport.outreach.views.panels:reachability_cells"),
                 stylesheet="outreach/outreach.css",
+            ),
+        )
+        # the contact list's bulk bar: "Send email…" opens the bulk send form
+        listing.register_bulk_action(
+            "contacts",
+            listing.ListBulkAction(
+                key="send_email",
+                label="Send email…",
+                url="outreach:bulk_new",
+                permission="messages.send",
             ),
         )
         listing.register_filter(

@@ -8,6 +8,7 @@ import logging
 
 from django_tasks import task
 
+from rapport.core import jobs
 from rapport.core.schedule import routine
 
 logger = logging.getLogger(__name__)
@@ -30,3 +31,11 @@ def deliver_duty() -> None:
         deliver_messages.enqueue()
     else:
         logger.debug("No messages to deliver")
+
+
+@task()
+@jobs.job_task
+def run_bulk_send(job_id: int) -> None:
+    from rapport.outreach.services.bulk import bulk_send_run
+
+    bulk_send_run(job_id=job_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rapport.outreach.views import compose, preferences, public, rules, templates
+from rapport.outreach.views import bulk, compose, preferences, public, rules, templates
 
 app_name = "outreach"
 
@@ -28,6 +28,9 @@ urlpatterns = [
         name="template_delete",
     ),
     path("settings/calling-rules/", rules.rule_list, name="rules"),
+    path("outreach/bulk/new/", bulk.bulk_new, name="bulk_new"),
+    path("outreach/bulk/<int:pk>/", bulk.bulk_send, name="bulk_send"),
+    path("outreach/bulk/<int:pk>/results.csv", bulk.bulk_send_csv, name="bulk_send_csv"),
     # public: no sign-in (see rapport.access.middleware); the signed token is the key
     path("public/u/<str:token>/", public.unsubscribe, name="unsubscribe"),
     path("public/p/<str:token>/", public.preferences, name="public_preferences"),

@@ -20,7 +20,7 @@ from rapport.contacts import columns, forms, selectors
 from rapport.contacts.models import BulkJob, Contact
 from rapport.contacts.services import bulk
 from rapport.contacts.views._common import is_htmx, page, vary_on_htmx
-from rapport.core import policy
+from rapport.core import listing, policy
 from rapport.core.errors import InvalidInput
 from rapport.merges.services._merge import MAX_MERGED
 
@@ -140,6 +140,9 @@ def bulk_actions(actor: Any, kind: str) -> list[tuple[str, str]]:
         actions.append(("export", "Export"))
     if policy.can(actor, f"{kind}.merge"):
         actions.append(("merge", "Merge"))
+    actions += [
+        (a.key, a.label) for a in listing.bulk_actions_for(kind) if policy.can(actor, a.permission)
+    ]
     if policy.can(actor, f"{kind}.delete"):
         actions.append(("delete", "Delete…"))
     return actions
@@ -214,6 +217,12 @@ def _bulk(request: HttpRequest, kind: str) -> HttpResponse:
             return _export(request, kind, ids, query)
         if action == "merge":
             return _merge(request, kind, ids, back)
+        elsewhere = {a.key: a for a in listing.bulk_actions_for(kind)}.get(action)
+        if elsewhere is not None:
+            target = QueryDict(mutable=True)
+            target.setlist("id", [str(pk) for pk in ids or []])
+            target.update({"scope": "all" if ids is None else "selected", "query": query})
+            return redirect(reverse(elsewhere.url) + "?" + target.urlencode())
         field = "value_tag" if action in ("tag", "untag") else f"value_{action}"
         value = request.POST.get(field, "")
         # Deleting everything matching acts on the records its confirmation counted and

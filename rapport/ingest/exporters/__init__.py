@@ -82,7 +82,7 @@ class Export:
     chunks: Iterator[bytes]
 
 
-def _json_stream(qs: QuerySet[Contact], size: int) -> Iterator[bytes]:
+def _json_stream(qs: QuerySet[Contact] | list[int], size: int) -> Iterator[bytes]:
     encoder = DjangoJSONEncoder(ensure_ascii=False)
     id_lists = id_chunks(qs, size=size)
     # The first ids are read before the opening bracket, so a failing query fails the
@@ -118,7 +118,8 @@ def contacts_export(
 
     Raises NotPermitted unless the actor may export contacts, InvalidInput for an unknown
     format, a bad filter or too large a selection. Nothing is read until ``chunks`` is
-    iterated, except the few grouped queries that size the CSV/XLSX columns. CSV and vCard
+    iterated, except the few grouped queries that size the CSV/XLSX columns (and, for a
+    campaign, the ids of the contacts it lets through, read in one pass). CSV and vCard
     chunks after the first ``serial_chunks`` are written by a second process while the
     next is read (see _pipeline.py).
     """
@@ -132,17 +133,28 @@ def contacts_export(
         )
     _check_times(filters)
     qs = contacts_matching(q=q, filters=filters, ids=ids)
+    source: QuerySet[Contact] | list[int] = qs
+    audience: QuerySet[Contact] | None = None
     if purpose:
         from rapport.core.audiences import audience_filter
 
-        qs = audience_filter(qs, purpose=purpose, channel=channel, at=now or timezone.now())
+        audience = audience_filter(qs, purpose=purpose, channel=channel, at=now or timezone.now())
+        # The gate's bulk filter costs about the same however few rows are asked for
+        # (several anti-joins and lookups): read its ids once, in one pass, rather than
+        # once per chunk; the chunks then read their rows by those ids.
+        source = list(audience.order_by("pk").values_list("pk", flat=True))
     stamp = timezone.localtime(now or timezone.now()).strftime("%Y%m%d-%H%M")
     filename = f"contacts-{stamp}.{spec.extension}"
     data: Iterator[bytes]
     if file_format in ("csv", "xlsx"):
         keys = CustomFieldDefinition.objects.filter(target="contact").values_list("key", flat=True)
-        shape = export_shape(qs, list(keys))
-        read = chunks(qs, size=chunk_size)
+        shape = export_shape(
+            qs,
+            list(keys),
+            audience=audience,
+            audience_ids=source if audience is not None else (),
+        )
+        read = chunks(source, size=chunk_size)
         if file_format == "csv":
             data = csv_stream(shape, read, serial_chunks=serial_chunks)
         else:
@@ -150,10 +162,10 @@ def contacts_export(
     elif file_format in ("vcf", "vcf3"):
         version = "4.0" if file_format == "vcf" else "3.0"
         data = vcard_stream(
-            chunks(qs, size=chunk_size), version=version, serial_chunks=serial_chunks
+            chunks(source, size=chunk_size), version=version, serial_chunks=serial_chunks
         )
     else:
-        data = _json_stream(qs, chunk_size)
+        data = _json_stream(source, chunk_size)
     return Export(file_format, filename, spec.content_type, started(data))
 
 

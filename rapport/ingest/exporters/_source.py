@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -115,8 +115,15 @@ class Chunk:
     affiliations: dict[int, tuple[str, str, str]]
 
 
-def id_chunks(qs: QuerySet[Contact], *, size: int = CHUNK_SIZE) -> Iterator[list[int]]:
-    """The ids of ``qs`` in ascending order, ``size`` at a time (keyset, no OFFSET)."""
+def id_chunks(
+    qs: QuerySet[Contact] | Sequence[int], *, size: int = CHUNK_SIZE
+) -> Iterator[list[int]]:
+    """The ids of ``qs`` in ascending order, ``size`` at a time (keyset, no OFFSET);
+    ``qs`` may be the ids themselves, already read in ascending order."""
+    if not isinstance(qs, QuerySet):
+        for start in range(0, len(qs), size):
+            yield list(qs[start : start + size])
+        return
     last = 0
     while True:
         ids = list(qs.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:size])
@@ -127,7 +134,7 @@ def id_chunks(qs: QuerySet[Contact], *, size: int = CHUNK_SIZE) -> Iterator[list
         last = ids[-1]
 
 
-def chunks(qs: QuerySet[Contact], *, size: int = CHUNK_SIZE) -> Iterator[Rows]:
+def chunks(qs: QuerySet[Contact] | Sequence[int], *, size: int = CHUNK_SIZE) -> Iterator[Rows]:
     """Every contact of ``qs`` with its related rows, in id order, ``size`` at a time
     (as read; ``chunk_of`` groups them)."""
     for ids in id_chunks(qs, size=size):
@@ -365,26 +372,47 @@ class Shape:
     external_sources: tuple[str, ...]
 
 
-def export_shape(qs: QuerySet[Contact], custom_keys: Sequence[str]) -> Shape:
-    """Counted in the database, a few grouped queries before the first row is written."""
+def export_shape(
+    qs: QuerySet[Contact],
+    custom_keys: Sequence[str],
+    *,
+    audience: QuerySet[Contact] | None = None,
+    audience_ids: Collection[int] = (),
+) -> Shape:
+    """Counted in the database, a few grouped queries before the first row is written.
+
+    For an export narrowed to an ``audience`` (a campaign's: ``qs`` less whoever the
+    contact gate leaves out, already read as ``audience_ids``) the counts are taken
+    over ``qs`` and kept for the audience's contacts here: the gate's filter is several
+    anti-joins, too slow to run again inside each grouped query.
+    """
     # Everything (no filter): skip the subquery, but not the organizations' phones.
     selected = Q(contact__isnull=False) if not qs.query.where else Q(contact__in=qs.values("pk"))
+    keep = set(audience_ids) if audience is not None else None
 
     def most(model: Any) -> int:
-        found = (
-            model._default_manager.filter(selected)
-            .values("contact_id")
-            .annotate(n=Count("id"))
-            .aggregate(m=Max("n"))["m"]
+        counted = (
+            model._default_manager.filter(selected).values("contact_id").annotate(n=Count("id"))
         )
+        if keep is not None:
+            # only contacts with two or more: few, and one is the floor anyway
+            several = counted.filter(n__gt=1).values_list("contact_id", "n")
+            return max([n for pk, n in several if pk in keep], default=1)
+        found = counted.aggregate(m=Max("n"))["m"]
         return max(1, found or 0)
 
-    sources = (
+    sources = list(
         ExternalId.objects.filter(selected)
         .order_by("source")
         .values_list("source", flat=True)
         .distinct()
     )
+    if audience is not None:
+        sources = [
+            source
+            for source in sources
+            if ExternalId.objects.filter(source=source, contact__in=audience.values("pk")).exists()
+        ]
     return Shape(
         emails=most(Email),
         phones=most(Phone),

@@ -3,6 +3,7 @@ defaults, frequency caps, the legal calling rules, the log of every attempt, and
 each contact is (time zone, country) as the bulk decision reads it."""
 
 from rapport.outreach.models.attempts import ContactAttempt
+from rapport.outreach.models.bulk import BulkSend
 from rapport.outreach.models.messages import (
     MessageTemplate,
     MessageTemplateTranslation,
@@ -17,6 +18,7 @@ from rapport.outreach.models.reach import ContactReach, ReachProfile
 from rapport.outreach.models.rules import CallingRule
 
 __all__ = [
+    "BulkSend",
     "CallingRule",
     "ContactAttempt",
     "ContactPreferences",

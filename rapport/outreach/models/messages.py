@@ -119,6 +119,7 @@ class OutboundMessage(models.Model):
         indexes = [
             models.Index(fields=["status", "next_try_at"], name="outreach_message_due"),
             models.Index(fields=["contact", "created_at"], name="outreach_message_contact"),
+            models.Index(fields=["bulk_job_id", "contact"], name="outreach_message_bulk"),
         ]
         constraints = [
             models.UniqueConstraint(

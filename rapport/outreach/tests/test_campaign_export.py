@@ -59,3 +59,30 @@ def test_the_export_api_takes_a_purpose(alice, make_contact):
     unknown = Client().get("/api/v1/exports/contacts?purpose=nope", **bearer(alice))
     assert unknown.status_code == 422
     assert unknown.json()["errors"][0]["field"] == "purpose"
+
+
+def test_a_campaign_exports_columns_are_sized_for_the_people_it_exports(alice, make_contact):
+    make_purpose(alice, "bulletin", is_marketing=True)
+    ann = make_contact("Ann Lee", email="ann@example.com")
+    cy = make_contact("Cy Park", email="cy@example.com")  # never agreed: not exported
+    from rapport.contacts.services import contact_update
+
+    contact_update(
+        actor=alice,
+        contact=cy,
+        data={
+            "emails": [{"address": f"cy{n}@example.com"} for n in range(3)],
+            "external_ids": [{"source": "shop", "id": "42"}],
+        },
+        via="api",
+    )
+    record(alice, ann, "grant", purpose="bulletin", method="checkbox")
+
+    def header(*extra: str) -> list[str]:
+        out = io.StringIO()
+        call_command("export", "--as", "alice", "--format", "csv", *extra, stdout=out)
+        return next(csv.reader(io.StringIO(out.getvalue())))
+
+    plain, campaign = header(), header("--purpose", "bulletin")
+    assert "emails[2].address" in plain and "emails[1].address" not in campaign
+    assert "external_id.shop" in plain and "external_id.shop" not in campaign
