@@ -64,6 +64,8 @@ def demo_consent_load(first_contact_id: int, *, seed: int = 5, people: int = 150
     rng = random.Random(seed)
     with transaction.atomic():
         for data in PURPOSES:
+            if data.get("signup_enabled"):
+                data = {**data, "signup_owner": admin.get_username()}
             purpose_create(actor=admin, data=data, via="cli")
         ids = list(
             Contact.objects.filter(pk__gte=first_contact_id)

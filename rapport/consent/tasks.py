@@ -1,8 +1,15 @@
-"""Background tasks of the consent area: they only call services."""
+"""Background tasks of the consent area: they only call services. The hourly expiry
+is routine (quiet in the log unless it wrote something, see ``core.schedule``)."""
 
 from __future__ import annotations
 
+import logging
+
 from django_tasks import task
+
+from rapport.core.schedule import routine
+
+logger = logging.getLogger(__name__)
 
 
 @task()
@@ -12,11 +19,14 @@ def send_signup_confirmation(event_id: int, base_url: str) -> None:
     signup_confirmation_send(event_id=event_id, base_url=base_url)
 
 
+@routine
 @task()
 def expire_lapsed() -> None:
     from rapport.consent.services.ledger import consent_expire_lapsed
 
-    consent_expire_lapsed()
+    written = consent_expire_lapsed()
+    if written:
+        logger.info("Consent: %s lapsed grants written down as expired", written)
 
 
 def expire_duty() -> None:
