@@ -45,6 +45,10 @@ class ReachProfile(models.Model):
 class ContactReach(models.Model):
     """The profile a contact follows, computed from ``contact_version`` of the contact."""
 
+    # Derived from the contact's values: merges leave it alone and the outreach hooks
+    # compute it again for everyone a merge (or its undoing) touched.
+    INDEX_OF_CONTACT = True
+
     contact = models.OneToOneField(
         Contact, primary_key=True, on_delete=models.CASCADE, related_name="outreach_reach"
     )
