@@ -31,7 +31,7 @@ def test_a_call_is_logged_followed_up_and_the_task_completed(page):  # noqa: F81
 
     # "c", type, Ctrl+Enter: a call, logged without the mouse
     page.keyboard.press("c")
-    page.get_by_label("Outcome").select_option("connected")
+    page.get_by_label("Outcome", exact=True).select_option("connected")
     page.get_by_label("Minutes").fill("7")
     page.get_by_label("What happened").fill("Wants the renewal quote by Friday")
     page.get_by_label("What happened").press("Control+Enter")
