@@ -28,11 +28,11 @@ class ConsentConfig(AppConfig):
         from rapport.core import hooks, panels, subjects
         from rapport.core.schedule import register_duty
 
-        ledger = "rapport.consent.services.ledger"
+        upkeep = "rapport.consent.services.upkeep"
         # the ledger rows of merged contacts count for the survivor (and go back to
         # their own contacts when the merge is undone); the rows themselves never change
-        hooks.on_contacts_merged(_later(f"{ledger}:consent_after_merge"))
-        hooks.on_contacts_unmerged(_later(f"{ledger}:consent_after_unmerge"))
+        hooks.on_contacts_merged(_later(f"{upkeep}:consent_after_merge"))
+        hooks.on_contacts_unmerged(_later(f"{upkeep}:consent_after_unmerge"))
         # subject access exports and erasures reach the ledger (forgetting a person
         # destroys their data key: the rows stay, unreadable)
         subjects.register_provider("consent", "rapport.consent.subject_data:PROVIDER")

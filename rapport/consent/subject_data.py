@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.utils import formats, timezone
 
 from rapport.consent.models import ConsentContactState, ConsentEvent, ConsentState, ConsentSubject
-from rapport.consent.services.ledger import consent_subject_export, consent_subject_forget
+from rapport.consent.services.upkeep import consent_subject_export, consent_subject_forget
 from rapport.core.subjects import Counts, DataCategory, Exported, Subject, SubjectProvider
 
 # the phrases shared by the preview and the erasure log, per key of

@@ -22,7 +22,7 @@ def send_signup_confirmation(event_id: int, base_url: str) -> None:
 @routine
 @task()
 def expire_lapsed() -> None:
-    from rapport.consent.services.ledger import consent_expire_lapsed
+    from rapport.consent.services.upkeep import consent_expire_lapsed
 
     written = consent_expire_lapsed()
     if written:
