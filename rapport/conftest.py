@@ -32,10 +32,15 @@ def _test_settings(settings, tmp_path) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
-    """Counters kept in the cache (bad API tokens per address) start at zero in each test."""
+    """Counters kept in the cache (bad API tokens per address) start at zero in each
+    test, and so do the calling rules the gate keeps in process."""
     from django.core.cache import cache
 
+    from rapport.outreach.gate.inputs import forget_rules
+
     cache.clear()
+    # the calling rules a process keeps for a few seconds belong to the last test's data
+    forget_rules()
 
 
 def _user(username: str, role: str) -> User:

@@ -166,13 +166,27 @@ def backup_create(*, path: Path) -> BackupReport:
     return BackupReport(path=path, manifest=manifest, size=path.stat().st_size)
 
 
+def _shipped_tables() -> frozenset[str]:
+    """Tables a migration fills with data Rapport ships (``ROWS_SHIPPED_BY_MIGRATIONS``
+    on the model, e.g. the legal calling rules): a new installation has those rows, and
+    a restore replaces the whole database, theirs included."""
+    from django.apps import apps
+
+    return frozenset(
+        m._meta.db_table
+        for m in apps.get_models()
+        if getattr(m, "ROWS_SHIPPED_BY_MIGRATIONS", False)
+    )
+
+
 def _data_tables() -> dict[str, int]:
     """Tables of this installation that hold rows (other than what `migrate` writes)."""
     found: dict[str, int] = {}
+    shipped = _shipped_tables()
     with connection.cursor() as cursor:
         shadows = _full_text_shadow_prefixes(cursor)
         for table in connection.introspection.table_names(cursor):
-            if table in SCHEMA_TABLES or table.startswith(shadows):
+            if table in SCHEMA_TABLES or table in shipped or table.startswith(shadows):
                 continue
             cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")
             (count,) = cursor.fetchone()
