@@ -53,6 +53,8 @@ def test_a_reviewer_scans_reviews_with_the_keyboard_merges_and_unmerges(page):  
     expect(page.locator(".dup-differs").first).to_be_visible()  # differing values marked
     expect(page.locator("#dup-compare")).to_contain_text("Bob Miller")
     first = page.url
+    # the shortcuts are bound by a deferred script: wait for it before pressing keys
+    page.wait_for_load_state("load")
 
     page.keyboard.press("n")  # not duplicates: on to the Taylors
     page.wait_for_url(lambda url: url != first)
