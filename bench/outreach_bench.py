@@ -57,6 +57,9 @@ def admin():
 def single(rounds: int) -> None:
     from django.db import connection
 
+    from rapport.consent.models import Purpose
+    from rapport.consent.services.ledger import consent_record
+    from rapport.consent.services.purposes import purpose_create
     from rapport.contacts.models import Contact
     from rapport.contacts.services import affiliation_create, contact_create, organization_create
     from rapport.outreach.gate import contact_gate
@@ -67,6 +70,19 @@ def single(rounds: int) -> None:
     )
 
     actor = admin()
+    if not Purpose.objects.filter(key="sales").exists():
+        purpose_create(
+            actor=actor,
+            data={
+                "key": "sales",
+                "name": "Sales outreach",
+                "lawful_basis": "consent",
+                "description": "Calls from the sales team.",
+                "is_marketing": True,
+                "data_categories": ["name", "phone number"],
+            },
+            via="cli",
+        )
     contact = Contact.objects.filter(display_name="Outreach Bench Person").first()
     if contact is None:
         contact = contact_create(
@@ -108,6 +124,18 @@ def single(rounds: int) -> None:
                     {"channel": "", "purpose": "sales", "max_count": 20, "period_days": 90},
                 ],
             },
+        )
+        consent_record(
+            actor=actor,
+            contact_id=contact.pk,
+            data={
+                "action": "grant",
+                "purpose": "sales",
+                "channel": "call",
+                "method": "verbal",
+                "given_at": "2025-12-01T10:00:00+00:00",
+            },
+            via="cli",
         )
         start = dt.datetime(2026, 1, 5, 10, 0, tzinfo=dt.UTC)
         for i in range(6):

@@ -115,6 +115,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     # One test database per test process, so parallel runs on one server never collide.
     DATABASES["default"]["TEST"] = {"NAME": f"test_rapport_{os.getpid()}"}
+    # Prepared statements only where asked for (rapport/core/prepared.py: hot reads whose
+    # planning costs more than their work). Django's own queries bind on the client and
+    # are never prepared, whatever this number.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2**31 - 1
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "access.User"

@@ -11,7 +11,13 @@ from rapport.consent.selectors.history import (
     consent_overview,
 )
 from rapport.consent.selectors.purposes import purpose_get, purpose_list, purpose_text
-from rapport.consent.selectors.verdict import ConsentVerdict, consent_verdict, contacts_consenting
+from rapport.consent.selectors.verdict import (
+    ConsentVerdict,
+    consent_verdict,
+    consent_verdict_of,
+    consent_verdict_statement,
+    contacts_consenting,
+)
 
 __all__ = [
     "ConsentOverview",
@@ -23,6 +29,8 @@ __all__ = [
     "consent_event_list",
     "consent_overview",
     "consent_verdict",
+    "consent_verdict_of",
+    "consent_verdict_statement",
     "contacts_consenting",
     "purpose_get",
     "purpose_list",

@@ -21,15 +21,16 @@ earlier moment is read from the ledger's history, not from here.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from rapport.consent.models import ConsentContactState, ConsentState, Purpose
 from rapport.consent.vocabulary import CHANNEL_LABELS, CHANNELS, LawfulBasis, Status
 from rapport.contacts.models import Contact
+from rapport.core.prepared import fetch_all
 
 
 @dataclass(frozen=True)
@@ -175,18 +176,36 @@ def consent_verdict(
     ``at``, as far as consent and the lawful basis go? One indexed query on the derived
     state, no caching (so a withdrawal counts at once in every process). Never raises
     for unknown input: an unknown purpose or channel is a refusal that says so."""
+    statement = consent_verdict_statement(contact_id=contact_id, purpose=purpose, channel=channel)
+    rows = fetch_all(*statement) if statement else []
+    return consent_verdict_of(rows, purpose=purpose, channel=channel, at=at)
+
+
+def consent_verdict_statement(
+    *, contact_id: int, purpose: str, channel: str
+) -> tuple[str, list[Any]] | None:
+    """The one read ``consent_verdict`` makes, for a caller that sends it together
+    with its own (the outreach gate); None when there is nothing to read."""
+    if channel not in CHANNELS:
+        return None
+    return _VERDICT_SQL, [contact_id, channel, contact_id, purpose]
+
+
+def consent_verdict_of(
+    rows: Sequence[Sequence[Any]], *, purpose: str, channel: str, at: dt.datetime
+) -> ConsentVerdict:
+    """The verdict from the rows of ``consent_verdict_statement``."""
     if channel not in CHANNELS:
         return ConsentVerdict(
             False,
             "consent.unknown_channel",
             f"“{channel}” is not a channel ({', '.join(CHANNELS)}).",
         )
-    with connection.cursor() as cursor:
-        cursor.execute(_VERDICT_SQL, [contact_id, channel, contact_id, purpose])
-        row = cursor.fetchone()
-    if row is None:
+    if not rows:
         return ConsentVerdict(False, "consent.unknown_purpose", f"There is no purpose “{purpose}”.")
-    name, basis, marketing, retention, archived, status, since, until, restricted, objection = row
+    name, basis, marketing, retention, archived, status, since, until, restricted, objection = rows[
+        0
+    ]
     return decide(
         PurposeFacts(name, basis, bool(marketing), retention, archived is not None),
         channel=channel,

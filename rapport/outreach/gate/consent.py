@@ -5,6 +5,18 @@ described in docs/consent.md."""
 
 from __future__ import annotations
 
-from rapport.consent.selectors import ConsentVerdict, consent_verdict, contacts_consenting
+from rapport.consent.selectors import (
+    ConsentVerdict,
+    consent_verdict,
+    consent_verdict_of,
+    consent_verdict_statement,
+    contacts_consenting,
+)
 
-__all__ = ["ConsentVerdict", "consent_verdict", "contacts_consenting"]
+__all__ = [
+    "ConsentVerdict",
+    "consent_verdict",
+    "consent_verdict_of",
+    "consent_verdict_statement",
+    "contacts_consenting",
+]

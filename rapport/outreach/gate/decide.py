@@ -434,8 +434,12 @@ def decide(
     own, orgs = inputs.own, inputs.organizations
     reasons: list[Reason] = []
     if check_consent and purpose:
-        verdict = consent.consent_verdict(
-            contact_id=inputs.contact_id, purpose=purpose, channel=channel, at=at
+        verdict = (
+            inputs.consent
+            if inputs.consent_for == (purpose, channel)
+            else consent.consent_verdict(
+                contact_id=inputs.contact_id, purpose=purpose, channel=channel, at=at
+            )
         )
         reasons.append(
             Reason(
