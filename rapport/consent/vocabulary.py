@@ -44,6 +44,9 @@ class Action(models.TextChoices):
     LIFT_RESTRICTION = "lift_restriction", "Lifted restriction"
     OBJECT_MARKETING = "object_marketing", "Objected to direct marketing"
     LIFT_MARKETING_OBJECTION = "lift_marketing_objection", "Lifted marketing objection"
+    # how and when they want to be contacted (channels, hours, language), as they said it
+    # on the preference page or to someone who recorded it; changes no consent state
+    SET_PREFERENCES = "set_preferences", "Changed how and when to be contacted"
 
 
 PURPOSE_ACTIONS = frozenset(
@@ -64,6 +67,8 @@ CONTACT_ACTIONS = frozenset(
         Action.LIFT_MARKETING_OBJECTION,
     }
 )
+# Rows about the person as a whole: no purpose, no channel, no contact point.
+NO_PURPOSE_ACTIONS = CONTACT_ACTIONS | {Action.SET_PREFERENCES}
 # Objections concern the purpose as a whole, never one channel.
 WHOLE_PURPOSE_ACTIONS = frozenset({Action.OBJECT, Action.LIFT_OBJECTION})
 
@@ -89,6 +94,7 @@ class Method(models.TextChoices):
     PAPER = "paper", "On paper"
     EMAIL = "email", "In an email"
     LINK = "link", "Clicked a link"
+    FORM = "form", "Filled in a form"
     ONE_CLICK = "one_click", "One-click unsubscribe (RFC 8058)"
     SYSTEM = "system", "By Rapport (retention)"
 

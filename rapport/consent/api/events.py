@@ -30,7 +30,8 @@ class ConsentIn(InputSchema):
     action: Any = Field(
         None,
         description="grant, withdraw, object, lift_objection, confirm, expire; contact-wide: "
-        "restrict, lift_restriction, object_marketing, lift_marketing_objection.",
+        "restrict, lift_restriction, object_marketing, lift_marketing_objection, "
+        "set_preferences (how and when they want to be contacted, described in note).",
     )
     purpose: Any = Field(None, description="The purpose's key (none for contact-wide actions).")
     channel: Any = Field(

@@ -22,7 +22,7 @@ from rapport.consent.models import (
     ConsentText,
     Purpose,
 )
-from rapport.consent.vocabulary import CONTACT_ACTIONS
+from rapport.consent.vocabulary import CONTACT_ACTIONS, Action
 
 
 @dataclass
@@ -137,8 +137,9 @@ def append(drafts: Iterable[Draft]) -> list[ConsentEvent]:
             prev = event.hash
             event.save(force_insert=True)
             written.append(event)
-            purpose_id = draft.purpose.pk if draft.purpose else None
-            touched.add((subject.current_contact_id, purpose_id))
+            if draft.action != Action.SET_PREFERENCES:  # changes no consent state
+                purpose_id = draft.purpose.pk if draft.purpose else None
+                touched.add((subject.current_contact_id, purpose_id))
         ConsentChain.objects.filter(pk=1).update(seq=seq, head_hash=prev)
         for contact_id, purpose_id in touched:
             if purpose_id is None:

@@ -29,7 +29,7 @@ from rapport.consent.services import _append
 from rapport.consent.services._append import Draft
 from rapport.consent.vocabulary import (
     CHANNELS,
-    CONTACT_ACTIONS,
+    NO_PURPOSE_ACTIONS,
     POINT_CHANNELS,
     TEXT_METHODS,
     WHOLE_PURPOSE_ACTIONS,
@@ -192,12 +192,12 @@ def consent_draft(
 
     purpose_key = _text_field(data, "purpose", errors)
     purpose: Purpose | None = None
-    if action in CONTACT_ACTIONS:
+    if action in NO_PURPOSE_ACTIONS:
         if purpose_key:
             errors.append(
                 FieldError(
                     "purpose",
-                    f"“{action}” applies to every purpose of the contact; leave purpose empty.",
+                    f"“{action}” is about the contact as a whole; leave purpose empty.",
                 )
             )
     elif not purpose_key:
@@ -226,12 +226,12 @@ def consent_draft(
         channel = ""
     point_text = _text_field(data, "point", errors)
     point = point_display = ""
-    if channel and action in (CONTACT_ACTIONS | WHOLE_PURPOSE_ACTIONS):
+    if channel and action in (NO_PURPOSE_ACTIONS | WHOLE_PURPOSE_ACTIONS):
         errors.append(
             FieldError("channel", f"“{action}” is not about one channel; leave channel empty.")
         )
     if point_text:
-        if action in (CONTACT_ACTIONS | WHOLE_PURPOSE_ACTIONS):
+        if action in (NO_PURPOSE_ACTIONS | WHOLE_PURPOSE_ACTIONS):
             errors.append(
                 FieldError("point", f"“{action}” is not about one address; leave point empty.")
             )

@@ -5,7 +5,8 @@ they choose channels, hours, topics and language, or unsubscribe from everything
 Every consent change is appended to the consent ledger as given by the person (source
 ``email_link`` or ``preference_page``, with their IP address and user agent as
 evidence); channels, hours and language go through the preference services (the change
-history says "preference_page").
+history says "preference_page") and are appended to the ledger as well, as one
+``set_preferences`` row whose note says what changed.
 """
 
 from __future__ import annotations
@@ -201,6 +202,36 @@ def _hours_input(
     return windows or None
 
 
+_CHOICE_WORDS = {"allowed": "yes", "preferred": "preferred", "refused": "no", None: "not said"}
+
+
+def _change_note(
+    page: PreferencePage,
+    channels: Mapping[str, str | None],
+    hours: Mapping[str, str],
+    language: str,
+) -> str:
+    """What the person changed, in words, for the ledger: "Phone call: yes → no; Mon
+    hours: 09:00-17:00 → (none); Language: en → fr"."""
+    from rapport.consent.vocabulary import CHANNEL_LABELS
+
+    parts = []
+    for channel in PAGE_CHANNELS:
+        before, after = page.channels.get(channel), channels.get(channel)
+        if before != after:
+            parts.append(
+                f"{CHANNEL_LABELS[channel]}: {_CHOICE_WORDS[before]} → {_CHOICE_WORDS[after]}"
+            )
+    for day in DAYS:
+        before = page.hours.get(day, "")
+        after = ", ".join(p.strip() for p in (hours.get(day) or "").split(",") if p.strip())
+        if before != after:
+            parts.append(f"{day.title()} hours: {before or '(none)'} → {after or '(none)'}")
+    if language != page.language:
+        parts.append(f"Language: {page.language or '(none)'} → {language or '(none)'}")
+    return "; ".join(parts) or "Saved without changes"
+
+
 @dataclass(frozen=True)
 class PageChange:
     """What one save of the page changed (for the confirmation shown)."""
@@ -260,6 +291,17 @@ def preference_page_save(
         )
         if changed_prefs:
             contact_preferences_set_by_person(contact=contact, data=data)
+            consent_record_by_person(
+                contact_id=contact.pk,
+                data={
+                    "action": "set_preferences",
+                    "method": Method.FORM,
+                    "note": _change_note(page, new_channels, hours, language),
+                    **evidence,
+                },
+                source=Source.PREFERENCE_PAGE,
+                reference="Preference page",
+            )
         subscribed, unsubscribed = [], []
         for topic in page.topics:
             key = topic.purpose.key

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from rapport.activity.tests.tasks_support import Inbox, smtp_fixture  # noqa: F401 (fixture)
 from rapport.consent.models import ConsentEvent
-from rapport.consent.selectors import consent_verdict
+from rapport.consent.selectors import consent_event_get, consent_verdict
 from rapport.consent.tests.support import make_purpose, record
 from rapport.outreach.models import ContactPreferences
 from rapport.outreach.services import sending
@@ -105,7 +105,7 @@ def _preference_url(mail) -> str:
     return re.search(r"http://testserver(/public/p/\S+/)", Inbox.text(mail)).group(1)
 
 
-def test_the_preference_page_changes_channels_hours_and_topics_as_the_person(sent):
+def test_the_preference_page_changes_channels_hours_and_topics_as_the_person(sent, alice):
     ann, mail = sent
     url = _preference_url(mail)
     client = Client(enforce_csrf_checks=True)
@@ -127,8 +127,26 @@ def test_the_preference_page_changes_channels_hours_and_topics_as_the_person(sen
     assert prefs.hours is not None
     assert prefs.updated_by is None
     assert not _allowed(ann)
-    event = ConsentEvent.objects.order_by("-seq").first()
-    assert (event.action, event.source) == ("withdraw", "preference_page")
+    # both changes are in the ledger as given by the person, with what changed in words
+    changes, withdrawal = ConsentEvent.objects.order_by("-seq")[:2][::-1]
+    assert (withdrawal.action, withdrawal.source) == ("withdraw", "preference_page")
+    assert (changes.action, changes.source, changes.method) == (
+        "set_preferences",
+        "preference_page",
+        "form",
+    )
+    assert changes.recorded_by_id is None and changes.purpose_id is None
+    view = consent_event_get(actor=alice, event_id=changes.pk)
+    assert view.note == (
+        "SMS: not said → no; Mon hours: (none) → 09:00-12:00, 14:00-17:00; Language: (none) → fr"
+    )
+    assert view.ip_address == "127.0.0.1"
+
+    # saving the same choices again adds nothing
+    before = ConsentEvent.objects.count()
+    form["topics"] = []
+    assert client.post(url, form).status_code == 200
+    assert ConsentEvent.objects.count() == before
 
 
 def test_the_preference_page_needs_its_csrf_token_and_names_bad_hours(sent):
