@@ -14,6 +14,9 @@ how a person's own choices and their organizations' defaults combine ("Who decid
   replaces an overridable organization's.
 - Several organizations (current affiliations only): each applies on its own, so the
   least permissive wins.
+- Organizations within organizations: one without defaults passes on those of the
+  nearest organization above it that has some; one with defaults of its own replaces
+  them for its people and those below it.
 """
 
 from __future__ import annotations
@@ -218,6 +221,10 @@ def _moment(value: Any) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
+# How far up the organization tree defaults are looked for (the tree has no cycles;
+# this only bounds the search).
+MAX_TREE_DEPTH = 32
+
 _STATUS = "email, call, sms, messaging, post, in_person"
 _PREFS = f"{_STATUS}, do_not_contact, hours, hours_channels, avoid_holidays, note, language"
 
@@ -230,20 +237,35 @@ def _statements() -> dict[str, str]:
     org = ", ".join(f"op.{c.strip()}" for c in _PREFS.split(","))
     return {
         "contacts": (
+            # Each current affiliation climbs the organization tree to the nearest
+            # organization with defaults (itself first): a subsidiary without defaults
+            # of its own follows its parent's, and one with its own follows those.
+            "WITH RECURSIVE up(contact_id, start_id, org_id, depth) AS ("
+            "SELECT a.contact_id, a.organization_id, a.organization_id, 0 "
+            "FROM contacts_affiliation a WHERE a.is_current AND {affiliation_ids} "
+            "UNION ALL "
+            "SELECT up.contact_id, up.start_id, o.parent_id, up.depth + 1 FROM up "
+            "JOIN contacts_organization o ON o.id = up.org_id "
+            f"WHERE o.parent_id IS NOT NULL AND up.depth < {MAX_TREE_DEPTH} AND NOT EXISTS ("
+            "SELECT 1 FROM outreach_organizationpreferences x WHERE x.organization_id = up.org_id)"
+            "), governs AS ("
+            "SELECT up.contact_id, up.start_id, up.org_id FROM up "
+            "JOIN outreach_organizationpreferences x ON x.organization_id = up.org_id) "
             "SELECT c.id, c.display_name, c.version, r.contact_version, p.zones, "
             "p.zone_source, p.zone_detail, p.country, p.subdivision, cp.contact_id, "
             f"{own}, o.id, o.name, {org}, op.channels_overridable, "
             "op.do_not_contact_overridable, op.hours_overridable, "
-            "(SELECT max(f.period_days) FROM outreach_frequencycap f WHERE f.contact_id = c.id) "
+            "(SELECT max(f.period_days) FROM outreach_frequencycap f WHERE f.contact_id = c.id), "
+            "s.id, s.name "
             "FROM contacts_contact c "
             "LEFT JOIN outreach_contactreach r ON r.contact_id = c.id "
             "LEFT JOIN outreach_reachprofile p ON p.id = r.profile_id "
             "LEFT JOIN outreach_contactpreferences cp ON cp.contact_id = c.id "
-            "LEFT JOIN contacts_affiliation a ON a.contact_id = c.id AND a.is_current "
-            "AND a.organization_id IN (SELECT organization_id FROM outreach_organizationpreferences) "
-            "LEFT JOIN outreach_organizationpreferences op ON op.organization_id = a.organization_id "
+            "LEFT JOIN governs g ON g.contact_id = c.id "
+            "LEFT JOIN outreach_organizationpreferences op ON op.organization_id = g.org_id "
             "LEFT JOIN contacts_organization o ON o.id = op.organization_id "
-            "WHERE {contact_ids} ORDER BY c.id, o.id"
+            "LEFT JOIN contacts_organization s ON s.id = g.start_id "
+            "WHERE {contact_ids} ORDER BY c.id, o.id, s.id"
         ),
         "caps_and_attempts": (
             "SELECT 0, contact_id, channel, purpose, max_count, period_days, NULL, NULL "
@@ -311,7 +333,12 @@ def gate_inputs_for(
     adapt = connection.ops.adapt_datetimefield_value
     until = adapt(at)
     reach_back = lookback_days((), rules)
-    contacts_read = (sql["contacts"].format(contact_ids=any_of("c.id", len(ids))), marks)
+    contacts_read = (
+        sql["contacts"].format(
+            affiliation_ids=any_of("a.contact_id", len(ids)), contact_ids=any_of("c.id", len(ids))
+        ),
+        [*marks, *marks],
+    )
     by_contact = any_of("contact_id", len(ids))
     consent_read = None
     if consent_for is not None and len(ids) == 1:
@@ -362,7 +389,8 @@ def gate_inputs_for(
                 own[pk] = _preferences(row[10:22])
         known = orgs.setdefault(pk, [])
         if row[22] is not None and all(o.organization_id != row[22] for o in known):
-            known.append(_preferences(row[24:36], name=row[23], org=(row[22], *row[36:39])))
+            name = row[23] if row[40] == row[22] else f"{row[23]} (for {row[41]})"
+            known.append(_preferences(row[24:36], name=name, org=(row[22], *row[36:39])))
     if not names:
         return {}
     for kind, contact_id, channel, purpose, max_count, period_days, outcome, when in rows:

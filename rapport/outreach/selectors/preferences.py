@@ -64,3 +64,22 @@ def organization_preferences_get(*, actor: Any, organization_id: int) -> tuple[d
         for flag in ("channels_overridable", "do_not_contact_overridable", "hours_overridable"):
             data[flag] = flag == "hours_overridable"
     return data, prefs.version if prefs else 0
+
+
+def organization_defaults_in_force(organization: Any) -> tuple[Any, Any]:
+    """The defaults an organization's people follow: its own, else those of the nearest
+    organization above it that has some (the gate's climb). Returns (defaults or None,
+    the organization they come from or None when they are its own or there are none)."""
+    from rapport.contacts.models import Organization
+    from rapport.outreach.gate.inputs import MAX_TREE_DEPTH
+
+    current, seen = organization, 0
+    while current is not None and seen <= MAX_TREE_DEPTH:
+        prefs = OrganizationPreferences.objects.filter(organization_id=current.pk).first()
+        if prefs is not None:
+            return prefs, (None if current.pk == organization.pk else current)
+        current = (
+            Organization.objects.filter(pk=current.parent_id).first() if current.parent_id else None
+        )
+        seen += 1
+    return None, None

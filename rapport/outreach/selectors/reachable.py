@@ -4,7 +4,8 @@
 one Python call per contact:
 
 - do not contact and channel refusals (a person's own, and their current organizations'
-  firm or overridable defaults) are subqueries on the preference tables;
+  firm or overridable defaults, or those of the nearest organization above with
+  defaults) are subqueries on the preference tables;
 - everything that depends on the clock is evaluated per ReachProfile (zones, country,
   subdivision, own hours — a few thousand serve a million contacts) with the gate's own
   time rules, and per (organization with default hours, profile) pair; the queryset
@@ -46,8 +47,37 @@ from rapport.outreach.zones import Location
 _LIFTS = ("allowed", "preferred")
 
 
-def _members(org_ids: list[int]) -> QuerySet[Any]:
-    return Affiliation.objects.filter(is_current=True, organization_id__in=org_ids).values(
+def governed_organizations() -> dict[int, list[int]]:
+    """Each organization with defaults → the organizations whose people follow them:
+    itself and every descendant without defaults of its own nearer to it (the same
+    climb as the single decision's, from the other end)."""
+    from django.db import connection
+
+    from rapport.outreach.gate.inputs import MAX_TREE_DEPTH
+
+    sql = (
+        "WITH RECURSIVE down(org_id, source_id, depth) AS ("
+        "SELECT organization_id, organization_id, 0 FROM outreach_organizationpreferences "
+        "UNION ALL "
+        "SELECT o.id, down.source_id, down.depth + 1 FROM contacts_organization o "
+        "JOIN down ON o.parent_id = down.org_id "
+        f"WHERE down.depth < {MAX_TREE_DEPTH} AND NOT EXISTS ("
+        "SELECT 1 FROM outreach_organizationpreferences x WHERE x.organization_id = o.id)"
+        ") SELECT source_id, org_id FROM down"
+    )
+    governed: dict[int, list[int]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        for source_id, org_id in cursor.fetchall():
+            governed[source_id].append(org_id)
+    return governed
+
+
+def _members(org_ids: list[int], governed: dict[int, list[int]]) -> QuerySet[Any]:
+    """The people who follow the defaults of ``org_ids``: current members of them and of
+    the organizations below them that follow them."""
+    followers = sorted({o for source in org_ids for o in governed.get(source, [source])})
+    return Affiliation.objects.filter(is_current=True, organization_id__in=followers).values(
         "contact_id"
     )
 
@@ -86,7 +116,8 @@ def contacts_reachable(
     if purpose:
         qs = consent.contacts_consenting(qs, purpose=purpose, channel=channel, at=at)
     defaults = list(OrganizationPreferences.objects.all())
-    qs = _without_refusals(qs, defaults, channel)
+    governed = governed_organizations() if defaults else {}
+    qs = _without_refusals(qs, defaults, governed, channel)
     profiles = {
         p.pk: p
         for p in ReachProfile.objects.filter(
@@ -107,7 +138,7 @@ def contacts_reachable(
         if all_allow(found, at, zones_of(profile.zones)):
             allowed.append(pk)
     qs = qs.filter(pk__in=ContactReach.objects.filter(profile_id__in=allowed).values("contact_id"))
-    qs = _within_organization_hours(qs, defaults, profiles, channel, purpose, at)
+    qs = _within_organization_hours(qs, defaults, governed, profiles, channel, purpose, at)
     qs = _within_caps(qs, channel, purpose, at)
     for rule in rules:
         if not rule.covers(channel, purpose):
@@ -145,7 +176,10 @@ def contacts_reachable(
 
 
 def _without_refusals(
-    qs: QuerySet[Contact], defaults: list[OrganizationPreferences], channel: str
+    qs: QuerySet[Contact],
+    defaults: list[OrganizationPreferences],
+    governed: dict[int, list[int]],
+    channel: str,
 ) -> QuerySet[Contact]:
     """Leave out do-not-contact and refused channels, with organization inheritance."""
     qs = qs.exclude(
@@ -158,10 +192,10 @@ def _without_refusals(
         d.organization_id for d in defaults if d.do_not_contact and d.do_not_contact_overridable
     ]
     if firm:
-        qs = qs.exclude(pk__in=_members(firm))
+        qs = qs.exclude(pk__in=_members(firm, governed))
     if soft:
         exceptions = ContactPreferences.objects.filter(do_not_contact=False).values("contact_id")
-        qs = qs.exclude(Q(pk__in=_members(soft)) & ~Q(pk__in=exceptions))
+        qs = qs.exclude(Q(pk__in=_members(soft, governed)) & ~Q(pk__in=exceptions))
     qs = qs.exclude(
         pk__in=ContactPreferences.objects.filter(**{channel: "refused"}).values("contact_id")
     )
@@ -169,18 +203,19 @@ def _without_refusals(
     firm = [d.organization_id for d in refusing if not d.channels_overridable]
     soft = [d.organization_id for d in refusing if d.channels_overridable]
     if firm:
-        qs = qs.exclude(pk__in=_members(firm))
+        qs = qs.exclude(pk__in=_members(firm, governed))
     if soft:
         lifted = ContactPreferences.objects.filter(**{f"{channel}__in": _LIFTS}).values(
             "contact_id"
         )
-        qs = qs.exclude(Q(pk__in=_members(soft)) & ~Q(pk__in=lifted))
+        qs = qs.exclude(Q(pk__in=_members(soft, governed)) & ~Q(pk__in=lifted))
     return qs
 
 
 def _within_organization_hours(
     qs: QuerySet[Contact],
     defaults: list[OrganizationPreferences],
+    governed: dict[int, list[int]],
     profiles: dict[int, ReachProfile],
     channel: str,
     purpose: str,
@@ -195,14 +230,20 @@ def _within_organization_hours(
     }
     if not timed:
         return qs
+    source_of = {org_id: source for source in timed for org_id in governed.get(source, [source])}
     pairs = (
-        Affiliation.objects.filter(is_current=True, organization_id__in=list(timed))
+        Affiliation.objects.filter(is_current=True, organization_id__in=sorted(source_of))
         .order_by()
         .values_list("organization_id", "contact__outreach_reach__profile_id")
         .distinct()
     )
+    seen: set[tuple[int, int]] = set()
     blocked: dict[int, list[int]] = defaultdict(list)
-    for org_id, profile_id in pairs:
+    for member_of, profile_id in pairs:
+        org_id = source_of[member_of]
+        if (org_id, profile_id) in seen:
+            continue
+        seen.add((org_id, profile_id))
         profile = profiles.get(profile_id)
         if profile is None:
             continue
@@ -225,7 +266,10 @@ def _within_organization_hours(
         return qs
     condition = Q()
     for org_id, profile_ids in blocked.items():
-        condition |= Q(organization_id=org_id, contact__outreach_reach__profile_id__in=profile_ids)
+        condition |= Q(
+            organization_id__in=governed.get(org_id, [org_id]),
+            contact__outreach_reach__profile_id__in=profile_ids,
+        )
     return qs.exclude(
         pk__in=Affiliation.objects.filter(is_current=True).filter(condition).values("contact_id")
     )

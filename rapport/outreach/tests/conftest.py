@@ -76,8 +76,13 @@ def make_contact(alice) -> MakeContact:
 
 @pytest.fixture
 def make_organization(alice) -> Callable[..., Organization]:
-    def make(name: str = "Acme", **defaults: Any) -> Organization:
-        org = organization_create(actor=alice, data={"name": name}, via="api")
+    def make(
+        name: str = "Acme", parent: Organization | None = None, **defaults: Any
+    ) -> Organization:
+        data: dict[str, Any] = {"name": name}
+        if parent is not None:
+            data["parent"] = parent.pk
+        org = organization_create(actor=alice, data=data, via="api")
         if defaults:
             organization_preferences_set(actor=alice, organization=org, data=defaults, via="api")
         return Organization.objects.get(pk=org.pk)

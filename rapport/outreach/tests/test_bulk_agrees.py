@@ -89,9 +89,17 @@ def _preferences(rng: random.Random, *, organization: bool) -> dict:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_bulk_and_single_decisions_agree(seed, make_contact, make_organization, alice):
     rng = random.Random(seed)
-    orgs = [
-        make_organization(f"Org {i}", **_preferences(rng, organization=True)) for i in range(3)
-    ] + [None, None, None]
+    orgs = [make_organization(f"Org {i}", **_preferences(rng, organization=True)) for i in range(3)]
+    # subsidiaries: two levels that follow Org 0's defaults, one with its own under Org 1
+    below = make_organization(f"Sub {seed}-a", parent=orgs[0])
+    orgs += [
+        below,
+        make_organization(f"Sub {seed}-b", parent=below),
+        make_organization(f"Sub {seed}-c", parent=orgs[1], **_preferences(rng, organization=True)),
+        None,
+        None,
+        None,
+    ]
     for i in range(30):
         country, region = rng.choice(PLACES)
         prefs = _preferences(rng, organization=False) if rng.random() < 0.7 else {}

@@ -130,6 +130,14 @@ def test_organization_defaults_are_shown_and_edited(bob_client, make_organizatio
     assert "Only through procurement" in page
     assert "(firm)" in page
 
+    # a subsidiary without defaults shows the ones its people follow, and whose they are
+    france = make_organization("Acme France", parent=acme)
+    page = bob_client.get(f"/organizations/{france.pk}/").content.decode()
+    assert "Its people follow the defaults of" in page
+    assert f'href="/organizations/{acme.pk}/"' in page
+    assert "Only through procurement" in page
+    assert "Set defaults of its own" in page
+
 
 def test_admins_manage_calling_rules_in_settings(alice_client, bob_client):
     listing = bob_client.get("/settings/calling-rules/").content.decode()

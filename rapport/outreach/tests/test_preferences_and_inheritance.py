@@ -89,6 +89,40 @@ def test_a_person_who_left_the_organization_no_longer_inherits(
     assert decide(ann).allowed
 
 
+def test_a_subsidiary_follows_the_nearest_organization_above_with_defaults(
+    make_contact, make_organization, alice
+):
+    from rapport.outreach.services.preferences import organization_preferences_set
+
+    group = make_organization("Acme Group", channels={"call": "refused"}, do_not_contact=False)
+    france = make_organization("Acme France", parent=group)
+    paris = make_organization("Acme Paris", parent=france)
+    ann = make_contact("Ann", time_zone=PARIS, organization=paris)
+    decision = decide(ann, "call", purpose="support")
+    assert blocking(decision) == ["refused_by_organization"]
+    assert "Acme Group (for Acme Paris) refuses phone call" in decision.blocking[0].text
+    assert decide(ann, "email").allowed
+    assert not _reachable(ann, "call") and _reachable(ann, "email")  # the bulk form agrees
+
+    # Acme France sets defaults of its own: its people follow those, not the group's
+    organization_preferences_set(
+        actor=alice, organization=france, data={"channels": {"sms": "refused"}}, via="api"
+    )
+    assert decide(ann, "call", purpose="support").allowed
+    assert blocking(decide(ann, "sms", purpose="support")) == ["refused_by_organization"]
+    assert _reachable(ann, "call") and not _reachable(ann, "sms")
+
+
+def _reachable(contact, channel) -> bool:
+    from rapport.contacts.models import Contact
+    from rapport.outreach.selectors.reachable import contacts_reachable
+
+    found = contacts_reachable(
+        Contact.objects.filter(pk=contact.pk), channel=channel, purpose="support", at=MONDAY_NOON
+    )
+    return found.exists()
+
+
 def test_firm_organization_hours_apply_on_top_of_the_persons_own(make_contact, make_organization):
     weekdays = [
         {"day": d, "start": "09:00", "end": "17:00"} for d in ("mon", "tue", "wed", "thu", "fri")

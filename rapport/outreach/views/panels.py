@@ -18,9 +18,10 @@ from rapport.core import policy
 from rapport.core.panels import Panel, PhoneAction
 from rapport.outreach.channels import CHANNEL_LABELS, CHANNELS
 from rapport.outreach.hours import hours_from_stored
-from rapport.outreach.models import ContactAttempt, ContactPreferences, OrganizationPreferences
+from rapport.outreach.models import ContactAttempt, ContactPreferences
 from rapport.outreach.selectors.compose import default_call_purpose
 from rapport.outreach.selectors.glance import contact_glance, glances_for
+from rapport.outreach.selectors.preferences import organization_defaults_in_force
 
 
 def contact_box_context(request: HttpRequest, contact: Contact) -> dict[str, Any]:
@@ -71,13 +72,14 @@ def phone_actions(request: HttpRequest, contact: Contact, phone: Any) -> list[Ph
 def organization_panels(request: HttpRequest, organization: Organization) -> list[Panel]:
     if not policy.can(request.user, "organizations.view"):
         return []
-    prefs = OrganizationPreferences.objects.filter(organization_id=organization.pk).first()
+    prefs, inherited_from = organization_defaults_in_force(organization)
     hours = hours_from_stored(prefs.hours) if prefs else None
     html = render_to_string(
         "outreach/_organization_panel.html",
         {
             "organization": organization,
             "prefs": prefs,
+            "inherited_from": inherited_from,
             "hours_text": hours.describe() if hours else "",
             "statuses": [
                 (CHANNEL_LABELS[c], prefs.status_of(c)) for c in CHANNELS if prefs.status_of(c)
