@@ -236,8 +236,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Rapport <rapport@localhost>"
 RAPPORT_BASE_URL = env_str("RAPPORT_BASE_URL", "").rstrip("/")
 
 # Outbound email to contacts (docs/outreach.md, "Sending"): the From address (default
-# DEFAULT_FROM_EMAIL), the mailbox a List-Unsubscribe mailto: points at (default the From
-# address), how long the preference and unsubscribe links in a mail stay valid, and how
+# DEFAULT_FROM_EMAIL), the mailbox a List-Unsubscribe mailto: points at (none by default:
+# set it only to a mailbox Rapport syncs, which then acts on the unsubscribe mails), how long the preference and unsubscribe links in a mail stay valid, and how
 # many preference-page changes one client address may make per hour.
 RAPPORT_MAIL_FROM = env_str("RAPPORT_MAIL_FROM", "")
 RAPPORT_UNSUBSCRIBE_MAILTO = env_str("RAPPORT_UNSUBSCRIBE_MAILTO", "")

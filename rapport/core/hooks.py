@@ -1,7 +1,7 @@
 """What a newer area hears of the contact services' writes, without being imported by them.
 
 The contact, import and merge services call ``contacts_saved``, ``contacts_merged`` and
-``contacts_unmerged`` inside their transactions; a newer app (activity, segments…)
+``contacts_unmerged`` inside their transactions (the mail intake ``mail_arrived``); a newer app (activity, segments…)
 registers a listener for each in its ``AppConfig.ready()``. Before they create a
 contact (or add an email address or phone number to one) they ask
 ``contacts_admitting``, which a newer area (privacy: people who asked to be erased)
@@ -42,7 +42,18 @@ class Refusal:
     message: str
 
 
+@dataclass(frozen=True)
+class ArrivedMail:
+    """What a newer area may act on in a message that came in (a synced mailbox, an
+    upload, the drop box): its subject and the addresses it is from and to."""
+
+    subject: str
+    senders: tuple[str, ...]
+    recipients: tuple[str, ...]
+
+
 AdmittingListener = Callable[[Sequence[Newcomer]], list[Refusal]]
+MailListener = Callable[[ArrivedMail], None]
 MergedListener = Callable[[int, Sequence[int]], None]
 DemoListener = Callable[[int], None]
 
@@ -54,6 +65,7 @@ class _Registry:
     unmerged: list[MergedListener] = field(default_factory=list)
     demo: list[DemoListener] = field(default_factory=list)
     admitting: list[AdmittingListener] = field(default_factory=list)
+    mail: list[MailListener] = field(default_factory=list)
 
 
 _registry = _Registry()
@@ -128,3 +140,16 @@ def contacts_admitting(newcomers: Sequence[Newcomer]) -> list[Refusal]:
     for listener in _registry.admitting:
         refusals += listener(newcomers)
     return refusals
+
+
+def on_mail_arrived(listener: MailListener) -> MailListener:
+    """Call ``listener(mail)`` for each message the mail intake reads (once per
+    capture: a message captured again is heard again, so act idempotently)."""
+    if listener not in _registry.mail:
+        _registry.mail.append(listener)
+    return listener
+
+
+def mail_arrived(mail: ArrivedMail) -> None:
+    for listener in _registry.mail:
+        listener(mail)

@@ -37,6 +37,8 @@ class OutreachConfig(AppConfig):
         hooks.on_contacts_merged(_later(f"{reach}:reach_after_merge"))
         hooks.on_contacts_unmerged(_later(f"{reach}:reach_after_merge"))
         hooks.on_demo_loaded(_later(f"{reach}:reach_after_demo"))
+        # "unsubscribe TOKEN" mails to the List-Unsubscribe mailto address
+        hooks.on_mail_arrived(_later("rapport.outreach.services.public:unsubscribe_by_mail"))
         # writes that reached the database without the hooks are caught up by a sweep
         from rapport.outreach.models.reach import SWEEP_EVERY
 

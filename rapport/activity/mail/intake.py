@@ -36,6 +36,7 @@ from rapport.activity.services.participants import (
     email_key_of,
 )
 from rapport.activity.services.text import sanitize_html, text_from_html
+from rapport.core import hooks
 
 logger = logging.getLogger(__name__)
 
@@ -288,6 +289,13 @@ def _capture(
     isolated: bool = True,
 ) -> MailOutcome:
     message_id = _clean(mail.message_id)
+    hooks.mail_arrived(
+        hooks.ArrivedMail(
+            subject=mail.subject,
+            senders=tuple(a.address for a in mail.senders),
+            recipients=tuple(a.address for a in (*mail.to, *mail.cc, *mail.bcc)),
+        )
+    )
     bulk = bulk_reason(mail)
     if bulk:
         return MailOutcome("skipped", bulk, message_id=message_id)

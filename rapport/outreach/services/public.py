@@ -12,8 +12,11 @@ history says "preference_page") and are appended to the ledger as well, as one
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
@@ -27,10 +30,13 @@ from rapport.consent.services import consent_record_by_person
 from rapport.consent.vocabulary import LawfulBasis, Method, Source, Status
 from rapport.contacts.models import Contact
 from rapport.core.errors import FieldError, InvalidInput
+from rapport.core.hooks import ArrivedMail
 from rapport.outreach.links import LinkInvalid, preference_link_check, unsubscribe_link_check
 from rapport.outreach.models import ContactPreferences
 from rapport.outreach.selectors.preferences import _caps_of, preferences_data
 from rapport.outreach.services.preferences import contact_preferences_set_by_person
+
+logger = logging.getLogger(__name__)
 
 # channels a person may switch on the page (in person is not something they are sent)
 PAGE_CHANNELS = ("email", "call", "sms", "messaging", "post")
@@ -112,6 +118,44 @@ def unsubscribe_one_click(
                 reference="One-click unsubscribe",
             )
     return UnsubscribeLink(link.contact, link.purpose, True)
+
+
+_UNSUBSCRIBE_SUBJECT = re.compile(r"\bunsubscribe\s+([A-Za-z0-9_\-:.]{20,})", re.IGNORECASE)
+
+
+def unsubscribe_by_mail(mail: ArrivedMail) -> bool:
+    """Act on a mail sent through the ``mailto:`` of List-Unsubscribe (RFC 2369): its
+    subject is "unsubscribe TOKEN"; it must be addressed to RAPPORT_UNSUBSCRIBE_MAILTO.
+    A valid token withdraws as the one-click POST does (method ``email``, the sender's
+    address kept as the reference); anything else is ignored and logged. Called for
+    every message the mail intake reads (a synced mailbox, an upload): returns whether
+    it was such a request."""
+    mailbox = parseaddr(getattr(settings, "RAPPORT_UNSUBSCRIBE_MAILTO", "") or "")[1].lower()
+    match = _UNSUBSCRIBE_SUBJECT.search(mail.subject or "")
+    if not mailbox or match is None:
+        return False
+    if mailbox not in {r.strip().lower() for r in mail.recipients}:
+        return False
+    sender = mail.senders[0] if mail.senders else ""
+    try:
+        link = unsubscribe_link_open(token=match.group(1))
+    except LinkInvalid:
+        logger.info("An unsubscribe mail from %s had no valid link token", sender or "?")
+        return True
+    with transaction.atomic():
+        if not _withdrawn(link.contact.pk, link.purpose):
+            consent_record_by_person(
+                contact_id=link.contact.pk,
+                data={
+                    "action": "withdraw",
+                    "purpose": link.purpose.key,
+                    "channel": "email",
+                    "method": Method.EMAIL,
+                },
+                source=Source.EMAIL_LINK,
+                reference=f"Unsubscribe mail from {sender}"[:200],
+            )
+    return True
 
 
 # -- the preference page --------------------------------------------------------------

@@ -5,6 +5,7 @@ forged and expired links change nothing."""
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
 import pytest
 from django.test import Client
@@ -177,3 +178,61 @@ def test_the_preference_page_is_rate_limited(sent, settings):
     client = Client()
     codes = [client.post(url, {"topics": "bulletin"}).status_code for _ in range(3)]
     assert codes == [200, 200, 429]
+
+
+def _unsubscribe_mail(to: str, subject: str, sender: str = "ann@example.com") -> bytes:
+    return (
+        f"From: Ann Lee <{sender}>\r\nTo: {to}\r\nSubject: {subject}\r\n"
+        "Date: Mon, 09 Mar 2026 10:00:00 +0000\r\n"
+        f"Message-ID: <{abs(hash((to, subject, sender)))}@example.com>\r\n\r\nPlease stop.\r\n"
+    ).encode()
+
+
+def test_an_unsubscribe_mail_to_the_mailto_address_withdraws(
+    bob, alice, make_contact, newsletter, smtp: Inbox, settings
+):
+    from rapport.activity.mail.intake import mail_capture
+
+    settings.RAPPORT_UNSUBSCRIBE_MAILTO = "Unsubscribe <unsubscribe@crm.example.com>"
+    ann = make_contact("Ann Lee", email="ann@example.com")
+    record(alice, ann, "grant", purpose="bulletin", method="checkbox")
+    sending.message_send(
+        actor=bob,
+        contact=ann,
+        purpose="bulletin",
+        subject="News",
+        body_text="Hello",
+        kind="bulk",
+        base_url="http://testserver",
+    )
+    [mail] = smtp.messages
+    header = " ".join(str(mail["List-Unsubscribe"]).split())
+    found = re.search(
+        r"<mailto:unsubscribe@crm\.example\.com\?subject=unsubscribe%20([^>]+)>", header
+    )
+    assert found, header
+    token = unquote(found.group(1))  # as the person's mail program decodes it
+
+    # a forged token, or the right subject to another address: nothing changes
+    mail_capture(
+        _unsubscribe_mail("unsubscribe@crm.example.com", "unsubscribe " + token[:-3] + "xyz"),
+        owner=bob,
+    )
+    mail_capture(_unsubscribe_mail("sales@crm.example.com", "unsubscribe " + token), owner=bob)
+    assert _allowed(ann)
+    assert not ConsentEvent.objects.filter(action="withdraw").exists()
+
+    # the mail the person's mail program sends from the header, read from a mailbox
+    mail_capture(
+        _unsubscribe_mail("unsubscribe@crm.example.com", "unsubscribe " + token), owner=bob
+    )
+    assert not _allowed(ann)
+    event = ConsentEvent.objects.get(action="withdraw")
+    assert (event.source, event.method, event.channel) == ("email_link", "email", "email")
+    assert event.recorded_by_id is None
+    # read again (a second mailbox, a re-run): still one withdrawal
+    mail_capture(
+        _unsubscribe_mail("unsubscribe@crm.example.com", "Re: unsubscribe " + token, "a@b.example"),
+        owner=bob,
+    )
+    assert ConsentEvent.objects.filter(action="withdraw").count() == 1
