@@ -103,6 +103,12 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
                 action="contacts.view",
             ),
             NavItem(
+                "Bulk sends",
+                "outreach:bulk_list",
+                ("outreach:bulk_*",),
+                action="messages.send",
+            ),
+            NavItem(
                 "Notifications",
                 "activity:notifications",
                 ("activity:notification*",),

@@ -28,6 +28,7 @@ urlpatterns = [
         name="template_delete",
     ),
     path("settings/calling-rules/", rules.rule_list, name="rules"),
+    path("outreach/bulk/", bulk.bulk_list, name="bulk_list"),
     path("outreach/bulk/new/", bulk.bulk_new, name="bulk_new"),
     path("outreach/bulk/<int:pk>/", bulk.bulk_send, name="bulk_send"),
     path("outreach/bulk/<int:pk>/results.csv", bulk.bulk_send_csv, name="bulk_send_csv"),

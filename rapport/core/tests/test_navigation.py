@@ -41,6 +41,7 @@ def _current(html: str) -> list[str]:
         ("/settings/custom-fields/", "Custom fields"),
         ("/users/", "Users"),
         ("/tokens/", "API tokens"),
+        ("/outreach/bulk/", "Bulk sends"),
     ],
 )
 def test_each_page_marks_exactly_one_navigation_item_current(alice_client, path, current):

@@ -1,6 +1,7 @@
 """/api/v1/messages/bulk: one email to many contacts, chosen by ids or by the contact
 list's search and filters, sent in the background through the contact gate; its
-progress, counts by outcome and per-recipient results (JSON or CSV)."""
+progress, counts by outcome and per-recipient results (JSON or CSV); the bulk sends one
+started (an admin: everyone's), newest first."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from ninja import Field, Router, Status
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import BaseModel
 
 from rapport.contacts.api._filters import contact_filters
@@ -18,6 +19,7 @@ from rapport.contacts.schemas import MAX_ID, InputSchema
 from rapport.core.errors import InvalidInput
 from rapport.outreach.api.messages import _base_url
 from rapport.outreach.models import BulkSend
+from rapport.outreach.selectors.bulk import MAX_LIMIT, bulk_send_list
 from rapport.outreach.services import bulk
 
 router = Router(tags=["messages"])
@@ -54,6 +56,8 @@ class BulkSendOut(BaseModel):
     status: str
     purpose: str
     template: str | None
+    subject: str
+    started_by: str | None
     when: str
     total: int
     done: int
@@ -63,6 +67,18 @@ class BulkSendOut(BaseModel):
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     results_url: str
+
+
+class BulkSendPageOut(BaseModel):
+    items: list[BulkSendOut]
+    next_cursor: str | None
+
+
+class BulkSendParams(Schema):
+    status: str | None = Field(None, description="queued, running, done or failed.")
+    purpose: str | None = Field(None, description="A purpose's key (newsletter).")
+    cursor: str | None = None
+    limit: int = Field(50, ge=1, le=MAX_LIMIT)
 
 
 class ResultOut(BaseModel):
@@ -81,16 +97,20 @@ class ResultList(BaseModel):
     items: list[ResultOut]
 
 
-def bulk_send_out(job: BulkSend) -> dict[str, Any]:
+def bulk_send_out(job: BulkSend, counts: bulk.BulkCounts | None = None) -> dict[str, Any]:
+    """A bulk send as the API shows it; ``counts`` when they were read already (a page
+    of the list reads them for all its jobs at once)."""
     return {
         "id": job.pk,
         "status": job.status,
         "purpose": job.purpose,
         "template": job.template.key if job.template else None,
+        "subject": job.subject,
+        "started_by": job.started_by.username if job.started_by else None,
         "when": job.when,
         "total": job.total,
         "done": job.done,
-        "counts": bulk.bulk_send_counts(job).as_dict(),
+        "counts": (counts or bulk.bulk_send_counts(job)).as_dict(),
         "error": job.error,
         "created_at": job.created_at,
         "started_at": job.started_at,
@@ -133,6 +153,27 @@ def start_bulk_send(
     )
     response["Location"] = f"/api/v1/messages/bulk/{job.pk}"
     return Status(202, bulk_send_out(job))
+
+
+@router.get(
+    "/messages/bulk",
+    response={200: BulkSendPageOut, **READ_ERRORS},
+    summary="The bulk sends you started (an admin: everyone's), newest first",
+)
+def list_bulk_sends(request: HttpRequest, params: Query[BulkSendParams]) -> dict[str, Any]:
+    """One page at a time (`next_cursor`), each with its counts by outcome; `status` and
+    `purpose` keep the matching ones. A bad one, or a bad cursor, is a 422 naming it."""
+    page = bulk_send_list(
+        actor=actor(request),
+        cursor=params.cursor,
+        limit=params.limit,
+        status=params.status,
+        purpose=params.purpose,
+    )
+    return {
+        "items": [bulk_send_out(entry.job, entry.counts) for entry in page.items],
+        "next_cursor": page.next_cursor,
+    }
 
 
 @router.get(

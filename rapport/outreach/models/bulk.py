@@ -57,5 +57,12 @@ class BulkSend(BackgroundJob):
         return f"Bulk send {self.pk} ({self.purpose}, {self.status})"
 
     @property
+    def title(self) -> str:
+        """What was sent, as people know it: the template's name, else the subject."""
+        if self.template is not None:
+            return self.template.name
+        return self.subject or f"Bulk send {self.pk}"
+
+    @property
     def is_active(self) -> bool:
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)

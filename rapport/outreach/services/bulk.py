@@ -248,20 +248,35 @@ class BulkCounts:
 
 def bulk_send_counts(job: BulkSend) -> BulkCounts:
     """Recipients of ``job`` by outcome, as they stand now (queued ones may be sent later)."""
+    return bulk_send_counts_for([job])[job.pk]
+
+
+def bulk_send_counts_for(jobs: Sequence[BulkSend]) -> dict[int, BulkCounts]:
+    """Recipients of each of ``jobs`` by outcome, by job id, read in one query for them
+    all (a page of the list of bulk sends). A job read with ``skipped_count`` annotated
+    (the list, which leaves the long ``skipped`` list unread) is counted from that."""
     from django.db.models import Count
 
-    counts = dict.fromkeys(OUTCOMES, 0)
+    found: dict[int, dict[str, int]] = {job.pk: dict.fromkeys(OUTCOMES, 0) for job in jobs}
+    if not found:
+        return {}
     rows = (
-        OutboundMessage.objects.filter(bulk_job_id=job.pk)
-        .values("status")
+        OutboundMessage.objects.filter(bulk_job_id__in=list(found))
+        .values("bulk_job_id", "status")
         .annotate(n=Count("id"))
         .order_by()
     )
     for row in rows:
-        counts[_outcome(row["status"])] += row["n"]
-    counts["skipped"] = len(job.skipped)
-    counts["pending"] = max(0, job.total - sum(counts.values()))
-    return BulkCounts(**counts)
+        job_id: Any = row["bulk_job_id"]  # never null: filtered on
+        found[job_id][_outcome(row["status"])] += row["n"]
+    result: dict[int, BulkCounts] = {}
+    for job in jobs:
+        counts = found[job.pk]
+        skipped = getattr(job, "skipped_count", None)
+        counts["skipped"] = len(job.skipped) if skipped is None else skipped
+        counts["pending"] = max(0, job.total - sum(counts.values()))
+        result[job.pk] = BulkCounts(**counts)
+    return result
 
 
 RESULT_COLUMNS = (

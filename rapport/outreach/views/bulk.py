@@ -1,6 +1,6 @@
 """Bulk sends from the contact list: the form the list's bulk bar opens (what to send,
-for which purpose, now or when allowed), the job's page (progress, counts by outcome)
-and its per-recipient results as CSV."""
+for which purpose, now or when allowed), the list of past sends, the job's page
+(progress, counts by outcome) and its per-recipient results as CSV."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from django.views.decorators.http import require_http_methods
 
 from rapport.consent.models import Purpose
 from rapport.contacts import forms as contact_forms
-from rapport.contacts.views._common import page
+from rapport.contacts.views._common import is_htmx, page, vary_on_htmx
 from rapport.core import policy
 from rapport.core.errors import InvalidInput
 from rapport.outreach.models import BulkSend, MessageTemplate
+from rapport.outreach.selectors import bulk as selectors
 from rapport.outreach.services import bulk
 
 
@@ -78,6 +79,39 @@ def bulk_new(request: HttpRequest) -> HttpResponse:
         "back": reverse("contacts:list") + (f"?{query}" if query else ""),
     }
     return render(request, "outreach/bulk_new.html", context, status=422 if errors else 200)
+
+
+@page
+def bulk_list(request: HttpRequest) -> HttpResponse:
+    """The bulk sends one started (an admin: everyone's), newest first, by status and
+    purpose; "Load more" brings the next rows (htmx), or a page of them without it."""
+    status = request.GET.get("status", "")
+    purpose = request.GET.get("purpose", "")
+    cursor = request.GET.get("cursor") or None
+    errors: list[str] = []
+    try:
+        result = selectors.bulk_send_list(
+            actor=request.user, cursor=cursor, status=status or None, purpose=purpose or None
+        )
+    except InvalidInput as exc:
+        if is_htmx(request) and cursor:
+            return HttpResponse(str(exc), status=422, content_type="text/plain; charset=utf-8")
+        result, errors = selectors.BulkSendPage([], None), [str(e) for e in exc.errors]
+    purposes = list(Purpose.objects.order_by("name"))
+    context: dict[str, Any] = {
+        "page": result,
+        "status": status,
+        "purpose": purpose,
+        "statuses": BulkSend.Status.choices,
+        "purposes": purposes,
+        "purpose_names": {p.key: p.name for p in purposes},
+        "filtered": bool(status or purpose),
+        "errors": errors,
+    }
+    if is_htmx(request) and cursor:
+        return vary_on_htmx(render(request, "outreach/_bulk_rows.html", context))
+    response = render(request, "outreach/bulk_list.html", context, status=422 if errors else 200)
+    return vary_on_htmx(response)
 
 
 def _job(request: HttpRequest, pk: int) -> BulkSend:

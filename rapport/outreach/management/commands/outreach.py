@@ -9,6 +9,7 @@ a terminal, through the same services as the pages and the API (acting as ``--as
     rapport outreach attempt 12 --channel call --purpose sales --outcome refused
     rapport outreach rules
     rapport outreach refresh
+    rapport outreach bulk-list [--status done] [--purpose newsletter] [--limit 50] [--json]
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ def _moment(text: str | None) -> dt.datetime:
     if moment.tzinfo is None:
         raise CommandError("--at: give a time zone offset, e.g. 2026-03-08T07:30+00:00.")
     return moment
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, dt.datetime) else str(value)
 
 
 def _days(spec: str) -> list[str]:
@@ -95,10 +100,17 @@ class Command(RecordCommand):
         attempt.add_argument("--note", default="")
         sub.add_parser("rules", parents=common, help="List the calling rules.")
         sub.add_parser("refresh", parents=common, help="Recompute where contacts are.")
+        bulk_list = sub.add_parser(
+            "bulk-list", parents=common, help="The bulk sends you started (admins: all)."
+        )
+        bulk_list.add_argument("--status", help="queued, running, done or failed.")
+        bulk_list.add_argument("--purpose", help="A purpose's key.")
+        bulk_list.add_argument("--limit", type=int, default=50, help="At most 200.")
+        bulk_list.add_argument("--cursor", help="Continue after a previous page.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         actor = self.actor(options)
-        action = options["action"]
+        action = options["action"].replace("-", "_")
         getattr(self, f"do_{action}")(actor, options)
 
     def do_prefs(self, actor: Any, options: dict[str, Any]) -> None:
@@ -255,3 +267,34 @@ class Command(RecordCommand):
         started = time.perf_counter()
         count = reach_refresh_stale()
         self.stdout.write(f"{count:,} contacts refreshed in {time.perf_counter() - started:.1f} s")
+
+    def do_bulk_list(self, actor: Any, options: dict[str, Any]) -> None:
+        from rapport.outreach.selectors.bulk import bulk_send_list
+
+        page = self.call(
+            bulk_send_list,
+            actor=actor,
+            cursor=options["cursor"],
+            limit=options["limit"],
+            status=options["status"],
+            purpose=options["purpose"],
+        )
+        if options["json"]:
+            from rapport.outreach.api.bulk import bulk_send_out
+
+            items = [bulk_send_out(entry.job, entry.counts) for entry in page.items]
+            body = {"items": items, "next_cursor": page.next_cursor}
+            self.stdout.write(json.dumps(body, indent=2, default=_iso))
+            return
+        if not page.items:
+            self.stdout.write("No bulk sends.")
+        for entry in page.items:
+            job, counts = entry.job, entry.counts
+            when = timezone.localtime(job.created_at)
+            self.stdout.write(
+                f"#{job.pk:<6} {when:%Y-%m-%d %H:%M %Z}  {job.status:8} {job.purpose:16}"
+                f" total {job.total:<6} sent {counts.sent:<6} blocked {counts.blocked:<6}"
+                f" failed {counts.failed}"
+            )
+        if page.next_cursor:
+            self.stderr.write(f"More: --cursor {page.next_cursor}")
