@@ -85,7 +85,8 @@ def test_the_person_changes_a_channel_and_unsubscribes_from_a_topic_on_the_linke
 
     rows = list(ConsentEvent.objects.filter(seq__gt=before).order_by("seq"))
     by_purpose = {e.purpose_key: e for e in rows}
-    assert set(by_purpose) == {"bulletin", "events"}
+    assert set(by_purpose) == {"", "bulletin", "events"}  # "": the channel change
+    assert by_purpose[""].action == "set_preferences"
     withdrawn, granted = by_purpose["bulletin"], by_purpose["events"]
     assert (withdrawn.action, withdrawn.source) == ("withdraw", "preference_page")
     assert (granted.action, granted.source, granted.method) == (
