@@ -245,15 +245,16 @@ def channel_status(own: Preferences, orgs: Sequence[Preferences], channel: str) 
 
 def _channel(own: Preferences, orgs: Sequence[Preferences], channel: str) -> Reason:
     label = CHANNEL_LABELS.get(channel, channel)
+    label = label if label.isupper() else label.lower()  # "SMS" stays as it is
     status, who = channel_status(own, orgs, channel)
     if status == ChannelStatus.REFUSED:
         if who == "own":
-            return Reason("channel", "refused", False, f"They refuse {label.lower()}.")
+            return Reason("channel", "refused", False, f"They refuse {label}.")
         return Reason(
             "channel",
             "refused_by_organization",
             False,
-            f"{who} refuses {label.lower()} for its people.",
+            f"{who} refuses {label} for its people.",
         )
     if status == ChannelStatus.PREFERRED:
         text = f"{label} is {'their' if who == 'own' else who + chr(39) + 's'} preferred channel."

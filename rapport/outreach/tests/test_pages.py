@@ -48,6 +48,7 @@ def test_preferences_are_edited_in_place_and_errors_keep_what_was_typed(bob_clie
     text = bad.content.decode()
     assert "Nothing was saved" in text
     assert "overlaps Monday 09:00–12:00" in text
+    assert "<strong>Tuesday hours</strong>:" in text  # the field named as the form names it
     assert "9 to 5" in text
     assert not ContactPreferences.objects.filter(contact=ann).exists()
     good = bob_client.post(

@@ -27,7 +27,23 @@ from rapport.outreach.views import forms
 from rapport.outreach.views.panels import contact_box
 
 
+def _field_label(field: str) -> str:
+    """The words a person reads for a form field an error names."""
+    days = dict(zip(DAYS, DAY_NAMES, strict=True))
+    if field.startswith("hours_") and field[6:] in days:
+        return f"{days[field[6:]]} hours"
+    if field.startswith("channel_") and field[8:] in CHANNEL_LABELS:
+        return CHANNEL_LABELS[field[8:]]
+    if field.startswith("cap_") and field[4:].isdigit():
+        return f"Frequency cap {int(field[4:]) + 1}"
+    return field.replace("_", " ").capitalize()
+
+
 def _form_context(**extra: Any) -> dict[str, Any]:
+    errors = extra.get("errors") or {}
+    extra["error_summary"] = [
+        (_field_label(field), message) for field, found in errors.items() for message in found
+    ]
     return {
         "statuses": ChannelStatus.choices,
         "channel_labels": CHANNEL_LABELS,
