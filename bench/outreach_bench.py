@@ -185,6 +185,27 @@ def prepare_bulk() -> None:
     from rapport.outreach.services.reach import reach_refresh, reach_refresh_stale
 
     total = Contact.objects.count()
+    # the purposes the questions name: "newsletter" on consent, granted (or withdrawn…)
+    # to a spread of contacts, as the campaign export benchmark prepares it; "sales" on
+    # legitimate interest (allowed unless they objected)
+    from campaign_export_bench import prepare as prepare_consent
+
+    from rapport.consent.models import Purpose
+    from rapport.consent.services.purposes import purpose_create
+
+    prepare_consent()
+    if not Purpose.objects.filter(key="sales").exists():
+        purpose_create(
+            actor=admin(),
+            data={
+                "key": "sales",
+                "name": "Sales outreach",
+                "lawful_basis": "legitimate_interest",
+                "description": "Calls and mail from the sales team.",
+                "is_marketing": True,
+            },
+            via="cli",
+        )
     started = time.perf_counter()
     refreshed = reach_refresh_stale()
     if refreshed:
