@@ -102,6 +102,19 @@ def unsubscribe_one_click(
     email, given by the person (method ``one_click``, source ``email_link``). Posting
     again changes nothing. Raises LinkInvalid."""
     link = unsubscribe_link_open(token=token)
+    _withdraw_email(
+        link,
+        method=Method.ONE_CLICK,
+        reference="One-click unsubscribe",
+        evidence={"ip_address": client_ip, "user_agent": user_agent[:1000]},
+    )
+    return UnsubscribeLink(link.contact, link.purpose, True)
+
+
+def _withdraw_email(
+    link: UnsubscribeLink, *, method: str, reference: str, evidence: Mapping[str, str]
+) -> None:
+    """Withdraw the link's purpose on email as given by the person, once."""
     with transaction.atomic():
         if not _withdrawn(link.contact.pk, link.purpose):
             consent_record_by_person(
@@ -110,14 +123,12 @@ def unsubscribe_one_click(
                     "action": "withdraw",
                     "purpose": link.purpose.key,
                     "channel": "email",
-                    "method": Method.ONE_CLICK,
-                    "ip_address": client_ip,
-                    "user_agent": user_agent[:1000],
+                    "method": method,
+                    **evidence,
                 },
                 source=Source.EMAIL_LINK,
-                reference="One-click unsubscribe",
+                reference=reference[:200],
             )
-    return UnsubscribeLink(link.contact, link.purpose, True)
 
 
 _UNSUBSCRIBE_SUBJECT = re.compile(r"\bunsubscribe\s+([A-Za-z0-9_\-:.]{20,})", re.IGNORECASE)
@@ -142,19 +153,9 @@ def unsubscribe_by_mail(mail: ArrivedMail) -> bool:
     except LinkInvalid:
         logger.info("An unsubscribe mail from %s had no valid link token", sender or "?")
         return True
-    with transaction.atomic():
-        if not _withdrawn(link.contact.pk, link.purpose):
-            consent_record_by_person(
-                contact_id=link.contact.pk,
-                data={
-                    "action": "withdraw",
-                    "purpose": link.purpose.key,
-                    "channel": "email",
-                    "method": Method.EMAIL,
-                },
-                source=Source.EMAIL_LINK,
-                reference=f"Unsubscribe mail from {sender}"[:200],
-            )
+    _withdraw_email(
+        link, method=Method.EMAIL, reference=f"Unsubscribe mail from {sender}", evidence={}
+    )
     return True
 
 
