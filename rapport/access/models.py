@@ -47,6 +47,35 @@ class ApiToken(models.Model):
         return f"{self.prefix}… ({self.name or 'token'})"
 
 
+class AppPassword(models.Model):
+    """A password for one device or program that cannot use the sign-in page (an
+    address-book client over CardDAV): separate from the login password, limited to
+    ``scope``, revocable one by one. Only a SHA-256 hash of the secret is stored (the
+    secret is 100 random bits, so a slow hash adds nothing)."""
+
+    class Scope(models.TextChoices):
+        CARDDAV = "carddav", "Address books (CardDAV)"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="app_passwords"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.CARDDAV)
+    prefix = models.CharField(max_length=12, db_index=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_ip = models.CharField(max_length=45, blank=True)
+    last_user_agent = models.CharField(max_length=200, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name or self.get_scope_display()})"
+
+
 class ChangeRecord(models.Model):
     """One create, update, delete (or merge) of a record: who, when, and old → new values.
 

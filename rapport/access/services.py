@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
-from rapport.access.models import ApiToken, ChangeRecord, User
+from rapport.access.models import ApiToken, AppPassword, ChangeRecord, User
 from rapport.core import policy
 from rapport.core.errors import FieldError, InvalidInput
 
@@ -129,6 +129,106 @@ def token_record_failure(*, ip_address: str) -> None:
 
 def token_revoke(*, token: ApiToken) -> None:
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+# -- app passwords (address-book clients) -------------------------------------------
+
+# Lower-case letters and digits that cannot be mistaken for one another when typed on a
+# phone (no 0/o, 1/l/i); 5 groups of 4: 31**20, about 99 bits.
+_APP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+_APP_GROUPS = 5
+
+
+def _app_canonical(secret: str) -> str:
+    """``secret`` as stored: lower case, dashes between groups of four, whatever
+    spaces or dashes the person typed."""
+    chars = [c for c in secret.lower() if c.isalnum()]
+    return "-".join("".join(chars[i : i + 4]) for i in range(0, len(chars), 4))
+
+
+@transaction.atomic
+def app_password_create(
+    *, user: User, name: str = "", scope: str = AppPassword.Scope.CARDDAV
+) -> tuple[AppPassword, str]:
+    """Create an app password for ``user``; return it with the secret, which is shown
+    only once. Raises InvalidInput for a name over 100 characters or an unknown scope."""
+    errors = []
+    if len(name) > 100:
+        errors.append(FieldError("name", "A name can have at most 100 characters."))
+    if scope not in AppPassword.Scope.values:
+        errors.append(FieldError("scope", f"Must be one of {', '.join(AppPassword.Scope.values)}."))
+    if errors:
+        raise InvalidInput(errors)
+    secret = "-".join(
+        "".join(secrets.choice(_APP_ALPHABET) for _ in range(4)) for _ in range(_APP_GROUPS)
+    )
+    password = AppPassword.objects.create(
+        user=user, name=name, scope=scope, prefix=secret[:4], key_hash=_hash(secret)
+    )
+    return password, secret
+
+
+def _app_failures_keys(username: str, ip_address: str) -> list[str]:
+    digest = hashlib.sha256(username.encode()).hexdigest()[:16]
+    return [f"rapport:app-failures:ip:{ip_address}", f"rapport:app-failures:user:{digest}"]
+
+
+def app_password_check_throttle(*, username: str, ip_address: str) -> None:
+    """Raise TokenThrottled when this address, or this username from anywhere, has used
+    up its budget of wrong app passwords (RAPPORT_TOKEN_FAILURE_LIMIT within
+    RAPPORT_LOGIN_LOCKOUT_MINUTES). The web sign-in has its own count: a phone with an
+    old password does not lock its owner out of the browser."""
+    limit = settings.RAPPORT_TOKEN_FAILURE_LIMIT
+    if any(cache.get(key, 0) >= limit for key in _app_failures_keys(username, ip_address)):
+        raise TokenThrottled(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+
+
+def app_password_authenticate(
+    *,
+    username: str,
+    secret: str,
+    scope: str = AppPassword.Scope.CARDDAV,
+    ip_address: str = "",
+    user_agent: str = "",
+) -> tuple[User, AppPassword] | None:
+    """The active user named ``username`` and their app password ``secret`` for
+    ``scope``; None for anything else (and the failure is counted). Raises
+    TokenThrottled when too many failed before (see app_password_check_throttle)."""
+    app_password_check_throttle(username=username, ip_address=ip_address)
+    found = (
+        AppPassword.objects.select_related("user")
+        .filter(key_hash=_hash(_app_canonical(secret)), scope=scope, revoked_at__isnull=True)
+        .first()
+        if secret
+        else None
+    )
+    if found is None or found.user.get_username() != username or not found.user.is_active:
+        timeout = int(settings.AXES_COOLOFF_TIME.total_seconds())
+        for key in _app_failures_keys(username, ip_address):
+            if not cache.add(key, 1, timeout):
+                try:
+                    cache.incr(key)
+                except ValueError:  # expired between add and incr
+                    cache.add(key, 1, timeout)
+        logger.warning("App password sign-in failed for %r from %s", username[:150], ip_address)
+        return None
+    now = timezone.now()
+    user_agent = user_agent[:200]
+    if (
+        found.last_used_at is None
+        or (now - found.last_used_at).total_seconds() > 60
+        or (found.last_ip, found.last_user_agent) != (ip_address, user_agent)
+    ):
+        AppPassword.objects.filter(pk=found.pk).update(
+            last_used_at=now, last_ip=ip_address[:45], last_user_agent=user_agent
+        )
+    return found.user, found
+
+
+def app_password_revoke(*, app_password: AppPassword) -> None:
+    AppPassword.objects.filter(pk=app_password.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
 
 
 def change_record(
@@ -253,6 +353,9 @@ def user_update(
     user.save(update_fields=["role", "is_active"])
     if not new_active:
         ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        AppPassword.objects.filter(user=user, revoked_at__isnull=True).update(
             revoked_at=timezone.now()
         )
     return user

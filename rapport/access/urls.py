@@ -15,6 +15,12 @@ urlpatterns = [
     path("preferences/", views.preferences, name="preferences"),
     path("tokens/", views.token_list, name="tokens"),
     path("tokens/<int:pk>/revoke/", views.token_revoke_view, name="token_revoke"),
+    path("app-passwords/", views.app_password_list, name="app_passwords"),
+    path(
+        "app-passwords/<int:pk>/revoke/",
+        views.app_password_revoke_view,
+        name="app_password_revoke",
+    ),
     path("users/", views.user_list, name="users"),
     path("users/<int:pk>/", views.user_change, name="user_change"),
     path("healthz", views.healthz, name="healthz"),

@@ -1,4 +1,4 @@
-"""Sign-in, personal API tokens, and the health check."""
+"""Sign-in, personal API tokens, app passwords, and the health check."""
 
 from __future__ import annotations
 
@@ -19,8 +19,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from rapport.access import services
-from rapport.access.models import ApiToken, User
+from rapport.access.models import ApiToken, AppPassword, User
 from rapport.access.services import (
+    app_password_create,
+    app_password_revoke,
     login_lockout_remaining,
     minutes_to_wait,
     token_create,
@@ -97,6 +99,42 @@ def token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
     token_revoke(token=token)
     messages.success(request, f"The token {token.prefix}… was revoked; it no longer works.")
     return redirect("access:tokens")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def app_password_list(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's app passwords for address-book clients; a new one is shown
+    once, right here, grouped for typing on a phone."""
+    _require(request, "tokens.own")
+    secret, created, error = "", None, ""
+    if request.method == "POST":
+        try:
+            created, secret = app_password_create(
+                user=request.user, name=request.POST.get("name", "").strip()
+            )
+        except InvalidInput as exc:
+            error = " ".join(e.message for e in exc.errors)
+    items = AppPassword.objects.filter(user=request.user).order_by("revoked_at", "-created_at")
+    context = {
+        "app_passwords": items,
+        "secret": secret,
+        "created": created,
+        "error": error,
+        "name": request.POST.get("name", "") if error else "",
+    }
+    return render(request, "access/app_password_list.html", context, status=422 if error else 200)
+
+
+@require_POST
+def app_password_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, "tokens.own")
+    item = get_object_or_404(AppPassword, pk=pk, user=request.user)
+    app_password_revoke(app_password=item)
+    messages.success(
+        request, f"The app password {item.prefix}… was revoked; the device using it is cut off."
+    )
+    return redirect("access:app_passwords")
 
 
 def healthz(request: HttpRequest) -> HttpResponse:

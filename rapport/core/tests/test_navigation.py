@@ -41,6 +41,7 @@ def _current(html: str) -> list[str]:
         ("/settings/custom-fields/", "Custom fields"),
         ("/users/", "Users"),
         ("/tokens/", "API tokens"),
+        ("/app-passwords/", "App passwords"),
         ("/outreach/bulk/", "Bulk sends"),
     ],
 )
