@@ -19,8 +19,12 @@ $(VENV)/.installed: $(BIN)/uv requirements.lock pyproject.toml
 	$(BIN)/python -m compileall -q rapport
 	@touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.lock
+# The test tools, and a real CardDAV client for the sync tests in a venv of its own (its
+# pins are its own).
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.lock requirements-vdirsyncer.lock
 	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements-dev.lock
+	$(BIN)/uv venv --quiet --allow-existing --python $(BIN)/python $(VENV)/dav-client
+	$(BIN)/uv pip install --quiet --python $(VENV)/dav-client/bin/python -r requirements-vdirsyncer.lock
 	@touch $@
 
 install: $(VENV)/.installed

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "rapport.consent",
     "rapport.outreach",
     "rapport.privacy",
+    "rapport.sync",
 ]
 
 MIDDLEWARE = [

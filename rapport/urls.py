@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("rapport.consent.urls")),
     path("", include("rapport.outreach.urls")),
     path("", include("rapport.privacy.urls")),
+    path("", include("rapport.sync.urls")),
 ]

@@ -10,7 +10,10 @@ from django.http import HttpRequest, HttpResponse
 
 # /public/: pages for people who are not users (a consent sign-up form and its
 # confirmation link), each guarded by its own signed token.
-_OPEN_PREFIXES = ("/login/", "/static/", "/api/", "/healthz", "/public/")
+# /dav and /.well-known/carddav sign in with app passwords (rapport.sync.dav), never a session.
+_OPEN_PREFIXES = ("/login/", "/static/", "/api/", "/healthz", "/public/", "/dav", "/.well-known/")
+# An address-book client given only the server's address asks its root first.
+_DAV_METHODS = ("PROPFIND", "REPORT")
 
 
 class LoginRequiredMiddleware:
@@ -18,6 +21,10 @@ class LoginRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/" and request.method in _DAV_METHODS:
+            response = HttpResponse(status=301)
+            response["Location"] = "/dav/"
+            return response
         if not request.user.is_authenticated and not request.path.startswith(_OPEN_PREFIXES):
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
         return self.get_response(request)

@@ -446,3 +446,22 @@ def vcard_stream(chunks: Iterable[Rows], *, version: str, serial_chunks: int) ->
         return cards(read, version)
 
     return written(chunks, write, serial_chunks=serial_chunks)
+
+
+def cards_by_contact(rows: Rows, version: str) -> list[tuple[int, bytes]]:
+    """Each contact of a chunk with its own card (as ``cards`` writes them, without
+    ``REV``: an address book's card changes when what it shows changes, not with every
+    save of the record), in id order."""
+    contacts = c.contact_rows(rows[0])
+    if not contacts:
+        return []
+    text = cards(rows, version)
+    parts = text.split(b"END:VCARD\r\n")[:-1]
+    return [
+        (
+            row[c.ID],
+            b"\r\n".join(line for line in part.split(b"\r\n") if not line.startswith(b"REV:"))
+            + b"END:VCARD\r\n",
+        )
+        for row, part in zip(contacts, parts, strict=True)
+    ]

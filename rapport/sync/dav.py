@@ -1,0 +1,556 @@
+"""The CardDAV server (RFC 6352 over RFC 4918), read side: discovery, PROPFIND,
+``addressbook-multiget``, ``sync-collection`` (RFC 6578) and GET.
+
+URL space (every collection href ends in a slash; cards do not)::
+
+    /.well-known/carddav             any method: 301 to /dav/ (RFC 6764)
+    /dav/                            the service root: current-user-principal
+    /dav/principals/<user>/          the principal: addressbook-home-set
+    /dav/addressbooks/<user>/        the home: the user's books
+    /dav/addressbooks/<user>/<book>/ a book (card:addressbook)
+    /dav/addressbooks/<user>/<book>/<card>.vcf
+
+Clients sign in with HTTP Basic, the user name and an app password (scope ``carddav``);
+nothing else (no session cookie) counts here, which is why the views are exempt from
+CSRF. A user reaches only their own principal and books; anyone else's answer 404.
+Writes (PUT, DELETE, MKCOL, PROPPATCH) answer 403 with ``DAV:need-privileges``: the
+books are read-only in this version.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Iterator
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+from xml.etree.ElementTree import Element
+
+from axes.helpers import get_client_ip_address
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from rapport.access.services import TokenThrottled, app_password_authenticate
+from rapport.sync import davxml as x
+from rapport.sync.davxml import CARD, CS, DAV, tag
+from rapport.sync.models import AddressBook, BookEntry
+from rapport.sync.services import books
+
+logger = logging.getLogger(__name__)
+
+REALM = "Rapport"
+CONTENT_TYPE = "text/vcard; charset=utf-8"
+READ_METHODS = ("OPTIONS", "GET", "HEAD", "PROPFIND", "REPORT")
+WRITE_METHODS = ("PUT", "DELETE", "MKCOL", "PROPPATCH", "MOVE", "COPY", "POST")
+STREAM_CHUNK = 500
+MULTISTATUS = 'application/xml; charset="utf-8"'
+
+
+def _xml(body: str, status: int = 200) -> HttpResponse:
+    return HttpResponse(body, status=status, content_type=MULTISTATUS)
+
+
+def _unauthorized() -> HttpResponse:
+    response = HttpResponse("Sign in with your user name and an app password.", status=401)
+    response["WWW-Authenticate"] = f'Basic realm="{REALM}", charset="UTF-8"'
+    return response
+
+
+def _user(request: HttpRequest) -> Any:
+    """The user an app password in the Authorization header signs in, an HttpResponse
+    (401, 429) otherwise."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return _unauthorized()
+    try:
+        username, sep, secret = (
+            base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+        )
+    except (binascii.Error, UnicodeDecodeError):
+        return _unauthorized()
+    if not sep:
+        return _unauthorized()
+    try:
+        found = app_password_authenticate(
+            username=username,
+            secret=secret,
+            ip_address=get_client_ip_address(request) or "",
+            user_agent=request.headers.get("User-Agent", ""),
+        )
+    except TokenThrottled as exc:
+        response = HttpResponse(str(exc), status=429)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+    if found is None:
+        return _unauthorized()
+    return found[0]
+
+
+# -- where a path leads -------------------------------------------------------------------
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="@.+-_~")
+
+
+def root_path() -> str:
+    return "/dav/"
+
+
+def principal_path(user: Any) -> str:
+    return f"/dav/principals/{_seg(user.get_username())}/"
+
+
+def home_path(user: Any) -> str:
+    return f"/dav/addressbooks/{_seg(user.get_username())}/"
+
+
+def book_path(book: AddressBook) -> str:
+    return f"{home_path(book.owner)}{_seg(book.slug)}/"
+
+
+class Target:
+    """What a request path names: kind is root, principal, home, book, card or None."""
+
+    def __init__(self, kind: str | None, book: AddressBook | None = None, name: str = "") -> None:
+        self.kind, self.book, self.name = kind, book, name
+
+
+def _target(user: Any, path: str) -> Target:
+    parts = [p for p in path.strip("/").split("/") if p]  # already percent-decoded
+    if not parts:
+        return Target("root")
+    if parts[0] == "principals" and len(parts) == 2 and parts[1] == user.get_username():
+        return Target("principal")
+    if parts[0] != "addressbooks" or len(parts) < 2 or parts[1] != user.get_username():
+        return Target(None)
+    if len(parts) == 2:
+        return Target("home")
+    if parts[2] == books.DEFAULT_SLUG:
+        books.book_default(user)
+    book = AddressBook.objects.filter(owner=user, slug=parts[2]).select_related("owner").first()
+    if book is None or len(parts) > 4:
+        return Target(None)
+    if len(parts) == 3:
+        return Target("book", book)
+    return Target("card", book, parts[3])
+
+
+# -- properties ---------------------------------------------------------------------------
+
+RESOURCETYPE = tag(DAV, "resourcetype")
+DISPLAYNAME = tag(DAV, "displayname")
+CURRENT_PRINCIPAL = tag(DAV, "current-user-principal")
+PRINCIPAL_URL = tag(DAV, "principal-URL")
+HOME_SET = tag(CARD, "addressbook-home-set")
+OWNER = tag(DAV, "owner")
+PRIVILEGES = tag(DAV, "current-user-privilege-set")
+REPORTS = tag(DAV, "supported-report-set")
+GETCTAG = tag(CS, "getctag")
+SYNC_TOKEN = tag(DAV, "sync-token")
+GETETAG = tag(DAV, "getetag")
+CONTENT_TYPE_PROP = tag(DAV, "getcontenttype")
+CONTENT_LENGTH = tag(DAV, "getcontentlength")
+LAST_MODIFIED = tag(DAV, "getlastmodified")
+ADDRESS_DATA = tag(CARD, "address-data")
+SUPPORTED_DATA = tag(CARD, "supported-address-data")
+DESCRIPTION = tag(CARD, "addressbook-description")
+MAX_SIZE = tag(CARD, "max-resource-size")
+
+_READ_ONLY = "<d:privilege><d:read/></d:privilege><d:privilege><d:read-current-user-privilege-set/></d:privilege>"
+_SUPPORTED_REPORTS = "".join(
+    f"<d:supported-report><d:report><{name}/></d:report></d:supported-report>"
+    for name in ("card:addressbook-multiget", "d:sync-collection")
+)
+_SUPPORTED_DATA = (
+    '<card:address-data-type content-type="text/vcard" version="3.0"/>'
+    '<card:address-data-type content-type="text/vcard" version="4.0"/>'
+)
+
+
+def _common(user: Any) -> dict[str, str]:
+    return {
+        CURRENT_PRINCIPAL: x.element(CURRENT_PRINCIPAL, x.href(principal_path(user))),
+        OWNER: x.element(OWNER, x.href(principal_path(user))),
+        PRIVILEGES: x.element(PRIVILEGES, _READ_ONLY),
+    }
+
+
+def _collection_props(user: Any, target: Target) -> dict[str, str]:
+    props = _common(user)
+    if target.kind == "root":
+        props[RESOURCETYPE] = "<d:resourcetype><d:collection/></d:resourcetype>"
+        props[DISPLAYNAME] = x.element(DISPLAYNAME, "Rapport")
+    elif target.kind == "principal":
+        props[RESOURCETYPE] = "<d:resourcetype><d:principal/></d:resourcetype>"
+        props[DISPLAYNAME] = x.element(
+            DISPLAYNAME, x.text(user.get_full_name() or user.get_username())
+        )
+        props[PRINCIPAL_URL] = x.element(PRINCIPAL_URL, x.href(principal_path(user)))
+        props[HOME_SET] = x.element(HOME_SET, x.href(home_path(user)))
+    elif target.kind == "home":
+        props[RESOURCETYPE] = "<d:resourcetype><d:collection/></d:resourcetype>"
+        props[DISPLAYNAME] = x.element(DISPLAYNAME, "Address books")
+        props[HOME_SET] = x.element(HOME_SET, x.href(home_path(user)))
+    if target.kind in ("root", "principal"):
+        props[HOME_SET] = x.element(HOME_SET, x.href(home_path(user)))
+    return props
+
+
+def _book_props(user: Any, book: AddressBook) -> dict[str, str]:
+    props = _common(user)
+    props.update(
+        {
+            RESOURCETYPE: "<d:resourcetype><d:collection/><card:addressbook/></d:resourcetype>",
+            DISPLAYNAME: x.element(DISPLAYNAME, x.text(book.name)),
+            DESCRIPTION: x.element(DESCRIPTION, x.text(book.description)),
+            GETCTAG: x.element(GETCTAG, x.text(books.ctag(book))),
+            GETETAG: x.element(GETETAG, x.text(f'"{books.ctag(book)}"')),
+            SYNC_TOKEN: x.element(SYNC_TOKEN, x.text(books.sync_token(book))),
+            REPORTS: x.element(REPORTS, _SUPPORTED_REPORTS),
+            SUPPORTED_DATA: x.element(SUPPORTED_DATA, _SUPPORTED_DATA),
+            MAX_SIZE: x.element(MAX_SIZE, "1048576"),
+        }
+    )
+    return props
+
+
+def _card_props(entry: BookEntry, card: bytes | None = None) -> dict[str, str]:
+    props = {
+        RESOURCETYPE: "<d:resourcetype/>",
+        GETETAG: x.element(GETETAG, x.text(f'"{entry.etag}"')),
+        CONTENT_TYPE_PROP: x.element(CONTENT_TYPE_PROP, CONTENT_TYPE),
+        CONTENT_LENGTH: x.element(CONTENT_LENGTH, str(entry.size)),
+        LAST_MODIFIED: x.element(LAST_MODIFIED, format_datetime(entry.changed_at, usegmt=True)),
+    }
+    if card is not None:
+        props[ADDRESS_DATA] = x.element(ADDRESS_DATA, x.text(card.decode()))
+    return props
+
+
+def _requested(root: Element | None) -> list[str] | None:
+    """The properties a PROPFIND or REPORT asks for; None for allprop (or no body)."""
+    if root is None:
+        return None
+    prop = root.find(tag(DAV, "prop"))
+    if prop is None:
+        return None
+    return [child.tag for child in prop]
+
+
+_ALLPROP = (RESOURCETYPE, DISPLAYNAME, GETETAG, CONTENT_TYPE_PROP, CONTENT_LENGTH, LAST_MODIFIED)
+
+
+def _pick(props: dict[str, str], wanted: list[str] | None) -> tuple[dict[str, str], list[str]]:
+    if wanted is None:
+        return {k: v for k, v in props.items() if k in _ALLPROP}, []
+    return {k: props[k] for k in wanted if k in props}, [k for k in wanted if k not in props]
+
+
+# -- the methods --------------------------------------------------------------------------
+
+
+def _depth(request: HttpRequest) -> str:
+    """The Depth header; none counts as 0 (clients that leave it out mean the resource)."""
+    return request.headers.get("Depth", "0").strip().lower()
+
+
+def _body(request: HttpRequest) -> Element | None | HttpResponse:
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        return HttpResponse("The request body is too large.", status=413)
+    try:
+        return x.parse(raw)
+    except x.BadXml as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+
+
+def _propfind(request: HttpRequest, user: Any, target: Target) -> HttpResponseBase:
+    root = _body(request)
+    if isinstance(root, HttpResponse):
+        return root
+    if root is not None and root.tag != tag(DAV, "propfind"):
+        return HttpResponse("Expected a DAV:propfind body.", status=400)
+    wanted = _requested(root)
+    depth = _depth(request)
+    if depth not in ("0", "1"):
+        return _xml(x.error(DAV, "propfind-finite-depth"), status=403)
+    path = request.path
+    if target.kind in ("root", "principal", "home"):
+        own = {
+            "root": root_path(),
+            "principal": principal_path(user),
+            "home": home_path(user),
+        }[target.kind]
+        found, missing = _pick(_collection_props(user, target), wanted)
+        parts = [x.OPEN, x.response(own, found, missing)]
+        if target.kind == "home" and depth == "1":
+            for book in books.books_for(user):
+                book = books.book_refresh(book).book
+                found, missing = _pick(_book_props(user, book), wanted)
+                parts.append(x.response(book_path(book), found, missing))
+        parts.append(x.CLOSE)
+        return _xml("".join(parts), status=207)
+    assert target.book is not None
+    if target.kind == "card":
+        entry = _entry(target.book, target.name)
+        if entry is None:
+            return HttpResponse(status=404)
+        found, missing = _pick(_card_props(entry), wanted)
+        return _xml(x.OPEN + x.response(path, found, missing) + x.CLOSE, status=207)
+    book = books.book_refresh(target.book).book
+    found, missing = _pick(_book_props(user, book), wanted)
+    head = x.OPEN + x.response(book_path(book), found, missing)
+    if depth == "0":
+        return _xml(head + x.CLOSE, status=207)
+
+    def stream() -> Iterator[bytes]:
+        yield head.encode()
+        last = 0
+        while True:
+            entries = list(
+                BookEntry.objects.filter(book=book, deleted=False, pk__gt=last).order_by("pk")[
+                    :STREAM_CHUNK
+                ]
+            )
+            if not entries:
+                break
+            chunk = []
+            for entry in entries:
+                found, missing = _pick(_card_props(entry), wanted)
+                chunk.append(x.response(book_path(book) + _seg(entry.name), found, missing))
+            yield "".join(chunk).encode()
+            last = entries[-1].pk
+        yield x.CLOSE.encode()
+
+    return StreamingHttpResponse(stream(), status=207, content_type=MULTISTATUS)
+
+
+def _entry(book: AddressBook, name: str) -> BookEntry | None:
+    return BookEntry.objects.filter(book=book, name=name, deleted=False).first()
+
+
+def _version(element: Element | None) -> str | None:
+    """The vCard version an ``address-data`` element asks for ("3.0" without one);
+    None for one Rapport does not write."""
+    if element is None:
+        return "3.0"
+    attributes = {k.lower(): v for k, v in element.attrib.items()}
+    kind = attributes.get("content-type", "text/vcard").lower()
+    version = attributes.get("version", "3.0")
+    if kind != "text/vcard" or version not in books.VERSIONS:
+        return None
+    return version
+
+
+def _cards(book: AddressBook, entries: list[BookEntry], version: str) -> dict[int, bytes]:
+    """The current cards of ``entries``' contacts; an entry whose card changed since the
+    last refresh is brought up to date first (so the etag sent matches the card)."""
+    wanted = {e.contact_id: e for e in entries}
+    out: dict[int, bytes] = {}
+    stale = False
+    for contact_id, _name, card in books.rendered(list(wanted), "3.0"):
+        if books.etag_of(card) != wanted[contact_id].etag:
+            stale = True
+        out[contact_id] = card
+    if stale or len(out) != len(wanted):
+        books.book_refresh(book)
+        for entry in entries:
+            entry.refresh_from_db()
+    if version != "3.0":
+        out = {contact_id: card for contact_id, _n, card in books.rendered(list(out), version)}
+    return out
+
+
+def _report(request: HttpRequest, user: Any, target: Target) -> HttpResponseBase:
+    if target.kind != "book":
+        return _xml(x.error(DAV, "supported-report"), status=403)
+    root = _body(request)
+    if isinstance(root, HttpResponse):
+        return root
+    assert target.book is not None
+    if root is None:
+        return HttpResponse("A REPORT needs a body.", status=400)
+    wanted = _requested(root) or [GETETAG]
+    data = root.find(f"{tag(DAV, 'prop')}/{ADDRESS_DATA}")
+    version = _version(data)
+    if version is None:
+        return _xml(x.error(CARD, "supported-address-data-conversion"), status=403)
+    if root.tag == tag(CARD, "addressbook-multiget"):
+        return _multiget(target.book, root, wanted, version)
+    if root.tag == tag(DAV, "sync-collection"):
+        return _sync_collection(target.book, root, wanted, version)
+    return _xml(x.error(DAV, "supported-report"), status=403)
+
+
+def _multiget(book: AddressBook, root: Element, wanted: list[str], version: str) -> HttpResponseBase:
+    hrefs = [(h.text or "").strip() for h in root.iter(tag(DAV, "href"))]
+    prefix = book_path(book)
+
+    def stream() -> Iterator[bytes]:
+        yield x.OPEN.encode()
+        for start in range(0, len(hrefs), STREAM_CHUNK):
+            batch = hrefs[start : start + STREAM_CHUNK]
+            names = {}
+            for raw in batch:
+                path = unquote(urlsplit(raw).path)
+                if path.startswith(unquote(prefix)):
+                    names[raw] = path[len(unquote(prefix)) :]
+            entries = {
+                e.name: e
+                for e in BookEntry.objects.filter(
+                    book=book, deleted=False, name__in=list(names.values())
+                )
+            }
+            cards = _cards(book, list(entries.values()), version) if entries else {}
+            chunk = []
+            for raw in batch:
+                entry = entries.get(names.get(raw, ""))
+                if entry is None or entry.contact_id not in cards:
+                    chunk.append(x.status_response(raw, "404 Not Found"))
+                    continue
+                found, missing = _pick(_card_props(entry, cards[entry.contact_id]), wanted)
+                chunk.append(x.response(raw, found, missing))
+            yield "".join(chunk).encode()
+        yield x.CLOSE.encode()
+
+    return StreamingHttpResponse(stream(), status=207, content_type=MULTISTATUS)
+
+
+def _sync_collection(
+    book: AddressBook, root: Element, wanted: list[str], version: str
+) -> HttpResponseBase:
+    token_element = root.find(tag(DAV, "sync-token"))
+    token = (token_element.text or "").strip() if token_element is not None else ""
+    book = books.book_refresh(book).book
+    since = 0
+    if token:
+        found_seq = books.token_seq(book, token)
+        if found_seq is None:
+            return _xml(x.error(DAV, "valid-sync-token"), status=403)
+        since = found_seq
+    limit_element = root.find(f"{tag(DAV, 'limit')}/{tag(DAV, 'nresults')}")
+    limit = None
+    if limit_element is not None:
+        text = (limit_element.text or "").strip()
+        if not text.isdigit() or int(text) < 1:
+            return _xml(x.error(DAV, "number-of-matches-within-limits"), status=400)
+        limit = int(text)
+    with_data = ADDRESS_DATA in wanted
+    prefix = book_path(book)
+    entries = BookEntry.objects.filter(book=book, seq__gt=since)
+    if not token:
+        entries = entries.filter(deleted=False)  # a first sync has nothing to forget
+    entries = entries.order_by("seq")
+
+    def stream() -> Iterator[bytes]:
+        yield x.OPEN.encode()
+        sent = 0
+        last_seq = book.seq
+        after = since
+        truncated = False
+        while True:
+            batch = list(entries.filter(seq__gt=after)[:STREAM_CHUNK])
+            if not batch:
+                break
+            if limit is not None and sent + len(batch) > limit:
+                batch = batch[: limit - sent]
+                truncated = True
+            live = [e for e in batch if not e.deleted]
+            cards = _cards(book, live, version) if (with_data and live) else {}
+            chunk = []
+            for entry in batch:
+                href = prefix + _seg(entry.name)
+                if entry.deleted:
+                    chunk.append(x.status_response(href, "404 Not Found"))
+                    continue
+                found, missing = _pick(_card_props(entry, cards.get(entry.contact_id)), wanted)
+                chunk.append(x.response(href, found, missing))
+            sent += len(batch)
+            after = batch[-1].seq
+            yield "".join(chunk).encode()
+            if truncated:
+                last_seq = after
+                break
+        if truncated:
+            yield (
+                f"<d:response>{x.href(prefix)}<d:status>HTTP/1.1 507 Insufficient Storage"
+                "</d:status><d:error><d:number-of-matches-within-limits/></d:error></d:response>"
+            ).encode()
+        yield (
+            f"<d:sync-token>{x.text(books.sync_token(book, last_seq))}</d:sync-token>{x.CLOSE}"
+        ).encode()
+
+    return StreamingHttpResponse(stream(), status=207, content_type=MULTISTATUS)
+
+
+def _get(request: HttpRequest, target: Target) -> HttpResponse:
+    if target.kind != "card":
+        return HttpResponse(
+            "This is Rapport's CardDAV server: point an address-book client at it.",
+            content_type="text/plain; charset=utf-8",
+        )
+    assert target.book is not None
+    entry = _entry(target.book, target.name)
+    if entry is None:
+        return HttpResponse(status=404)
+    accept = request.headers.get("Accept", "")
+    version = "4.0" if "version=4.0" in accept.replace(" ", "").replace('"', "") else "3.0"
+    cards = _cards(target.book, [entry], version)
+    if entry.contact_id not in cards:
+        return HttpResponse(status=404)
+    etag = f'"{entry.etag}"'
+    if etag in [v.strip() for v in request.headers.get("If-None-Match", "").split(",")]:
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(
+            b"" if request.method == "HEAD" else cards[entry.contact_id], content_type=CONTENT_TYPE
+        )
+        response["Content-Length"] = str(len(cards[entry.contact_id]))
+    response["ETag"] = etag
+    return response
+
+
+def _options(target: Target) -> HttpResponse:
+    response = HttpResponse(status=200)
+    response["DAV"] = "1, 3, addressbook"
+    response["Allow"] = ", ".join(READ_METHODS)
+    return response
+
+
+@csrf_exempt
+def dav(request: HttpRequest, path: str = "") -> HttpResponseBase:
+    """Every request under /dav/."""
+    method = request.method or "GET"
+    user = _user(request)
+    if isinstance(user, HttpResponse):
+        return user
+    target = _target(user, path or "/")
+    if target.kind is None:
+        return HttpResponse(status=404)
+    if method == "OPTIONS":
+        return _options(target)
+    if method == "PROPFIND":
+        return _propfind(request, user, target)
+    if method == "REPORT":
+        return _report(request, user, target)
+    if method in ("GET", "HEAD"):
+        return _get(request, target)
+    if method in WRITE_METHODS:
+        return _xml(x.error(DAV, "need-privileges", "These address books are read-only."), 403)
+    response = HttpResponse(status=405)
+    response["Allow"] = ", ".join(READ_METHODS)
+    return response
+
+
+@csrf_exempt
+def well_known(request: HttpRequest) -> HttpResponse:
+    """RFC 6764: every method on /.well-known/carddav goes to the service root."""
+    response = HttpResponse(status=301)
+    response["Location"] = root_path()
+    return response

@@ -1,0 +1,103 @@
+"""The XML of WebDAV (RFC 4918) and CardDAV (RFC 6352): reading request bodies safely
+and writing multistatus responses a piece at a time."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from xml.sax.saxutils import escape
+
+DAV = "DAV:"
+CARD = "urn:ietf:params:xml:ns:carddav"
+CS = "http://calendarserver.org/ns/"
+_PREFIX = {DAV: "d", CARD: "card", CS: "cs"}
+MAX_BODY = 10 * 1024 * 1024
+
+
+class BadXml(ValueError):
+    """A request body that is not the XML it should be; the message says why."""
+
+
+_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+def parse(body: bytes) -> ET.Element | None:
+    """The body's root element (None for an empty body). Refuses document type
+    declarations outright: no entity expansion, no external references."""
+    if not body.strip():
+        return None
+    if _DOCTYPE.search(body):
+        raise BadXml("Document type declarations are not accepted.")
+    try:
+        return ET.fromstring(body)
+    except ET.ParseError as exc:
+        raise BadXml(f"The body is not well-formed XML: {exc}.") from None
+
+
+def tag(namespace: str, name: str) -> str:
+    return f"{{{namespace}}}{name}"
+
+
+def qname(clark: str) -> str:
+    """``{DAV:}getetag`` as ``d:getetag`` (unknown namespaces get their own xmlns)."""
+    namespace, _, name = clark[1:].partition("}")
+    prefix = _PREFIX.get(namespace)
+    if prefix is None:
+        return f'x:{name} xmlns:x="{escape(namespace, {chr(34): "&quot;"})}"'
+    return f"{prefix}:{name}"
+
+
+def empty(clark: str) -> str:
+    return f"<{qname(clark)}/>"
+
+
+def element(clark: str, inner: str) -> str:
+    name = qname(clark)
+    return f"<{name}>{inner}</{name.split(' ', 1)[0]}>"
+
+
+def text(value: str) -> str:
+    """Character data; CR kept as a reference, so a card's CRLF line ends survive XML's
+    end-of-line normalisation byte for byte."""
+    return escape(value, {"\r": "&#13;"})
+
+
+def href(path: str) -> str:
+    return f"<d:href>{escape(path)}</d:href>"
+
+
+OPEN = (
+    '<?xml version="1.0" encoding="utf-8"?>\n'
+    f'<d:multistatus xmlns:d="{DAV}" xmlns:card="{CARD}" xmlns:cs="{CS}">'
+)
+CLOSE = "</d:multistatus>"
+
+
+def response(path: str, found: dict[str, str], missing: Iterable[str] = ()) -> str:
+    """One ``<d:response>``: ``found`` maps a property to its serialised element; the
+    ``missing`` ones are listed under 404."""
+    parts = [f"<d:response>{href(path)}"]
+    if found:
+        parts.append(f"<d:propstat><d:prop>{''.join(found.values())}</d:prop>")
+        parts.append("<d:status>HTTP/1.1 200 OK</d:status></d:propstat>")
+    missing = list(missing)
+    if missing:
+        parts.append(f"<d:propstat><d:prop>{''.join(empty(m) for m in missing)}</d:prop>")
+        parts.append("<d:status>HTTP/1.1 404 Not Found</d:status></d:propstat>")
+    parts.append("</d:response>")
+    return "".join(parts)
+
+
+def status_response(path: str, status: str) -> str:
+    return f"<d:response>{href(path)}<d:status>HTTP/1.1 {status}</d:status></d:response>"
+
+
+def error(namespace: str, condition: str, message: str = "") -> str:
+    """An RFC 4918 §16 error body naming the precondition that failed."""
+    prefix = _PREFIX[namespace]
+    note = f"<d:responsedescription>{escape(message)}</d:responsedescription>" if message else ""
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        f'<d:error xmlns:d="{DAV}" xmlns:card="{CARD}"><{prefix}:{condition}/>{note}</d:error>'
+    )

@@ -1,0 +1,167 @@
+"""Address books and their change logs: which contacts a book serves, the card each
+one gets, and what changed since a client's last sync.
+
+``book_refresh`` renders every member's card (vCard 3.0, as ``ingest``'s exporter
+writes it, without REV) in chunks and compares its hash with the entry the book holds:
+new or changed cards get the next ``seq``, contacts no longer in the book become
+tombstones. Rendering is the only reliable test of "has the card changed": a tag or an
+organization renamed changes cards without saving the contacts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from rapport.contacts.models import Contact
+from rapport.core import policy
+from rapport.ingest.exporters import _source
+from rapport.ingest.exporters.vcard import cards_by_contact, contact_uid
+from rapport.sync.models import AddressBook, BookEntry
+
+DEFAULT_SLUG = "contacts"
+CHUNK = 1_000
+VERSIONS = ("3.0", "4.0")
+
+
+def book_default(user: Any) -> AddressBook:
+    """The user's "All contacts" book, made on first use."""
+    book, _ = AddressBook.objects.get_or_create(
+        owner=user,
+        slug=DEFAULT_SLUG,
+        defaults={"name": "All contacts", "description": "Every contact you may see in Rapport."},
+    )
+    return book
+
+
+def books_for(user: Any) -> list[AddressBook]:
+    book_default(user)
+    return list(AddressBook.objects.filter(owner=user).order_by("id"))
+
+
+def book_members(book: AddressBook) -> QuerySet[Contact]:
+    """The contacts a book serves: those its owner may see."""
+    if not book.owner.is_active or not policy.can(book.owner, "contacts.view"):
+        return Contact.objects.none()
+    return Contact.objects.all()
+
+
+def etag_of(card: bytes) -> str:
+    return hashlib.sha256(card).hexdigest()[:40]
+
+
+def _name(contact_id: int, created_at: str) -> str:
+    uid = contact_uid(contact_id, f"{created_at[:10]}T{created_at[11:]}+00:00")
+    return uid.removeprefix("urn:uuid:") + ".vcf"
+
+
+def rendered(ids: Sequence[int], version: str = "3.0") -> Iterable[tuple[int, str, bytes]]:
+    """(contact id, card name, card) for each existing contact of ``ids`` (ascending),
+    read and written a chunk at a time."""
+    for rows in _source.chunks(sorted(ids), size=CHUNK):
+        created = {
+            row[_source.ID]: row[_source.CREATED_AT] for row in _source.contact_rows(rows[0])
+        }
+        for contact_id, card in cards_by_contact(rows, version):
+            yield contact_id, _name(contact_id, created[contact_id]), card
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    book: AddressBook
+    changed: int
+    removed: int
+
+
+def book_refresh(book: AddressBook) -> Refreshed:
+    """Bring ``book``'s entries up to date with its members' cards (see the module's
+    docstring); one transaction, the book's row locked so two refreshes queue."""
+    with transaction.atomic():
+        book = AddressBook.objects.select_for_update().get(pk=book.pk)
+        known = {
+            contact_id: (pk, name, etag, deleted)
+            for pk, contact_id, name, etag, deleted in BookEntry.objects.filter(
+                book=book
+            ).values_list("pk", "contact_id", "name", "etag", "deleted")
+        }
+        members = list(book_members(book).order_by("pk").values_list("pk", flat=True))
+        now = timezone.now()
+        seq = book.seq
+        fresh: list[BookEntry] = []
+        changed: list[BookEntry] = []
+        for contact_id, name, card in rendered(members):
+            etag = etag_of(card)
+            found = known.get(contact_id)
+            if found is None:
+                seq += 1
+                fresh.append(
+                    BookEntry(
+                        book=book, contact_id=contact_id, name=name, etag=etag,
+                        size=len(card), seq=seq, changed_at=now,
+                    )
+                )  # fmt: skip
+            elif found[2] != etag or found[3]:
+                seq += 1
+                changed.append(
+                    BookEntry(
+                        pk=found[0], book=book, contact_id=contact_id, name=found[1],
+                        etag=etag, size=len(card), seq=seq, deleted=False, changed_at=now,
+                    )
+                )  # fmt: skip
+        member_set = set(members)
+        gone = [
+            (pk, contact_id)
+            for contact_id, (pk, _name_, _etag, deleted) in known.items()
+            if not deleted and contact_id not in member_set
+        ]
+        for pk, contact_id in gone:
+            seq += 1
+            changed.append(
+                BookEntry(
+                    pk=pk, book=book, contact_id=contact_id, seq=seq, deleted=True, changed_at=now
+                )
+            )
+        BookEntry.objects.bulk_create(fresh, batch_size=1_000)
+        live = [e for e in changed if not e.deleted]
+        BookEntry.objects.bulk_update(
+            live, ["etag", "size", "seq", "deleted", "changed_at"], batch_size=1_000
+        )
+        BookEntry.objects.bulk_update(
+            [e for e in changed if e.deleted], ["seq", "deleted", "changed_at"], batch_size=1_000
+        )
+        book.seq = seq
+        book.refreshed_at = now
+        book.save(update_fields=["seq", "refreshed_at"])
+    return Refreshed(book, len(fresh) + len(live), len(gone))
+
+
+# -- sync tokens ------------------------------------------------------------------------
+
+TOKEN_BASE = "http://rapport.invalid/ns/sync/"
+
+
+def sync_token(book: AddressBook, seq: int | None = None) -> str:
+    return f"{TOKEN_BASE}{book.pk}/{book.epoch}/{book.seq if seq is None else seq}"
+
+
+def ctag(book: AddressBook) -> str:
+    return f"{book.epoch}-{book.seq}"
+
+
+def token_seq(book: AddressBook, token: str) -> int | None:
+    """The seq a client's token stands for in ``book``, or None when it is not one of
+    this book's (another book's, from before a restore, malformed, from the future)."""
+    if not token.startswith(TOKEN_BASE):
+        return None
+    parts = token[len(TOKEN_BASE) :].split("/")
+    if len(parts) != 3 or parts[0] != str(book.pk) or parts[1] != book.epoch:
+        return None
+    if not parts[2].isdigit() or len(parts[2]) > 18 or int(parts[2]) > book.seq:
+        return None
+    return int(parts[2])

@@ -1,0 +1,12 @@
+from django.urls import re_path
+
+from rapport.sync import dav
+
+app_name = "sync"
+
+# With or without a trailing slash, whatever the method: no redirect a DAV client would
+# have to follow with its body (APPEND_SLASH only acts on paths that match nothing).
+urlpatterns = [
+    re_path(r"^\.well-known/carddav/?$", dav.well_known, name="well_known"),
+    re_path(r"^dav(?P<path>/.*)?$", dav.dav, name="dav"),
+]
