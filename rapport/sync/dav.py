@@ -388,7 +388,9 @@ def _report(request: HttpRequest, user: Any, target: Target) -> HttpResponseBase
     return _xml(x.error(DAV, "supported-report"), status=403)
 
 
-def _multiget(book: AddressBook, root: Element, wanted: list[str], version: str) -> HttpResponseBase:
+def _multiget(
+    book: AddressBook, root: Element, wanted: list[str], version: str
+) -> HttpResponseBase:
     hrefs = [(h.text or "").strip() for h in root.iter(tag(DAV, "href"))]
     prefix = book_path(book)
 

@@ -79,31 +79,50 @@ class Refreshed:
     removed: int
 
 
+def _known(book: AddressBook) -> dict[int, tuple[int, str, str, bool]]:
+    return {
+        contact_id: (pk, name, etag, deleted)
+        for pk, contact_id, name, etag, deleted in BookEntry.objects.filter(book=book).values_list(
+            "pk", "contact_id", "name", "etag", "deleted"
+        )
+    }
+
+
+def _differs(
+    current: dict[int, tuple[str, str, int]], known: dict[int, tuple[int, str, str, bool]]
+) -> bool:
+    live = {contact_id for contact_id, entry in known.items() if not entry[3]}
+    if live != set(current):
+        return True
+    return any(known[contact_id][2] != etag for contact_id, (_n, etag, _s) in current.items())
+
+
 def book_refresh(book: AddressBook) -> Refreshed:
     """Bring ``book``'s entries up to date with its members' cards (see the module's
-    docstring); one transaction, the book's row locked so two refreshes queue."""
+    docstring). The cards are rendered and compared outside any transaction; only when
+    something changed is the book's row locked (two refreshes queue) and the change log
+    written, so a sync that finds nothing new holds no write lock."""
+    members = list(book_members(book).order_by("pk").values_list("pk", flat=True))
+    current = {
+        contact_id: (name, etag_of(card), len(card)) for contact_id, name, card in rendered(members)
+    }
+    if not _differs(current, _known(book)):
+        return Refreshed(book, 0, 0)
     with transaction.atomic():
         book = AddressBook.objects.select_for_update().get(pk=book.pk)
-        known = {
-            contact_id: (pk, name, etag, deleted)
-            for pk, contact_id, name, etag, deleted in BookEntry.objects.filter(
-                book=book
-            ).values_list("pk", "contact_id", "name", "etag", "deleted")
-        }
-        members = list(book_members(book).order_by("pk").values_list("pk", flat=True))
+        known = _known(book)  # again, under the lock
         now = timezone.now()
         seq = book.seq
         fresh: list[BookEntry] = []
         changed: list[BookEntry] = []
-        for contact_id, name, card in rendered(members):
-            etag = etag_of(card)
+        for contact_id, (name, etag, size) in current.items():
             found = known.get(contact_id)
             if found is None:
                 seq += 1
                 fresh.append(
                     BookEntry(
                         book=book, contact_id=contact_id, name=name, etag=etag,
-                        size=len(card), seq=seq, changed_at=now,
+                        size=size, seq=seq, changed_at=now,
                     )
                 )  # fmt: skip
             elif found[2] != etag or found[3]:
@@ -111,14 +130,13 @@ def book_refresh(book: AddressBook) -> Refreshed:
                 changed.append(
                     BookEntry(
                         pk=found[0], book=book, contact_id=contact_id, name=found[1],
-                        etag=etag, size=len(card), seq=seq, deleted=False, changed_at=now,
+                        etag=etag, size=size, seq=seq, deleted=False, changed_at=now,
                     )
                 )  # fmt: skip
-        member_set = set(members)
         gone = [
             (pk, contact_id)
-            for contact_id, (pk, _name_, _etag, deleted) in known.items()
-            if not deleted and contact_id not in member_set
+            for contact_id, (pk, _name, _etag, deleted) in known.items()
+            if not deleted and contact_id not in current
         ]
         for pk, contact_id in gone:
             seq += 1
