@@ -23,6 +23,7 @@ from queue import Empty
 from typing import Any
 
 import phonenumbers
+from django.conf import settings
 from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.utils import timezone
@@ -758,6 +759,12 @@ AFFILIATION_COLUMNS = (
 )
 
 
+def _international(e164: str) -> str:
+    return phonenumbers.format_number(
+        phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+
+
 def _write_points(writer: _Writer, phone_rows: list, address_rows: list) -> None:
     writer.write(Phone._meta.db_table, PHONE_COLUMNS, phone_rows)
     writer.write(Address._meta.db_table, ADDRESS_COLUMNS, address_rows)
@@ -938,6 +945,14 @@ def _person(
         batch.addresses.append(
             (contact_id, None, street, city, region, postcode, loc.country, label, True, 0)
         )
+    elif loc.country != settings.RAPPORT_DEFAULT_REGION:
+        # Without an address a number typed the national way is read by the default
+        # region, so saving the person again would refuse it: type it as +CC instead.
+        index = len(batch.phones) - 1
+        while index >= 0 and batch.phones[index][0] == contact_id:  # this person's, last
+            row = batch.phones[index]
+            batch.phones[index] = (*row[:2], _international(row[3]), *row[3:])
+            index -= 1
 
     if realistic and rng.random() < 0.3:
         url = normalize.url(

@@ -58,6 +58,16 @@ def test_every_phone_number_is_valid_and_every_email_normalised(alice):
         assert email.address_key == normalize.email_key(email.address)
 
 
+def test_every_demo_person_can_be_saved_again_as_they_are(alice):
+    """A number typed the national way is read by the person's address country, else by
+    the default region: one without an address must not hold one from elsewhere."""
+    from rapport.contacts.services import contact_update
+
+    demo.demo_load(contacts=400, organizations=10, seed=3, progress=False)
+    for contact in Contact.objects.all():
+        contact_update(actor=alice, contact=contact, data={"nickname": "x"}, via="cli")
+
+
 def test_stored_search_text_and_sort_keys_match_what_the_services_write(alice):
     demo.demo_load(contacts=80, organizations=8, seed=3, progress=False)
 
