@@ -72,6 +72,7 @@ bench: install-dev
 	$(BIN)/python bench/imap_bench.py
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/rapport_imap_bench $(BIN)/python bench/imap_bench.py
 	$(BIN)/python bench/outreach_bench.py --single
+	$(BIN)/python bench/carddav_bench.py --contacts 10000
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/rapport_bench $(BIN)/python bench/outreach_bench.py --single --bulk
 
 clean:
