@@ -11,7 +11,8 @@ from django.http import HttpRequest, HttpResponse
 # /public/: pages for people who are not users (a consent sign-up form and its
 # confirmation link), each guarded by its own signed token.
 # /dav and /.well-known/carddav sign in with app passwords (rapport.sync.dav), never a session.
-_OPEN_PREFIXES = ("/login/", "/static/", "/api/", "/healthz", "/public/", "/dav", "/.well-known/")
+_OPEN_PREFIXES = ("/login/", "/static/", "/api/", "/healthz", "/public/", "/dav/")
+_OPEN_PATHS = ("/dav", "/.well-known/carddav", "/.well-known/carddav/")
 # An address-book client given only the server's address asks its root first.
 _DAV_METHODS = ("PROPFIND", "REPORT")
 
@@ -25,6 +26,10 @@ class LoginRequiredMiddleware:
             response = HttpResponse(status=301)
             response["Location"] = "/dav/"
             return response
-        if not request.user.is_authenticated and not request.path.startswith(_OPEN_PREFIXES):
+        if (
+            not request.user.is_authenticated
+            and not request.path.startswith(_OPEN_PREFIXES)
+            and request.path not in _OPEN_PATHS
+        ):
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
         return self.get_response(request)

@@ -193,8 +193,10 @@ def app_password_authenticate(
 ) -> tuple[User, AppPassword] | None:
     """The active user named ``username`` and their app password ``secret`` for
     ``scope``; None for anything else (and the failure is counted). Raises
-    TokenThrottled when too many failed before (see app_password_check_throttle)."""
-    app_password_check_throttle(username=username, ip_address=ip_address)
+    TokenThrottled for a wrong one when too many failed before (see
+    app_password_check_throttle). A right one always works: with about 99 random bits
+    it cannot be guessed, and someone trying wrong ones for a user name must not lock
+    that user's devices out."""
     found = (
         AppPassword.objects.select_related("user")
         .filter(key_hash=_hash(_app_canonical(secret)), scope=scope, revoked_at__isnull=True)
@@ -203,6 +205,7 @@ def app_password_authenticate(
         else None
     )
     if found is None or found.user.get_username() != username or not found.user.is_active:
+        app_password_check_throttle(username=username, ip_address=ip_address)
         timeout = int(settings.AXES_COOLOFF_TIME.total_seconds())
         for key in _app_failures_keys(username, ip_address):
             if not cache.add(key, 1, timeout):

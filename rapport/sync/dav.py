@@ -22,7 +22,9 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -70,7 +72,7 @@ def _user(request: HttpRequest) -> Any:
         username, sep, secret = (
             base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
         )
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, UnicodeDecodeError, ValueError):
         return _unauthorized()
     if not sep:
         return _unauthorized()
@@ -122,6 +124,8 @@ class Target:
 
 def _target(user: Any, path: str) -> Target:
     parts = [p for p in path.strip("/").split("/") if p]  # already percent-decoded
+    if any("\x00" in p or len(p) > 255 for p in parts):
+        return Target(None)
     if not parts:
         return Target("root")
     if parts[0] == "principals" and len(parts) == 2 and parts[1] == user.get_username():
@@ -219,16 +223,19 @@ def _book_props(user: Any, book: AddressBook) -> dict[str, str]:
     return props
 
 
-def _card_props(entry: BookEntry, card: bytes | None = None) -> dict[str, str]:
+def _card_props(entry: BookEntry, served: Served | None = None) -> dict[str, str]:
+    """A card's properties: from its entry, or from the card being served (whose etag
+    is that of the bytes sent, should the card have changed since the last refresh)."""
+    etag, size = (served.etag, served.size) if served else (entry.etag, entry.size)
     props = {
         RESOURCETYPE: "<d:resourcetype/>",
-        GETETAG: x.element(GETETAG, x.text(f'"{entry.etag}"')),
+        GETETAG: x.element(GETETAG, x.text(f'"{etag}"')),
         CONTENT_TYPE_PROP: x.element(CONTENT_TYPE_PROP, CONTENT_TYPE),
-        CONTENT_LENGTH: x.element(CONTENT_LENGTH, str(entry.size)),
+        CONTENT_LENGTH: x.element(CONTENT_LENGTH, str(size)),
         LAST_MODIFIED: x.element(LAST_MODIFIED, format_datetime(entry.changed_at, usegmt=True)),
     }
-    if card is not None:
-        props[ADDRESS_DATA] = x.element(ADDRESS_DATA, x.text(card.decode()))
+    if served is not None:
+        props[ADDRESS_DATA] = x.element(ADDRESS_DATA, x.text(served.card.decode()))
     return props
 
 
@@ -242,10 +249,19 @@ def _requested(root: Element | None) -> list[str] | None:
     return [child.tag for child in prop]
 
 
+def _names_only(root: Element | None) -> bool:
+    """A ``propname`` PROPFIND: the names of the properties, without values."""
+    return root is not None and root.find(tag(DAV, "propname")) is not None
+
+
 _ALLPROP = (RESOURCETYPE, DISPLAYNAME, GETETAG, CONTENT_TYPE_PROP, CONTENT_LENGTH, LAST_MODIFIED)
 
 
-def _pick(props: dict[str, str], wanted: list[str] | None) -> tuple[dict[str, str], list[str]]:
+def _pick(
+    props: dict[str, str], wanted: list[str] | None, names_only: bool = False
+) -> tuple[dict[str, str], list[str]]:
+    if names_only:
+        return {k: x.empty(k) for k in props}, []
     if wanted is None:
         return {k: v for k, v in props.items() if k in _ALLPROP}, []
     return {k: props[k] for k in wanted if k in props}, [k for k in wanted if k not in props]
@@ -256,7 +272,7 @@ def _pick(props: dict[str, str], wanted: list[str] | None) -> tuple[dict[str, st
 
 def _depth(request: HttpRequest) -> str:
     """The Depth header; none counts as 0 (clients that leave it out mean the resource)."""
-    return request.headers.get("Depth", "0").strip().lower()
+    return request.headers.get("Depth", "0").strip().lower() or "empty"
 
 
 def _body(request: HttpRequest) -> Element | None | HttpResponse:
@@ -277,9 +293,12 @@ def _propfind(request: HttpRequest, user: Any, target: Target) -> HttpResponseBa
     if root is not None and root.tag != tag(DAV, "propfind"):
         return HttpResponse("Expected a DAV:propfind body.", status=400)
     wanted = _requested(root)
+    names_only = _names_only(root)
     depth = _depth(request)
-    if depth not in ("0", "1"):
+    if depth == "infinity":
         return _xml(x.error(DAV, "propfind-finite-depth"), status=403)
+    if depth not in ("0", "1"):
+        return HttpResponse("Depth must be 0, 1 or infinity.", status=400)
     path = request.path
     if target.kind in ("root", "principal", "home"):
         own = {
@@ -287,12 +306,12 @@ def _propfind(request: HttpRequest, user: Any, target: Target) -> HttpResponseBa
             "principal": principal_path(user),
             "home": home_path(user),
         }[target.kind]
-        found, missing = _pick(_collection_props(user, target), wanted)
+        found, missing = _pick(_collection_props(user, target), wanted, names_only)
         parts = [x.OPEN, x.response(own, found, missing)]
         if target.kind == "home" and depth == "1":
             for book in books.books_for(user):
                 book = books.book_refresh(book).book
-                found, missing = _pick(_book_props(user, book), wanted)
+                found, missing = _pick(_book_props(user, book), wanted, names_only)
                 parts.append(x.response(book_path(book), found, missing))
         parts.append(x.CLOSE)
         return _xml("".join(parts), status=207)
@@ -301,10 +320,10 @@ def _propfind(request: HttpRequest, user: Any, target: Target) -> HttpResponseBa
         entry = _entry(target.book, target.name)
         if entry is None:
             return HttpResponse(status=404)
-        found, missing = _pick(_card_props(entry), wanted)
+        found, missing = _pick(_card_props(entry), wanted, names_only)
         return _xml(x.OPEN + x.response(path, found, missing) + x.CLOSE, status=207)
     book = books.book_refresh(target.book).book
-    found, missing = _pick(_book_props(user, book), wanted)
+    found, missing = _pick(_book_props(user, book), wanted, names_only)
     head = x.OPEN + x.response(book_path(book), found, missing)
     if depth == "0":
         return _xml(head + x.CLOSE, status=207)
@@ -322,7 +341,7 @@ def _propfind(request: HttpRequest, user: Any, target: Target) -> HttpResponseBa
                 break
             chunk = []
             for entry in entries:
-                found, missing = _pick(_card_props(entry), wanted)
+                found, missing = _pick(_card_props(entry), wanted, names_only)
                 chunk.append(x.response(book_path(book) + _seg(entry.name), found, missing))
             yield "".join(chunk).encode()
             last = entries[-1].pk
@@ -348,22 +367,26 @@ def _version(element: Element | None) -> str | None:
     return version
 
 
-def _cards(book: AddressBook, entries: list[BookEntry], version: str) -> dict[int, bytes]:
-    """The current cards of ``entries``' contacts; an entry whose card changed since the
-    last refresh is brought up to date first (so the etag sent matches the card)."""
-    wanted = {e.contact_id: e for e in entries}
-    out: dict[int, bytes] = {}
-    stale = False
-    for contact_id, _name, card in books.rendered(list(wanted), "3.0"):
-        if books.etag_of(card) != wanted[contact_id].etag:
-            stale = True
-        out[contact_id] = card
-    if stale or len(out) != len(wanted):
-        books.book_refresh(book)
-        for entry in entries:
-            entry.refresh_from_db()
-    if version != "3.0":
-        out = {contact_id: card for contact_id, _n, card in books.rendered(list(out), version)}
+@dataclass(frozen=True)
+class Served:
+    """A card as it is sent now, with the etag of its vCard 3.0 form (one etag for
+    either version, so a client asking for 4.0 sees the etag the book lists)."""
+
+    card: bytes
+    etag: str
+    size: int
+
+
+def _cards(entries: list[BookEntry], version: str) -> dict[int, Served]:
+    """The current cards of ``entries``' contacts. A card changed since the book's last
+    refresh is sent as it is now, with its own etag; the change log catches up at the
+    next refresh (the client then sees the same etag and fetches nothing again)."""
+    out: dict[int, Served] = {}
+    for contact_id, _name, card in books.rendered([e.contact_id for e in entries], "3.0"):
+        out[contact_id] = Served(card, books.etag_of(card), len(card))
+    if version != "3.0" and out:
+        for contact_id, _name, card in books.rendered(list(out), version):
+            out[contact_id] = Served(card, out[contact_id].etag, len(card))
     return out
 
 
@@ -388,31 +411,41 @@ def _report(request: HttpRequest, user: Any, target: Target) -> HttpResponseBase
     return _xml(x.error(DAV, "supported-report"), status=403)
 
 
+def _href_name(raw: str, prefix: str) -> str:
+    """The card name an href in a multiget names in the book at ``prefix`` ("" for
+    anything else: another book, another host's path, a malformed URL)."""
+    try:
+        path = unquote(urlsplit(raw).path)
+    except ValueError:
+        return ""
+    name = path[len(prefix) :] if path.startswith(prefix) else ""
+    if not name or "/" in name or "\x00" in name or len(name) > 255:
+        return ""
+    return name
+
+
 def _multiget(
     book: AddressBook, root: Element, wanted: list[str], version: str
 ) -> HttpResponseBase:
+    prefix = unquote(book_path(book))
+    # every href read and checked before the first byte is sent
     hrefs = [(h.text or "").strip() for h in root.iter(tag(DAV, "href"))]
-    prefix = book_path(book)
+    names = [(raw, _href_name(raw, prefix)) for raw in hrefs]
 
     def stream() -> Iterator[bytes]:
         yield x.OPEN.encode()
-        for start in range(0, len(hrefs), STREAM_CHUNK):
-            batch = hrefs[start : start + STREAM_CHUNK]
-            names = {}
-            for raw in batch:
-                path = unquote(urlsplit(raw).path)
-                if path.startswith(unquote(prefix)):
-                    names[raw] = path[len(unquote(prefix)) :]
+        for start in range(0, len(names), STREAM_CHUNK):
+            batch = names[start : start + STREAM_CHUNK]
             entries = {
                 e.name: e
                 for e in BookEntry.objects.filter(
-                    book=book, deleted=False, name__in=list(names.values())
+                    book=book, deleted=False, name__in=[n for _raw, n in batch if n]
                 )
             }
-            cards = _cards(book, list(entries.values()), version) if entries else {}
+            cards = _cards(list(entries.values()), version) if entries else {}
             chunk = []
-            for raw in batch:
-                entry = entries.get(names.get(raw, ""))
+            for raw, name in batch:
+                entry = entries.get(name) if name else None
                 if entry is None or entry.contact_id not in cards:
                     chunk.append(x.status_response(raw, "404 Not Found"))
                     continue
@@ -424,11 +457,21 @@ def _multiget(
     return StreamingHttpResponse(stream(), status=207, content_type=MULTISTATUS)
 
 
+_DIGITS = re.compile(r"[0-9]{1,9}")
+
+
 def _sync_collection(
     book: AddressBook, root: Element, wanted: list[str], version: str
 ) -> HttpResponseBase:
     token_element = root.find(tag(DAV, "sync-token"))
     token = (token_element.text or "").strip() if token_element is not None else ""
+    limit_element = root.find(f"{tag(DAV, 'limit')}/{tag(DAV, 'nresults')}")
+    limit = None
+    if limit_element is not None:
+        text = (limit_element.text or "").strip()
+        if not _DIGITS.fullmatch(text) or int(text) < 1:
+            return HttpResponse("nresults must be a whole number from 1.", status=400)
+        limit = int(text)
     book = books.book_refresh(book).book
     since = 0
     if token:
@@ -436,16 +479,12 @@ def _sync_collection(
         if found_seq is None:
             return _xml(x.error(DAV, "valid-sync-token"), status=403)
         since = found_seq
-    limit_element = root.find(f"{tag(DAV, 'limit')}/{tag(DAV, 'nresults')}")
-    limit = None
-    if limit_element is not None:
-        text = (limit_element.text or "").strip()
-        if not text.isdigit() or int(text) < 1:
-            return _xml(x.error(DAV, "number-of-matches-within-limits"), status=400)
-        limit = int(text)
+    # The answer covers the changes up to the book's seq as of now; whatever changes
+    # while it streams has a later seq and comes with the next sync.
+    upto = book.seq
     with_data = ADDRESS_DATA in wanted
     prefix = book_path(book)
-    entries = BookEntry.objects.filter(book=book, seq__gt=since)
+    entries = BookEntry.objects.filter(book=book, seq__lte=upto)
     if not token:
         entries = entries.filter(deleted=False)  # a first sync has nothing to forget
     entries = entries.order_by("seq")
@@ -453,18 +492,19 @@ def _sync_collection(
     def stream() -> Iterator[bytes]:
         yield x.OPEN.encode()
         sent = 0
-        last_seq = book.seq
         after = since
         truncated = False
         while True:
-            batch = list(entries.filter(seq__gt=after)[:STREAM_CHUNK])
+            size = STREAM_CHUNK if limit is None else min(STREAM_CHUNK, limit - sent)
+            if size <= 0:
+                truncated = entries.filter(seq__gt=after).exists()
+                break
+            batch = list(entries.filter(seq__gt=after)[:size])
             if not batch:
                 break
-            if limit is not None and sent + len(batch) > limit:
-                batch = batch[: limit - sent]
-                truncated = True
+            after = batch[-1].seq  # taken before anything else is read
             live = [e for e in batch if not e.deleted]
-            cards = _cards(book, live, version) if (with_data and live) else {}
+            cards = _cards(live, version) if (with_data and live) else {}
             chunk = []
             for entry in batch:
                 href = prefix + _seg(entry.name)
@@ -474,19 +514,14 @@ def _sync_collection(
                 found, missing = _pick(_card_props(entry, cards.get(entry.contact_id)), wanted)
                 chunk.append(x.response(href, found, missing))
             sent += len(batch)
-            after = batch[-1].seq
             yield "".join(chunk).encode()
-            if truncated:
-                last_seq = after
-                break
         if truncated:
             yield (
                 f"<d:response>{x.href(prefix)}<d:status>HTTP/1.1 507 Insufficient Storage"
                 "</d:status><d:error><d:number-of-matches-within-limits/></d:error></d:response>"
             ).encode()
-        yield (
-            f"<d:sync-token>{x.text(books.sync_token(book, last_seq))}</d:sync-token>{x.CLOSE}"
-        ).encode()
+        last = after if truncated else upto
+        yield f"<d:sync-token>{x.text(books.sync_token(book, last))}</d:sync-token>{x.CLOSE}".encode()
 
     return StreamingHttpResponse(stream(), status=207, content_type=MULTISTATUS)
 
@@ -503,17 +538,18 @@ def _get(request: HttpRequest, target: Target) -> HttpResponse:
         return HttpResponse(status=404)
     accept = request.headers.get("Accept", "")
     version = "4.0" if "version=4.0" in accept.replace(" ", "").replace('"', "") else "3.0"
-    cards = _cards(target.book, [entry], version)
-    if entry.contact_id not in cards:
+    cards = _cards([entry], version)
+    served = cards.get(entry.contact_id)
+    if served is None:
         return HttpResponse(status=404)
-    etag = f'"{entry.etag}"'
+    etag = f'"{served.etag}"'
     if etag in [v.strip() for v in request.headers.get("If-None-Match", "").split(",")]:
         response = HttpResponse(status=304)
     else:
         response = HttpResponse(
-            b"" if request.method == "HEAD" else cards[entry.contact_id], content_type=CONTENT_TYPE
+            b"" if request.method == "HEAD" else served.card, content_type=CONTENT_TYPE
         )
-        response["Content-Length"] = str(len(cards[entry.contact_id]))
+        response["Content-Length"] = str(served.size)
     response["ETag"] = etag
     return response
 

@@ -20,18 +20,27 @@ class BadXml(ValueError):
 
 
 _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_DECLARED = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 
 
 def parse(body: bytes) -> ET.Element | None:
-    """The body's root element (None for an empty body). Refuses document type
-    declarations outright: no entity expansion, no external references."""
+    """The body's root element (None for an empty body). Only UTF-8 is read (so the
+    checks below see the text as the parser will), and document type declarations are
+    refused outright: no entity expansion, no external references."""
     if not body.strip():
         return None
+    if len(body) > MAX_BODY:
+        raise BadXml("The body is too large.")
+    if b"\x00" in body or body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise BadXml("Send the body as UTF-8.")
+    declared = _DECLARED.match(body)
+    if declared and declared.group(1).lower() not in (b"utf-8", b"utf8", b"us-ascii"):
+        raise BadXml("Send the body as UTF-8.")
     if _DOCTYPE.search(body):
         raise BadXml("Document type declarations are not accepted.")
     try:
         return ET.fromstring(body)
-    except ET.ParseError as exc:
+    except (ET.ParseError, LookupError, ValueError) as exc:
         raise BadXml(f"The body is not well-formed XML: {exc}.") from None
 
 
@@ -41,6 +50,8 @@ def tag(namespace: str, name: str) -> str:
 
 def qname(clark: str) -> str:
     """``{DAV:}getetag`` as ``d:getetag`` (unknown namespaces get their own xmlns)."""
+    if not clark.startswith("{"):
+        return f'{clark} xmlns=""'
     namespace, _, name = clark[1:].partition("}")
     prefix = _PREFIX.get(namespace)
     if prefix is None:
@@ -57,10 +68,14 @@ def element(clark: str, inner: str) -> str:
     return f"<{name}>{inner}</{name.split(' ', 1)[0]}>"
 
 
+# What XML 1.0 cannot hold at all, not even as a reference (a contact's note may).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
 def text(value: str) -> str:
     """Character data; CR kept as a reference, so a card's CRLF line ends survive XML's
-    end-of-line normalisation byte for byte."""
-    return escape(value, {"\r": "&#13;"})
+    end-of-line normalisation; characters XML cannot carry are left out."""
+    return escape(_NOT_XML.sub("", value), {"\r": "&#13;"})
 
 
 def href(path: str) -> str:

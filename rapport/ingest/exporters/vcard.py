@@ -455,13 +455,13 @@ def cards_by_contact(rows: Rows, version: str) -> list[tuple[int, bytes]]:
     contacts = c.contact_rows(rows[0])
     if not contacts:
         return []
-    text = cards(rows, version)
-    parts = text.split(b"END:VCARD\r\n")[:-1]
+    end = b"\r\nEND:VCARD\r\n"  # only a card's own end: values never hold a bare CRLF
+    parts = cards(rows, version).split(end)[:-1]
     return [
         (
             row[c.ID],
             b"\r\n".join(line for line in part.split(b"\r\n") if not line.startswith(b"REV:"))
-            + b"END:VCARD\r\n",
+            + end,
         )
         for row, part in zip(contacts, parts, strict=True)
     ]

@@ -11,6 +11,7 @@ organization renamed changes cards without saving the contacts.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -111,6 +112,17 @@ def book_refresh(book: AddressBook) -> Refreshed:
     with transaction.atomic():
         book = AddressBook.objects.select_for_update().get(pk=book.pk)
         known = _known(book)  # again, under the lock
+        # The cards about to be written are rendered again under the lock: a refresh
+        # that rendered earlier must not record an older card after a later one.
+        stale = [
+            contact_id
+            for contact_id, (_n, etag, _s) in current.items()
+            if contact_id not in known or known[contact_id][2] != etag or known[contact_id][3]
+        ]
+        for contact_id in stale:
+            current.pop(contact_id)
+        for contact_id, name, card in rendered(stale):
+            current[contact_id] = (name, etag_of(card), len(card))
         now = timezone.now()
         seq = book.seq
         fresh: list[BookEntry] = []
@@ -180,6 +192,6 @@ def token_seq(book: AddressBook, token: str) -> int | None:
     parts = token[len(TOKEN_BASE) :].split("/")
     if len(parts) != 3 or parts[0] != str(book.pk) or parts[1] != book.epoch:
         return None
-    if not parts[2].isdigit() or len(parts[2]) > 18 or int(parts[2]) > book.seq:
+    if not re.fullmatch(r"[0-9]{1,18}", parts[2]) or int(parts[2]) > book.seq:
         return None
     return int(parts[2])
