@@ -110,18 +110,22 @@ def token_check_throttle(*, ip_address: str) -> None:
         raise TokenThrottled(int(settings.AXES_COOLOFF_TIME.total_seconds()))
 
 
-def token_record_failure(*, ip_address: str) -> None:
-    """Count one failed token attempt from this address, and log it."""
-    key = _token_failures_key(ip_address)
+def _count_failure(key: str) -> int:
+    """One more failure under ``key`` in the cache, for the lockout period; the count."""
     timeout = int(settings.AXES_COOLOFF_TIME.total_seconds())
     if cache.add(key, 1, timeout):
-        failures = 1
-    else:
-        try:
-            failures = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout)
-            failures = 1
+        return 1
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout)
+        return 1
+
+
+def token_record_failure(*, ip_address: str) -> None:
+    """Count one failed token attempt from this address, and log it."""
+    failures = _count_failure(_token_failures_key(ip_address))
+    timeout = int(settings.AXES_COOLOFF_TIME.total_seconds())
     logger.warning("API token authentication failed from %s (%d recent)", ip_address, failures)
     if failures == settings.RAPPORT_TOKEN_FAILURE_LIMIT:
         logger.warning("API token attempts from %s refused for %d s", ip_address, timeout)
@@ -206,13 +210,8 @@ def app_password_authenticate(
     )
     if found is None or found.user.get_username() != username or not found.user.is_active:
         app_password_check_throttle(username=username, ip_address=ip_address)
-        timeout = int(settings.AXES_COOLOFF_TIME.total_seconds())
         for key in _app_failures_keys(username, ip_address):
-            if not cache.add(key, 1, timeout):
-                try:
-                    cache.incr(key)
-                except ValueError:  # expired between add and incr
-                    cache.add(key, 1, timeout)
+            _count_failure(key)
         logger.warning("App password sign-in failed for %r from %s", username[:150], ip_address)
         return None
     now = timezone.now()
