@@ -78,3 +78,11 @@ def links_for(contact_id: int, purpose: str, *, base: str = "") -> dict[str, str
         "preferences": f"{root}/public/p/{preference_token(contact_id)}/",
         "unsubscribe": f"{root}/public/u/{unsubscribe_token(contact_id, purpose)}/",
     }
+
+
+def unsubscribe_mailbox() -> str:
+    """The address of RAPPORT_UNSUBSCRIBE_MAILTO, lower case ("" when none is set): the
+    List-Unsubscribe mailto and the unsubscribe mails Rapport acts on."""
+    from email.utils import parseaddr
+
+    return parseaddr(getattr(settings, "RAPPORT_UNSUBSCRIBE_MAILTO", "") or "")[1].lower()

@@ -16,7 +16,6 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.utils import parseaddr
 from typing import Any
 
 from django.conf import settings
@@ -31,7 +30,12 @@ from rapport.consent.vocabulary import LawfulBasis, Method, Source, Status
 from rapport.contacts.models import Contact
 from rapport.core.errors import FieldError, InvalidInput
 from rapport.core.hooks import ArrivedMail
-from rapport.outreach.links import LinkInvalid, preference_link_check, unsubscribe_link_check
+from rapport.outreach.links import (
+    LinkInvalid,
+    preference_link_check,
+    unsubscribe_link_check,
+    unsubscribe_mailbox,
+)
 from rapport.outreach.models import ContactPreferences
 from rapport.outreach.selectors.preferences import _caps_of, preferences_data
 from rapport.outreach.services.preferences import contact_preferences_set_by_person
@@ -141,7 +145,7 @@ def unsubscribe_by_mail(mail: ArrivedMail) -> bool:
     address kept as the reference); anything else is ignored and logged. Called for
     every message the mail intake reads (a synced mailbox, an upload): returns whether
     it was such a request."""
-    mailbox = parseaddr(getattr(settings, "RAPPORT_UNSUBSCRIBE_MAILTO", "") or "")[1].lower()
+    mailbox = unsubscribe_mailbox()
     match = _UNSUBSCRIBE_SUBJECT.search(mail.subject or "")
     if not mailbox or match is None:
         return False

@@ -380,7 +380,7 @@ def build_email(message: OutboundMessage, message_id: str) -> EmailMultiAlternat
     if unsubscribe and (message.kind == OutboundMessage.Kind.BULK or is_marketing(message.purpose)):
         token = unsubscribe.rstrip("/").rsplit("/", 1)[-1]
         # a mailto only where Rapport reads the replies (services.public.unsubscribe_by_mail)
-        mailbox = parseaddr(getattr(settings, "RAPPORT_UNSUBSCRIBE_MAILTO", "") or "")[1]
+        mailbox = links.unsubscribe_mailbox()
         mailto = f"<mailto:{mailbox}?subject={quote('unsubscribe ' + token)}>" if mailbox else ""
         headers["List-Unsubscribe"] = ", ".join(p for p in (f"<{unsubscribe}>", mailto) if p)
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
