@@ -107,3 +107,13 @@ class ChangeRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.object_type} {self.object_repr}"
+
+    @property
+    def via_display(self) -> str:
+        """How the change came in, in words: "API", or "CardDAV (Alice's iPhone)" for
+        an address-book client signed in with that app password."""
+        kind, _, device = self.via.partition(":")
+        if kind != "carddav":
+            return self.via.upper()
+        found = AppPassword.objects.filter(pk=device).first() if device.isdigit() else None
+        return f"CardDAV ({found.name})" if found is not None and found.name else "CardDAV"

@@ -36,17 +36,20 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHt
 from django.views.decorators.csrf import csrf_exempt
 
 from rapport.access.services import TokenThrottled, app_password_authenticate
+from rapport.core import policy
+from rapport.core.errors import NotPermitted
 from rapport.sync import davxml as x
 from rapport.sync.davxml import CARD, CS, DAV, tag
-from rapport.sync.models import AddressBook, BookEntry
-from rapport.sync.services import books
+from rapport.sync.models import AddressBook, BookEntry, ClientCard
+from rapport.sync.services import books, cards, writes
 
 logger = logging.getLogger(__name__)
 
 REALM = "Rapport"
 CONTENT_TYPE = "text/vcard; charset=utf-8"
 READ_METHODS = ("OPTIONS", "GET", "HEAD", "PROPFIND", "REPORT")
-WRITE_METHODS = ("PUT", "DELETE", "MKCOL", "PROPPATCH", "MOVE", "COPY", "POST")
+WRITE_METHODS = ("PUT", "DELETE")
+REFUSED_METHODS = ("MKCOL", "PROPPATCH", "MOVE", "COPY", "POST", "LOCK", "UNLOCK")
 STREAM_CHUNK = 500
 MULTISTATUS = 'application/xml; charset="utf-8"'
 
@@ -62,8 +65,8 @@ def _unauthorized() -> HttpResponse:
 
 
 def _user(request: HttpRequest) -> Any:
-    """The user an app password in the Authorization header signs in, an HttpResponse
-    (401, 429) otherwise."""
+    """(user, app password) for the app password in the Authorization header, an
+    HttpResponse (401, 429) otherwise."""
     header = request.headers.get("Authorization", "")
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic" or not encoded:
@@ -89,7 +92,7 @@ def _user(request: HttpRequest) -> Any:
         return response
     if found is None:
         return _unauthorized()
-    return found[0]
+    return found
 
 
 # -- where a path leads -------------------------------------------------------------------
@@ -176,11 +179,24 @@ _SUPPORTED_DATA = (
 )
 
 
+def _privileges(user: Any) -> str:
+    """What the user may do in their books, as the policy says: read always; write
+    (change cards), bind (add) and unbind (delete) by their contact permissions."""
+    granted = [_READ_ONLY]
+    if policy.can(user, "contacts.change"):
+        granted.append("<d:privilege><d:write-content/></d:privilege>")
+    if policy.can(user, "contacts.add"):
+        granted.append("<d:privilege><d:bind/></d:privilege>")
+    if policy.can(user, "contacts.delete"):
+        granted.append("<d:privilege><d:unbind/></d:privilege>")
+    return "".join(granted)
+
+
 def _common(user: Any) -> dict[str, str]:
     return {
         CURRENT_PRINCIPAL: x.element(CURRENT_PRINCIPAL, x.href(principal_path(user))),
         OWNER: x.element(OWNER, x.href(principal_path(user))),
-        PRIVILEGES: x.element(PRIVILEGES, _READ_ONLY),
+        PRIVILEGES: x.element(PRIVILEGES, _privileges(user)),
     }
 
 
@@ -217,7 +233,7 @@ def _book_props(user: Any, book: AddressBook) -> dict[str, str]:
             SYNC_TOKEN: x.element(SYNC_TOKEN, x.text(books.sync_token(book))),
             REPORTS: x.element(REPORTS, _SUPPORTED_REPORTS),
             SUPPORTED_DATA: x.element(SUPPORTED_DATA, _SUPPORTED_DATA),
-            MAX_SIZE: x.element(MAX_SIZE, "1048576"),
+            MAX_SIZE: x.element(MAX_SIZE, str(cards.MAX_CARD_BYTES)),
         }
     )
     return props
@@ -327,6 +343,9 @@ def _propfind(request: HttpRequest, user: Any, target: Target) -> HttpResponseBa
     head = x.OPEN + x.response(book_path(book), found, missing)
     if depth == "0":
         return _xml(head + x.CLOSE, status=207)
+    writes.device_saw(
+        getattr(request, "dav_device", None), book, book.seq, request.headers.get("User-Agent", "")
+    )
 
     def stream() -> Iterator[bytes]:
         yield head.encode()
@@ -407,7 +426,10 @@ def _report(request: HttpRequest, user: Any, target: Target) -> HttpResponseBase
     if root.tag == tag(CARD, "addressbook-multiget"):
         return _multiget(target.book, root, wanted, version)
     if root.tag == tag(DAV, "sync-collection"):
-        return _sync_collection(target.book, root, wanted, version)
+        return _sync_collection(
+            target.book, root, wanted, version, getattr(request, "dav_device", None),
+            request.headers.get("User-Agent", ""),
+        )  # fmt: skip
     return _xml(x.error(DAV, "supported-report"), status=403)
 
 
@@ -461,7 +483,12 @@ _DIGITS = re.compile(r"[0-9]{1,9}")
 
 
 def _sync_collection(
-    book: AddressBook, root: Element, wanted: list[str], version: str
+    book: AddressBook,
+    root: Element,
+    wanted: list[str],
+    version: str,
+    device: Any = None,
+    user_agent: str = "",
 ) -> HttpResponseBase:
     token_element = root.find(tag(DAV, "sync-token"))
     token = (token_element.text or "").strip() if token_element is not None else ""
@@ -521,6 +548,7 @@ def _sync_collection(
                 "</d:status><d:error><d:number-of-matches-within-limits/></d:error></d:response>"
             ).encode()
         last = after if truncated else upto
+        writes.device_saw(device, book, last, user_agent)
         yield f"<d:sync-token>{x.text(books.sync_token(book, last))}</d:sync-token>{x.CLOSE}".encode()
 
     return StreamingHttpResponse(stream(), status=207, content_type=MULTISTATUS)
@@ -557,17 +585,101 @@ def _get(request: HttpRequest, target: Target) -> HttpResponse:
 def _options(target: Target) -> HttpResponse:
     response = HttpResponse(status=200)
     response["DAV"] = "1, 3, addressbook"
-    response["Allow"] = ", ".join(READ_METHODS)
+    response["Allow"] = ", ".join(READ_METHODS + WRITE_METHODS)
     return response
+
+
+def _tags(value: str | None) -> list[str] | None:
+    """The entity tags of an If-Match / If-None-Match header, unquoted ("*" for any);
+    None when the header is absent. A weak tag never matches (strong comparison)."""
+    if value is None:
+        return None
+    out = []
+    for part in value.split(","):
+        part = part.strip()
+        if part == "*":
+            out.append("*")
+        elif part.startswith('"') and part.endswith('"') and len(part) >= 2:
+            out.append(part[1:-1])
+    return out
+
+
+def _refused(exc: cards.CardRefused, book: AddressBook) -> HttpResponse:
+    inner = x.href(book_path(book) + _seg(exc.holder)) if exc.holder else ""
+    return _xml(x.error(CARD, exc.condition, exc.message, inner), status=403)
+
+
+_CARD_TYPES = ("text/vcard", "text/x-vcard", "text/directory", "application/octet-stream", "")
+
+
+def _put(request: HttpRequest, user: Any, device: Any, target: Target) -> HttpResponse:
+    if target.kind != "card":
+        return _xml(x.error(DAV, "need-privileges", "Only cards can be written here."), 403)
+    assert target.book is not None
+    kind = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if kind not in _CARD_TYPES:
+        return _xml(
+            x.error(CARD, "supported-address-data", f"Send a vCard (text/vcard), not {kind}."),
+            status=415,
+        )
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return _xml(x.error(CARD, "max-resource-size", "The card is too large."), status=413)
+    try:
+        written = writes.card_put(
+            actor=user,
+            device=device,
+            book=target.book,
+            name=target.name,
+            body=body,
+            content_type=request.headers.get("Content-Type", ""),
+            if_match=_tags(request.headers.get("If-Match")),
+            if_none_match=_tags(request.headers.get("If-None-Match")),
+        )
+    except cards.CardRefused as exc:
+        return _refused(exc, target.book)
+    except writes.PreconditionFailed as exc:
+        return HttpResponse(str(exc), status=412, content_type="text/plain; charset=utf-8")
+    except NotPermitted:
+        return _xml(x.error(DAV, "need-privileges", "You may not change contacts."), 403)
+    response = HttpResponse(status=201 if written.created else 204)
+    stored = ClientCard.objects.filter(contact_id=written.contact_id).first()
+    # The ETag only when the card is now served as it was sent (RFC 6352 §6.3.2.3):
+    # a client that gets none fetches the card Rapport made of it.
+    if stored is not None and books.etag_of(stored.body.encode()) == written.etag:
+        response["ETag"] = f'"{written.etag}"'
+    return response
+
+
+def _delete(request: HttpRequest, user: Any, device: Any, target: Target) -> HttpResponse:
+    if target.kind != "card":
+        return _xml(x.error(DAV, "need-privileges", "Address books cannot be deleted."), 403)
+    assert target.book is not None
+    try:
+        found = writes.card_delete(
+            actor=user,
+            device=device,
+            book=target.book,
+            name=target.name,
+            if_match=_tags(request.headers.get("If-Match")),
+        )
+    except writes.PreconditionFailed as exc:
+        return HttpResponse(str(exc), status=412, content_type="text/plain; charset=utf-8")
+    except NotPermitted:
+        return _xml(x.error(DAV, "need-privileges", "You may not delete contacts."), 403)
+    return HttpResponse(status=204 if found else 404)
 
 
 @csrf_exempt
 def dav(request: HttpRequest, path: str = "") -> HttpResponseBase:
     """Every request under /dav/."""
     method = request.method or "GET"
-    user = _user(request)
-    if isinstance(user, HttpResponse):
-        return user
+    signed_in = _user(request)
+    if isinstance(signed_in, HttpResponse):
+        return signed_in
+    user, device = signed_in
+    request.dav_device = device  # type: ignore[attr-defined]
     target = _target(user, path or "/")
     if target.kind is None:
         return HttpResponse(status=404)
@@ -579,10 +691,14 @@ def dav(request: HttpRequest, path: str = "") -> HttpResponseBase:
         return _report(request, user, target)
     if method in ("GET", "HEAD"):
         return _get(request, target)
-    if method in WRITE_METHODS:
-        return _xml(x.error(DAV, "need-privileges", "These address books are read-only."), 403)
+    if method == "PUT":
+        return _put(request, user, device, target)
+    if method == "DELETE":
+        return _delete(request, user, device, target)
+    if method in REFUSED_METHODS:
+        return _xml(x.error(DAV, "need-privileges", "This is not supported here."), 403)
     response = HttpResponse(status=405)
-    response["Allow"] = ", ".join(READ_METHODS)
+    response["Allow"] = ", ".join(READ_METHODS + WRITE_METHODS)
     return response
 
 

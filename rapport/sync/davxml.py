@@ -108,11 +108,17 @@ def status_response(path: str, status: str) -> str:
     return f"<d:response>{href(path)}<d:status>HTTP/1.1 {status}</d:status></d:response>"
 
 
-def error(namespace: str, condition: str, message: str = "") -> str:
-    """An RFC 4918 §16 error body naming the precondition that failed."""
+def error(namespace: str, condition: str, message: str = "", inner: str = "") -> str:
+    """An RFC 4918 §16 error body naming the precondition that failed (``inner``: what
+    the condition element holds, such as the href of a card with the same UID)."""
     prefix = _PREFIX[namespace]
     note = f"<d:responsedescription>{escape(message)}</d:responsedescription>" if message else ""
+    named = (
+        f"<{prefix}:{condition}>{inner}</{prefix}:{condition}>"
+        if inner
+        else f"<{prefix}:{condition}/>"
+    )
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n'
-        f'<d:error xmlns:d="{DAV}" xmlns:card="{CARD}"><{prefix}:{condition}/>{note}</d:error>'
+        f'<d:error xmlns:d="{DAV}" xmlns:card="{CARD}">{named}{note}</d:error>'
     )

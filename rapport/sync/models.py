@@ -61,3 +61,94 @@ class BookEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @{self.seq}{' (deleted)' if self.deleted else ''}"
+
+
+class ClientCard(models.Model):
+    """What a client last wrote for one contact (see ``services.cards``): the UID and
+    card name it chose, the card as sent, the lines Rapport does not model, and the
+    fingerprint of Rapport's own card of the contact right after that write."""
+
+    contact_id = models.BigIntegerField(unique=True)
+    uid = models.CharField(max_length=255, db_index=True)
+    name = models.CharField(max_length=255)
+    version = models.CharField(max_length=3, default="3.0")
+    body = models.TextField()
+    residual = models.TextField(blank=True)
+    fingerprint = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.uid} (contact {self.contact_id})"
+
+
+class CardVersion(models.Model):
+    """A card as a book served it at one ``seq``: what a client that synced up to that
+    point has seen, the base of a field-by-field merge of a change it sends without
+    If-Match."""
+
+    book = models.ForeignKey(AddressBook, on_delete=models.CASCADE, related_name="versions")
+    contact_id = models.BigIntegerField()
+    seq = models.BigIntegerField()
+    etag = models.CharField(max_length=64)
+    card = models.TextField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["book", "contact_id", "seq"], name="sync_version_contact_seq"),
+            models.Index(fields=["book", "etag"], name="sync_version_etag"),
+        ]
+
+    def __str__(self) -> str:
+        return f"contact {self.contact_id} @{self.seq}"
+
+
+class Device(models.Model):
+    """One app password's view of one book: how far it synced, and when."""
+
+    app_password = models.ForeignKey(
+        "access.AppPassword", on_delete=models.CASCADE, related_name="synced_books"
+    )
+    book = models.ForeignKey(AddressBook, on_delete=models.CASCADE, related_name="devices")
+    seq = models.BigIntegerField(default=0)
+    synced_at = models.DateTimeField()
+    user_agent = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["app_password", "book"], name="sync_device_book")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.app_password_id} in {self.book_id} @{self.seq}"
+
+
+class SyncConflict(models.Model):
+    """A field a client changed while Rapport changed it too, found when the client
+    sent its card without If-Match. Rapport's value stays; the client's waits here
+    for someone to take it or drop it."""
+
+    class Resolution(models.TextChoices):
+        OPEN = "", "Open"
+        KEPT = "kept", "Kept Rapport's value"
+        TAKEN = "taken", "Took the device's value"
+
+    book = models.ForeignKey(AddressBook, on_delete=models.CASCADE, related_name="conflicts")
+    contact_id = models.BigIntegerField()
+    contact_name = models.CharField(max_length=300)
+    device = models.CharField(max_length=100, blank=True)
+    field = models.CharField(max_length=64)
+    base_value = models.JSONField(null=True)
+    server_value = models.JSONField(null=True)
+    client_value = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolution = models.CharField(max_length=8, choices=Resolution.choices, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["book", "resolution"], name="sync_conflict_open")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_name}: {self.field}"

@@ -282,3 +282,36 @@ def organization_duplicate_check_input(
     )
     exclude = {organization_id} if organization_id else set()
     return organization_duplicate_check(features=features, exclude=exclude, limit=limit)
+
+
+@transaction.atomic
+def contact_queue_likely(*, contact_id: int, origin: str) -> int:
+    """Put a contact that was just saved and its likely duplicates (the check at entry)
+    in the review queue, as one cluster; nothing is merged. For writes that cannot ask
+    anyone (an address-book client): returns the number of candidates queued."""
+    features = records.features_of([contact_id]).get(contact_id)
+    if features is None:
+        return 0
+    found = duplicate_check(features=features, exclude={contact_id})
+    if not found:
+        return 0
+    from rapport.duplicates.models import DuplicateCluster, DuplicatePair
+
+    cluster = DuplicateCluster.objects.create(
+        origin=origin[:100],
+        confidence=max(c.probability for c in found),
+        size=len(found) + 1,
+    )
+    DuplicatePair.objects.bulk_create(
+        [
+            DuplicatePair(
+                cluster=cluster,
+                contact_a_id=min(contact_id, c.contact_id),
+                contact_b_id=max(contact_id, c.contact_id),
+                probability=c.probability,
+                explanation=c.explanation,
+            )
+            for c in found
+        ]
+    )
+    return len(found)

@@ -339,20 +339,53 @@ def _rows(table: Table, path: Path, encoding: str) -> Iterator[tuple[int, list[s
             continue
         for note in card.notes:
             table.add_note(f"{where}: {note}")
-        cells = [""] * len(positions)
-        for key, value in card.values.items():
-            cells[positions[key]] = value
-        for kind, entries in card.lists.items():
-            ordered = sorted(entries, key=lambda entry: not entry[0])  # preferred first, stable
-            for n, (_, entry) in enumerate(ordered[:MAX_REPEATS]):
-                for part, value in entry.items():
-                    index = positions.get(f"{kind}[{n}].{part}")
-                    if index is not None:
-                        cells[index] = value
-        yield raw.number, cells
+        yield raw.number, _cells(card, positions)
     if ignored:
         listed = ", ".join(f"{name} ({count:,} card(s))" for name, count in ignored.most_common(10))
         table.add_note(f"Not imported, no contact field holds them: {listed}.")
+
+
+def _cells(card: _Card, positions: dict[str, int]) -> list[str]:
+    cells = [""] * len(positions)
+    for key, value in card.values.items():
+        if key in positions:
+            cells[positions[key]] = value
+    for kind, entries in card.lists.items():
+        ordered = sorted(entries, key=lambda entry: not entry[0])  # preferred first, stable
+        for n, (_, entry) in enumerate(ordered[:MAX_REPEATS]):
+            for part, value in entry.items():
+                index = positions.get(f"{kind}[{n}].{part}")
+                if index is not None:
+                    cells[index] = value
+    return cells
+
+
+@dataclass
+class OneCard:
+    """One card read on its own (a card a CardDAV client sends): its row, with the
+    headers that row needs, the notes on values left out, and every property."""
+
+    headers: list[str]
+    cells: list[str]
+    notes: list[str]
+    properties: list[Property]
+    ignored: set[str]
+
+
+def read_one_card(lines: list[str]) -> OneCard:
+    """The card in ``lines`` (BEGIN:VCARD … END:VCARD, unfolded or not) as a row for
+    the identity mapping. Raises BrokenCard naming the line that cannot be read."""
+    properties = _properties(RawCard(1, 1, lines))
+    ignored: Counter[str] = Counter()
+    card = _read_card(properties, ignored)
+    headers = list(NAME_COLUMNS)
+    for kind, parts in REPEATED.items():
+        for n in range(min(len(card.lists[kind]), MAX_REPEATS)):
+            headers += [f"{kind}[{n}].{part}" for part in parts]
+    headers += OTHER_COLUMNS
+    headers += [key for key in card.values if key not in headers]
+    positions = {header: index for index, header in enumerate(headers)}
+    return OneCard(headers, _cells(card, positions), card.notes, properties, set(ignored))
 
 
 def _read_card(properties: list[Property], ignored: Counter[str]) -> _Card:

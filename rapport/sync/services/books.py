@@ -24,7 +24,8 @@ from rapport.contacts.models import Contact
 from rapport.core import policy
 from rapport.ingest.exporters import _source
 from rapport.ingest.exporters.vcard import cards_by_contact, contact_uid
-from rapport.sync.models import AddressBook, BookEntry
+from rapport.sync.models import AddressBook, BookEntry, CardVersion, ClientCard, Device
+from rapport.sync.services import cards
 
 DEFAULT_SLUG = "contacts"
 CHUNK = 1_000
@@ -64,13 +65,31 @@ def _name(contact_id: int, created_at: str) -> str:
 
 def rendered(ids: Sequence[int], version: str = "3.0") -> Iterable[tuple[int, str, bytes]]:
     """(contact id, card name, card) for each existing contact of ``ids`` (ascending),
-    read and written a chunk at a time."""
+    read and written a chunk at a time. A contact a client wrote is served as
+    ``cards.served`` says, under the name and UID that client chose."""
     for rows in _source.chunks(sorted(ids), size=CHUNK):
         created = {
             row[_source.ID]: row[_source.CREATED_AT] for row in _source.contact_rows(rows[0])
         }
+        clients = {c.contact_id: c for c in ClientCard.objects.filter(contact_id__in=list(created))}
+        own = dict(cards_by_contact(rows, "3.0")) if clients and version != "3.0" else None
         for contact_id, card in cards_by_contact(rows, version):
-            yield contact_id, _name(contact_id, created[contact_id]), card
+            client = clients.get(contact_id)
+            if client is None:
+                yield contact_id, _name(contact_id, created[contact_id]), card
+                continue
+            plain = card if own is None else own[contact_id]
+            yield contact_id, client.name, served(client, card, plain, version)
+
+
+def served(client: ClientCard, card: bytes, plain: bytes, version: str) -> bytes:
+    """What a client that wrote a contact gets: its own card while Rapport's card of the
+    contact (``plain``, vCard 3.0) is as that write left it, else Rapport's ``card`` in
+    ``version`` with the client's UID and the lines Rapport does not model."""
+    same_version = client.version == version or (version == "3.0" and client.version == "2.1")
+    if same_version and client.fingerprint and cards.fingerprint(plain) == client.fingerprint:
+        return client.body.encode()
+    return cards.with_residual(card, client.uid, client.residual)
 
 
 @dataclass(frozen=True)
@@ -121,8 +140,10 @@ def book_refresh(book: AddressBook) -> Refreshed:
         ]
         for contact_id in stale:
             current.pop(contact_id)
+        texts: dict[int, str] = {}
         for contact_id, name, card in rendered(stale):
             current[contact_id] = (name, etag_of(card), len(card))
+            texts[contact_id] = card.decode()
         now = timezone.now()
         seq = book.seq
         fresh: list[BookEntry] = []
@@ -158,6 +179,7 @@ def book_refresh(book: AddressBook) -> Refreshed:
                 )
             )
         BookEntry.objects.bulk_create(fresh, batch_size=1_000)
+        _keep_versions(book, [e for e in fresh + changed if not e.deleted], texts)
         live = [e for e in changed if not e.deleted]
         BookEntry.objects.bulk_update(
             live, ["etag", "size", "seq", "deleted", "changed_at"], batch_size=1_000
@@ -169,6 +191,50 @@ def book_refresh(book: AddressBook) -> Refreshed:
         book.refreshed_at = now
         book.save(update_fields=["seq", "refreshed_at"])
     return Refreshed(book, len(fresh) + len(live), len(gone))
+
+
+def _keep_versions(book: AddressBook, entries: list[BookEntry], texts: dict[int, str]) -> None:
+    """Record the cards just given a seq (the base of a later merge), and forget the
+    versions of those contacts that no device can still hold: older than the newest
+    one at or below the seq the least advanced device synced to."""
+    CardVersion.objects.bulk_create(
+        [
+            CardVersion(
+                book=book, contact_id=e.contact_id, seq=e.seq, etag=e.etag,
+                card=texts[e.contact_id],
+            )
+            for e in entries
+            if e.contact_id in texts
+        ],
+        batch_size=1_000,
+    )  # fmt: skip
+    floor = Device.objects.filter(book=book).order_by("seq").values_list("seq", flat=True).first()
+    if floor is None:
+        floor = book.seq
+    ids = [e.contact_id for e in entries]
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start : start + CHUNK]
+        older = CardVersion.objects.filter(book=book, contact_id__in=part, seq__lte=floor)
+        newest: dict[int, int] = {}
+        for contact_id, seq in older.values_list("contact_id", "seq"):
+            newest[contact_id] = max(seq, newest.get(contact_id, 0))
+        if newest:
+            CardVersion.objects.filter(
+                book=book, contact_id__in=list(newest), seq__lt=floor
+            ).exclude(seq__in=set(newest.values())).delete()
+
+
+def base_card(book: AddressBook, contact_id: int, device: Device | None) -> str | None:
+    """The card of ``contact_id`` as ``device`` last saw it in ``book``: the newest
+    version at or below the seq it synced to (None when unknown)."""
+    if device is None:
+        return None
+    return (
+        CardVersion.objects.filter(book=book, contact_id=contact_id, seq__lte=device.seq)
+        .order_by("-seq")
+        .values_list("card", flat=True)
+        .first()
+    )
 
 
 # -- sync tokens ------------------------------------------------------------------------

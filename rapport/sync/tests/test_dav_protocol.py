@@ -172,14 +172,18 @@ def test_only_app_passwords_of_the_user_reach_only_their_own_books(dav, live_ser
     assert dav.request("PROPFIND", "/dav/", Depth="0", Authorization="Bearer rpt_x")[0] == 401
 
 
-def test_the_books_are_read_only_and_bad_requests_are_named(dav):
+def test_writes_pass_django_s_traps_and_bad_requests_are_named(dav):
     book = "/dav/addressbooks/alice/contacts/"
-    status, _, body = dav.request("PUT", book + "new.vcf", "BEGIN:VCARD\r\nEND:VCARD\r\n")
-    assert status == 403 and b"need-privileges" in body  # not Django's CSRF page
-    assert dav.request("DELETE", book + "x.vcf")[0] == 403
+    status, _, body = dav.request(
+        "PUT", book + "new.vcf", "BEGIN:VCARD\r\nEND:VCARD\r\n", **{"Content-Type": "text/vcard"}
+    )
+    assert status == 403 and b"valid-address-data" in body  # not Django's CSRF page
+    assert dav.request("DELETE", book + "x.vcf")[0] == 404
+    assert dav.request("DELETE", book)[0] == 403  # a book is not deleted by a client
+    assert dav.request("PROPPATCH", book)[0] == 403
     status, headers, _ = dav.request("OPTIONS", book)
     assert status == 200 and "addressbook" in headers["DAV"]
-    assert "PROPFIND" in headers["Allow"] and "PUT" not in headers["Allow"]
+    assert "PROPFIND" in headers["Allow"] and "PUT" in headers["Allow"]
     # without the trailing slash: the same answer, no redirect
     assert (
         dav.request("PROPFIND", book.rstrip("/"), PROPFIND.format("<d:getetag/>"), Depth="0")[0]

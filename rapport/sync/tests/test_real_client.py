@@ -1,7 +1,8 @@
 """A real CardDAV client (vdirsyncer, installed by `make install-dev` into
 .venv/dav-client) finds the address book from the server's address alone and keeps a
-local folder of cards in step with Rapport: new contacts arrive, edits arrive, deletions
-and merges take the cards away."""
+local folder of cards in step with Rapport, both ways: new contacts, edits and
+deletions made in Rapport arrive in the folder, and cards created, edited and deleted
+in the folder arrive in Rapport, through its contact services."""
 
 from __future__ import annotations
 
@@ -35,14 +36,12 @@ a = "rapport"
 b = "local"
 collections = ["from a"]
 conflict_resolution = "a wins"
-partial_sync = "ignore"
 
 [storage rapport]
 type = "carddav"
 url = "{live_server.url}/"
 username = "alice"
 password = "{secret}"
-read_only = true
 
 [storage local]
 type = "filesystem"
@@ -90,3 +89,38 @@ def test_the_client_discovers_the_book_and_follows_changes(vdirsyncer, alice):
     assert not any("Bob Miller" in c for c in cards.values())
     assert any("TITLE:Analyst" in c for c in cards.values())
     assert any(grace.display_name in c for c in cards.values())
+
+
+def test_cards_made_edited_and_deleted_by_the_client_arrive_in_rapport(vdirsyncer, alice):
+    from rapport.contacts.models import Contact
+
+    run, folder = vdirsyncer
+    make_contact(given_name="Bob", family_name="Miller")
+    run("discover")
+    run("sync")
+    folder_of_book = next(folder.iterdir())
+    new = folder_of_book / "grace.vcf"
+    new.write_text(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:grace-from-the-client\r\nFN:Grace Hopper\r\n"
+        "N:Hopper;Grace;;;\r\nTEL;TYPE=CELL:+1 415 555 0100\r\nX-CLIENT-NOTE:keep me\r\n"
+        "END:VCARD\r\n"
+    )
+    run("sync")
+    grace = Contact.objects.get(family_name="Hopper")
+    assert [p.e164 for p in grace.phones.all()] == ["+14155550100"]
+
+    new.write_text(
+        new.read_text()
+        .replace("FN:Grace Hopper", "FN:Grace B. Hopper")
+        .replace("N:Hopper;Grace;;;", "N:Hopper;Grace;B.;;")
+    )
+    run("sync")
+    grace.refresh_from_db()
+    assert grace.middle_name == "B."
+    [bob_card] = [p for p in folder_of_book.iterdir() if "Bob Miller" in p.read_text()]
+    bob_card.unlink()
+    run("sync")
+    assert not Contact.objects.filter(family_name="Miller").exists()
+    run("sync")  # nothing left to do, and nothing lost on the way back
+    text = next(p for p in folder_of_book.iterdir() if "Hopper" in p.read_text()).read_text()
+    assert "X-CLIENT-NOTE:keep me" in text and "UID:grace-from-the-client" in text
