@@ -175,6 +175,7 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
             NavItem("Users", "access:users", ("access:user*",), action="users.manage"),
             NavItem("API tokens", "access:tokens", ("access:token*",)),
             NavItem("App passwords", "access:app_passwords", ("access:app_password*",)),
+            NavItem("Phones and address books", "sync:home", ("sync:*",)),
             NavItem(
                 "Mailboxes", "activity:mailboxes", ("activity:mailbox*",), action="mailboxes.own"
             ),

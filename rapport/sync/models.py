@@ -121,6 +121,11 @@ class Device(models.Model):
     def __str__(self) -> str:
         return f"{self.app_password_id} in {self.book_id} @{self.seq}"
 
+    @property
+    def behind(self) -> int:
+        """Changes in the book the device has not synced yet."""
+        return max(self.book.seq - self.seq, 0)
+
 
 class SyncConflict(models.Model):
     """A field a client changed while Rapport changed it too, found when the client
@@ -152,3 +157,7 @@ class SyncConflict(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact_name}: {self.field}"
+
+    @property
+    def field_label(self) -> str:
+        return self.field.replace("_", " ").capitalize()

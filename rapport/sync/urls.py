@@ -1,6 +1,6 @@
-from django.urls import re_path
+from django.urls import path, re_path
 
-from rapport.sync import dav
+from rapport.sync import dav, views
 
 app_name = "sync"
 
@@ -9,4 +9,6 @@ app_name = "sync"
 urlpatterns = [
     re_path(r"^\.well-known/carddav/?$", dav.well_known, name="well_known"),
     re_path(r"^dav(?P<path>/.*)?$", dav.dav, name="dav"),
+    path("address-books/", views.home, name="home"),
+    path("address-books/conflicts/<int:pk>/", views.conflict_resolve, name="conflict_resolve"),
 ]

@@ -1,5 +1,7 @@
 """`rapport carddav password create USERNAME` prints a new app password for an
-address-book client (and nothing else); `list` and `revoke` manage them."""
+address-book client (and nothing else); `list` and `revoke` manage them. `devices
+USERNAME` shows what each device synced and when; `conflicts USERNAME` lists the changes
+that clashed, and `--keep ID` / `--take ID` decide one, as that user."""
 
 from __future__ import annotations
 
@@ -7,7 +9,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from rapport.access.models import AppPassword, User
 from rapport.access.services import app_password_create, app_password_revoke
-from rapport.core.errors import InvalidInput
+from rapport.core.errors import InvalidInput, NotPermitted
+from rapport.sync import selectors
+from rapport.sync.services import writes
 
 
 class Command(BaseCommand):
@@ -25,6 +29,13 @@ class Command(BaseCommand):
         revoke = sub.add_parser("revoke", help="Revoke one by its prefix.")
         revoke.add_argument("username")
         revoke.add_argument("prefix")
+        devices = what.add_parser("devices", help="What each device synced, and when.")
+        devices.add_argument("username")
+        conflicts = what.add_parser("conflicts", help="Changes that clashed; decide one.")
+        conflicts.add_argument("username")
+        decide = conflicts.add_mutually_exclusive_group()
+        decide.add_argument("--keep", type=int, metavar="ID", help="Keep Rapport's value.")
+        decide.add_argument("--take", type=int, metavar="ID", help="Take the device's value.")
 
     def _user(self, username: str) -> User:
         user = User.objects.filter(username=username).first()
@@ -33,8 +44,14 @@ class Command(BaseCommand):
         return user
 
     def handle(self, *args: object, **options: object) -> None:
-        action = options["action"]
         user = self._user(str(options["username"]))
+        if options["what"] == "devices":
+            self._devices(user)
+            return
+        if options["what"] == "conflicts":
+            self._conflicts(user, options)
+            return
+        action = options["action"]
         if action == "list":
             for item in user.app_passwords.all():
                 state = f"revoked {item.revoked_at:%Y-%m-%d}" if item.revoked_at else "active"
@@ -64,3 +81,37 @@ class Command(BaseCommand):
         except InvalidInput as exc:
             raise CommandError("; ".join(f"{e.path}: {e.message}" for e in exc.errors)) from exc
         self.stdout.write(secret)
+
+    def _devices(self, user: User) -> None:
+        for row in selectors.user_devices(user):
+            item = row.app_password
+            used = f"{item.last_used_at:%Y-%m-%d %H:%M}" if item.last_used_at else "never"
+            synced = "; ".join(
+                f"{d.book.name}: {'up to date' if not d.behind else f'{d.behind} behind'}"
+                f" at {d.synced_at:%Y-%m-%d %H:%M}"
+                for d in row.books
+            )
+            self.stdout.write(
+                f"{item.prefix}…\t{item.name or '-'}\tlast seen {used}\t{synced or 'no sync yet'}"
+            )
+
+    def _conflicts(self, user: User, options: dict[str, object]) -> None:
+        chosen = int(str(options.get("keep") or options.get("take") or 0))
+        if chosen:
+            conflict = selectors.open_conflicts(user).filter(pk=chosen).first()
+            if conflict is None:
+                raise CommandError(f"{user.username} has no open conflict {chosen}.")
+            try:
+                writes.conflict_resolve(
+                    actor=user, conflict=conflict, take=bool(options.get("take"))
+                )
+            except (InvalidInput, NotPermitted) as exc:
+                raise CommandError(f"Nothing was changed: {exc}") from None
+            self.stderr.write(f"Decided conflict {chosen}.")
+            return
+        for c in selectors.open_conflicts(user):
+            self.stdout.write(
+                f"{c.pk}\t{c.contact_name} (#{c.contact_id})\t{c.field_label}\t"
+                f"Rapport: {c.server_value or '(empty)'}\tdevice: {c.client_value or '(empty)'}"
+                f"\t{c.device or '-'}\t{c.created_at:%Y-%m-%d %H:%M}"
+            )

@@ -1,0 +1,64 @@
+"""The "Phones and address books" page: how to connect a device, the user's books, the
+devices that synced and when, and the conflicts to decide."""
+
+from __future__ import annotations
+
+import segno
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from rapport.core import policy
+from rapport.core.errors import InvalidInput, NotPermitted
+from rapport.sync import dav, selectors
+from rapport.sync.models import SyncConflict
+from rapport.sync.services import writes
+
+
+def _require(request: HttpRequest, action: str) -> None:
+    try:
+        policy.require(request.user, action)
+    except NotPermitted as exc:
+        raise PermissionDenied(str(exc)) from exc
+
+
+@never_cache
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    _require(request, "tokens.own")
+    server = f"{request.scheme}://{request.get_host()}/"
+    user = request.user
+    qr = segno.make(server, error="m").svg_inline(scale=4, dark="#111", light="#fff")
+    context = {
+        "server": server,
+        "principal": server.rstrip("/") + dav.principal_path(user),
+        "home": server.rstrip("/") + dav.home_path(user),
+        "books": [
+            (row, server.rstrip("/") + dav.book_path(row.book))
+            for row in selectors.user_books(user)
+        ],
+        "devices": selectors.user_devices(user),
+        "conflicts": list(selectors.open_conflicts(user)[:200]),
+        "qr": qr,
+    }
+    return render(request, "sync/home.html", context)
+
+
+@require_POST
+def conflict_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, "tokens.own")
+    conflict = get_object_or_404(SyncConflict, pk=pk, book__owner=request.user)
+    take = request.POST.get("choice") == "device"
+    try:
+        writes.conflict_resolve(actor=request.user, conflict=conflict, take=take)
+    except NotPermitted as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except InvalidInput as exc:
+        messages.error(request, " ".join(e.message for e in exc.errors))
+        return redirect("sync:home")
+    what = "the device’s value" if take else "Rapport’s value"
+    messages.success(request, f"{conflict.contact_name}: kept {what} for {conflict.field}.")
+    return redirect("sync:home")
