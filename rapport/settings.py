@@ -247,6 +247,12 @@ RAPPORT_PREFERENCE_PAGE_LIMIT = env_int("RAPPORT_PREFERENCE_PAGE_LIMIT", 30)
 # the purpose click-to-call and click-to-SMS ask the gate for when the user names none
 RAPPORT_CALL_PURPOSE = env_str("RAPPORT_CALL_PURPOSE", "sales")
 
+# CardDAV (docs/carddav.md): the most cards a book serves to phones (0: no limit; past
+# it, "All contacts" holds the contacts the user owns, most recently changed first), and
+# the bytes of cards one book may hold (reported as its quota, RFC 4331).
+RAPPORT_CARDDAV_MAX_CARDS = env_int("RAPPORT_CARDDAV_MAX_CARDS", 0)
+RAPPORT_CARDDAV_QUOTA_BYTES = env_int("RAPPORT_CARDDAV_QUOTA_BYTES", 1_073_741_824)
+
 # Public double opt-in sign-up forms (docs/consent.md): submissions per client address
 # within the window, how long a loaded form and a mailed confirmation link stay valid,
 # and the sites allowed to embed a form in a frame (CSP frame-ancestors; none: the

@@ -31,6 +31,7 @@ from urllib.parse import quote, unquote, urlsplit
 from xml.etree.ElementTree import Element
 
 from axes.helpers import get_client_ip_address
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -48,8 +49,8 @@ logger = logging.getLogger(__name__)
 REALM = "Rapport"
 CONTENT_TYPE = "text/vcard; charset=utf-8"
 READ_METHODS = ("OPTIONS", "GET", "HEAD", "PROPFIND", "REPORT")
-WRITE_METHODS = ("PUT", "DELETE")
-REFUSED_METHODS = ("MKCOL", "PROPPATCH", "MOVE", "COPY", "POST", "LOCK", "UNLOCK")
+WRITE_METHODS = ("PUT", "DELETE", "MKCOL")
+REFUSED_METHODS = ("PROPPATCH", "MOVE", "COPY", "POST", "LOCK", "UNLOCK")
 STREAM_CHUNK = 500
 MULTISTATUS = 'application/xml; charset="utf-8"'
 
@@ -140,6 +141,8 @@ def _target(user: Any, path: str) -> Target:
     if parts[2] == books.DEFAULT_SLUG:
         books.book_default(user)
     book = AddressBook.objects.filter(owner=user, slug=parts[2]).select_related("owner").first()
+    if book is None and len(parts) == 3:
+        return Target("absent", name=parts[2])  # where MKCOL may make a book
     if book is None or len(parts) > 4:
         return Target(None)
     if len(parts) == 3:
@@ -167,6 +170,8 @@ ADDRESS_DATA = tag(CARD, "address-data")
 SUPPORTED_DATA = tag(CARD, "supported-address-data")
 DESCRIPTION = tag(CARD, "addressbook-description")
 MAX_SIZE = tag(CARD, "max-resource-size")
+QUOTA_USED = tag(DAV, "quota-used-bytes")
+QUOTA_AVAILABLE = tag(DAV, "quota-available-bytes")
 
 _READ_ONLY = "<d:privilege><d:read/></d:privilege><d:privilege><d:read-current-user-privilege-set/></d:privilege>"
 _SUPPORTED_REPORTS = "".join(
@@ -235,6 +240,11 @@ def _book_props(user: Any, book: AddressBook) -> dict[str, str]:
             SUPPORTED_DATA: x.element(SUPPORTED_DATA, _SUPPORTED_DATA),
             MAX_SIZE: x.element(MAX_SIZE, str(cards.MAX_CARD_BYTES)),
         }
+    )
+    used = books.quota_used(book)
+    props[QUOTA_USED] = x.element(QUOTA_USED, str(used))
+    props[QUOTA_AVAILABLE] = x.element(
+        QUOTA_AVAILABLE, str(max(settings.RAPPORT_CARDDAV_QUOTA_BYTES - used, 0))
     )
     return props
 
@@ -641,6 +651,8 @@ def _put(request: HttpRequest, user: Any, device: Any, target: Target) -> HttpRe
         return _refused(exc, target.book)
     except writes.PreconditionFailed as exc:
         return HttpResponse(str(exc), status=412, content_type="text/plain; charset=utf-8")
+    except writes.QuotaExceeded as exc:
+        return _xml(x.error(DAV, "quota-not-exceeded", str(exc)), status=507)
     except NotPermitted:
         return _xml(x.error(DAV, "need-privileges", "You may not change contacts."), 403)
     response = HttpResponse(status=201 if written.created else 204)
@@ -652,9 +664,47 @@ def _put(request: HttpRequest, user: Any, device: Any, target: Target) -> HttpRe
     return response
 
 
+def _mkcol(request: HttpRequest, user: Any, target: Target) -> HttpResponse:
+    """Extended MKCOL (RFC 5689): a client makes an address book, which is the book of
+    a tag (the tag is made when it does not exist)."""
+    if target.kind in ("book", "home", "root", "principal"):
+        response = HttpResponse("Something is already there.", status=405)
+        response["Allow"] = ", ".join(READ_METHODS + WRITE_METHODS)
+        return response
+    if target.kind != "absent":
+        return _xml(x.error(DAV, "need-privileges", "Address books are made in your home."), 403)
+    root = _body(request)
+    if isinstance(root, HttpResponse):
+        return root
+    if root is None or root.tag != tag(DAV, "mkcol"):
+        return _xml(
+            x.error(DAV, "valid-resourcetype", "Send an extended MKCOL making a card:addressbook."),
+            403,
+        )
+    props = root.find(f"{tag(DAV, 'set')}/{tag(DAV, 'prop')}")
+    kinds = props.find(RESOURCETYPE) if props is not None else None
+    if kinds is None or kinds.find(tag(CARD, "addressbook")) is None:
+        return _xml(x.error(DAV, "valid-resourcetype", "Only address books can be made here."), 403)
+    name = (props.findtext(DISPLAYNAME) or "").strip() if props is not None else ""
+    try:
+        book = books.book_for_tag(user=user, slug=target.name, name=name)
+    except books.BookRefused as exc:
+        status = 405 if exc.condition == "resource-must-be-null" else 403
+        return _xml(x.error(DAV, exc.condition, exc.message), status)
+    response = HttpResponse(status=201)
+    response["Location"] = book_path(book)
+    return response
+
+
 def _delete(request: HttpRequest, user: Any, device: Any, target: Target) -> HttpResponse:
+    if target.kind == "book" and target.book is not None:
+        try:
+            books.book_delete(user=user, book=target.book)
+        except books.BookRefused as exc:
+            return _xml(x.error(DAV, exc.condition, exc.message), 403)
+        return HttpResponse(status=204)
     if target.kind != "card":
-        return _xml(x.error(DAV, "need-privileges", "Address books cannot be deleted."), 403)
+        return _xml(x.error(DAV, "need-privileges", "This cannot be deleted."), 403)
     assert target.book is not None
     try:
         found = writes.card_delete(
@@ -681,7 +731,9 @@ def dav(request: HttpRequest, path: str = "") -> HttpResponseBase:
     user, device = signed_in
     request.dav_device = device  # type: ignore[attr-defined]
     target = _target(user, path or "/")
-    if target.kind is None:
+    if method == "MKCOL":
+        return _mkcol(request, user, target)
+    if target.kind in (None, "absent"):
         return HttpResponse(status=404)
     if method == "OPTIONS":
         return _options(target)

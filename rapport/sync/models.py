@@ -25,8 +25,13 @@ class AddressBook(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="address_books"
     )
-    slug = models.SlugField(max_length=64)
+    slug = models.CharField(max_length=64)
     name = models.CharField(max_length=200)
+    # A book of the contacts with this tag (made by a client's MKCOL, or on the page);
+    # none: the default book, every contact its owner may see.
+    tag = models.ForeignKey(
+        "contacts.Tag", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     description = models.TextField(blank=True)
     epoch = models.CharField(max_length=16, default=new_epoch)
     seq = models.BigIntegerField(default=0)

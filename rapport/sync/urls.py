@@ -11,4 +11,6 @@ urlpatterns = [
     re_path(r"^dav(?P<path>/.*)?$", dav.dav, name="dav"),
     path("address-books/", views.home, name="home"),
     path("address-books/conflicts/<int:pk>/", views.conflict_resolve, name="conflict_resolve"),
+    path("address-books/new/", views.book_add, name="book_add"),
+    path("address-books/<int:pk>/remove/", views.book_remove, name="book_remove"),
 ]

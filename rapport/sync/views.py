@@ -4,17 +4,21 @@ devices that synced and when, and the conflicts to decide."""
 from __future__ import annotations
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from rapport.contacts.models import Tag
 from rapport.core import policy
 from rapport.core.errors import InvalidInput, NotPermitted
 from rapport.sync import dav, selectors
-from rapport.sync.models import SyncConflict
+from rapport.sync.models import AddressBook, SyncConflict
+from rapport.sync.services import books as book_services
 from rapport.sync.services import writes
 
 
@@ -42,6 +46,8 @@ def home(request: HttpRequest) -> HttpResponse:
         ],
         "devices": selectors.user_devices(user),
         "conflicts": list(selectors.open_conflicts(user)[:200]),
+        "tags": Tag.objects.order_by("name_key"),
+        "limit": settings.RAPPORT_CARDDAV_MAX_CARDS,
         "qr": qr,
     }
     return render(request, "sync/home.html", context)
@@ -61,4 +67,37 @@ def conflict_resolve(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("sync:home")
     what = "the device’s value" if take else "Rapport’s value"
     messages.success(request, f"{conflict.contact_name}: kept {what} for {conflict.field}.")
+    return redirect("sync:home")
+
+
+@require_POST
+def book_add(request: HttpRequest) -> HttpResponse:
+    """A book of the contacts with a tag, for devices."""
+    _require(request, "tokens.own")
+    tag = Tag.objects.filter(pk=request.POST.get("tag") or 0).first()
+    if tag is None:
+        messages.error(request, "Choose a tag for the new book.")
+        return redirect("sync:home")
+    try:
+        book = book_services.book_for_tag(
+            user=request.user, slug=slugify(tag.name) or f"tag-{tag.pk}", name=tag.name,
+            tag_name=tag.name,
+        )  # fmt: skip
+    except book_services.BookRefused as exc:
+        messages.error(request, exc.message)
+        return redirect("sync:home")
+    messages.success(request, f"Devices now see the book “{book.name}” at their next sync.")
+    return redirect("sync:home")
+
+
+@require_POST
+def book_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, "tokens.own")
+    book = get_object_or_404(AddressBook, pk=pk, owner=request.user)
+    try:
+        book_services.book_delete(user=request.user, book=book)
+    except book_services.BookRefused as exc:
+        messages.error(request, exc.message)
+        return redirect("sync:home")
+    messages.success(request, f"The book “{book.name}” was removed; its contacts stay.")
     return redirect("sync:home")

@@ -16,12 +16,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
-from rapport.contacts.models import Contact
+from rapport.contacts.models import Contact, Tag
+from rapport.contacts.services import tag_create
 from rapport.core import policy
+from rapport.core.errors import InvalidInput, NotPermitted
+from rapport.core.text import fold
 from rapport.ingest.exporters import _source
 from rapport.ingest.exporters.vcard import cards_by_contact, contact_uid
 from rapport.sync.models import AddressBook, BookEntry, CardVersion, ClientCard, Device
@@ -48,10 +52,81 @@ def books_for(user: Any) -> list[AddressBook]:
 
 
 def book_members(book: AddressBook) -> QuerySet[Contact]:
-    """The contacts a book serves: those its owner may see."""
+    """The contacts a book serves: those its owner may see (with the book's tag, for a
+    tag's book). Past ``RAPPORT_CARDDAV_MAX_CARDS``, the default book holds the contacts
+    its owner owns, and any book its most recently changed cards up to the limit."""
     if not book.owner.is_active or not policy.can(book.owner, "contacts.view"):
         return Contact.objects.none()
-    return Contact.objects.all()
+    members = Contact.objects.all()
+    if book.tag_id is not None:
+        members = members.filter(tags=book.tag_id)
+    limit = settings.RAPPORT_CARDDAV_MAX_CARDS
+    if limit and members.count() > limit:
+        if book.tag_id is None:
+            members = members.filter(owner=book.owner)
+        ids = members.order_by("-updated_at", "-pk").values_list("pk", flat=True)[:limit]
+        members = Contact.objects.filter(pk__in=list(ids))
+    return members
+
+
+def over_limit(book: AddressBook) -> bool:
+    """True when the book holds fewer contacts than it would without the size limit."""
+    limit = settings.RAPPORT_CARDDAV_MAX_CARDS
+    if not limit:
+        return False
+    everyone = Contact.objects.all()
+    if book.tag_id is not None:
+        everyone = everyone.filter(tags=book.tag_id)
+    return everyone.count() > limit
+
+
+def quota_used(book: AddressBook) -> int:
+    return int(
+        BookEntry.objects.filter(book=book, deleted=False).aggregate(n=Sum("size"))["n"] or 0
+    )
+
+
+class BookRefused(Exception):
+    """A book that cannot be made; ``condition`` names the WebDAV precondition."""
+
+    def __init__(self, condition: str, message: str) -> None:
+        super().__init__(message)
+        self.condition, self.message = condition, message
+
+
+_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,63}$")
+
+
+def book_for_tag(*, user: Any, slug: str, name: str, tag_name: str = "") -> AddressBook:
+    """A new book of the contacts tagged ``tag_name`` (``name`` when empty); the tag is
+    made when none has that name (for a user who may add tags). Raises BookRefused."""
+    if not _SLUG.fullmatch(slug) or slug == DEFAULT_SLUG:
+        raise BookRefused("valid-resourcetype", f"“{slug}” cannot name a new address book.")
+    if AddressBook.objects.filter(owner=user, slug=slug).exists():
+        raise BookRefused("resource-must-be-null", f"There is already a book at “{slug}”.")
+    tag_name = (tag_name or name or slug).strip()[:60]
+    tag = Tag.objects.filter(name_key=fold(tag_name)).first()
+    if tag is None:
+        try:
+            tag = tag_create(actor=user, data={"name": tag_name})
+        except NotPermitted:
+            raise BookRefused("need-privileges", "You may not add tags.") from None
+        except InvalidInput as exc:
+            raise BookRefused("valid-resourcetype", str(exc)) from None
+    return AddressBook.objects.create(
+        owner=user,
+        slug=slug,
+        name=(name or tag.name)[:200],
+        description=f"The contacts tagged “{tag.name}”.",
+        tag=tag,
+    )
+
+
+def book_delete(*, user: Any, book: AddressBook) -> None:
+    """Forget a tag's book (its contacts and the tag stay); the default book stays."""
+    if book.tag_id is None:
+        raise BookRefused("need-privileges", "“All contacts” cannot be deleted.")
+    book.delete()
 
 
 def etag_of(card: bytes) -> str:

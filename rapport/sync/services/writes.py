@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -32,6 +33,7 @@ from rapport.access.models import AppPassword
 from rapport.contacts import services as contact_services
 from rapport.contacts.models import Affiliation, Contact, Organization, Tag
 from rapport.core.errors import InvalidInput, NotPermitted
+from rapport.core.text import fold
 from rapport.duplicates import services as duplicates
 from rapport.ingest.records import drop_optional
 from rapport.sync.models import AddressBook, BookEntry, ClientCard, Device, SyncConflict
@@ -83,23 +85,33 @@ def _uid_holder(book: AddressBook, uid: str, name: str) -> BookEntry | None:
     return found
 
 
-def _split_categories(incoming: Incoming) -> list[str]:
-    """Tags for the categories that name one; the others stay with the card."""
-    wanted = {c.strip().casefold(): c.strip() for c in incoming.categories if c.strip()}
-    known = {
-        name.casefold(): name
-        for name in Tag.objects.filter(name__in=list(wanted.values())).values_list(
-            "name", flat=True
-        )
-    }
-    if len(known) < len(wanted):  # a different case: one read of every tag name
-        known = {
-            name.casefold(): name
-            for name in Tag.objects.values_list("name", flat=True)
-            if name.casefold() in wanted
-        }
+def _split_categories(incoming: Incoming, book: AddressBook) -> list[str]:
+    """Tags for the categories that name one; the others stay with the card. A card in
+    a tag's book keeps that tag (it is what puts the card in the book)."""
+    wanted = {fold(c.strip()): c.strip() for c in incoming.categories if c.strip()}
+    known = dict(Tag.objects.filter(name_key__in=list(wanted)).values_list("name_key", "name"))
     cards.keep_categories(incoming, [c for k, c in wanted.items() if k not in known])
-    return [known[k] for k in wanted if k in known]
+    tags = [known[k] for k in wanted if k in known]
+    if book.tag_id is not None and book.tag is not None and fold(book.tag.name) not in known:
+        tags.append(book.tag.name)
+    return tags
+
+
+class QuotaExceeded(Exception):
+    """The book has no room for the card (507)."""
+
+
+def _check_room(book: AddressBook, incoming: Incoming, entry: BookEntry | None) -> None:
+    limit = settings.RAPPORT_CARDDAV_MAX_CARDS
+    if (
+        entry is None
+        and limit
+        and BookEntry.objects.filter(book=book, deleted=False).count() >= limit
+    ):
+        raise QuotaExceeded(f"The book is full: it may hold {limit:,} cards on devices.")
+    grows = len(incoming.text.encode()) - (entry.size if entry else 0)
+    if grows > 0 and books.quota_used(book) + grows > settings.RAPPORT_CARDDAV_QUOTA_BYTES:
+        raise QuotaExceeded("The book has no room left for this card.")
 
 
 def _full(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -309,7 +321,8 @@ def card_put(
                 f"Another card of this book, {holder.name}, has the UID “{incoming.uid}”.",
                 holder=holder.name,
             )
-        tags = _split_categories(incoming)
+        _check_room(book, incoming, entry)
+        tags = _split_categories(incoming, book)
         if entry is None:
             written = _create(actor, book, name, incoming, tags, via)
         else:
@@ -409,7 +422,13 @@ def _card_data(text: str | bytes) -> dict[str, Any]:
     except CardRefused:
         return {}
     data = _full(parsed.data())
-    data["tags"] = [c.strip() for c in parsed.categories if c.strip()]
+    wanted = [c.strip() for c in parsed.categories if c.strip()]
+    known = set(
+        Tag.objects.filter(name_key__in=[fold(c) for c in wanted]).values_list(
+            "name_key", flat=True
+        )
+    )
+    data["tags"] = [c for c in wanted if fold(c) in known]
     return data
 
 
@@ -499,7 +518,13 @@ def card_delete(
             return False
         if if_match is not None and "*" not in if_match and served[0] not in if_match:
             raise PreconditionFailed("The card changed since you last read it.")
-        contact_services.contact_delete(actor=actor, contact=contact, via=via_for(device))
+        if book.tag_id is None:
+            contact_services.contact_delete(actor=actor, contact=contact, via=via_for(device))
+        else:  # out of the tag's book: the contact loses the tag, and stays
+            kept = [t.name for t in contact.tags.all() if t.pk != book.tag_id]
+            contact_services.contact_update(
+                actor=actor, contact=contact, data={"tags": kept}, via=via_for(device)
+            )
     books.book_refresh(book)
     return True
 

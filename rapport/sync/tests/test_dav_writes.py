@@ -192,3 +192,59 @@ def test_deleting_in_rapport_and_on_the_phone_both_show_on_the_other_side(dav, a
     status, root = dav.xml("REPORT", BOOK, SYNC.format(token, "<card:address-data/>"))
     assert _responses(root)[BOOK + "ada.vcf"].findtext(f"{D}status") == "HTTP/1.1 404 Not Found"
     assert CARD
+
+
+MKCOL = (
+    '<d:mkcol xmlns:d="DAV:" xmlns:card="urn:ietf:params:xml:ns:carddav"><d:set><d:prop>'
+    "<d:resourcetype><d:collection/><card:addressbook/></d:resourcetype>"
+    "<d:displayname>{}</d:displayname></d:prop></d:set></d:mkcol>"
+)
+HOME = "/dav/addressbooks/alice/"
+
+
+def test_a_client_makes_a_book_which_is_the_book_of_a_tag(dav, alice):
+    from rapport.contacts.models import Tag
+
+    assert dav.request("MKCOL", HOME + "friends/", MKCOL.format("Friends"))[0] == 201
+    assert Tag.objects.filter(name="Friends").exists()
+    assert dav.request("MKCOL", HOME + "friends/", MKCOL.format("Friends"))[0] == 405
+    status, _, body = dav.request("MKCOL", HOME + "plain/")
+    assert status == 403 and b"valid-resourcetype" in body
+    status, root = dav.xml(
+        "PROPFIND", HOME, '<d:propfind xmlns:d="DAV:"><d:prop><d:displayname/></d:prop></d:propfind>',
+        Depth="1",
+    )  # fmt: skip
+    assert "Friends" in [r.findtext(f".//{D}displayname") for r in root.iter(f"{D}response")]
+
+    make_contact(given_name="Bob", family_name="Miller")  # not tagged: not in the book
+    book = HOME + "friends/"
+    assert dav.request("PUT", book + "ada.vcf", IPHONE, **{"Content-Type": "text/vcard"})[0] == 201
+    ada = Contact.objects.get(family_name="Lovelace")
+    assert [t.name for t in ada.tags.all()] == ["Friends"]
+    status, root = dav.xml("REPORT", book, SYNC.format("", ""))
+    assert list(_responses(root)) == [book + "ada.vcf"]
+
+    # out of the tag's book: the contact loses the tag and stays
+    assert dav.request("DELETE", book + "ada.vcf")[0] == 204
+    assert Contact.objects.filter(pk=ada.pk).exists() and not ada.tags.exists()
+    assert dav.request("DELETE", book)[0] == 204  # the book goes, the tag stays
+    assert Tag.objects.filter(name="Friends").exists()
+    assert dav.request("DELETE", BOOK)[0] == 403  # "All contacts" stays
+
+
+def test_books_report_their_quota_and_refuse_cards_past_the_limit(dav, settings):
+    settings.RAPPORT_CARDDAV_MAX_CARDS = 1
+    assert _put(dav, "ada.vcf", IPHONE)[0] == 201
+    status, root = dav.xml(
+        "PROPFIND", BOOK,
+        '<d:propfind xmlns:d="DAV:"><d:prop><d:quota-used-bytes/><d:quota-available-bytes/>'
+        "</d:prop></d:propfind>",
+        Depth="0",
+    )  # fmt: skip
+    used = int(root.findtext(f".//{D}quota-used-bytes"))
+    assert used == len(IPHONE.encode())
+    assert int(root.findtext(f".//{D}quota-available-bytes")) == 1_073_741_824 - used
+    other = IPHONE.replace("6E4B3C0A", "7E4B3C0A").replace("Ada", "Augusta")
+    status, _, body = _put(dav, "augusta.vcf", other)
+    assert status == 507 and b"quota-not-exceeded" in body
+    assert Contact.objects.count() == 1

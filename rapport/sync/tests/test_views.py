@@ -85,3 +85,19 @@ def test_the_command_line_lists_devices_and_decides_conflicts(alice):
     ada.refresh_from_db()
     conflict.refresh_from_db()
     assert ada.job_title == "Countess" and conflict.resolution == "kept"
+
+
+def test_a_book_for_a_tag_is_added_and_removed_on_the_page(alice_client, alice):
+    from rapport.contacts.models import Tag
+    from rapport.sync.models import AddressBook
+
+    tag = Tag.objects.create(name="Golf partners", name_key="golf partners")
+    make_contact(given_name="Ada", family_name="Lovelace", tags=["Golf partners"])
+    alice_client.post("/address-books/new/", {"tag": tag.pk})
+    book = AddressBook.objects.get(owner=alice, tag=tag)
+    assert book.slug == "golf-partners"
+    assert list(books.book_members(book).values_list("family_name", flat=True)) == ["Lovelace"]
+    assert "Golf partners" in alice_client.get("/address-books/").content.decode()
+    alice_client.post(f"/address-books/{book.pk}/remove/")
+    assert not AddressBook.objects.filter(pk=book.pk).exists()
+    assert Tag.objects.filter(pk=tag.pk).exists()
