@@ -13,8 +13,8 @@ URL space (every collection href ends in a slash; cards do not)::
 Clients sign in with HTTP Basic, the user name and an app password (scope ``carddav``);
 nothing else (no session cookie) counts here, which is why the views are exempt from
 CSRF. A user reaches only their own principal and books; anyone else's answer 404.
-Writes (PUT, DELETE, MKCOL, PROPPATCH) answer 403 with ``DAV:need-privileges``: the
-books are read-only in this version.
+PUT and DELETE of cards and extended MKCOL of books go through ``services.writes`` and
+``services.books`` (docs/carddav.md); PROPPATCH, MOVE, COPY and LOCK answer 403.
 """
 
 from __future__ import annotations
@@ -384,13 +384,15 @@ def _entry(book: AddressBook, name: str) -> BookEntry | None:
 
 
 def _version(element: Element | None) -> str | None:
-    """The vCard version an ``address-data`` element asks for ("3.0" without one);
-    None for one Rapport does not write."""
+    """The vCard version an ``address-data`` element asks for ("" when it names none:
+    see ``books.rendered``); None for one Rapport does not write."""
     if element is None:
-        return "3.0"
+        return ""
     attributes = {k.lower(): v for k, v in element.attrib.items()}
     kind = attributes.get("content-type", "text/vcard").lower()
-    version = attributes.get("version", "3.0")
+    version = attributes.get("version", "")
+    if version == "":
+        return "" if kind == "text/vcard" else None
     if kind != "text/vcard" or version not in books.VERSIONS:
         return None
     return version
@@ -411,9 +413,9 @@ def _cards(entries: list[BookEntry], version: str) -> dict[int, Served]:
     refresh is sent as it is now, with its own etag; the change log catches up at the
     next refresh (the client then sees the same etag and fetches nothing again)."""
     out: dict[int, Served] = {}
-    for contact_id, _name, card in books.rendered([e.contact_id for e in entries], "3.0"):
+    for contact_id, _name, card in books.rendered([e.contact_id for e in entries]):
         out[contact_id] = Served(card, books.etag_of(card), len(card))
-    if version != "3.0" and out:
+    if version and out:
         for contact_id, _name, card in books.rendered(list(out), version):
             out[contact_id] = Served(card, out[contact_id].etag, len(card))
     return out
@@ -575,7 +577,8 @@ def _get(request: HttpRequest, target: Target) -> HttpResponse:
     if entry is None:
         return HttpResponse(status=404)
     accept = request.headers.get("Accept", "")
-    version = "4.0" if "version=4.0" in accept.replace(" ", "").replace('"', "") else "3.0"
+    asked = accept.replace(" ", "").replace('"', "")
+    version = "4.0" if "version=4.0" in asked else ("3.0" if "version=3.0" in asked else "")
     cards = _cards([entry], version)
     served = cards.get(entry.contact_id)
     if served is None:

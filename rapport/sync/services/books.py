@@ -138,17 +138,20 @@ def _name(contact_id: int, created_at: str) -> str:
     return uid.removeprefix("urn:uuid:") + ".vcf"
 
 
-def rendered(ids: Sequence[int], version: str = "3.0") -> Iterable[tuple[int, str, bytes]]:
+def rendered(ids: Sequence[int], version: str = "") -> Iterable[tuple[int, str, bytes]]:
     """(contact id, card name, card) for each existing contact of ``ids`` (ascending),
-    read and written a chunk at a time. A contact a client wrote is served as
-    ``cards.served`` says, under the name and UID that client chose."""
+    read and written a chunk at a time, in vCard ``version`` ("": 3.0, or the version
+    of the card a client wrote). A contact a client wrote is served as ``served`` says,
+    under the name and UID that client chose. The default form is the one whose hash is
+    the card's etag."""
     for rows in _source.chunks(sorted(ids), size=CHUNK):
         created = {
             row[_source.ID]: row[_source.CREATED_AT] for row in _source.contact_rows(rows[0])
         }
         clients = {c.contact_id: c for c in ClientCard.objects.filter(contact_id__in=list(created))}
-        own = dict(cards_by_contact(rows, "3.0")) if clients and version != "3.0" else None
-        for contact_id, card in cards_by_contact(rows, version):
+        wanted = version or "3.0"
+        own = dict(cards_by_contact(rows, "3.0")) if clients and wanted != "3.0" else None
+        for contact_id, card in cards_by_contact(rows, wanted):
             client = clients.get(contact_id)
             if client is None:
                 yield contact_id, _name(contact_id, created[contact_id]), card
@@ -159,9 +162,10 @@ def rendered(ids: Sequence[int], version: str = "3.0") -> Iterable[tuple[int, st
 
 def served(client: ClientCard, card: bytes, plain: bytes, version: str) -> bytes:
     """What a client that wrote a contact gets: its own card while Rapport's card of the
-    contact (``plain``, vCard 3.0) is as that write left it, else Rapport's ``card`` in
-    ``version`` with the client's UID and the lines Rapport does not model."""
-    same_version = client.version == version or (version == "3.0" and client.version == "2.1")
+    contact (``plain``, vCard 3.0) is as that write left it and no other version was
+    asked for, else Rapport's ``card`` with the client's UID and the lines Rapport does
+    not model."""
+    same_version = version in ("", client.version) or (version == "3.0" and client.version == "2.1")
     if same_version and client.fingerprint and cards.fingerprint(plain) == client.fingerprint:
         return client.body.encode()
     return cards.with_residual(card, client.uid, client.residual)
