@@ -168,7 +168,7 @@ def served(client: ClientCard, card: bytes, plain: bytes, version: str) -> bytes
     same_version = version in ("", client.version) or (version == "3.0" and client.version == "2.1")
     if same_version and client.fingerprint and cards.fingerprint(plain) == client.fingerprint:
         return client.body.encode()
-    return cards.with_residual(card, client.uid, client.residual)
+    return cards.with_residual(card, client.uid, client.residual, client.body)
 
 
 @dataclass(frozen=True)

@@ -213,10 +213,38 @@ def _fold(line: str) -> str:
     return b"\r\n ".join(out).decode() + "\r\n"
 
 
-def with_residual(card: bytes, uid: str, residual: str) -> bytes:
+_TEL = re.compile(r"(?im)^((?:[A-Za-z0-9-]+\.)?TEL(?:;[^:\r\n]*)?:)([^\r\n]*)")
+
+
+def _digits(value: str) -> str:
+    return re.sub(r"\D", "", value)[-9:]
+
+
+def _client_numbers(body: str) -> dict[str, str]:
+    """The numbers a client wrote, as it wrote them, by their last nine digits."""
+    unfolded = re.sub(r"\r?\n[ \t]", "", body)
+    return {
+        _digits(found.group(2)): found.group(2).strip()
+        for found in _TEL.finditer(unfolded)
+        if len(_digits(found.group(2))) >= 6 and not found.group(2).lower().startswith("tel:")
+    }
+
+
+def with_residual(card: bytes, uid: str, residual: str, body: str = "") -> bytes:
     """Rapport's ``card`` with the client's UID and the residual lines before END:VCARD.
-    Residual groups that Rapport's card also uses (item1 …) are renamed."""
+    Residual groups that Rapport's card also uses (item1 …) are renamed. A number the
+    client wrote (in ``body``) keeps the client's way of writing it."""
     text = card.decode()
+    numbers = _client_numbers(body) if body else {}
+    if numbers:
+        text = _TEL.sub(
+            lambda m: (
+                m.group(1) + numbers.get(_digits(m.group(2)), m.group(2))
+                if not m.group(2).lower().startswith("tel:")
+                else m.group(0)
+            ),
+            text,
+        )
     text = re.sub(r"(?m)^UID:[^\r\n]*", lambda _m: "UID:" + uid, text, count=1)
     used = {g.lower() for g in re.findall(r"(?m)^([A-Za-z0-9-]+)\.", text)}
     renamed: dict[str, str] = {}

@@ -83,6 +83,7 @@ def test_a_card_from_a_phone_becomes_a_contact_and_comes_back_as_sent(dav, alice
     status, headers, body = dav.request("GET", BOOK + "ada-iphone.vcf")
     card = body.decode()
     assert headers["ETag"] != etag and "TITLE:Analyst" in card
+    assert "TEL" in card and ":+44 20 7946 0958\r\n" in card and "+442079460958" not in card
     for kept in (
         "UID:6E4B3C0A-2F58-4B8C-9E21-1F2D3C4B5A69",
         "X-ABDATE:1833-06-05",
