@@ -227,8 +227,18 @@ def book_refresh(book: AddressBook) -> Refreshed:
         seq = book.seq
         fresh: list[BookEntry] = []
         changed: list[BookEntry] = []
+        names = {entry[1]: (cid, entry) for cid, entry in known.items()}
+        reused: set[int] = set()
         for contact_id, (name, etag, size) in current.items():
             found = known.get(contact_id)
+            taken = names.get(name) if found is None else None
+            if taken is not None and taken[1][3] and taken[0] not in current:
+                # a client put a new card where a deleted one was: the href's entry now
+                # holds the new contact (devices see the href change, not vanish)
+                found = (taken[1][0], name, "", True)
+                reused.add(taken[0])
+            elif taken is not None:
+                name = f"rapport-{contact_id}.vcf"  # never two cards at one href
             if found is None:
                 seq += 1
                 fresh.append(
@@ -248,7 +258,7 @@ def book_refresh(book: AddressBook) -> Refreshed:
         gone = [
             (pk, contact_id)
             for contact_id, (pk, _name, _etag, deleted) in known.items()
-            if not deleted and contact_id not in current
+            if not deleted and contact_id not in current and contact_id not in reused
         ]
         for pk, contact_id in gone:
             seq += 1
@@ -261,7 +271,7 @@ def book_refresh(book: AddressBook) -> Refreshed:
         _keep_versions(book, [e for e in fresh + changed if not e.deleted], texts)
         live = [e for e in changed if not e.deleted]
         BookEntry.objects.bulk_update(
-            live, ["etag", "size", "seq", "deleted", "changed_at"], batch_size=1_000
+            live, ["contact_id", "etag", "size", "seq", "deleted", "changed_at"], batch_size=1_000
         )
         BookEntry.objects.bulk_update(
             [e for e in changed if e.deleted], ["seq", "deleted", "changed_at"], batch_size=1_000

@@ -249,3 +249,17 @@ def test_books_report_their_quota_and_refuse_cards_past_the_limit(dav, settings)
     status, _, body = _put(dav, "augusta.vcf", other)
     assert status == 507 and b"quota-not-exceeded" in body
     assert Contact.objects.count() == 1
+
+
+def test_a_new_card_where_a_deleted_one_was_takes_its_href(dav):
+    assert _put(dav, "ada.vcf", IPHONE)[0] == 201
+    status, root = dav.xml("REPORT", BOOK, SYNC.format("", ""))
+    token = root.findtext(f"{D}sync-token")
+    assert dav.request("DELETE", BOOK + "ada.vcf")[0] == 204
+    other = IPHONE.replace("6E4B3C0A", "7E4B3C0A").replace("Ada", "Augusta")
+    assert _put(dav, "ada.vcf", other)[0] == 201
+    status, headers, body = dav.request("GET", BOOK + "ada.vcf")
+    assert status == 200 and body.decode() == other
+    status, root = dav.xml("REPORT", BOOK, SYNC.format(token, ""))
+    entry = _responses(root)[BOOK + "ada.vcf"]
+    assert entry.findtext(f".//{D}getetag") == headers["ETag"]  # changed, not gone
