@@ -36,6 +36,10 @@ class AddressBook(models.Model):
     epoch = models.CharField(max_length=16, default=new_epoch)
     seq = models.BigIntegerField(default=0)
     refreshed_at = models.DateTimeField(null=True, blank=True)
+    # What the cards were rendered from at the last check (``books.source_stamp``), and
+    # when: an unchanged stamp spares rendering the book again.
+    stamp = models.CharField(max_length=64, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -10,6 +10,7 @@ organization renamed changes cards without saving the contacts.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
@@ -18,10 +19,22 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, Max, QuerySet, Sum
 from django.utils import timezone
 
-from rapport.contacts.models import Contact, Tag
+from rapport.access.models import ChangeRecord
+from rapport.contacts.models import (
+    Address,
+    Affiliation,
+    Contact,
+    CustomFieldDefinition,
+    Email,
+    ExternalId,
+    Organization,
+    Phone,
+    Tag,
+    WebLink,
+)
 from rapport.contacts.services import tag_create
 from rapport.core import policy
 from rapport.core.errors import InvalidInput, NotPermitted
@@ -196,16 +209,52 @@ def _differs(
     return any(known[contact_id][2] != etag for contact_id, (_n, etag, _s) in current.items())
 
 
+# A book is rendered in full at least this often, whatever the stamp says.
+FULL_CHECK = dt.timedelta(minutes=10)
+
+
+def source_stamp(book: AddressBook) -> str:
+    """A fingerprint of everything a book's cards are made from: the contacts and each
+    table a card reads (counts, newest ids and times), tag and custom field names, the
+    cards clients wrote, the newest change in the history, and the owner's standing.
+    A few index lookups; any write that could change a card changes it."""
+    parts: list[Any] = [
+        Contact.objects.aggregate(n=Count("pk"), t=Max("updated_at")),
+        Organization.objects.aggregate(n=Count("pk"), t=Max("updated_at")),
+        Affiliation.objects.aggregate(n=Count("pk"), m=Max("pk"), t=Max("updated_at")),
+        ClientCard.objects.aggregate(n=Count("pk"), t=Max("updated_at")),
+        ChangeRecord.objects.aggregate(m=Max("pk")),
+        list(Tag.objects.order_by("pk").values_list("pk", "name")),
+        list(CustomFieldDefinition.objects.order_by("pk").values_list()),
+        list(type(book.owner).objects.filter(pk=book.owner_id).values_list(
+            "is_active", "role", "is_superuser"
+        )),
+        book.tag_id,
+        settings.RAPPORT_CARDDAV_MAX_CARDS,
+    ]  # fmt: skip
+    for model in (Email, Phone, Address, WebLink, ExternalId, Contact.tags.through):
+        parts.append(model.objects.aggregate(n=Count("pk"), m=Max("pk")))
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
 def book_refresh(book: AddressBook) -> Refreshed:
     """Bring ``book``'s entries up to date with its members' cards (see the module's
-    docstring). The cards are rendered and compared outside any transaction; only when
-    something changed is the book's row locked (two refreshes queue) and the change log
-    written, so a sync that finds nothing new holds no write lock."""
+    docstring). Nothing is rendered when the book's ``source_stamp`` is the one of its
+    last check (and that check is recent). The cards are rendered and compared outside
+    any transaction; only when something changed is the book's row locked (two
+    refreshes queue) and the change log written, so a sync that finds nothing new
+    holds no write lock."""
+    stamp = source_stamp(book)  # taken before rendering: a later write changes it
+    now = timezone.now()
+    if book.stamp == stamp and book.checked_at and now - book.checked_at < FULL_CHECK:
+        return Refreshed(book, 0, 0)
     members = list(book_members(book).order_by("pk").values_list("pk", flat=True))
     current = {
         contact_id: (name, etag_of(card), len(card)) for contact_id, name, card in rendered(members)
     }
     if not _differs(current, _known(book)):
+        AddressBook.objects.filter(pk=book.pk).update(stamp=stamp, checked_at=now)
+        book.stamp, book.checked_at = stamp, now
         return Refreshed(book, 0, 0)
     with transaction.atomic():
         book = AddressBook.objects.select_for_update().get(pk=book.pk)
@@ -277,8 +326,9 @@ def book_refresh(book: AddressBook) -> Refreshed:
             [e for e in changed if e.deleted], ["seq", "deleted", "changed_at"], batch_size=1_000
         )
         book.seq = seq
-        book.refreshed_at = now
-        book.save(update_fields=["seq", "refreshed_at"])
+        book.refreshed_at = book.checked_at = now
+        book.stamp = stamp
+        book.save(update_fields=["seq", "refreshed_at", "checked_at", "stamp"])
     return Refreshed(book, len(fresh) + len(live), len(gone))
 
 

@@ -263,3 +263,18 @@ def test_a_new_card_where_a_deleted_one_was_takes_its_href(dav):
     status, root = dav.xml("REPORT", BOOK, SYNC.format(token, ""))
     entry = _responses(root)[BOOK + "ada.vcf"]
     assert entry.findtext(f".//{D}getetag") == headers["ETag"]  # changed, not gone
+
+
+def test_a_renamed_tag_reaches_devices_though_no_contact_was_saved(dav, alice):
+    from rapport.contacts.models import Tag
+    from rapport.contacts.services import tag_update
+
+    make_contact(given_name="Ada", family_name="Lovelace", tags=["Golf"])
+    status, root = dav.xml("REPORT", BOOK, SYNC.format("", ""))
+    token = root.findtext(f"{D}sync-token")
+    status, root = dav.xml("REPORT", BOOK, SYNC.format(token, ""))
+    assert not _responses(root)  # nothing changed, nothing sent
+    tag_update(actor=alice, tag=Tag.objects.get(name="Golf"), data={"name": "Golfers"})
+    status, root = dav.xml("REPORT", BOOK, SYNC.format(token, "<card:address-data/>"))
+    [card] = [r.findtext(f".//{CARD}address-data") for r in _responses(root).values()]
+    assert "CATEGORIES:Golfers" in card
