@@ -40,6 +40,7 @@ from rapport.access.services import TokenThrottled, app_password_authenticate
 from rapport.core import policy
 from rapport.core.errors import NotPermitted
 from rapport.sync import davxml as x
+from rapport.sync import query
 from rapport.sync.davxml import CARD, CS, DAV, tag
 from rapport.sync.models import AddressBook, BookEntry, ClientCard
 from rapport.sync.services import books, cards, writes
@@ -171,12 +172,13 @@ SUPPORTED_DATA = tag(CARD, "supported-address-data")
 DESCRIPTION = tag(CARD, "addressbook-description")
 MAX_SIZE = tag(CARD, "max-resource-size")
 QUOTA_USED = tag(DAV, "quota-used-bytes")
+COLLATIONS = tag(CARD, "supported-collation-set")
 QUOTA_AVAILABLE = tag(DAV, "quota-available-bytes")
 
 _READ_ONLY = "<d:privilege><d:read/></d:privilege><d:privilege><d:read-current-user-privilege-set/></d:privilege>"
 _SUPPORTED_REPORTS = "".join(
     f"<d:supported-report><d:report><{name}/></d:report></d:supported-report>"
-    for name in ("card:addressbook-multiget", "d:sync-collection")
+    for name in ("card:addressbook-multiget", "card:addressbook-query", "d:sync-collection")
 )
 _SUPPORTED_DATA = (
     '<card:address-data-type content-type="text/vcard" version="3.0"/>'
@@ -239,6 +241,14 @@ def _book_props(user: Any, book: AddressBook) -> dict[str, str]:
             REPORTS: x.element(REPORTS, _SUPPORTED_REPORTS),
             SUPPORTED_DATA: x.element(SUPPORTED_DATA, _SUPPORTED_DATA),
             MAX_SIZE: x.element(MAX_SIZE, str(cards.MAX_CARD_BYTES)),
+            COLLATIONS: x.element(
+                COLLATIONS,
+                "".join(
+                    f"<card:supported-collation>{c}</card:supported-collation>"
+                    for c in query.COLLATIONS
+                    if c != "default"
+                ),
+            ),
         }
     )
     used = books.quota_used(book)
@@ -437,6 +447,8 @@ def _report(request: HttpRequest, user: Any, target: Target) -> HttpResponseBase
         return _xml(x.error(CARD, "supported-address-data-conversion"), status=403)
     if root.tag == tag(CARD, "addressbook-multiget"):
         return _multiget(target.book, root, wanted, version)
+    if root.tag == tag(CARD, "addressbook-query"):
+        return _query(target.book, root, wanted, version)
     if root.tag == tag(DAV, "sync-collection"):
         return _sync_collection(
             target.book, root, wanted, version, getattr(request, "dav_device", None),
@@ -486,6 +498,54 @@ def _multiget(
                 found, missing = _pick(_card_props(entry, cards[entry.contact_id]), wanted)
                 chunk.append(x.response(raw, found, missing))
             yield "".join(chunk).encode()
+        yield x.CLOSE.encode()
+
+    return StreamingHttpResponse(stream(), status=207, content_type=MULTISTATUS)
+
+
+def _query(book: AddressBook, root: Element, wanted: list[str], version: str) -> HttpResponseBase:
+    """``addressbook-query`` (RFC 6352 §8.6): every card of the book tested against the
+    filter (``query``), a chunk at a time; past ``nresults`` matches, the 507 marker."""
+    try:
+        card_filter = query.parse_filter(root)
+        limit = query.limit_of(root)
+    except query.UnsupportedFilter as exc:
+        return _xml(x.error(CARD, exc.condition, exc.message), status=403)
+    except query.BadLimit as exc:
+        return HttpResponse(exc.message, status=400, content_type="text/plain; charset=utf-8")
+    book = books.book_refresh(book).book
+    prefix = book_path(book)
+
+    def stream() -> Iterator[bytes]:
+        yield x.OPEN.encode()
+        sent, last, truncated = 0, 0, False
+        while not truncated:
+            entries = list(
+                BookEntry.objects.filter(book=book, deleted=False, pk__gt=last).order_by("pk")[
+                    :STREAM_CHUNK
+                ]
+            )
+            if not entries:
+                break
+            last = entries[-1].pk
+            current = _cards(entries, "")
+            hits = [e for e in entries if e.contact_id in current and query.matches(
+                card_filter, current[e.contact_id].card
+            )]  # fmt: skip
+            if limit is not None and sent + len(hits) > limit:
+                hits, truncated = hits[: limit - sent], True
+            shown = _cards(hits, version) if (version and hits) else current
+            chunk = []
+            for entry in hits:
+                found, missing = _pick(_card_props(entry, shown[entry.contact_id]), wanted)
+                chunk.append(x.response(prefix + _seg(entry.name), found, missing))
+            sent += len(hits)
+            yield "".join(chunk).encode()
+        if truncated:
+            yield (
+                f"<d:response>{x.href(prefix)}<d:status>HTTP/1.1 507 Insufficient Storage"
+                "</d:status><d:error><d:number-of-matches-within-limits/></d:error></d:response>"
+            ).encode()
         yield x.CLOSE.encode()
 
     return StreamingHttpResponse(stream(), status=207, content_type=MULTISTATUS)

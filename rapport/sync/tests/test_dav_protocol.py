@@ -227,3 +227,47 @@ def test_a_merge_takes_the_merged_card_away_and_an_unmerge_brings_it_back(dav, a
     )
     back = _responses(root)
     assert "FN:Bob Miller" in back[other_href].findtext(f".//{CARD}address-data")  # same href
+
+
+QUERY = (
+    '<card:addressbook-query xmlns:d="DAV:" xmlns:card="urn:ietf:params:xml:ns:carddav">'
+    "<d:prop><d:getetag/><card:address-data/></d:prop>{}</card:addressbook-query>"
+)
+
+
+def test_addressbook_query_finds_cards_by_text_with_collations_and_limits(dav):
+    make_contact(given_name="Élodie", family_name="Martin", emails=[{"address": "e@example.fr"}])
+    make_contact(given_name="Bob", family_name="Miller", emails=[{"address": "bob@example.com"}])
+    make_contact(given_name="Grace", family_name="Hopper", emails=[])
+    book = "/dav/addressbooks/alice/contacts/"
+
+    def names(body: str) -> set[str]:
+        status, root = dav.xml("REPORT", book, QUERY.format(body), Depth="1")
+        assert status == 207
+        return {
+            r.findtext(f".//{CARD}address-data").split("FN:")[1].split("\r\n")[0]
+            for r in root.iter(f"{D}response")
+            if r.findtext(f".//{CARD}address-data")
+        }
+
+    email = (
+        '<card:filter><card:prop-filter name="EMAIL"><card:text-match match-type="ends-with">'
+        "example.com</card:text-match></card:prop-filter></card:filter>"
+    )
+    assert names(email) == {"Bob Miller"}
+    fn = '<card:filter><card:prop-filter name="FN"><card:text-match collation="{}">élodie</card:text-match></card:prop-filter></card:filter>'
+    assert names(fn.format("i;unicode-casemap")) == {"Élodie Martin"}
+    assert names(fn.format("i;ascii-casemap")) == set()
+    none = '<card:filter><card:prop-filter name="EMAIL"><card:is-not-defined/></card:prop-filter></card:filter>'
+    assert names(none) == {"Grace Hopper"}
+    assert len(names("<card:filter/>")) == 3
+    status, root = dav.xml(
+        "REPORT",
+        book,
+        QUERY.format("<card:filter/><card:limit><card:nresults>1</card:nresults></card:limit>"),
+    )
+    statuses = [r.findtext(f"{D}status") for r in root.iter(f"{D}response")]
+    assert "HTTP/1.1 507 Insufficient Storage" in statuses and len(statuses) == 2
+    bad = fn.format("i;klingon")
+    status, _, body = dav.request("REPORT", book, QUERY.format(bad))
+    assert status == 403 and b"supported-collation" in body
