@@ -49,8 +49,6 @@ logger = logging.getLogger(__name__)
 
 REALM = "Rapport"
 CONTENT_TYPE = "text/vcard; charset=utf-8"
-READ_METHODS = ("OPTIONS", "GET", "HEAD", "PROPFIND", "REPORT")
-WRITE_METHODS = ("PUT", "DELETE", "MKCOL")
 REFUSED_METHODS = ("PROPPATCH", "MOVE", "COPY", "POST", "LOCK", "UNLOCK")
 STREAM_CHUNK = 500
 MULTISTATUS = 'application/xml; charset="utf-8"'
@@ -655,10 +653,22 @@ def _get(request: HttpRequest, target: Target) -> HttpResponse:
     return response
 
 
+def _allowed(target: Target) -> tuple[str, ...]:
+    """The methods served at ``target``, exactly."""
+    if target.kind == "card":
+        return ("OPTIONS", "GET", "HEAD", "PROPFIND", "PUT", "DELETE")
+    if target.kind == "book":
+        tag_book = target.book is not None and target.book.tag_id is not None
+        return ("OPTIONS", "GET", "HEAD", "PROPFIND", "REPORT") + (("DELETE",) if tag_book else ())
+    if target.kind == "absent":
+        return ("OPTIONS", "MKCOL")
+    return ("OPTIONS", "GET", "HEAD", "PROPFIND")
+
+
 def _options(target: Target) -> HttpResponse:
     response = HttpResponse(status=200)
-    response["DAV"] = "1, 3, addressbook"
-    response["Allow"] = ", ".join(READ_METHODS + WRITE_METHODS)
+    response["DAV"] = "1, 3, addressbook, extended-mkcol"
+    response["Allow"] = ", ".join(_allowed(target))
     return response
 
 
@@ -732,7 +742,7 @@ def _mkcol(request: HttpRequest, user: Any, target: Target) -> HttpResponse:
     a tag (the tag is made when it does not exist)."""
     if target.kind in ("book", "home", "root", "principal"):
         response = HttpResponse("Something is already there.", status=405)
-        response["Allow"] = ", ".join(READ_METHODS + WRITE_METHODS)
+        response["Allow"] = ", ".join(_allowed(target))
         return response
     if target.kind != "absent":
         return _xml(x.error(DAV, "need-privileges", "Address books are made in your home."), 403)
@@ -796,10 +806,10 @@ def dav(request: HttpRequest, path: str = "") -> HttpResponseBase:
     target = _target(user, path or "/")
     if method == "MKCOL":
         return _mkcol(request, user, target)
+    if method == "OPTIONS" and target.kind is not None:
+        return _options(target)
     if target.kind in (None, "absent"):
         return HttpResponse(status=404)
-    if method == "OPTIONS":
-        return _options(target)
     if method == "PROPFIND":
         return _propfind(request, user, target)
     if method == "REPORT":
@@ -813,7 +823,7 @@ def dav(request: HttpRequest, path: str = "") -> HttpResponseBase:
     if method in REFUSED_METHODS:
         return _xml(x.error(DAV, "need-privileges", "This is not supported here."), 403)
     response = HttpResponse(status=405)
-    response["Allow"] = ", ".join(READ_METHODS + WRITE_METHODS)
+    response["Allow"] = ", ".join(_allowed(target))
     return response
 
 

@@ -183,7 +183,9 @@ def test_writes_pass_django_s_traps_and_bad_requests_are_named(dav):
     assert dav.request("PROPPATCH", book)[0] == 403
     status, headers, _ = dav.request("OPTIONS", book)
     assert status == 200 and "addressbook" in headers["DAV"]
-    assert "PROPFIND" in headers["Allow"] and "PUT" in headers["Allow"]
+    assert headers["Allow"] == "OPTIONS, GET, HEAD, PROPFIND, REPORT"  # not PUT: cards are
+    assert "extended-mkcol" in headers["DAV"]
+    assert "PUT" in dav.request("OPTIONS", book + "any.vcf")[1]["Allow"]
     # without the trailing slash: the same answer, no redirect
     assert (
         dav.request("PROPFIND", book.rstrip("/"), PROPFIND.format("<d:getetag/>"), Depth="0")[0]
