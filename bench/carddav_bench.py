@@ -75,6 +75,24 @@ class Client:
         assert response.status == 207, (response.status, data[:300])
         return data
 
+    def put(self, name: str, card: str) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+        conn.request(
+            "PUT",
+            f"/dav/addressbooks/admin/contacts/{name}",
+            body=card.encode(),
+            headers={
+                "Authorization": self.auth,
+                "Content-Type": "text/vcard",
+                "If-None-Match": "*",
+            },
+        )
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        if response.status != 201:
+            raise SystemExit(f"PUT {name}: {response.status}")
+
 
 def token_of(data: bytes) -> str:
     return re.search(rb"<d:sync-token>([^<]+)</d:sync-token>", data).group(1).decode()
@@ -145,6 +163,26 @@ def main() -> None:
         print(
             f"incremental sync after {len(changed)} changes: {time.perf_counter() - started:.2f} s "
             f"({delta.count(b'<d:response>')} cards)"
+        )
+        token = token_of(delta)
+        client.report(SYNC.format(token, ""))  # the first check after a change renders
+        started = time.perf_counter()
+        quiet = client.report(SYNC.format(token, ""))
+        print(
+            f"a poll with nothing changed: {(time.perf_counter() - started) * 1000:.0f} ms "
+            f"({quiet.count(b'<d:response>')} cards)"
+        )
+        card = (
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:bench-{n}\r\nFN:Bench Person {n}\r\n"
+            "N:Person;Bench;;;\r\nTEL;TYPE=CELL:+44 20 7946 {n:04d}\r\nX-PHONE-ONLY:{n}\r\n"
+            "END:VCARD\r\n"
+        )
+        started = time.perf_counter()
+        for n in range(20):
+            client.put(f"bench-{n}.vcf", card.format(n=n))
+        print(
+            f"a card written by a device (PUT, 20 in a row): "
+            f"{(time.perf_counter() - started) / 20 * 1000:.0f} ms each"
         )
         if CLIENT.exists():
             folder = Path(tempfile.mkdtemp(prefix="rapport-carddav-client-"))

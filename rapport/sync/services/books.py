@@ -256,6 +256,30 @@ def book_refresh(book: AddressBook) -> Refreshed:
         AddressBook.objects.filter(pk=book.pk).update(stamp=stamp, checked_at=now)
         book.stamp, book.checked_at = stamp, now
         return Refreshed(book, 0, 0)
+    return _record(book, current, stamp=stamp)
+
+
+def book_note(book: AddressBook, contact_ids: Sequence[int]) -> AddressBook:
+    """Bring the entries of ``contact_ids`` alone up to date (after a device wrote
+    them): the book's other cards wait for its next check, which the changed stamp
+    makes happen."""
+    wanted = set(book_members(book).filter(pk__in=list(contact_ids)).values_list("pk", flat=True))
+    current = {
+        contact_id: (name, etag_of(card), len(card))
+        for contact_id, name, card in rendered(sorted(wanted))
+    }
+    return _record(book, current, scope=set(contact_ids)).book
+
+
+def _record(
+    book: AddressBook,
+    current: dict[int, tuple[str, str, int]],
+    *,
+    stamp: str = "",
+    scope: set[int] | None = None,
+) -> Refreshed:
+    """Write the change log for the cards in ``current`` (all the book's members, or
+    those of ``scope``), under a lock on the book."""
     with transaction.atomic():
         book = AddressBook.objects.select_for_update().get(pk=book.pk)
         known = _known(book)  # again, under the lock
@@ -307,7 +331,10 @@ def book_refresh(book: AddressBook) -> Refreshed:
         gone = [
             (pk, contact_id)
             for contact_id, (pk, _name, _etag, deleted) in known.items()
-            if not deleted and contact_id not in current and contact_id not in reused
+            if not deleted
+            and contact_id not in current
+            and contact_id not in reused
+            and (scope is None or contact_id in scope)
         ]
         for pk, contact_id in gone:
             seq += 1
@@ -326,9 +353,12 @@ def book_refresh(book: AddressBook) -> Refreshed:
             [e for e in changed if e.deleted], ["seq", "deleted", "changed_at"], batch_size=1_000
         )
         book.seq = seq
-        book.refreshed_at = book.checked_at = now
-        book.stamp = stamp
-        book.save(update_fields=["seq", "refreshed_at", "checked_at", "stamp"])
+        book.refreshed_at = now
+        fields = ["seq", "refreshed_at"]
+        if scope is None:
+            book.checked_at, book.stamp = now, stamp
+            fields += ["checked_at", "stamp"]
+        book.save(update_fields=fields)
     return Refreshed(book, len(fresh) + len(live), len(gone))
 
 

@@ -291,7 +291,6 @@ def card_put(
     (412), NotPermitted. ``if_match``/``if_none_match`` are the header's entity tags
     without quotes ("*" for any)."""
     incoming = cards.read(body, content_type)
-    books.book_refresh(book)
     via = via_for(device)
     with transaction.atomic():
         entry = _entry(book, name)
@@ -331,7 +330,7 @@ def card_put(
                 actor, device, book, entry, served[1], incoming, tags, via,
                 merge=if_match is None,
             )  # fmt: skip
-    books.book_refresh(book)
+    books.book_note(book, [written.contact_id])
     found = _entry(book, name)
     etag_now = found.etag if found else (_served(book, written.contact_id) or ("", b""))[0]
     return Written(written.contact_id, etag_now, written.created, written.conflicts, written.queued)
@@ -507,7 +506,6 @@ def card_delete(
     """Delete the contact behind card ``name`` through the contact services (its
     history stays). Returns False when there is no such card; raises
     PreconditionFailed, NotPermitted."""
-    books.book_refresh(book)
     with transaction.atomic():
         entry = _entry(book, name)
         if entry is None:
@@ -525,7 +523,7 @@ def card_delete(
             contact_services.contact_update(
                 actor=actor, contact=contact, data={"tags": kept}, via=via_for(device)
             )
-    books.book_refresh(book)
+    books.book_note(book, [entry.contact_id])
     return True
 
 
