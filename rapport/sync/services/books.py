@@ -164,12 +164,20 @@ def rendered(ids: Sequence[int], version: str = "") -> Iterable[tuple[int, str, 
         clients = {c.contact_id: c for c in ClientCard.objects.filter(contact_id__in=list(created))}
         wanted = version or "3.0"
         own = dict(cards_by_contact(rows, "3.0")) if clients and wanted != "3.0" else None
+        # asked for no version: a client that wrote 4.0 gets 4.0
+        four = (
+            dict(cards_by_contact(rows, "4.0"))
+            if not version and any(c.version == "4.0" for c in clients.values())
+            else {}
+        )
         for contact_id, card in cards_by_contact(rows, wanted):
             client = clients.get(contact_id)
             if client is None:
                 yield contact_id, _name(contact_id, created[contact_id]), card
                 continue
             plain = card if own is None else own[contact_id]
+            if client.version == "4.0" and contact_id in four:
+                card = four[contact_id]
             yield contact_id, client.name, served(client, card, plain, version)
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import quopri
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ MAX_CARD_BYTES = 1_048_576  # also advertised as the books' max-resource-size
 # Properties the contact services hold (with everything the reader maps to a field).
 MODELLED = {
     "BEGIN", "END", "VERSION", "PRODID", "REV", "UID", "FN", "N", "NICKNAME", "EMAIL",
-    "TEL", "URL", "X-SOCIALPROFILE", "ADR", "BDAY", "TITLE", "ORG", "NOTE", "PHOTO",
+    "TEL", "URL", "ADR", "BDAY", "TITLE", "ORG", "NOTE", "PHOTO",
     "LANG", "TZ", "X-RAPPORT-LIFECYCLE-STAGE", "X-RAPPORT-OWNER", "X-RAPPORT-SOURCE",
     "X-RAPPORT-AFFILIATION-TITLE", "X-RAPPORT-LANGUAGE", "X-RAPPORT-CUSTOM",
     "X-RAPPORT-EXTERNAL-ID", "X-RAPPORT-URL-KIND",
@@ -157,6 +158,8 @@ def read(body: bytes, content_type: str = "") -> Incoming:
     modelled_groups = {
         _head(line)[0] for line in lines if _head(line)[1] in MODELLED and _head(line)[0]
     }
+    lines = [content_line(line) for line in lines]
+    incoming.lines = lines
     for line in lines:
         group, name = _head(line)
         if name == "BDAY" and not record.data.get("birthday"):
@@ -172,12 +175,45 @@ def read(body: bytes, content_type: str = "") -> Incoming:
     return incoming
 
 
+_VALUE = re.compile(r'^((?:[^:"]|"[^"]*")*):(.*)$', re.DOTALL)
+_QP_PARAM = re.compile(r";(?:ENCODING=)?QUOTED-PRINTABLE(?=[;:])", re.IGNORECASE)
+_CHARSET_PARAM = re.compile(r";CHARSET=([^;:]+)(?=[;:])", re.IGNORECASE)
+
+
+def content_line(line: str) -> str:
+    """A content line as vCard 3.0 writes it: a quoted-printable value (vCard 2.1,
+    possibly over several physical lines) decoded in its charset and escaped, its
+    ENCODING and CHARSET parameters dropped; no line break left inside."""
+    found = _VALUE.match(line)
+    if found is None:
+        return line.replace("\n", "")
+    head, value = found.group(1), found.group(2)
+    if _QP_PARAM.search(head):
+        charset = _CHARSET_PARAM.search(head)
+        data = quopri.decodestring(value.replace("=\n", "").replace("\n", "").encode())
+        try:
+            text = data.decode(charset.group(1) if charset else "utf-8")
+        except (LookupError, UnicodeDecodeError):
+            text = data.decode("cp1252", errors="replace")
+        text = text.replace("\\", "\\\\").replace("\r\n", "\\n").replace("\n", "\\n")
+        head = _CHARSET_PARAM.sub("", _QP_PARAM.sub("", head))
+        return f"{head}:{text}"
+    return line.replace("\n", "")
+
+
 def keep_refused(incoming: Incoming, refused: Iterable[tuple[tuple[str, ...], str]]) -> None:
-    """Keep verbatim the lines of values the services refused: (properties, value)."""
+    """Keep verbatim the lines of values the services refused: (properties, value), with
+    the other lines of their group (an ``X-ABLabel``)."""
     for names, value in refused:
         for line in incoming.lines:
             if _head(line)[1] in names and value in line and line not in incoming.residual:
                 incoming.residual.append(line)
+                group = _head(line)[0]
+                if group:
+                    incoming.residual += [
+                        other for other in incoming.lines
+                        if _head(other)[0] == group and other not in incoming.residual
+                    ]  # fmt: skip
                 break
 
 
@@ -230,6 +266,34 @@ def _client_numbers(body: str) -> dict[str, str]:
     }
 
 
+_URL_LINE = re.compile(r"(?im)^(?:([A-Za-z0-9-]+)\.)?URL(?:;[^:\r\n]*)?:([^\r\n]*)\r\n")
+
+
+def _without_links(text: str, residual: str) -> str:
+    """Rapport's card without the links a client keeps as its own social profiles
+    (iOS's X-SOCIALPROFILE, kept verbatim): the same address once, as the client wrote it."""
+    profiles = set()
+    for line in residual.split("\n"):
+        if _head(line)[1] == "X-SOCIALPROFILE" and (found := _VALUE.match(line)):
+            profiles.add(found.group(2).replace("\\", "").strip().rstrip("/").lower())
+    if not profiles:
+        return text
+    dropped: set[str] = set()
+
+    def drop(match: re.Match[str]) -> str:
+        if match.group(2).replace("\\", "").strip().rstrip("/").lower() in profiles:
+            if match.group(1):
+                dropped.add(match.group(1).lower())
+            return ""
+        return match.group(0)
+
+    text = _URL_LINE.sub(drop, text)
+    if dropped:
+        lines = text.split("\r\n")
+        text = "\r\n".join(line for line in lines if _head(line)[0] not in dropped)
+    return text
+
+
 def with_residual(card: bytes, uid: str, residual: str, body: str = "") -> bytes:
     """Rapport's ``card`` with the client's UID and the residual lines before END:VCARD.
     Residual groups that Rapport's card also uses (item1 …) are renamed. A number the
@@ -246,6 +310,7 @@ def with_residual(card: bytes, uid: str, residual: str, body: str = "") -> bytes
             text,
         )
     text = re.sub(r"(?m)^UID:[^\r\n]*", lambda _m: "UID:" + uid, text, count=1)
+    text = _without_links(text, residual)
     used = {g.lower() for g in re.findall(r"(?m)^([A-Za-z0-9-]+)\.", text)}
     renamed: dict[str, str] = {}
     extra: list[str] = []
