@@ -281,3 +281,27 @@ def test_a_renamed_tag_reaches_devices_though_no_contact_was_saved(dav, alice):
     status, root = dav.xml("REPORT", BOOK, SYNC.format(token, "<card:address-data/>"))
     [card] = [r.findtext(f".//{CARD}address-data") for r in _responses(root).values()]
     assert "CATEGORIES:Golfers" in card
+
+
+def test_a_read_only_user_s_device_reads_and_cannot_write(live_server, transactional_db, charlie):
+    _item, secret = app_password_create(user=charlie, name="Charlie's phone")
+    as_charlie = Dav(live_server.url, "charlie", secret)
+    book = "/dav/addressbooks/charlie/contacts/"
+    make_contact(given_name="Ada", family_name="Lovelace")
+    status, root = as_charlie.xml(
+        "PROPFIND", book,
+        '<d:propfind xmlns:d="DAV:"><d:prop><d:current-user-privilege-set/></d:prop></d:propfind>',
+        Depth="0",
+    )  # fmt: skip
+    privileges = {p.tag for p in root.iter() if p.tag.startswith(D) and p.tag != f"{D}privilege"}
+    assert f"{D}read" in privileges and f"{D}write-content" not in privileges
+    assert f"{D}bind" not in privileges and f"{D}unbind" not in privileges
+    status, _, body = as_charlie.request(
+        "PUT", book + "new.vcf", IPHONE, **{"Content-Type": "text/vcard"}
+    )
+    assert status == 403 and b"need-privileges" in body
+    [href] = [
+        h for h in _responses(as_charlie.xml("REPORT", book, SYNC.format("", ""))[1]) if h != book
+    ]
+    assert as_charlie.request("DELETE", href)[0] == 403
+    assert Contact.objects.count() == 1
