@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "rapport.outreach",
     "rapport.privacy",
     "rapport.sync",
+    "rapport.segments",
 ]
 
 MIDDLEWARE = [

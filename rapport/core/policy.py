@@ -30,6 +30,7 @@ _READ = {
     "notifications.own",
     "consent.view",
     "privacy.records",
+    "segments.view",
 }
 _WRITE = {
     "contacts.add",
@@ -57,6 +58,7 @@ _WRITE = {
     "attempts.add",
     "consent.record",
     "messages.send",
+    "segments.change",
 }
 _ADMIN = {
     "tags.manage",

@@ -1,0 +1,124 @@
+"""Reading segments: who is in a query or a saved segment (exact counts, members a page
+at a time), and why one contact is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from rapport.contacts.models import Contact
+from rapport.core import policy
+from rapport.core.cursor import decode_cursor, encode_cursor
+from rapport.core.errors import InvalidInput
+from rapport.core.text import fold
+from rapport.segments.models import ContactList, Segment
+from rapport.segments.query import Node, QueryError, parse
+from rapport.segments.query.compile import Explained, compile_tree, explain
+from rapport.segments.query.fields import Context
+
+MAX_PAGE = 200
+
+
+def _lookup(name: str) -> tuple[str, str] | None:
+    key = fold(name)
+    found = Segment.objects.filter(name_key=key).values_list("query", flat=True).first()
+    if found is not None:
+        return "segment", found
+    if ContactList.objects.filter(name_key=key).exists():
+        return "list", ""
+    return None
+
+
+def context_for(actor: Any, *, own_name: str = "") -> Context:
+    """What queries are compiled against now: the workspace's zone (TIME_ZONE), the
+    actor (owner:me), saved segments and lists for ``in:``; ``own_name`` is the segment
+    being saved, so a reference back to it is caught."""
+    stack = (fold(own_name),) if own_name else ()
+    return Context(
+        now=timezone.now(),
+        zone=ZoneInfo(settings.TIME_ZONE),
+        actor=actor,
+        segment_query=_lookup,
+        stack=stack,
+    )
+
+
+def query_tree(text: str) -> Node:
+    """The tree of a query; InvalidInput on ``query`` naming the position otherwise."""
+    try:
+        return parse(text)
+    except QueryError as exc:
+        raise InvalidInput.single("query", str(exc)) from None
+
+
+def query_matching(actor: Any, text: str, *, own_name: str = "") -> QuerySet[Contact]:
+    """The contacts ``text`` selects. Raises NotPermitted, InvalidInput (``query``)."""
+    policy.require(actor, "contacts.view")
+    tree = query_tree(text)
+    try:
+        return Contact.objects.filter(compile_tree(tree, context_for(actor, own_name=own_name)))
+    except QueryError as exc:
+        raise InvalidInput.single("query", str(exc)) from None
+
+
+def query_count(actor: Any, text: str) -> int:
+    """The exact number of contacts ``text`` selects."""
+    return query_matching(actor, text).count()
+
+
+@dataclass(frozen=True)
+class MembersPage:
+    items: list[Contact]
+    next_cursor: str | None
+
+
+def query_members(
+    actor: Any, text: str, *, cursor: str | None = None, limit: int = 50
+) -> MembersPage:
+    """The contacts ``text`` selects, by name, a page at a time (keyset cursor)."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput.single("limit", f"Must be from 1 to {MAX_PAGE}.")
+    members = query_matching(actor, text).order_by("sort_name", "pk")
+    if cursor:
+        sort_name, pk = decode_cursor(cursor, 2)
+        if not isinstance(sort_name, str) or not isinstance(pk, int):
+            raise InvalidInput.single("cursor", "This cursor is not valid.")
+        members = members.filter(sort_name__gt=sort_name) | members.filter(
+            sort_name=sort_name, pk__gt=pk
+        )
+        members = members.order_by("sort_name", "pk")
+    page = list(members[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    next_cursor = encode_cursor([page[-1].sort_name, page[-1].pk]) if more and page else None
+    return MembersPage(page, next_cursor)
+
+
+def query_explain(actor: Any, text: str, contact_id: int) -> Explained:
+    """Which clauses of ``text`` hold for one contact."""
+    policy.require(actor, "contacts.view")
+    if not Contact.objects.filter(pk=contact_id).exists():
+        raise InvalidInput.single("contact", "No such contact.")
+    tree = query_tree(text)
+    try:
+        return explain(tree, context_for(actor), contact_id)
+    except QueryError as exc:
+        raise InvalidInput.single("query", str(exc)) from None
+
+
+def segments_visible(actor: Any) -> QuerySet[Segment]:
+    """The segments ``actor`` may see: shared ones and their own."""
+    policy.require(actor, "segments.view")
+    mine = Segment.objects.filter(owner_id=getattr(actor, "pk", None))
+    return (Segment.objects.filter(shared=True) | mine).distinct().order_by("name_key")
+
+
+def lists_visible(actor: Any) -> QuerySet[ContactList]:
+    policy.require(actor, "segments.view")
+    mine = ContactList.objects.filter(owner_id=getattr(actor, "pk", None))
+    return (ContactList.objects.filter(shared=True) | mine).distinct().order_by("name_key")
