@@ -161,6 +161,8 @@ api.add_router("/", "rapport.outreach.api.bulk.router")
 api.add_router("/", "rapport.outreach.api.messages.router")
 api.add_router("/privacy", "rapport.privacy.api.router")
 api.add_router("/", "rapport.privacy.api.contact_router")
+api.add_router("/segments", "rapport.segments.api.router")
+api.add_router("/lists", "rapport.segments.api.lists_router")
 
 
 def _errors(request: HttpRequest, errors: list[FieldError]) -> HttpResponse:
