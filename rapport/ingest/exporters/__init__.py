@@ -111,8 +111,10 @@ def contacts_export(
     serial_chunks: int = SERIAL_CHUNKS,
     purpose: str = "",
     channel: str = "email",
+    base: QuerySet[Contact] | None = None,
 ) -> Export:
-    """Export the contacts the list shows for ``q`` and ``filters`` (and ``ids``, when given).
+    """Export the contacts the list shows for ``q`` and ``filters`` (and ``ids``, when given),
+    or those of ``base`` (a segment's members, selected by a higher area).
     With ``purpose`` (an export made for a campaign) whoever may not be contacted for it
     on ``channel`` now is left out (the contact gate's bulk form, ``core.audiences``).
 
@@ -132,7 +134,7 @@ def contacts_export(
             "ids", f"Select at most {MAX_SELECTION:,} contacts, or export a filtered list."
         )
     _check_times(filters)
-    qs = contacts_matching(q=q, filters=filters, ids=ids)
+    qs = base if base is not None else contacts_matching(q=q, filters=filters, ids=ids)
     source: QuerySet[Contact] | list[int] = qs
     audience: QuerySet[Contact] | None = None
     if purpose:
