@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("rapport.outreach.urls")),
     path("", include("rapport.privacy.urls")),
     path("", include("rapport.sync.urls")),
+    path("", include("rapport.segments.urls")),
 ]

@@ -122,7 +122,7 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
             ),
         ),
     ),
-    NavItem("Segments", ready=False),
+    NavItem("Segments", "segments:list", ("segments:*",), action="segments.view"),
     NavItem("Pipeline", ready=False),
     NavItem("Insights", ready=False),
     NavGroup(

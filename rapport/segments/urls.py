@@ -1,0 +1,20 @@
+from django.urls import path
+
+from rapport.segments import views
+
+app_name = "segments"
+
+urlpatterns = [
+    path("segments/", views.segment_list, name="list"),
+    path("segments/new/", views.segment_edit, name="new"),
+    path("segments/preview/", views.segment_preview, name="preview"),
+    path("segments/parse/", views.segment_parse, name="parse"),
+    path("segments/<int:pk>/", views.segment_detail, name="detail"),
+    path("segments/<int:pk>/edit/", views.segment_edit, name="edit"),
+    path("segments/<int:pk>/delete/", views.segment_delete, name="delete"),
+    path("segments/<int:pk>/count/", views.segment_count, name="count"),
+    path("segments/<int:pk>/why/<int:contact_id>/", views.segment_why, name="why"),
+    path("lists/new/", views.list_new, name="list_new"),
+    path("lists/<int:pk>/", views.list_detail, name="list_detail"),
+    path("lists/<int:pk>/delete/", views.list_delete, name="list_delete"),
+]

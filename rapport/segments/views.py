@@ -1,0 +1,263 @@
+"""Segment and list pages: the list, the editor (a visual builder and the query text,
+one tree behind both, with a live exact count), a segment's members with "why is this
+contact in it", and lists."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from rapport.core import policy
+from rapport.core.errors import Conflict, InvalidInput, NotPermitted
+from rapport.segments import selectors, services
+from rapport.segments.api import members_out
+from rapport.segments.models import ContactList, Segment
+from rapport.segments.query import TreeError, from_json, to_json
+from rapport.segments.query import render as render_query
+from rapport.segments.query.fields import AGGREGATES, FIELDS
+
+PREVIEW_SAMPLE = 10
+
+
+def _require(request: HttpRequest, action: str) -> None:
+    try:
+        policy.require(request.user, action)
+    except NotPermitted as exc:
+        raise PermissionDenied(str(exc)) from exc
+
+
+def _segment(request: HttpRequest, pk: int) -> Segment:
+    _require(request, "segments.view")
+    return get_object_or_404(selectors.segments_visible(request.user), pk=pk)
+
+
+@require_GET
+def segment_list(request: HttpRequest) -> HttpResponse:
+    _require(request, "segments.view")
+    context = {
+        "segments": selectors.segments_visible(request.user).select_related("owner"),
+        "lists": selectors.lists_visible(request.user).select_related("owner"),
+        "can_change": policy.can(request.user, "segments.change"),
+    }
+    return render(request, "segments/segment_list.html", context)
+
+
+def _builder_fields() -> list[dict[str, Any]]:
+    return [
+        {"name": f.name, "kind": f.kind, "help": f.help, "choices": list(f.choices)}
+        for f in FIELDS.values()
+    ]
+
+
+@require_http_methods(["GET", "POST"])
+def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    _require(request, "segments.change")
+    segment = _segment(request, pk) if pk else None
+    errors: dict[str, list[str]] = {}
+    values = {
+        "name": segment.name if segment else "",
+        "description": segment.description if segment else "",
+        "query": segment.query if segment else request.GET.get("q", ""),
+        "shared": segment.shared if segment else True,
+    }
+    if request.method == "POST":
+        values = {
+            "name": request.POST.get("name", ""),
+            "description": request.POST.get("description", ""),
+            "query": request.POST.get("query", ""),
+            "shared": request.POST.get("shared") == "on",
+        }
+        try:
+            if segment is None:
+                segment = services.segment_create(actor=request.user, data=values)
+            else:
+                version = request.POST.get("version", "")
+                segment = services.segment_update(
+                    actor=request.user, segment=segment, data=values,
+                    expected_version=int(version) if version.isdigit() else None,
+                )  # fmt: skip
+            messages.success(request, f"Saved the segment “{segment.name}”.")
+            return redirect("segments:detail", pk=segment.pk)
+        except InvalidInput as exc:
+            errors = exc.by_field()
+        except Conflict as exc:
+            errors = {"query": [str(exc)]}
+        except NotPermitted as exc:
+            raise PermissionDenied(str(exc)) from exc
+    context = {
+        "segment": segment,
+        "values": values,
+        "errors": errors,
+        "fields_json": json.dumps(_builder_fields()),
+        "aggregates": AGGREGATES,
+    }
+    return render(request, "segments/segment_edit.html", context, status=422 if errors else 200)
+
+
+@require_POST
+def segment_preview(request: HttpRequest) -> HttpResponse:
+    """The live count under the editor (htmx): exact, with the first members, or the
+    error with its position."""
+    _require(request, "contacts.view")
+    text = request.POST.get("query", "")
+    context: dict[str, Any] = {"query": text}
+    if text.strip():
+        try:
+            matching = selectors.query_matching(request.user, text)
+            context["count"] = matching.count()
+            sample = list(
+                matching.select_related("owner").order_by("sort_name", "pk")[:PREVIEW_SAMPLE]
+            )
+            context["sample"] = members_out(sample)
+        except InvalidInput as exc:
+            context["error"] = exc.errors[0].message
+    return render(request, "segments/_preview.html", context)
+
+
+@require_POST
+def segment_parse(request: HttpRequest) -> JsonResponse:
+    """Text to the builder's tree and back (what the builder and the text box exchange)."""
+    _require(request, "contacts.view")
+    try:
+        if "tree" in request.POST:
+            tree = from_json(json.loads(request.POST["tree"]), "tree")
+        else:
+            tree = selectors.query_tree(request.POST.get("query", ""))
+    except InvalidInput as exc:
+        return JsonResponse({"error": exc.errors[0].message}, status=422)
+    except (TreeError, ValueError) as exc:
+        return JsonResponse({"error": str(exc)}, status=422)
+    return JsonResponse({"query": render_query(tree), "tree": to_json(tree)})
+
+
+@require_GET
+def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    segment = _segment(request, pk)
+    cursor = request.GET.get("cursor") or None
+    try:
+        page = selectors.query_members(request.user, segment.query, cursor=cursor, limit=50)
+        error = ""
+    except InvalidInput as exc:
+        page, error = None, exc.errors[0].message
+    context = {
+        "segment": segment,
+        "members": members_out(page.items) if page else [],
+        "next_cursor": page.next_cursor if page else None,
+        "error": error,
+        "can_change": policy.can(request.user, "segments.change"),
+    }
+    template = (
+        "segments/_members.html"
+        if request.headers.get("HX-Request") and cursor
+        else ("segments/segment_detail.html")
+    )
+    return render(request, template, context)
+
+
+@require_GET
+def segment_count(request: HttpRequest, pk: int) -> HttpResponse:
+    segment = _segment(request, pk)
+    try:
+        count = selectors.query_count(request.user, segment.query)
+        return HttpResponse(f"{count:,}")
+    except InvalidInput as exc:
+        return HttpResponse(f'<span class="field-error">{exc.errors[0].message}</span>')
+
+
+@require_GET
+def segment_why(request: HttpRequest, pk: int, contact_id: int) -> HttpResponse:
+    segment = _segment(request, pk)
+    try:
+        explained = selectors.query_explain(request.user, segment.query, contact_id)
+    except InvalidInput as exc:
+        raise Http404(exc.errors[0].message) from None
+    return render(request, "segments/_why.html", {"node": explained, "segment": segment})
+
+
+@require_POST
+def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    segment = _segment(request, pk)
+    try:
+        services.segment_delete(actor=request.user, segment=segment)
+    except NotPermitted as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except InvalidInput as exc:
+        messages.error(request, exc.errors[0].message)
+        return redirect("segments:detail", pk=pk)
+    messages.success(request, f"Deleted the segment “{segment.name}”.")
+    return redirect("segments:list")
+
+
+@require_POST
+def list_new(request: HttpRequest) -> HttpResponse:
+    _require(request, "segments.change")
+    try:
+        found = services.list_create(
+            actor=request.user,
+            data={
+                "name": request.POST.get("name", ""),
+                "shared": request.POST.get("shared") != "off",
+            },
+        )
+    except InvalidInput as exc:
+        messages.error(request, " ".join(e.message for e in exc.errors))
+        return redirect("segments:list")
+    messages.success(request, f"Made the list “{found.name}”.")
+    return redirect("segments:list_detail", pk=found.pk)
+
+
+def _list(request: HttpRequest, pk: int) -> ContactList:
+    _require(request, "segments.view")
+    return get_object_or_404(selectors.lists_visible(request.user), pk=pk)
+
+
+@require_http_methods(["GET", "POST"])
+def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    found = _list(request, pk)
+    if request.method == "POST":
+        _require(request, "segments.change")
+        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        try:
+            if request.POST.get("action") == "remove":
+                changed = services.list_remove(
+                    actor=request.user, contact_list=found, contact_ids=ids
+                )
+                messages.success(request, f"Took {changed} out of the list.")
+            else:
+                changed = services.list_add(actor=request.user, contact_list=found, contact_ids=ids)
+                messages.success(request, f"Added {changed} to the list.")
+        except InvalidInput as exc:
+            messages.error(request, " ".join(e.message for e in exc.errors))
+        except NotPermitted as exc:
+            raise PermissionDenied(str(exc)) from exc
+        return redirect("segments:list_detail", pk=pk)
+    from rapport.segments.query.tree import quote
+
+    page = selectors.query_members(request.user, f"in:{quote(found.name)}", limit=200)
+    context = {
+        "contact_list": found,
+        "members": members_out(page.items),
+        "more": page.next_cursor is not None,
+        "can_change": policy.can(request.user, "segments.change"),
+    }
+    return render(request, "segments/list_detail.html", context)
+
+
+@require_POST
+def list_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    found = _list(request, pk)
+    try:
+        services.list_delete(actor=request.user, contact_list=found)
+    except NotPermitted as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except InvalidInput as exc:
+        messages.error(request, exc.errors[0].message)
+        return redirect("segments:list_detail", pk=pk)
+    messages.success(request, f"Deleted the list “{found.name}”.")
+    return redirect("segments:list")
