@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import BaseModel
 
-from rapport.contacts.api._http import READ_ERRORS, VIA, WRITE_ERRORS, ObjectId, actor
+from rapport.contacts.api._http import READ_ERRORS, VIA, WRITE_ERRORS, ObjectId, actor, aware
 from rapport.contacts.models import Contact, Email
 from rapport.contacts.schemas import MAX_ID, InputSchema
 from rapport.core.errors import Conflict, InvalidInput
@@ -248,6 +248,31 @@ def segment_members(
         actor(request), segment.query, cursor=params.cursor, limit=params.limit
     )
     return {"items": members_out(page.items), "next_cursor": page.next_cursor}
+
+
+class ChangeOut(BaseModel):
+    contact: int
+    name: str
+    change: str
+    at: dt.datetime
+
+
+class ChangesParams(Schema):
+    since: dt.datetime = Field(..., description="From when (ISO 8601).")
+
+
+@router.get("/{segment_id}/changes", response={200: list[ChangeOut], **READ_ERRORS})
+def segment_changes(
+    request: HttpRequest, segment_id: ObjectId, params: Query[ChangesParams]
+) -> list[dict[str, Any]]:
+    """Who entered and who left since ``since``, as recorded (after contact changes within
+    a minute or so, and at least every 15 minutes), newest first."""
+    segment = _visible(request, segment_id)
+    since = aware(params.since)
+    return [
+        {"contact": c.contact_id, "name": c.name, "change": c.what, "at": c.at}
+        for c in selectors.segment_changes(segment, since=since)
+    ]
 
 
 @router.get("/{segment_id}/explain", response={200: ExplainOut, **READ_ERRORS})

@@ -24,6 +24,8 @@ class Segment(TimeStamped):
     shared = models.BooleanField(default=True)
     last_count = models.PositiveIntegerField(null=True, blank=True)
     counted_at = models.DateTimeField(null=True, blank=True)
+    # set when a contact changed since the members were last recorded
+    stale = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["name_key"]
@@ -65,3 +67,30 @@ class ListMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact_id} in {self.list_id}"
+
+
+class SegmentMember(models.Model):
+    """One stay of a contact in a segment: when it entered, and when it left (open while
+    it is a member). The history of who entered and left, and when."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="stays")
+    contact_id = models.BigIntegerField()
+    entered_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["segment", "contact_id"],
+                condition=models.Q(left_at__isnull=True),
+                name="segments_one_open_stay",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["segment", "entered_at"], name="segments_stay_entered"),
+            models.Index(fields=["segment", "left_at"], name="segments_stay_left"),
+            models.Index(fields=["contact_id"], name="segments_stay_contact"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} in {self.segment_id} from {self.entered_at:%Y-%m-%d}"

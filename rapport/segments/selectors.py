@@ -122,3 +122,27 @@ def lists_visible(actor: Any) -> QuerySet[ContactList]:
     policy.require(actor, "segments.view")
     mine = ContactList.objects.filter(owner_id=getattr(actor, "pk", None))
     return (ContactList.objects.filter(shared=True) | mine).distinct().order_by("name_key")
+
+
+@dataclass(frozen=True)
+class Change:
+    contact_id: int
+    name: str
+    what: str  # entered, left
+    at: Any
+
+
+def segment_changes(segment: Segment, *, since: Any, limit: int = 200) -> list[Change]:
+    """Who entered and who left the segment since ``since`` (as recorded), newest first."""
+    from rapport.segments.models import SegmentMember
+
+    stays = SegmentMember.objects.filter(segment=segment)
+    entered = stays.filter(entered_at__gte=since).order_by("-entered_at")[:limit]
+    left = stays.filter(left_at__gte=since).order_by("-left_at")[:limit]
+    rows = [(s.contact_id, "entered", s.entered_at) for s in entered]
+    rows += [(s.contact_id, "left", s.left_at) for s in left if s.left_at is not None]
+    names = dict(
+        Contact.objects.filter(pk__in={r[0] for r in rows}).values_list("pk", "display_name")
+    )
+    rows.sort(key=lambda r: r[2], reverse=True)
+    return [Change(c, names.get(c, f"#{c} (deleted)"), what, at) for c, what, at in rows[:limit]]

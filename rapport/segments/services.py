@@ -8,11 +8,15 @@ text and the visual builder always show the same tree.
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from rapport.access.services import change_record
 from rapport.contacts.models import Contact
@@ -24,6 +28,7 @@ from rapport.segments.query import QueryError, TreeError, from_json, render
 from rapport.segments.query.compile import compile_tree
 from rapport.segments.selectors import context_for, query_tree
 
+logger = logging.getLogger(__name__)
 MAX_NAME = 100
 MAX_LIST_ADD = 100_000
 
@@ -298,3 +303,87 @@ def list_delete(*, actor: Any, contact_list: ContactList, via: str = "ui") -> No
         )
     _record(actor, contact_list, "delete", {}, via)
     contact_list.delete()
+
+
+# -- membership over time -----------------------------------------------------------------------
+
+REFRESH_CHUNK = 5_000
+# A segment whose query counts time (last_contacted:>90d, calls(last:30d)…) changes with the
+# clock alone: every segment is recorded again at least this often.
+REFRESH_EVERY = dt.timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    segment_id: int
+    entered: int
+    left: int
+    count: int
+
+
+def segment_refresh(*, segment_id: int) -> Refreshed | None:
+    """Record who entered and who left the segment since the last time: a stay opens
+    for each new member and closes for each one gone. One refresh at a time per segment
+    (its row is locked). None when the segment is gone; a query that no longer runs
+    (a tag deleted) records nothing and is logged."""
+    from rapport.segments.models import SegmentMember
+    from rapport.segments.query.parse import parse
+
+    with transaction.atomic():
+        segment = Segment.objects.select_for_update().filter(pk=segment_id).first()
+        if segment is None:
+            return None
+        now = timezone.now()
+        Segment.objects.filter(pk=segment.pk).update(stale=False)
+        try:
+            q = compile_tree(
+                parse(segment.query), context_for(segment.owner, own_name=segment.name)
+            )
+        except QueryError as exc:
+            logger.warning("Segment %s (%s) cannot run: %s", segment.pk, segment.name, exc)
+            return Refreshed(segment.pk, 0, 0, segment.last_count or 0)
+        current = set(
+            Contact.objects.filter(q)
+            .values_list("pk", flat=True)
+            .iterator(chunk_size=REFRESH_CHUNK)
+        )
+        open_stays = dict(
+            SegmentMember.objects.filter(segment=segment, left_at__isnull=True).values_list(
+                "contact_id", "pk"
+            )
+        )
+        entered = sorted(current - set(open_stays))
+        left = [pk for contact_id, pk in open_stays.items() if contact_id not in current]
+        SegmentMember.objects.bulk_create(
+            [SegmentMember(segment=segment, contact_id=c, entered_at=now) for c in entered],
+            batch_size=REFRESH_CHUNK,
+        )
+        for start in range(0, len(left), REFRESH_CHUNK):
+            SegmentMember.objects.filter(pk__in=left[start : start + REFRESH_CHUNK]).update(
+                left_at=now
+            )
+        Segment.objects.filter(pk=segment.pk).update(last_count=len(current), counted_at=now)
+    if entered or left:
+        logger.info(
+            "Segment %s (%s): %s entered, %s left, %s members",
+            segment.pk, segment.name, len(entered), len(left), len(current),
+        )  # fmt: skip
+    return Refreshed(segment.pk, len(entered), len(left), len(current))
+
+
+def segments_due() -> list[int]:
+    """The segments to record again: changed contacts since (stale), or not recorded
+    for REFRESH_EVERY."""
+    since = timezone.now() - REFRESH_EVERY
+    due = (
+        Segment.objects.filter(stale=True)
+        | Segment.objects.filter(counted_at__isnull=True)
+        | (Segment.objects.filter(counted_at__lt=since))
+    )
+    return list(due.values_list("pk", flat=True).distinct())
+
+
+def segments_mark_stale(*_args: Any, **_kwargs: Any) -> None:
+    """A contact changed (the contact services' hook): the segments are recorded again at
+    the next duty. One UPDATE, which writes nothing when they are already marked."""
+    Segment.objects.filter(stale=False).update(stale=True)

@@ -4,6 +4,7 @@ contact in it", and lists."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from rapport.core import policy
@@ -147,6 +149,9 @@ def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         page, error = None, exc.errors[0].message
     context = {
         "segment": segment,
+        "changes": selectors.segment_changes(
+            segment, since=timezone.now() - dt.timedelta(days=30), limit=20
+        ),
         "members": members_out(page.items) if page else [],
         "next_cursor": page.next_cursor if page else None,
         "error": error,

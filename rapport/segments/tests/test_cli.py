@@ -39,6 +39,8 @@ def test_count_members_explain_export_and_save(alice, tmp_path):
     run("save", "VIPs", "tag:vip  OR tag:vip")
     assert Segment.objects.get().query == "tag:vip OR tag:vip"
     assert "VIPs\tshared\ttag:vip OR tag:vip" in run("list")
+    assert run("refresh", "VIPs").split("\t")[1:] == ["1 members", "1 entered", "0 left\n"]
+    assert run("changes", "VIPs").split("\t")[1:] == ["entered", str(ada.pk), "Ada Lovelace\n"]
 
 
 def test_a_bad_query_is_refused_with_its_position_and_nothing_is_saved(alice):

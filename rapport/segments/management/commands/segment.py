@@ -10,16 +10,20 @@ and save segments, through the same selectors and services as the pages and the 
     rapport segment list
     rapport segment save NAME QUERY [--description TEXT] [--private]
     rapport segment delete NAME
+    rapport segment refresh [NAME]      (record who entered and left now)
+    rapport segment changes NAME [--days 30]
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
+from django.utils import timezone
 
 from rapport.access.commands import RecordCommand
 from rapport.core.text import fold
@@ -58,6 +62,11 @@ class Command(RecordCommand):
         save.add_argument("--private", action="store_true", help="Only you see it.")
         delete = sub.add_parser("delete", parents=common, help="Delete a saved segment.")
         delete.add_argument("name")
+        refresh = sub.add_parser("refresh", parents=common, help="Record who entered and left.")
+        refresh.add_argument("name", nargs="?")
+        changes = sub.add_parser("changes", parents=common, help="Who entered and left lately.")
+        changes.add_argument("name")
+        changes.add_argument("--days", type=int, default=30)
 
     def handle(self, *args: Any, **options: Any) -> None:
         actor = self.actor(options)
@@ -104,12 +113,37 @@ class Command(RecordCommand):
                     services.segment_update, actor=actor, segment=found, data=data, via="cli"
                 )
             self.stderr.write(f"Saved segment {segment.pk} “{segment.name}”: {segment.query}")
+        elif action == "refresh":
+            ids = (
+                [self._named(actor, options["name"]).pk]
+                if options["name"]
+                else list(Segment.objects.values_list("pk", flat=True))
+            )
+            for pk in ids:
+                done = services.segment_refresh(segment_id=pk)
+                if done:
+                    self.stdout.write(
+                        f"{pk}\t{done.count} members\t{done.entered} entered\t{done.left} left"
+                    )
+        elif action == "changes":
+            segment = self._named(actor, options["name"])
+            since = timezone.now() - dt.timedelta(days=max(options["days"], 0))
+            for change in selectors.segment_changes(segment, since=since):
+                self.stdout.write(
+                    f"{change.at:%Y-%m-%d %H:%M}\t{change.what}\t{change.contact_id}\t{change.name}"
+                )
         else:
-            found = Segment.objects.filter(name_key=fold(options["name"])).first()
-            if found is None:
-                raise CommandError(f"There is no segment “{options['name']}”.")
+            found = self._named(actor, options["name"])
             self.call(services.segment_delete, actor=actor, segment=found, via="cli")
             self.stderr.write(f"Deleted segment “{found.name}”.")
+
+    def _named(self, actor: Any, name: str) -> Segment:
+        found = (
+            self.call(selectors.segments_visible, actor=actor).filter(name_key=fold(name)).first()
+        )
+        if found is None:
+            raise CommandError(f"There is no segment “{name}”.")
+        return found
 
     def _tree(self, node: Explained, depth: int) -> None:
         mark = "yes" if node.holds else "no "
