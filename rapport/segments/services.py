@@ -387,3 +387,70 @@ def segments_mark_stale(*_args: Any, **_kwargs: Any) -> None:
     """A contact changed (the contact services' hook): the segments are recorded again at
     the next duty. One UPDATE, which writes nothing when they are already marked."""
     Segment.objects.filter(stale=False).update(stale=True)
+
+
+# -- acting on every member -----------------------------------------------------------------------
+
+BULK_ACTIONS = ("tag", "untag", "set_owner", "set_stage", "add_to_list", "delete")
+
+
+def _member_ids(actor: Any, segment: Segment) -> list[int]:
+    from rapport.contacts.services.bulk import MAX_SELECTION
+    from rapport.segments.selectors import query_matching
+
+    ids = list(
+        query_matching(actor, segment.query, own_name=segment.name)
+        .order_by("pk")
+        .values_list("pk", flat=True)[: MAX_SELECTION + 1]
+    )
+    if len(ids) > MAX_SELECTION:
+        raise InvalidInput.single(
+            "segment", f"It has more than {MAX_SELECTION:,} members: narrow it for a bulk action."
+        )
+    return ids
+
+
+def segment_bulk_preview(*, actor: Any, segment: Segment, action: str) -> Any:
+    """What a bulk action on every member would cover now (for a confirmation)."""
+    from rapport.contacts.services import bulk
+
+    if action not in BULK_ACTIONS:
+        raise InvalidInput.single("action", f"Must be one of: {', '.join(BULK_ACTIONS)}.")
+    ids = _member_ids(actor, segment)
+    if not ids:
+        raise InvalidInput.single("segment", "The segment has no members now.")
+    spec_action = "tag" if action == "add_to_list" else action
+    return bulk.bulk_preview(kind="contacts", actor=actor, action=spec_action, ids=ids)
+
+
+def segment_bulk(
+    *,
+    actor: Any,
+    segment: Segment,
+    action: str,
+    value: str = "",
+    snapshot: str | None = None,
+    via: str = "ui",
+) -> Any:
+    """Tag, untag, set the owner or stage of, delete (with the preview's ``snapshot``:
+    exactly the members that were confirmed) or add to a list (``value``: its name)
+    every member of the segment now, through the contacts' bulk actions. Returns the
+    BulkJob, or the number added to the list."""
+    from rapport.contacts.services import bulk
+
+    if action not in BULK_ACTIONS:
+        raise InvalidInput.single("action", f"Must be one of: {', '.join(BULK_ACTIONS)}.")
+    ids = _member_ids(actor, segment)
+    if not ids:
+        raise InvalidInput.single("segment", "The segment has no members now.")
+    if action == "add_to_list":
+        target = ContactList.objects.filter(name_key=fold(value or "")).first()
+        if target is None:
+            raise InvalidInput.single("value", f"There is no list “{value}”.")
+        return list_add(actor=actor, contact_list=target, contact_ids=ids, via=via)
+    if action == "delete" and not snapshot:
+        raise InvalidInput.single("snapshot", "Confirm the deletion first (preview it).")
+    return bulk.bulk_start(
+        kind="contacts", actor=actor, action=action, value=value, ids=ids, via=via,
+        snapshot=snapshot,
+    )  # fmt: skip

@@ -27,6 +27,12 @@ from rapport.segments.query.fields import AGGREGATES, FIELDS
 PREVIEW_SAMPLE = 10
 
 
+def _purposes() -> list[tuple[str, str]]:
+    from rapport.consent.models import Purpose
+
+    return list(Purpose.objects.filter(archived_at__isnull=True).values_list("key", "name"))
+
+
 def _require(request: HttpRequest, action: str) -> None:
     try:
         policy.require(request.user, action)
@@ -266,3 +272,64 @@ def list_delete(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("segments:list_detail", pk=pk)
     messages.success(request, f"Deleted the list “{found.name}”.")
     return redirect("segments:list")
+
+
+@require_POST
+def segment_bulk(request: HttpRequest, pk: int) -> HttpResponse:
+    """A bulk action on every member: tag, untag, owner, stage and list at once; delete
+    after a confirmation naming how many and whom."""
+    from rapport.contacts.services.bulk import SelectionChanged
+
+    segment = _segment(request, pk)
+    action = request.POST.get("action", "")
+    value = request.POST.get("value", "").strip()
+    try:
+        if action == "delete" and not request.POST.get("snapshot"):
+            preview = services.segment_bulk_preview(
+                actor=request.user, segment=segment, action=action
+            )
+            return render(
+                request, "segments/bulk_confirm.html", {"segment": segment, "preview": preview}
+            )
+        done = services.segment_bulk(
+            actor=request.user, segment=segment, action=action, value=value,
+            snapshot=request.POST.get("snapshot") or None,
+        )  # fmt: skip
+    except NotPermitted as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except SelectionChanged as exc:
+        messages.error(request, str(exc))
+        return redirect("segments:detail", pk=pk)
+    except InvalidInput as exc:
+        messages.error(request, " ".join(e.message for e in exc.errors))
+        return redirect("segments:detail", pk=pk)
+    if isinstance(done, int):
+        messages.success(request, f"Added {done} to the list “{value}”.")
+    else:
+        from rapport.contacts.services.bulk import bulk_job_summary
+
+        messages.success(request, bulk_job_summary(done))
+    return redirect("segments:detail", pk=pk)
+
+
+@require_GET
+def segment_export(request: HttpRequest, pk: int) -> HttpResponse:
+    """The members as a download (CSV, XLSX, vCard, JSON); with ``purpose``, only those
+    the contact gate lets through for it now."""
+    from rapport.ingest.export_views import streaming_download
+    from rapport.ingest.exporters import contacts_export
+
+    segment = _segment(request, pk)
+    purpose = request.GET.get("purpose", "").strip()
+    try:
+        members = selectors.query_matching(request.user, segment.query)
+        export = contacts_export(
+            actor=request.user, file_format=request.GET.get("format", "csv"), base=members,
+            **({"purpose": purpose, "channel": request.GET.get("channel", "email")} if purpose else {}),
+        )  # fmt: skip
+    except InvalidInput as exc:
+        text = "Nothing was exported:\n" + "\n".join(f"{e.path}: {e.message}" for e in exc.errors)
+        return HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")
+    except NotPermitted as exc:
+        raise PermissionDenied(str(exc)) from exc
+    return streaming_download(export)  # type: ignore[return-value]

@@ -74,3 +74,42 @@ def test_a_reader_sees_segments_but_cannot_make_them(charlie_client, alice, vips
     services.segment_create(actor=alice, data={"name": "VIPs", "query": "tag:vip"})
     assert "VIPs" in charlie_client.get("/segments/").content.decode()
     assert charlie_client.get("/segments/new/").status_code == 403
+
+
+def test_every_member_is_tagged_listed_exported_and_deleted_after_confirming(
+    alice_client, alice, vips
+):
+    import csv
+    import io
+
+    from rapport.contacts.models import Contact
+
+    segment = services.segment_create(actor=alice, data={"name": "VIPs", "query": "tag:vip"})
+    tag_create(actor=alice, data={"name": "gold"})
+    alice_client.post(f"/segments/{segment.pk}/bulk/", {"action": "tag", "value": "gold"})
+    assert Contact.objects.filter(tags__name="gold").count() == 3
+    services.list_create(actor=alice, data={"name": "Call back"})
+    alice_client.post(
+        f"/segments/{segment.pk}/bulk/", {"action": "add_to_list", "value": "call back"}
+    )
+    assert ContactList.objects.get().members.count() == 3
+
+    download = alice_client.get(f"/segments/{segment.pk}/export/?format=csv")
+    rows = list(
+        csv.DictReader(io.StringIO(b"".join(download.streaming_content).decode("utf-8-sig")))
+    )
+    assert sorted(r["given_name"] for r in rows) == ["Vip0", "Vip1", "Vip2"]
+
+    confirm = alice_client.post(f"/segments/{segment.pk}/bulk/", {"action": "delete"})
+    assert "Delete 3 contacts?" in confirm.content.decode()
+    assert Contact.objects.count() == 3  # nothing yet
+    snapshot = confirm.context["preview"].snapshot
+    make_contact(given_name="Late", family_name="Vip", tags=["vip"])  # joined meanwhile
+    alice_client.post(f"/segments/{segment.pk}/bulk/", {"action": "delete", "snapshot": snapshot})
+    assert Contact.objects.count() == 4  # the selection changed: nothing deleted
+    confirm = alice_client.post(f"/segments/{segment.pk}/bulk/", {"action": "delete"})
+    alice_client.post(
+        f"/segments/{segment.pk}/bulk/",
+        {"action": "delete", "snapshot": confirm.context["preview"].snapshot},
+    )
+    assert Contact.objects.count() == 0
