@@ -262,6 +262,46 @@ def _consent(cond: Cond, ctx: Context) -> Q:
     return ~q if cond.op == "!=" else q
 
 
+def _reachable(cond: Cond, ctx: Context) -> Q:
+    """``reachable:PURPOSE`` (by email) or ``reachable:PURPOSE:CHANNEL``: the contact gate
+    would let a message through now (consent, preferences, hours, calling rules), as it
+    decides for a bulk send."""
+    from rapport.core.audiences import audience_filter
+    from rapport.core.errors import InvalidInput
+
+    purpose, _, channel = cond.value.partition(":")
+    if cond.op not in ("", "=", "!="):
+        raise _error(cond, "reachable is compared with “:” or “!=”.")
+    try:
+        allowed = audience_filter(
+            Contact.objects.all(), purpose=purpose, channel=channel or "email", at=ctx.now
+        )
+    except InvalidInput as exc:
+        raise _error(cond, f"reachable: {exc.errors[0].message}") from None
+    q = Q(pk__in=allowed.values("pk"))
+    return ~q if cond.op == "!=" else q
+
+
+def _problem(cond: Cond, _ctx: Context) -> Q:
+    """``problem:CODE``: the data audit finds that problem (as of its last refresh)."""
+    from rapport.quality import rules
+    from rapport.quality.models import ContactQuality
+    from rapport.quality.selectors import stale_before
+
+    rule = rules.RULES_BY_CODE.get(cond.value.lower())
+    if rule is None:
+        raise _error(
+            cond, f"problem is one of {', '.join(rules.RULES_BY_CODE)}; not “{cond.value}”."
+        )
+    if cond.op not in ("", "=", "!="):
+        raise _error(cond, "problem is compared with “:” or “!=”.")
+    rows = ContactQuality.objects.annotate(_masked=rules.masked(rule)).filter(
+        rules.rule_q(rule, stale_before=stale_before())
+    )
+    q = Q(pk__in=rows.values("contact_id"))
+    return ~q if cond.op == "!=" else q
+
+
 def _duplicate(cond: Cond, _ctx: Context) -> Q:
     from rapport.duplicates.models import DuplicateCluster, DuplicatePair
 
@@ -391,6 +431,9 @@ FIELDS: dict[str, Field] = {
         Field("has", "flag", "has a value: " + ", ".join(sorted(_HAS)), _has, tuple(sorted(_HAS))),
         Field("consent", "consent", "may be contacted for a purpose now (PURPOSE or PURPOSE:CHANNEL)",
               _consent),
+        Field("reachable", "consent",
+              "the contact gate lets a message through now (PURPOSE or PURPOSE:CHANNEL)", _reachable),
+        Field("problem", "choice", "the data audit finds this problem", _problem),
         Field("duplicate", "choice", "in a duplicate cluster to review (open) or not (none)",
               _duplicate, ("open", "none")),
         Field("in", "ref", "a member of a saved segment or list (by name)", _segment),

@@ -237,3 +237,34 @@ def test_a_segment_that_refers_to_itself_is_refused_and_nothing_is_saved(alice):
     assert a.query == "tag:x"
     with pytest.raises(InvalidInput, match="B refer to “A”"):
         services.segment_delete(actor=alice, segment=a)
+
+
+def test_consent_reachability_and_audit_problems(alice):
+    from rapport.consent.tests.support import make_purpose, record
+    from rapport.contacts.services import contact_create
+
+    make_purpose(alice, "newsletter")
+    ada = make_contact(given_name="Ada", family_name="Lovelace")
+    bob = make_contact(given_name="Bob", family_name="Miller")
+    nobody = contact_create(actor=alice, data={"full_name": "No Email"}, via="ui")
+    record(alice, ada, "grant", channel="email")
+
+    def ids(text: str) -> set[int]:
+        return set(query_matching(alice, text).values_list("pk", flat=True))
+
+    assert ids("consent:newsletter") == {ada.pk}
+    assert ids("consent:!=newsletter") == {bob.pk, nobody.pk}
+    assert ids("reachable:newsletter") == {ada.pk}  # the gate: consent, preferences, hours
+    record(alice, nobody, "grant", channel="email")
+    assert ids("consent:newsletter") == {ada.pk, nobody.pk}
+    # the gate decides on permission, not on having an address: ask for both
+    assert ids("reachable:newsletter") == {ada.pk, nobody.pk}
+    assert ids("reachable:newsletter AND has:email") == {ada.pk}
+    from rapport.quality.services import quality_refresh
+
+    quality_refresh()
+    assert ids("problem:no_email_or_phone") == {nobody.pk}
+    with pytest.raises(InvalidInput, match="problem is one of"):
+        query_count(alice, "problem:ugly")
+    with pytest.raises(InvalidInput, match="reachable:"):
+        query_count(alice, "reachable:nothing")
