@@ -338,6 +338,31 @@ class ListColumns(models.Model):
         return f"{self.user_id}: {self.list_name}"
 
 
+class SavedView(TimeStamped):
+    """A named way of looking at a list: its search, filters and sort (the list's query
+    string) and its columns; private to its owner or shared with everyone."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    list_name = models.CharField(max_length=20, choices=ListColumns.ListName.choices)
+    name = models.CharField(max_length=100)
+    query = models.TextField(blank=True)  # q=…&tag=…&sort=…
+    columns = models.JSONField(default=list)
+    shared = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["list_name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "list_name", "name"], name="saved_view_owner_list_name"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.list_name}: {self.name}"
+
+
 class BulkJob(BackgroundJob):
     """One bulk action on selected contacts or organizations (``kind``): what, on which
     ids, by whom, how far it got.

@@ -16,6 +16,8 @@ urlpatterns = [
         lists.list_columns,
         name="list_columns",
     ),
+    path("lists/<str:list_name>/views/", lists.view_save, name="view_save"),
+    path("lists/views/<int:pk>/delete/", lists.view_delete, name="view_delete"),
     path("contacts/lookup/", contacts.contact_lookup, name="lookup"),
     path("contacts/<int:pk>/", contacts.contact_detail, name="detail"),
     path("contacts/<int:pk>/edit/", contacts.contact_edit, name="edit"),

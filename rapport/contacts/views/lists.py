@@ -18,14 +18,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from rapport.contacts import columns, forms, selectors
 from rapport.contacts.models import BulkJob, Contact
-from rapport.contacts.services import bulk
+from rapport.contacts.services import bulk, saved_views
 from rapport.contacts.views._common import is_htmx, page, vary_on_htmx
 from rapport.core import listing, policy
 from rapport.core.errors import InvalidInput
 from rapport.merges.services._merge import MAX_MERGED
 
 # Parameters of a list's address that are not part of its search and filters.
-_NOT_SELECTION = ("cursor", "fragment")
+_NOT_SELECTION = ("cursor", "fragment", "view")
 EXPORT_FORMATS = {
     "contacts": [
         ("csv", "CSV"),
@@ -94,9 +94,19 @@ def list_read(
 
 
 def list_context(request: HttpRequest, list_name: str) -> dict[str, Any]:
-    """The columns a list shows and can show, for its templates."""
+    """The columns a list shows and can show, and its saved views, for its templates. A
+    saved view (``view=ID``) shows its own columns."""
     chosen = columns.columns_chosen(actor=request.user, list_name=list_name)
+    views = saved_views.saved_views_for(actor=request.user, list_name=list_name)
+    current = next((v for v in views if str(v.pk) == request.GET.get("view", "")), None)
+    if current is not None and current.columns:
+        available = {
+            c.key: c for c in columns.columns_available(actor=request.user, list_name=list_name)
+        }
+        chosen = [available[k] for k in current.columns if k in available]
     return {
+        "saved_views": views,
+        "current_view": current,
         "columns": chosen,
         "column_keys": [c.key for c in chosen],
         "all_columns": columns.columns_available(actor=request.user, list_name=list_name),
@@ -337,3 +347,48 @@ def bulk_job(request: HttpRequest, pk: int) -> HttpResponse:
     if is_htmx(request):
         return vary_on_htmx(render(request, "contacts/_bulk_progress.html", context))
     return vary_on_htmx(render(request, "contacts/bulk_job.html", context))
+
+
+@page
+@require_POST
+def view_save(request: HttpRequest, list_name: str) -> HttpResponse:
+    """Save the list as it is shown now (search, filters, sort, columns) under a name."""
+    fallback = reverse("contacts:list" if list_name == "contacts" else "contacts:organizations")
+    try:
+        view = saved_views.saved_view_create(
+            actor=request.user,
+            data={
+                "list_name": list_name,
+                "name": request.POST.get("name", ""),
+                "query": request.POST.get("query", ""),
+                "columns": request.POST.getlist("column"),
+                "shared": request.POST.get("shared") == "on",
+            },
+        )
+    except InvalidInput as exc:
+        messages.error(request, " ".join(e.message for e in exc.errors))
+        return redirect(_safe_next(request, fallback))
+    messages.success(request, f"Saved the view “{view.name}”.")
+    query = f"{view.query}&view={view.pk}" if view.query else f"view={view.pk}"
+    return redirect(f"{fallback}?{query}")
+
+
+@page
+@require_POST
+def view_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    from django.core.exceptions import PermissionDenied
+    from django.shortcuts import get_object_or_404
+
+    from rapport.contacts.models import SavedView
+    from rapport.core.errors import NotPermitted
+
+    view = get_object_or_404(SavedView, pk=pk)
+    fallback = reverse(
+        "contacts:list" if view.list_name == "contacts" else "contacts:organizations"
+    )
+    try:
+        saved_views.saved_view_delete(actor=request.user, view=view)
+    except NotPermitted as exc:
+        raise PermissionDenied(str(exc)) from exc
+    messages.success(request, f"Deleted the view “{view.name}”.")
+    return redirect(fallback)
