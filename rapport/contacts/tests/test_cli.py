@@ -81,7 +81,7 @@ def test_update_show_and_delete(bob):
     run("contacts", "update", str(contact.pk), "--as", "bob", "--stage", "customer")
     out, _ = run("contacts", "show", str(contact.pk), "--as", "bob")
     assert "Alan Turing" in out
-    assert "update (cli): lifecycle_stage" in out
+    assert "update (via CLI): lifecycle_stage" in out
     run("contacts", "delete", str(contact.pk), "--as", "bob")
     assert not Contact.objects.filter(pk=contact.pk).exists()
     with pytest.raises(CommandError, match="no contact with id"):

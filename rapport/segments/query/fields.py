@@ -29,6 +29,7 @@ from rapport.contacts.models import (
     Tag,
 )
 from rapport.core.text import fold
+from rapport.quality import rules as quality_rules
 from rapport.segments.query import dates
 from rapport.segments.query.parse import QueryError
 from rapport.segments.query.tree import Agg, And, Cond, Node, Not, Or
@@ -428,12 +429,13 @@ FIELDS: dict[str, Field] = {
         Field("title", "text", "the title at the current organization", _affiliation("title")),
         Field("buying_role", "choice", "the buying role at the current organization",
               _affiliation("buying_role", "choice"), tuple(Affiliation.BuyingRole.values)),
-        Field("has", "flag", "has a value: " + ", ".join(sorted(_HAS)), _has, tuple(sorted(_HAS))),
+        Field("has", "flag", "has a value", _has, tuple(sorted(_HAS))),
         Field("consent", "consent", "may be contacted for a purpose now (PURPOSE or PURPOSE:CHANNEL)",
               _consent),
         Field("reachable", "consent",
               "the contact gate lets a message through now (PURPOSE or PURPOSE:CHANNEL)", _reachable),
-        Field("problem", "choice", "the data audit finds this problem", _problem),
+        Field("problem", "choice", "the data audit finds this problem", _problem,
+              tuple(quality_rules.RULES_BY_CODE)),
         Field("duplicate", "choice", "in a duplicate cluster to review (open) or not (none)",
               _duplicate, ("open", "none")),
         Field("in", "ref", "a member of a saved segment or list (by name)", _segment),

@@ -284,7 +284,7 @@ class Command(RecordCommand):
         ):
             who = record.actor.username if record.actor else "system"
             out(
-                f"  {record.at:%Y-%m-%d %H:%M} {who} {record.action} ({record.via}): {', '.join(record.changes)}"
+                f"  {record.at:%Y-%m-%d %H:%M} {who} {record.action} (via {record.via_display}): {', '.join(record.changes)}"
             )
 
     def emit_json(self, value: Any) -> None:

@@ -144,7 +144,7 @@
      ["Add group", function () { return { kind: "group", op: group.op === "and" ? "or" : "and", negate: 0, items: [{ kind: "condition", negate: 0, field: "", op: "", value: "" }] }; }]
     ].forEach(function (pair) {
       var b = el("button", { type: "button", class: "secondary small", text: pair[0] });
-      b.addEventListener("click", function () { group.items.push(pair[1]()); draw(); });
+      b.addEventListener("click", function () { group.items.push(pair[1]()); draw(); changed(); });
       actions.appendChild(b);
     });
     wrapBox.appendChild(actions);
