@@ -248,6 +248,12 @@ RAPPORT_PREFERENCE_PAGE_LIMIT = env_int("RAPPORT_PREFERENCE_PAGE_LIMIT", 30)
 # the purpose click-to-call and click-to-SMS ask the gate for when the user names none
 RAPPORT_CALL_PURPOSE = env_str("RAPPORT_CALL_PURPOSE", "sales")
 
+# Orders (docs/segments.md, "Orders and customer value"): the currency customer value is
+# counted in, and the rates of others in it ("USD=0.92,GBP=1.17"; orders in a currency
+# without a rate are left out of it).
+RAPPORT_CURRENCY = env_str("RAPPORT_CURRENCY", "EUR").upper()
+RAPPORT_EXCHANGE_RATES = env_str("RAPPORT_EXCHANGE_RATES", "")
+
 # CardDAV (docs/carddav.md): the most cards a book serves to phones (0: no limit; past
 # it, "All contacts" holds the contacts the user owns, most recently changed first), and
 # the bytes of cards one book may hold (reported as its quota, RFC 4331).

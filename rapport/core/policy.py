@@ -31,6 +31,7 @@ _READ = {
     "consent.view",
     "privacy.records",
     "segments.view",
+    "orders.view",
 }
 _WRITE = {
     "contacts.add",
@@ -59,6 +60,7 @@ _WRITE = {
     "consent.record",
     "messages.send",
     "segments.change",
+    "orders.change",
 }
 _ADMIN = {
     "tags.manage",

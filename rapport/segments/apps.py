@@ -18,13 +18,25 @@ def _enqueue_due() -> None:
     segments_enqueue_due()
 
 
+def _enqueue_rfm() -> None:
+    from rapport.segments.tasks import refresh_customer_value
+
+    refresh_customer_value.enqueue()
+
+
+def _contact_panels(request: Any, contact: Any) -> Any:
+    from rapport.segments.views_orders import contact_panels
+
+    return contact_panels(request, contact)
+
+
 class SegmentsConfig(AppConfig):
     name = "rapport.segments"
     label = "segments"
     verbose_name = "Segments"
 
     def ready(self) -> None:
-        from rapport.core import hooks
+        from rapport.core import hooks, panels
         from rapport.core.schedule import register_duty
 
         # who is in a segment is recorded again after contacts change, and every 15
@@ -33,3 +45,6 @@ class SegmentsConfig(AppConfig):
         hooks.on_contacts_merged(_mark_stale)
         hooks.on_contacts_unmerged(_mark_stale)
         register_duty("segments.refresh", timedelta(minutes=1), _enqueue_due)
+        # customer value (RFM) from the orders, every hour
+        register_duty("orders.customer_value", timedelta(hours=1), _enqueue_rfm)
+        panels.register_panels("contact", _contact_panels)

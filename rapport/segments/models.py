@@ -94,3 +94,93 @@ class SegmentMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact_id} in {self.segment_id} from {self.entered_at:%Y-%m-%d}"
+
+
+class Order(TimeStamped):
+    """A purchase (or any transaction) by a contact or an organization: when, how much, in
+    which currency, its status, what was bought. ``external_id`` (the shop's own order
+    number) makes writes idempotent: the same id again changes that order."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PAID = "paid", "Paid"
+        FULFILLED = "fulfilled", "Fulfilled"
+        CANCELLED = "cancelled", "Cancelled"
+        REFUNDED = "refunded", "Refunded"
+
+    # what counts as revenue: value, frequency and recency are computed from these
+    COUNTED = ("paid", "fulfilled")
+
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    organization = models.ForeignKey(
+        "contacts.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    ordered_at = models.DateTimeField()
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PAID)
+    products = models.JSONField(default=list, blank=True)
+    categories = models.JSONField(default=list, blank=True)
+    # "|p:product|c:category|", folded: what queries match on every database
+    labels = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-ordered_at", "-id"]
+        indexes = [
+            models.Index(fields=["contact", "ordered_at"], name="order_contact_time"),
+            models.Index(fields=["organization", "ordered_at"], name="order_org_time"),
+            models.Index(fields=["ordered_at"], name="order_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_id or self.pk}: {self.amount} {self.currency}"
+
+
+class CustomerValue(models.Model):
+    """What a contact's orders say, computed in the background (``services.rfm_refresh``):
+    counts, revenue, first and last order, and the RFM scores (1–5) and group."""
+
+    contact = models.OneToOneField(
+        Contact, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    orders = models.PositiveIntegerField()
+    revenue = models.DecimalField(max_digits=16, decimal_places=2)
+    first_order_at = models.DateTimeField()
+    last_order_at = models.DateTimeField()
+    recency = models.PositiveSmallIntegerField()
+    frequency = models.PositiveSmallIntegerField()
+    monetary = models.PositiveSmallIntegerField()
+    group = models.CharField(max_length=24)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["group"], name="customer_value_group")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.recency}{self.frequency}{self.monetary} {self.group}"
+
+    @property
+    def group_label(self) -> str:
+        return self.group.replace("_", " ").capitalize().replace("Cant", "Can't")
+
+
+class OrderImport(models.Model):
+    """One file of orders imported: which orders it created and what the ones it changed
+    held before, so the import can be undone."""
+
+    file_name = models.CharField(max_length=255)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    rows = models.PositiveIntegerField(default=0)
+    created_ids = models.JSONField(default=list)
+    previous = models.JSONField(default=dict)  # order id -> its fields before
+    errors = models.JSONField(default=list)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.created_at:%Y-%m-%d})"

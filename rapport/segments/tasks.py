@@ -7,7 +7,7 @@ from django_tasks import task
 
 from rapport.core import jobs
 from rapport.core.schedule import routine
-from rapport.segments.services import segment_refresh, segments_due
+from rapport.segments.services import rfm_refresh, segment_refresh, segments_due
 
 
 @routine
@@ -21,3 +21,10 @@ def segments_enqueue_due() -> None:
     """The periodic duty: a refresh task for each segment that is due."""
     for segment_id in segments_due():
         refresh_segment.enqueue(segment_id=segment_id)
+
+
+@routine
+@task()
+@jobs.job_task
+def refresh_customer_value() -> None:
+    rfm_refresh()

@@ -303,6 +303,52 @@ def _problem(cond: Cond, _ctx: Context) -> Q:
     return ~q if cond.op == "!=" else q
 
 
+def _value_number(
+    column: str, lo: int | None = None, hi: int | None = None
+) -> Callable[[Cond, Context], Q]:
+    """A number of the contact's customer value (``CustomerValue``): RFM scores, revenue."""
+
+    def build(cond: Cond, _ctx: Context) -> Q:
+        from rapport.segments.models import CustomerValue
+
+        try:
+            number = float(cond.value)
+        except ValueError:
+            raise _error(cond, f"{cond.field} is a number; “{cond.value}” is not.") from None
+        if lo is not None and hi is not None and not lo <= number <= hi:
+            raise _error(cond, f"{cond.field} is from {lo} to {hi}.")
+        lookup = {"": "exact", "=": "exact", "!=": "exact", ">": "gt", ">=": "gte", "<": "lt",
+                  "<=": "lte"}[cond.op]  # fmt: skip
+        rows = CustomerValue.objects.filter(**{f"{column}__{lookup}": number})
+        q = Q(pk__in=rows.values("contact_id"))
+        return ~q if cond.op == "!=" else q
+
+    return build
+
+
+def _rfm(cond: Cond, _ctx: Context) -> Q:
+    from rapport.segments.models import CustomerValue
+    from rapport.segments.services.orders import GROUP_NAMES
+
+    group = cond.value.lower()
+    if group not in (*GROUP_NAMES, "others"):
+        raise _error(cond, f"rfm is one of {', '.join(GROUP_NAMES)}, others; not “{cond.value}”.")
+    if cond.op not in ("", "=", "!="):
+        raise _error(cond, "rfm is compared with “:” or “!=”.")
+    q = Q(pk__in=CustomerValue.objects.filter(group=group).values("contact_id"))
+    return ~q if cond.op == "!=" else q
+
+
+def _last_order(cond: Cond, ctx: Context) -> Q:
+    from rapport.segments.models import CustomerValue
+
+    if cond.value.lower() in ("never", "none"):
+        q = ~Q(pk__in=CustomerValue.objects.values("contact_id"))
+        return ~q if cond.op == "!=" else q
+    rows = CustomerValue.objects.filter(_date_q("last_order_at", cond, ctx))
+    return Q(pk__in=rows.values("contact_id"))
+
+
 def _duplicate(cond: Cond, _ctx: Context) -> Q:
     from rapport.duplicates.models import DuplicateCluster, DuplicatePair
 
@@ -391,6 +437,10 @@ def _segment(cond: Cond, ctx: Context) -> Q:
 
 
 LIFECYCLE = tuple(Contact.Lifecycle.values)
+RFM_GROUPS = (
+    "champions", "loyal", "potential_loyalists", "new_customers", "promising", "need_attention",
+    "about_to_sleep", "cant_lose", "at_risk", "hibernating", "lost", "others",
+)  # fmt: skip
 
 FIELDS: dict[str, Field] = {
     f.name: f
@@ -436,6 +486,13 @@ FIELDS: dict[str, Field] = {
               "the contact gate lets a message through now (PURPOSE or PURPOSE:CHANNEL)", _reachable),
         Field("problem", "choice", "the data audit finds this problem", _problem,
               tuple(quality_rules.RULES_BY_CODE)),
+        Field("rfm", "choice", "the RFM group of the contact's orders", _rfm, RFM_GROUPS),
+        Field("recency_score", "number", "RFM recency score, 1–5", _value_number("recency", 1, 5)),
+        Field("frequency_score", "number", "RFM frequency score, 1–5", _value_number("frequency", 1, 5)),
+        Field("monetary_score", "number", "RFM monetary score, 1–5", _value_number("monetary", 1, 5)),
+        Field("customer_value", "number", "revenue from the contact's orders so far (base currency)",
+              _value_number("revenue")),
+        Field("last_order", "date", "the last counted order (or never)", _last_order),
         Field("duplicate", "choice", "in a duplicate cluster to review (open) or not (none)",
               _duplicate, ("open", "none")),
         Field("in", "ref", "a member of a saved segment or list (by name)", _segment),
@@ -467,7 +524,7 @@ _SHORTHAND = {"calls": "call", "meetings": "meeting", "emails": "email", "notes"
               "messages": "message", "letters": "letter"}  # fmt: skip
 _DIRECTIONS = {"in": "inbound", "out": "outbound", "inbound": "inbound",
                "outbound": "outbound", "internal": "internal"}  # fmt: skip
-AGGREGATES = ("interactions", *_SHORTHAND, "tasks")
+AGGREGATES = ("interactions", *_SHORTHAND, "tasks", "orders", "revenue")
 
 
 def _at_least(rows: Any, column: str, n: int, counted: str) -> Q:
@@ -507,6 +564,8 @@ def aggregate_q(node: Agg, ctx: Context) -> Q:
         raise QueryError(f"{node.name}(…) names an argument twice.", node.pos)
     if node.name == "tasks":
         return _tasks_q(node, args, ctx)
+    if node.name in ("orders", "revenue"):
+        return _orders_q(node, args, ctx)
     if node.name not in ("interactions", *_SHORTHAND):
         close = difflib.get_close_matches(node.name, AGGREGATES, n=2)
         hint = f" Did you mean {' or '.join(close)}?" if close else ""
@@ -572,6 +631,48 @@ def _tasks_q(node: Agg, args: dict[str, str], ctx: Context) -> Q:
             f"tasks(…) takes status, last, since and until; not {', '.join(args)}.", node.pos
         )
     return count_q(rows, "contact_id", node.op, node.number)
+
+
+def _orders_q(node: Agg, args: dict[str, str], ctx: Context) -> Q:
+    """``orders(…)`` counts a contact's orders; ``revenue(…)`` sums their amounts in the
+    base currency (orders in others are not summed). Counted statuses (paid,
+    fulfilled) unless ``status:`` names one; ``category:`` and ``product:`` narrow."""
+    from django.conf import settings
+    from django.db.models import Sum
+
+    from rapport.segments.models import Order
+
+    rows = Order.objects.filter(contact__isnull=False)
+    status = args.pop("status", "").lower()
+    if status and status not in Order.Status.values:
+        raise QueryError(f"status is one of {', '.join(Order.Status.values)}.", node.pos)
+    rows = rows.filter(status=status) if status else rows.filter(status__in=Order.COUNTED)
+    for key, prefix in (("category", "c"), ("product", "p")):
+        if key in args:
+            rows = rows.filter(labels__contains=f"|{prefix}:{args.pop(key).strip().casefold()}|")
+    rows = _window(rows, "ordered_at", node, args, ctx)
+    if args:
+        raise QueryError(
+            f"{node.name}(…) takes status, category, product, last, since and until; "
+            f"not {', '.join(args)}.",
+            node.pos,
+        )
+    if node.name == "orders":
+        return count_q(rows, "contact_id", node.op, node.number)
+    summed = (
+        rows.filter(currency=settings.RAPPORT_CURRENCY)
+        .values("contact_id")
+        .annotate(total=Sum("amount"))
+    )
+    n = node.number
+    holds = {">": n < 0, ">=": n <= 0, "<": n > 0, "<=": n >= 0, "=": n == 0, "!=": n != 0}
+    lookup = {">": "gt", ">=": "gte", "<": "lt", "<=": "lte", "=": "exact", "!=": "exact"}
+    matched = Q(pk__in=summed.filter(**{f"total__{lookup[node.op]}": n}).values("contact_id"))
+    if node.op == "!=":
+        matched = Q(pk__in=summed.values("contact_id")) & ~matched
+    if holds[node.op]:  # nothing bought in the window is a total of 0
+        matched |= ~Q(pk__in=summed.values("contact_id"))
+    return matched
 
 
 def tree_fields(node: Node) -> list[Cond | Agg]:
