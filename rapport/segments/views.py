@@ -191,18 +191,27 @@ def segment_why(request: HttpRequest, pk: int, contact_id: int) -> HttpResponse:
     return render(request, "segments/_why.html", {"node": explained, "segment": segment})
 
 
-@require_POST
-def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    segment = _segment(request, pk)
+def _deleted(request: HttpRequest, delete: Any, back: str, pk: int, done: str) -> HttpResponse:
+    """Run a delete service: back to the record with its reason when it refuses."""
     try:
-        services.segment_delete(actor=request.user, segment=segment)
+        delete()
     except NotPermitted as exc:
         raise PermissionDenied(str(exc)) from exc
     except InvalidInput as exc:
         messages.error(request, exc.errors[0].message)
-        return redirect("segments:detail", pk=pk)
-    messages.success(request, f"Deleted the segment “{segment.name}”.")
+        return redirect(back, pk=pk)
+    messages.success(request, done)
     return redirect("segments:list")
+
+
+@require_POST
+def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    segment = _segment(request, pk)
+    return _deleted(
+        request,
+        lambda: services.segment_delete(actor=request.user, segment=segment),
+        "segments:detail", pk, f"Deleted the segment “{segment.name}”.",
+    )  # fmt: skip
 
 
 @require_POST
@@ -263,15 +272,11 @@ def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def list_delete(request: HttpRequest, pk: int) -> HttpResponse:
     found = _list(request, pk)
-    try:
-        services.list_delete(actor=request.user, contact_list=found)
-    except NotPermitted as exc:
-        raise PermissionDenied(str(exc)) from exc
-    except InvalidInput as exc:
-        messages.error(request, exc.errors[0].message)
-        return redirect("segments:list_detail", pk=pk)
-    messages.success(request, f"Deleted the list “{found.name}”.")
-    return redirect("segments:list")
+    return _deleted(
+        request,
+        lambda: services.list_delete(actor=request.user, contact_list=found),
+        "segments:list_detail", pk, f"Deleted the list “{found.name}”.",
+    )  # fmt: skip
 
 
 @require_POST
