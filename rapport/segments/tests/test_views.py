@@ -61,13 +61,19 @@ def test_a_stale_edit_is_refused(alice_client, alice, vips):
     assert page.status_code == 422 and "changed by someone else" in page.content.decode()
 
 
-def test_lists_are_made_filled_and_emptied_on_their_page(alice_client, vips):
+def test_lists_are_made_filled_and_emptied_on_their_page(alice_client, alice, vips):
     alice_client.post("/lists/new/", {"name": "Call back"})
     found = ContactList.objects.get()
     alice_client.post(f"/lists/{found.pk}/", {"ids": [str(vips[0].pk)], "action": "add"})
     assert vips[0].display_name in alice_client.get(f"/lists/{found.pk}/").content.decode()
     alice_client.post(f"/lists/{found.pk}/", {"ids": [str(vips[0].pk)], "action": "remove"})
     assert "The list is empty." in alice_client.get(f"/lists/{found.pk}/").content.decode()
+    services.segment_create(actor=alice, data={"name": "Callers", "query": 'in:"Call back"'})
+    refused = alice_client.post(f"/lists/{found.pk}/delete/", follow=True).content.decode()
+    assert "Callers refer to “Call back”" in refused and ContactList.objects.exists()
+    alice_client.post(f"/segments/{Segment.objects.get().pk}/delete/")
+    alice_client.post(f"/lists/{found.pk}/delete/")
+    assert not ContactList.objects.exists() and not Segment.objects.exists()
 
 
 def test_a_reader_sees_segments_but_cannot_make_them(charlie_client, alice, vips):
