@@ -115,5 +115,5 @@ class ChangeRecord(models.Model):
         kind, _, device = self.via.partition(":")
         if kind != "carddav":
             return self.via.upper()
-        found = AppPassword.objects.filter(pk=device).first() if device.isdigit() else None
+        found = AppPassword.objects.filter(pk=device).first() if device.isdecimal() else None
         return f"CardDAV ({found.name})" if found is not None and found.name else "CardDAV"

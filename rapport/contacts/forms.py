@@ -414,7 +414,7 @@ def finish_rows(form: FormState) -> FormState:
 
 
 def expected_version(form: FormState) -> int | None:
-    return int(form.version) if form.version.isdigit() else None
+    return int(form.version) if form.version.isdecimal() and len(form.version) < 10 else None
 
 
 # ---------------------------------------------------------------- organizations
@@ -450,7 +450,7 @@ def organization_form(
 def picked_id(text: str) -> str:
     """The id chosen in a picker input: ``Acme Ltd #12`` or ``12`` → ``12``."""
     text = text.strip()
-    if text.isdigit():
+    if text.isdecimal():
         return text
     match = _PICKED_ID.search(text)
     return match.group(1) if match else text
@@ -614,7 +614,7 @@ def contact_filters(params: QueryDict) -> ContactFilters:
     """The contact list's filters from the query string; raises InvalidInput for bad ones."""
     errors: list[FieldError] = []
     organization = params.get("organization", "").strip()
-    if organization and not organization.isdigit():
+    if organization and not (organization.isdecimal() and len(organization) < 19):
         errors.append(FieldError("organization", "Choose an organization from the list."))
     country = params.get("country", "").strip()
     if country:
@@ -631,7 +631,7 @@ def contact_filters(params: QueryDict) -> ContactFilters:
     filters = ContactFilters(
         tags=[t for t in params.getlist("tag") if t.strip()],
         owner=params.get("owner", "").strip() or None,
-        organization=int(organization) if organization.isdigit() else None,
+        organization=int(organization) if organization.isdecimal() else None,
         lifecycle_stage=stage or None,
         country=country or None,
         created_after=_day(params, "created_after", errors, end=False),
@@ -668,12 +668,12 @@ def organization_filters(params: QueryDict) -> OrganizationFilters:
         except ValueError as exc:
             errors.append(FieldError("country", str(exc)))
     parent = params.get("parent", "").strip()
-    if parent and not parent.isdigit():
+    if parent and not (parent.isdecimal() and len(parent) < 19):
         errors.append(FieldError("parent", "Choose an organization from the list."))
     filters = OrganizationFilters(
         tags=[t for t in params.getlist("tag") if t.strip()],
         owner=params.get("owner", "").strip() or None,
-        parent=int(parent) if parent.isdigit() else None,
+        parent=int(parent) if parent.isdecimal() else None,
         industry=params.get("industry", "").strip() or None,
         country=country or None,
         custom=_custom_params(params),

@@ -108,7 +108,7 @@ def phone(value: str, *, region: str) -> PhoneNumber:
             f"“{text}” is not a valid phone number: {reasons.get(exc.error_type, str(exc))}."
         ) from None
     valid = phonenumbers.is_valid_number(parsed)
-    if not valid and text.isdigit() and not text.startswith("0"):
+    if not valid and text.isdecimal() and not text.startswith("0"):
         # Spreadsheets drop the leading "+" of international numbers: 4915123456789.
         try:
             international = phonenumbers.parse("+" + text, None)

@@ -20,4 +20,4 @@ def fold(text: str) -> str:
 
 
 def digits(text: str) -> str:
-    return "".join(ch for ch in text if ch.isdigit())
+    return "".join(ch for ch in text if ch.isdecimal())

@@ -28,7 +28,7 @@ def selected_ids(values: list[str]) -> list[int] | None:
     raw = [part.strip() for value in values for part in value.split(",") if part.strip()]
     if not raw:
         return None
-    if not all(part.isdigit() and len(part) < 19 for part in raw):
+    if not all(part.isdecimal() and len(part) < 19 for part in raw):
         raise InvalidInput.single("ids", "Ids must be whole numbers.")
     return [int(part) for part in raw]
 

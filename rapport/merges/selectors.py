@@ -98,7 +98,7 @@ def _ids(ids: Sequence[Any]) -> list[int]:
     errors = []
     for i, value in enumerate(ids):
         pk = value if isinstance(value, int) and not isinstance(value, bool) else None
-        if pk is None and isinstance(value, str) and value.strip().isdigit():
+        if pk is None and isinstance(value, str) and value.strip().isdecimal():
             pk = int(value.strip())
         if pk is None or pk < 1 or pk >= 2**63:
             errors.append(FieldError(f"ids[{i}]", "Must be a record id."))

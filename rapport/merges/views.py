@@ -27,7 +27,7 @@ def _ids(values: list[str]) -> list[int]:
     ids: list[int] = []
     for value in values:
         for part in value.split(","):
-            if part.strip().isdigit() and int(part) not in ids and int(part) < 2**63:
+            if part.strip().isdecimal() and int(part) not in ids and int(part) < 2**63:
                 ids.append(int(part))
     return ids
 
@@ -61,7 +61,7 @@ def merge_start(request: HttpRequest, kind_path: str) -> HttpResponse:
     policy.require(request.user, services_permission(kind))
     ids = _ids(request.GET.getlist("ids"))
     survivor = request.GET.get("survivor", "")
-    if survivor.isdigit() and int(survivor) in ids:
+    if survivor.isdecimal() and int(survivor) in ids:
         ids.remove(int(survivor))
         ids.insert(0, int(survivor))
     q = request.GET.get("q", "")
@@ -98,7 +98,7 @@ def _choices(post: QueryDict) -> dict[str, int]:
     return {
         key.removeprefix("choice-"): int(str(value))
         for key, value in post.items()
-        if key.startswith("choice-") and str(value).isdigit()
+        if key.startswith("choice-") and str(value).isdecimal()
     }
 
 
@@ -110,7 +110,7 @@ def merge_do(request: HttpRequest, kind_path: str) -> HttpResponse:
     policy.require(request.user, services_permission(kind))
     ids = _ids(request.POST.getlist("ids"))
     raw = str(request.POST.get("survivor", ""))
-    survivor = int(raw) if raw.isdigit() else 0
+    survivor = int(raw) if raw.isdecimal() else 0
     merged = [pk for pk in ids if pk != survivor]
     choices = _choices(request.POST)
     back = reverse("merges:start", args=[kind_path])

@@ -64,7 +64,7 @@ def day_index(value: Any) -> int:
         raise ValueError(f"Weekday {value} is out of range: use 1 (Monday) … 7 (Sunday).")
     if isinstance(value, str):
         text = value.strip().lower()
-        if text.isdigit():
+        if text.isdecimal():
             return day_index(int(text))
         for i, (short, name) in enumerate(zip(DAYS, DAY_NAMES, strict=True)):
             if text in (short, name.lower()):

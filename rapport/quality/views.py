@@ -117,7 +117,7 @@ def suggestion_decide(request: HttpRequest) -> HttpResponse:
             actor=request.user, filters=_suggestion_filters(request.POST)
         )
     else:
-        ids = [int(x) for x in request.POST.getlist("ids") if x.isdigit()]
+        ids = [int(x) for x in request.POST.getlist("ids") if x.isdecimal()]
     if not ids:
         messages.error(request, "Tick at least one suggestion.")
         return _back(request)

@@ -99,12 +99,16 @@ def _etag(obj: Segment | ContactList) -> str:
 
 
 def _segment_out(segment: Segment) -> dict[str, Any]:
+    try:
+        tree = to_json(selectors.query_tree(segment.query))
+    except InvalidInput:
+        tree = {}  # saved before a limit it now exceeds: shown as text only
     return {
         "id": segment.pk,
         "name": segment.name,
         "description": segment.description,
         "query": segment.query,
-        "tree": to_json(selectors.query_tree(segment.query)),
+        "tree": tree,
         "shared": segment.shared,
         "owner": segment.owner.username if segment.owner_id and segment.owner else None,
         "created_at": segment.created_at,
@@ -142,9 +146,11 @@ def _query_text(payload: InputSchema) -> str:
     data = payload.model_dump(exclude_unset=True)
     if data.get("tree") is not None:
         try:
-            return render(from_json(data["tree"], "tree"))
+            text = render(from_json(data["tree"], "tree"))
         except TreeError as exc:
             raise InvalidInput.single("tree", str(exc)) from None
+        selectors.query_tree(text)  # the limits of the text apply to a tree too
+        return text
     if not isinstance(data.get("query"), str):
         raise InvalidInput.single("query", "Send the query as text (query) or as a tree.")
     return str(data["query"])

@@ -24,14 +24,30 @@ from rapport.segments.query.fields import Context
 MAX_PAGE = 200
 
 
-def _lookup(name: str) -> tuple[str, str] | None:
-    key = fold(name)
-    found = Segment.objects.filter(name_key=key).values_list("query", flat=True).first()
-    if found is not None:
-        return "segment", found
-    if ContactList.objects.filter(name_key=key).exists():
-        return "list", ""
-    return None
+def _lookup_for(actor: Any) -> Any:
+    """How ``in:NAME`` finds a segment (its query) or a list (its id) among those
+    ``actor`` may see: another user's private ones do not exist for them."""
+    me = getattr(actor, "pk", None)
+
+    def lookup(name: str) -> tuple[str, str] | None:
+        key = fold(name)
+        segments = Segment.objects.filter(name_key=key)
+        found = (
+            (segments.filter(shared=True) | segments.filter(owner_id=me))
+            .values_list("query", flat=True)
+            .first()
+        )
+        if found is not None:
+            return "segment", found
+        lists = ContactList.objects.filter(name_key=key)
+        list_id = (
+            (lists.filter(shared=True) | lists.filter(owner_id=me))
+            .values_list("pk", flat=True)
+            .first()
+        )
+        return ("list", str(list_id)) if list_id is not None else None
+
+    return lookup
 
 
 def context_for(actor: Any, *, own_name: str = "") -> Context:
@@ -43,7 +59,7 @@ def context_for(actor: Any, *, own_name: str = "") -> Context:
         now=timezone.now(),
         zone=ZoneInfo(settings.TIME_ZONE),
         actor=actor,
-        segment_query=_lookup,
+        segment_query=_lookup_for(actor),
         stack=stack,
     )
 

@@ -88,7 +88,7 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 version = request.POST.get("version", "")
                 segment = services.segment_update(
                     actor=request.user, segment=segment, data=values,
-                    expected_version=int(version) if version.isdigit() else None,
+                    expected_version=int(version) if version.isdecimal() and len(version) < 10 else None,
                 )  # fmt: skip
             messages.success(request, f"Saved the segment “{segment.name}”.")
             return redirect("segments:detail", pk=segment.pk)
@@ -134,13 +134,15 @@ def segment_parse(request: HttpRequest) -> JsonResponse:
     _require(request, "contacts.view")
     try:
         if "tree" in request.POST:
-            tree = from_json(json.loads(request.POST["tree"]), "tree")
+            text = render_query(from_json(json.loads(request.POST["tree"]), "tree"))
+            tree = selectors.query_tree(text)
         else:
             tree = selectors.query_tree(request.POST.get("query", ""))
     except InvalidInput as exc:
         return JsonResponse({"error": exc.errors[0].message}, status=422)
-    except (TreeError, ValueError) as exc:
-        return JsonResponse({"error": str(exc)}, status=422)
+    except (TreeError, ValueError, RecursionError) as exc:
+        message = "The tree nests too deep." if isinstance(exc, RecursionError) else str(exc)
+        return JsonResponse({"error": message}, status=422)
     return JsonResponse({"query": render_query(tree), "tree": to_json(tree)})
 
 
@@ -242,7 +244,7 @@ def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
     found = _list(request, pk)
     if request.method == "POST":
         _require(request, "segments.change")
-        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        ids = [int(i) for i in request.POST.getlist("ids") if i.isdecimal() and len(i) < 19]
         try:
             if request.POST.get("action") == "remove":
                 changed = services.list_remove(

@@ -3,6 +3,8 @@ devices that synced and when, and the conflicts to decide."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import segno
 from django.conf import settings
 from django.contrib import messages
@@ -74,13 +76,14 @@ def conflict_resolve(request: HttpRequest, pk: int) -> HttpResponse:
 def book_add(request: HttpRequest) -> HttpResponse:
     """A book of the contacts with a tag, for devices."""
     _require(request, "tokens.own")
-    tag = Tag.objects.filter(pk=request.POST.get("tag") or 0).first()
+    raw = request.POST.get("tag", "")
+    tag = Tag.objects.filter(pk=int(raw)).first() if raw.isdecimal() and len(raw) < 19 else None
     if tag is None:
         messages.error(request, "Choose a tag for the new book.")
         return redirect("sync:home")
     try:
         book = book_services.book_for_tag(
-            user=request.user, slug=slugify(tag.name) or f"tag-{tag.pk}", name=tag.name,
+            user=request.user, slug=_slug_for(request.user, tag), name=tag.name,
             tag_name=tag.name,
         )  # fmt: skip
     except book_services.BookRefused as exc:
@@ -101,3 +104,13 @@ def book_remove(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("sync:home")
     messages.success(request, f"The book “{book.name}” was removed; its contacts stay.")
     return redirect("sync:home")
+
+
+def _slug_for(user: Any, tag: Tag) -> str:
+    """The tag's name as a book's address, or ``tag-<id>`` when that is taken or is the
+    default book's."""
+    slug = slugify(tag.name)[:60]
+    taken = AddressBook.objects.filter(owner=user, slug=slug).exists()
+    if not slug or slug == book_services.DEFAULT_SLUG or taken:
+        return f"tag-{tag.pk}"
+    return slug

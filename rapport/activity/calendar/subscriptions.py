@@ -148,7 +148,7 @@ def _validate(data: Mapping[str, Any], current: CalendarSubscription | None) -> 
             errors.extend(exc.errors)
     if "refresh_minutes" in data:
         minutes = data.get("refresh_minutes")
-        if isinstance(minutes, str) and minutes.strip().isdigit():
+        if isinstance(minutes, str) and minutes.strip().isdecimal():
             minutes = int(minutes)
         if (
             not isinstance(minutes, int)

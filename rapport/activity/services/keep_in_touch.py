@@ -123,7 +123,7 @@ class CadenceDraft:
 
 
 def _every_days(value: Any, errors: list[FieldError]) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal():
         value = int(value.strip())
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_DAYS:
         errors.append(FieldError("every_days", f"Give whole days from 1 to {MAX_DAYS:,}."))
@@ -146,7 +146,7 @@ def keep_in_touch_validate(
         raw_tag = data.get("tag_id")
         tag_name = data.get("tag")
         if raw_contact not in (None, ""):
-            if isinstance(raw_contact, str) and raw_contact.strip().isdigit():
+            if isinstance(raw_contact, str) and raw_contact.strip().isdecimal():
                 raw_contact = int(raw_contact.strip())
             if (
                 not isinstance(raw_contact, int)
@@ -158,7 +158,7 @@ def keep_in_touch_validate(
             else:
                 contact_id = raw_contact
         if raw_tag not in (None, ""):
-            if isinstance(raw_tag, str) and raw_tag.strip().isdigit():
+            if isinstance(raw_tag, str) and raw_tag.strip().isdecimal():
                 raw_tag = int(raw_tag.strip())
             if (
                 not isinstance(raw_tag, int)

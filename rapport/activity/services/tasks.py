@@ -147,7 +147,7 @@ def _ids(value: Any, path: str, errors: list[FieldError]) -> list[int] | None:
         return None
     ids: list[int] = []
     for i, item in enumerate(value):
-        if isinstance(item, str) and item.strip().isdigit():
+        if isinstance(item, str) and item.strip().isdecimal():
             item = int(item.strip())
         if not isinstance(item, int) or isinstance(item, bool) or not 1 <= item < 2**63:
             errors.append(FieldError(f"{path}[{i}]", "Must be a record id."))
@@ -164,7 +164,7 @@ def _priority(value: Any, errors: list[FieldError]) -> int:
         text = value.strip().lower()
         if text in PRIORITY_NAMES:
             return int(PRIORITY_NAMES[text])
-        if text.isdigit():
+        if text.isdecimal():
             value = int(text)
     if isinstance(value, int) and not isinstance(value, bool) and value in Task.Priority.values:
         return value
@@ -193,7 +193,7 @@ def recurrence_parts(text: str) -> dict[str, str]:
         raise ValueError("FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY.")
     if "COUNT" in parts and "UNTIL" in parts:
         raise ValueError("Give COUNT or UNTIL, not both.")
-    if "COUNT" in parts and not (parts["COUNT"].isdigit() and 1 <= int(parts["COUNT"]) <= 10_000):
+    if "COUNT" in parts and not (parts["COUNT"].isdecimal() and 1 <= int(parts["COUNT"]) <= 10_000):
         raise ValueError("COUNT must be a whole number from 1 to 10,000.")
     # dateutil reads every other part (and rejects what it cannot read).
     rrule.rrulestr(_rule_text(parts), dtstart=dt.datetime(2026, 1, 1), ignoretz=True)
@@ -285,7 +285,7 @@ def task_validate(
     fields["due_date"], fields["due_at"] = due_date, due_at
     if given("remind_before"):
         remind = data.get("remind_before")
-        if isinstance(remind, str) and remind.strip().isdigit():
+        if isinstance(remind, str) and remind.strip().isdecimal():
             remind = int(remind.strip())
         if remind in (None, ""):
             remind = None
@@ -582,7 +582,7 @@ def task_form_initial(*, contact_id: Any = None, organization_id: Any = None) ->
     ):
         text = str(key or "").strip()
         if (
-            text.isdigit()
+            text.isdecimal()
             and 0 < int(text) < 2**63
             and model._default_manager.filter(pk=int(text)).exists()
         ):

@@ -111,7 +111,7 @@ def interaction_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user,
                 interaction=interaction,
                 data=data,
-                expected_version=int(version) if version.isdigit() else None,
+                expected_version=int(version) if version.isdecimal() else None,
             )
         except InvalidInput as exc:
             errors = exc

@@ -60,7 +60,7 @@ def keep_in_touch(request: HttpRequest) -> HttpResponse:
             return redirect("activity:keep_in_touch")
     contact = None
     wanted = request.GET.get("contact") or values.get("contact_id") or ""
-    if str(wanted).isdigit() and 0 < int(wanted) < 2**63:
+    if str(wanted).isdecimal() and 0 < int(wanted) < 2**63:
         contact = Contact.objects.filter(pk=int(wanted)).first()
     own = KeepInTouch.objects.filter(contact=contact).first() if contact else None
     context = {

@@ -114,7 +114,7 @@ def correspondent_create(request: HttpRequest, pk: int) -> HttpResponse:
                 suggestion_id=pk,
                 data=data,
                 create_anyway=bool(request.POST.get("create_anyway")),
-                merge_into=int(into) if into.isdigit() else None,
+                merge_into=int(into) if into.isdecimal() else None,
             )
         except InvalidInput as exc:
             errors = exc.errors

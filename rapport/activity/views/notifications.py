@@ -41,7 +41,7 @@ def notifications_read(request: HttpRequest) -> HttpResponse:
     if request.POST.get("all") == "1":
         services.notifications_mark_read(user=request.user)
     else:
-        ids = [int(v) for v in request.POST.getlist("id") if v.isdigit()]
+        ids = [int(v) for v in request.POST.getlist("id") if v.isdecimal()]
         services.notifications_mark_read(user=request.user, ids=ids)
     return redirect("activity:notifications")
 

@@ -250,12 +250,12 @@ def _chips(
         ("organization", organization_ids, Organization, "name", "organizations.view"),
     ):
         wanted = [str(v) for v in given]
-        ids = [int(v) for v in wanted if v.isdigit() and 0 < int(v) < 2**63]
+        ids = [int(v) for v in wanted if v.isdecimal() and 0 < int(v) < 2**63]
         names: dict[int, str] = {}
         if ids and policy.can(actor, action):
             names = dict(model._default_manager.filter(pk__in=ids).values_list("id", name_field))
         for value in dict.fromkeys(wanted):
-            pk = int(value) if value.isdigit() and 0 < int(value) < 2**63 else None
+            pk = int(value) if value.isdecimal() and 0 < int(value) < 2**63 else None
             if pk is not None and pk in names:
                 chips.append(RelatedOption(kind, value, names[pk]))
             else:
@@ -315,7 +315,7 @@ def task_related_chip(request: HttpRequest) -> HttpResponse:
     _may_fill_task_form(request.user)
     kind = "contact" if "contact" in request.GET else "organization"
     value = request.GET.get(kind, "").strip()
-    if not (value.isdigit() and 0 < int(value) < 2**63):
+    if not (value.isdecimal() and 0 < int(value) < 2**63):
         raise Http404("There is no such record.")
     if kind == "contact":
         contact = contact_selectors.contact_get(actor=request.user, contact_id=int(value))
@@ -400,7 +400,7 @@ def task_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     actor=request.user,
                     task=task,
                     data=data,
-                    expected_version=int(version) if version.isdigit() else None,
+                    expected_version=int(version) if version.isdecimal() else None,
                 )
             except InvalidInput as exc:
                 errors = _errors_of(exc)

@@ -76,7 +76,7 @@ def _context(request: HttpRequest, kind: str, record: Any, **extra: Any) -> dict
         "log_kind": request.GET.get("log", "note")
         if request.GET.get("log") in ("note", "call", "meeting")
         else "note",
-        "log_task": request.GET.get("task", "") if request.GET.get("task", "").isdigit() else "",
+        "log_task": request.GET.get("task", "") if request.GET.get("task", "").isdecimal() else "",
         "now_local": timezone.localtime(timezone.now(), _zone(request.user)),
         **extra,
     }
@@ -200,7 +200,7 @@ def quick_log_data(post: Any, *, contact_id: int, user: Any) -> dict[str, Any]:
         data["direction"] = "outbound"
         data["location"] = post.get("location", "")
         minutes = post.get("duration_minutes", "").strip()
-        if minutes.isdigit() and when:
+        if minutes.isdecimal() and when:
             start = dt.datetime.fromisoformat(when)
             data["ends_at"] = (start + dt.timedelta(minutes=int(minutes))).isoformat()
         data["participants"] = [
@@ -226,7 +226,7 @@ def contact_log(request: HttpRequest, pk: int) -> HttpResponse:
         error = exc
     else:
         task_id = request.POST.get("task", "")
-        if task_id.isdigit():
+        if task_id.isdecimal():
             Task.objects.filter(pk=int(task_id), interaction__isnull=True).update(
                 interaction=captured.interaction
             )

@@ -130,7 +130,7 @@ def _text(
                 )
             )
         return current
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdecimal():
         errors.append(FieldError("text_version", "Give the text's version number."))
         return None
     text = purpose.texts.filter(version=int(value)).first() if int(value) < 2**31 else None

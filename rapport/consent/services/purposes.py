@@ -140,7 +140,7 @@ def _validate(
     retention = given("retention_days", None)
     if retention in (None, ""):
         fields["retention_days"] = None
-    elif isinstance(retention, bool) or not str(retention).strip().isdigit():
+    elif isinstance(retention, bool) or not str(retention).strip().isdecimal():
         errors.append(
             FieldError("retention_days", "Give a whole number of days, or leave it empty.")
         )

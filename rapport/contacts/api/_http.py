@@ -81,7 +81,7 @@ def expected_version(request: HttpRequest, obj: Contact | Organization | Affilia
         return None
     for tag in tags:
         obj_id, _, version = tag.strip('"').partition("-")
-        if obj_id == str(obj.pk) and version.isdigit():
+        if obj_id == str(obj.pk) and version.isdecimal():
             return int(version)
     raise Conflict("If-Match does not match this object; fetch it again.")
 

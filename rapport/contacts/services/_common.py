@@ -241,7 +241,7 @@ def as_id(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     text_ = str(value if value is not None else "").strip()
-    if not text_.isdigit() or len(text_) > 18:
+    if not text_.isdecimal() or len(text_) > 18:
         return None
     return int(text_)
 

@@ -187,7 +187,7 @@ def _check_unchanged(
     found = len(selected)
     if snapshot is not None and snapshot != _snapshot(selected):
         count, _, _ = snapshot.partition(".")
-        if not count.isdigit():
+        if not count.isdecimal():
             raise InvalidInput.single("snapshot", "Not a snapshot of a selection.")
         confirmed = int(count)
         if found == confirmed:

@@ -17,6 +17,8 @@ from rapport.core.errors import FieldError, InvalidInput, NotPermitted
 
 # Parameters of a list's address that are not part of what a view saves.
 NOT_SAVED = ("cursor", "fragment", "view")
+MAX_QUERY = 2_000
+MAX_COLUMNS = 60
 
 
 def _query(errors: list[FieldError], list_name: str, raw: Any) -> str:
@@ -24,6 +26,9 @@ def _query(errors: list[FieldError], list_name: str, raw: Any) -> str:
 
     if not isinstance(raw, str):
         errors.append(FieldError("query", "Must be the list's query string (q=…&tag=…)."))
+        return ""
+    if len(raw) > MAX_QUERY:
+        errors.append(FieldError("query", f"At most {MAX_QUERY:,} characters."))
         return ""
     params = QueryDict(raw.lstrip("?"), mutable=True)
     for key in NOT_SAVED:
@@ -55,6 +60,9 @@ def saved_view_create(*, actor: Any, data: Mapping[str, Any]) -> SavedView:
     if not isinstance(chosen, list) or not all(isinstance(c, str) for c in chosen):
         errors.append(FieldError("columns", "Must be a list of column keys."))
         chosen = []
+    if len(chosen) > MAX_COLUMNS:
+        errors.append(FieldError("columns", f"At most {MAX_COLUMNS} columns."))
+        chosen = []
     unknown = [c for c in chosen if c not in available]
     if unknown:
         errors.append(FieldError("columns", f"There is no column “{unknown[0][:60]}”."))
@@ -63,6 +71,8 @@ def saved_view_create(*, actor: Any, data: Mapping[str, Any]) -> SavedView:
         errors.append(FieldError("shared", "Must be true or false."))
     if errors:
         raise InvalidInput(errors)
+    if shared and not policy.can(actor, "contacts.change"):
+        raise NotPermitted("Only members and admins may share a view; save it for yourself.")
     if not getattr(actor, "pk", None):
         raise InvalidInput.single("name", "Only a signed-in user can save a view.")
     try:

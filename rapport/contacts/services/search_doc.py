@@ -14,7 +14,7 @@ def phone_terms(e164: str) -> str:
     number = e164.lstrip("+")
     # Country calling codes are prefix-free: the first 1-3 digits that are one, are it.
     for size in (1, 2, 3):
-        if number[:size].isdigit() and int(number[:size]) in COUNTRY_CODE_TO_REGION_CODE:
+        if number[:size].isdecimal() and int(number[:size]) in COUNTRY_CODE_TO_REGION_CODE:
             return f"{number} {number[size:].lstrip('0') or number}"
     return f"{number} {number}"
 

@@ -161,7 +161,7 @@ def _definition_fields(
     if field_type not in ("choice", "multi_choice"):
         choices = []
     position = merged.get("position") or 0
-    if not str(position).isdigit() or len(str(position)) > 6:
+    if not str(position).isdecimal() or len(str(position)) > 6:
         c.add("position", "Must be a whole number.")
         position = 0
     if c.errors:

@@ -62,7 +62,7 @@ def _organization_choices(selected: str) -> list[tuple[int, str]]:
             :ORGANIZATION_CHOICES_LIMIT
         ]
     )
-    if selected.isdigit() and all(str(pk) != selected for pk, _ in choices):
+    if selected.isdecimal() and all(str(pk) != selected for pk, _ in choices):
         choices += list(Organization.objects.filter(pk=int(selected)).values_list("id", "name"))
     return choices
 
@@ -186,7 +186,7 @@ def _form_context(request: HttpRequest, form: forms.FormState, **extra: Any) -> 
 def _remember_different(request: HttpRequest, contact_id: int) -> None:
     """After "create anyway" or "save anyway": the likely duplicates that were shown are
     someone else, and are not proposed with this contact again."""
-    shown = {int(x) for x in request.POST.getlist("shown_duplicates") if x.isdigit()}
+    shown = {int(x) for x in request.POST.getlist("shown_duplicates") if x.isdecimal()}
     shown.discard(contact_id)
     # one shown may have been deleted or merged away since: nothing left to remember
     shown = set(Contact.objects.filter(pk__in=shown).values_list("pk", flat=True))
@@ -204,7 +204,7 @@ def contact_create(request: HttpRequest) -> HttpResponse:
         form, data = forms.contact_post(request.POST, definitions)
         into = str(request.POST.get("merge_into", ""))
         try:
-            if into.isdigit():
+            if into.isdecimal():
                 merge = duplicates.contact_create_into(
                     actor=request.user, data=data, contact_id=int(into), via="ui"
                 )
@@ -294,7 +294,7 @@ def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
             services.contact_delete(
                 actor=request.user,
                 contact=contact,
-                expected_version=int(version) if version.isdigit() else None,
+                expected_version=int(version) if version.isdecimal() else None,
                 via="ui",
             )
         except Conflict as exc:

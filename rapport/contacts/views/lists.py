@@ -190,7 +190,7 @@ def _selected(request: HttpRequest) -> list[int] | None:
         return None
     ids: list[int] = []
     for value in request.POST.getlist("id"):
-        if not value.isdigit() or len(value) > 18:
+        if not value.isdecimal() or len(value) > 18:
             raise InvalidInput.single("ids", "Ids must be whole numbers.")
         ids.append(int(value))
     return ids

@@ -170,7 +170,7 @@ def organization_delete(request: HttpRequest, pk: int) -> HttpResponse:
             services.organization_delete(
                 actor=request.user,
                 org=org,
-                expected_version=int(version) if version.isdigit() else None,
+                expected_version=int(version) if version.isdecimal() else None,
                 via="ui",
             )
         except Conflict as exc:

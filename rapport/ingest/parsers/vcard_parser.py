@@ -510,7 +510,7 @@ def _add_address(card: _Card, prop: Property, labels: dict[str, str]) -> None:
     pobox, extended, street, locality, region, postcode, country = parts[:7]
     lines = [p for p in (street, extended) if p]
     if pobox:
-        lines.append(pobox if not pobox.isdigit() else f"PO Box {pobox}")
+        lines.append(pobox if not pobox.isdecimal() else f"PO Box {pobox}")
     entry = {
         "street": "\n".join(lines),
         "locality": locality,

@@ -109,7 +109,7 @@ def _expected(request: HttpRequest, prefix: str, object_id: int) -> int | None:
     for tag in header.split(","):
         tag = tag.strip().removeprefix("W/").strip('"')
         head, _, version = tag.rpartition("-")
-        if head == f"{prefix}-{object_id}" and version.isdigit():
+        if head == f"{prefix}-{object_id}" and version.isdecimal():
             return int(version)
     raise Conflict("If-Match does not match these preferences; fetch them again.")
 

@@ -47,7 +47,7 @@ def _number(data: Mapping[str, Any], key: str, errors: list[FieldError]) -> int 
     value = data.get(key)
     if value in (None, ""):
         return None
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3650:
         errors.append(FieldError(key, "Give a whole number from 1 to 3650, or nothing."))

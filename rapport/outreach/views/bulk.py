@@ -27,7 +27,7 @@ def _selection(params: QueryDict) -> list[int] | None:
         return None
     ids: list[int] = []
     for value in params.getlist("id"):
-        if not value.isdigit() or len(value) > 18:
+        if not value.isdecimal() or len(value) > 18:
             raise InvalidInput.single("ids", "Ids must be whole numbers.")
         ids.append(int(value))
     return ids

@@ -65,8 +65,8 @@ def preferences_from_post(
                 {
                     "channel": post.get(f"cap_{i}_channel", ""),
                     "purpose": post.get(f"cap_{i}_purpose", "").strip(),
-                    "max_count": int(count) if count.isdigit() else count,
-                    "period_days": int(days) if days.isdigit() else days,
+                    "max_count": int(count) if count.isdecimal() else count,
+                    "period_days": int(days) if days.isdecimal() else days,
                 }
             )
         data["caps"] = caps
@@ -80,7 +80,7 @@ def form_errors(exc: InvalidInput, origin: dict[int, str]) -> dict[str, list[str
         path = error.path
         if path.startswith("hours["):
             index = path[6:].split("]", 1)[0]
-            if index.isdigit() and int(index) in origin:
+            if index.isdecimal() and int(index) in origin:
                 path = origin[int(index)]
         elif path.startswith("caps["):
             path = "cap_" + path[5:].split("]", 1)[0]

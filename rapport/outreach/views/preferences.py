@@ -34,7 +34,7 @@ def _field_label(field: str) -> str:
         return f"{days[field[6:]]} hours"
     if field.startswith("channel_") and field[8:] in CHANNEL_LABELS:
         return CHANNEL_LABELS[field[8:]]
-    if field.startswith("cap_") and field[4:].isdigit():
+    if field.startswith("cap_") and field[4:].isdecimal():
         return f"Frequency cap {int(field[4:]) + 1}"
     return field.replace("_", " ").capitalize()
 
@@ -55,7 +55,7 @@ def _form_context(**extra: Any) -> dict[str, Any]:
 
 def _version(request: HttpRequest) -> int | None:
     value = request.POST.get("version", "")
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isdecimal() else None
 
 
 @page

@@ -74,7 +74,7 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                     actor=request.user,
                     rule=rule,
                     data=data,
-                    expected_version=int(version) if version.isdigit() else None,
+                    expected_version=int(version) if version.isdecimal() else None,
                 )
         except InvalidInput as exc:
             errors = forms.rule_errors(exc, origin)

@@ -47,7 +47,7 @@ def _posted(request: HttpRequest) -> tuple[dict[str, Any], list[dict[str, str]]]
         for name in ("key", "name", "purpose", "language", "subject", "body_text", "body_html")
     }
     rows = []
-    count = int(post["rows"]) if post.get("rows", "").isdigit() else 0
+    count = int(post["rows"]) if post.get("rows", "").isdecimal() else 0
     for i in range(min(count, 100)):
         row = {part: post.get(f"t{i}-{part}", "") for part in PARTS}
         # a blank row (the one always offered for a new language) is no translation

@@ -49,7 +49,7 @@ def contact_find(reference: Any) -> int:
     email addresses. Raises Contact.DoesNotExist, or InvalidInput when an address
     belongs to several contacts (naming them)."""
     text = str(reference or "").strip().lstrip("#")
-    if text.isdigit():
+    if text.isdecimal():
         return int(text)
     if "@" in text:
         try:

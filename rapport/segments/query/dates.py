@@ -53,9 +53,13 @@ def span(value: str, now: dt.datetime, zone: ZoneInfo) -> Span:
     found = _DURATION.match(text)
     if found:
         amount, unit = int(found.group(1)), found.group(2)
-        if amount > 200 and unit == "y" or amount > 100_000:
-            raise DateValueError(f"“{value}” reaches back too far.")
-        back = now - relativedelta(**{_UNITS[unit]: amount})  # type: ignore[arg-type]
+        limit = {"d": 73_000, "w": 10_400, "m": 2_400, "y": 200}[unit]
+        if amount > limit:
+            raise DateValueError(f"“{value}” reaches back too far (at most 200 years).")
+        try:
+            back = now - relativedelta(**{_UNITS[unit]: amount})  # type: ignore[arg-type]
+        except (ValueError, OverflowError):
+            raise DateValueError(f"“{value}” reaches back too far.") from None
         return Span(back, now, age=True)
     found = _DATE.match(text)
     if found:
@@ -73,6 +77,8 @@ def span(value: str, now: dt.datetime, zone: ZoneInfo) -> Span:
             return Span(_midnight(first, zone), _midnight(dt.date(int(year) + 1, 1, 1), zone))
         except ValueError:
             raise DateValueError(f"“{value}” is not a date.") from None
+        except OverflowError:
+            raise DateValueError(f"“{value}” is beyond the dates that can be compared.") from None
     if text in PERIODS:
         return _period(text, now.astimezone(zone).date(), zone)
     raise DateValueError(

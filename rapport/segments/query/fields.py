@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -130,24 +131,30 @@ def _choice(path: str, choices: tuple[str, ...]) -> Callable[[Cond, Context], Q]
 # -- dates ----------------------------------------------------------------------------------
 
 
-def _date_q(path: str, cond: Cond, ctx: Context, *, date_only: bool = False) -> Q:
+def _date_q(
+    path: str, cond: Cond, ctx: Context, *, date_only: bool = False, as_text: bool = False
+) -> Q:
     try:
         found = dates.span(cond.value, ctx.now, ctx.zone)
     except dates.DateValueError as exc:
         raise _error(cond, f"{cond.field}: {exc}") from None
-    start: Any = found.start.date() if date_only else found.start
-    end: Any = found.end.date() if date_only else found.end
-    if date_only and found.age:
-        end = found.end.date() + dt.timedelta(days=1)
+    start: Any = found.start
+    end: Any = found.end
+    now: Any = ctx.now
+    if date_only:  # days in the workspace's zone
+        start, end = start.astimezone(ctx.zone).date(), end.astimezone(ctx.zone).date()
+        now = ctx.now.astimezone(ctx.zone).date()
+        if as_text:  # stored as ISO text (a custom field): compared as text
+            start, end, now = start.isoformat(), end.isoformat(), now.isoformat()
     op = cond.op or "="
     if found.age:  # an age: how long ago
         if op in ("=", "<", "<="):
             q = Q(**{f"{path}__gte" if op != "<" else f"{path}__gt": start})
-            q &= Q(**{f"{path}__lte": ctx.now if not date_only else end})
+            q &= Q(**{f"{path}__lte": now})
         elif op in (">", ">="):
             q = Q(**{f"{path}__lt" if op == ">" else f"{path}__lte": start})
         else:  # !=
-            q = Q(**{f"{path}__lt": start}) | Q(**{f"{path}__gt": ctx.now})
+            q = Q(**{f"{path}__lt": start}) | Q(**{f"{path}__gt": now})
         return q
     if op == "=":
         return Q(**{f"{path}__gte": start, f"{path}__lt": end})
@@ -311,10 +318,7 @@ def _value_number(
     def build(cond: Cond, _ctx: Context) -> Q:
         from rapport.segments.models import CustomerValue
 
-        try:
-            number = float(cond.value)
-        except ValueError:
-            raise _error(cond, f"{cond.field} is a number; “{cond.value}” is not.") from None
+        number = _finite(cond)
         if lo is not None and hi is not None and not lo <= number <= hi:
             raise _error(cond, f"{cond.field} is from {lo} to {hi}.")
         lookup = {"": "exact", "=": "exact", "!=": "exact", ">": "gt", ">=": "gte", "<": "lt",
@@ -376,31 +380,44 @@ def _affiliation(path: str, kind: str = "text") -> Callable[[Cond, Context], Q]:
     return build
 
 
+def _finite(cond: Cond) -> float:
+    try:
+        number = float(cond.value)
+    except ValueError:
+        raise _error(cond, f"{cond.field} is a number; “{cond.value}” is not.") from None
+    if not math.isfinite(number) or abs(number) > 1e15:
+        raise _error(cond, f"{cond.field}: “{cond.value}” is not a usable number.")
+    return number
+
+
 def _custom(key: str, definition: CustomFieldDefinition | None) -> Callable[[Cond, Context], Q]:
     path = f"custom_fields__{key}"
     kind = getattr(definition, "field_type", "text")
 
-    def build(cond: Cond, ctx: Context) -> Q:
+    def inner(cond: Cond, ctx: Context) -> Q:
         if kind == "date":
-            return (
-                _date_q(path, cond, ctx, date_only=True)
-                if cond.value != "*"
-                else ~Q(**{f"{path}__isnull": True})
-            )
-        if kind == "number" and cond.op in (">", ">=", "<", "<="):
-            try:
-                number = float(cond.value)
-            except ValueError:
-                raise _error(cond, f"{cond.field} is a number; “{cond.value}” is not.") from None
-            lookup = {">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}[cond.op]
-            return Q(**{f"{path}__{lookup}": number})
-        if cond.op == "!=" or cond.op in ("", "="):
             if cond.value == "*":
-                q = Q(**{f"{path}__isnull": False}) & ~Q(**{path: ""})
-                return ~q if cond.op == "!=" else q
-            q = Q(**{f"{path}__iexact": cond.value})
-            return ~q if cond.op == "!=" else q
+                return ~Q(**{f"{path}__isnull": True})
+            return _date_q(path, cond, ctx, date_only=True, as_text=True)
+        if kind == "number" and cond.op in (">", ">=", "<", "<="):
+            lookup = {">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}[cond.op]
+            return Q(**{f"{path}__{lookup}": _finite(cond)})
+        if cond.op in ("", "="):
+            if cond.value == "*":
+                return Q(**{f"{path}__isnull": False}) & ~Q(**{path: ""})
+            return Q(**{f"{path}__iexact": cond.value})
         raise _error(cond, f"{cond.field} is text: compare it with “:” or “!=”.")
+
+    def build(cond: Cond, ctx: Context) -> Q:
+        # the positive question as a set of contacts, so NOT and != are its complement
+        # (contacts without the field included), as they are for every other field
+        negate = cond.op == "!=" and not (kind == "date" and cond.value != "*")
+        positive = Cond(
+            cond.field, cond.value, "" if negate else cond.op, pos=cond.pos,
+            value_pos=cond.value_pos,
+        )  # fmt: skip
+        q = Q(pk__in=Contact.objects.filter(inner(positive, ctx)).values("pk"))
+        return ~q if negate else q
 
     return build
 
@@ -424,7 +441,7 @@ def _segment(cond: Cond, ctx: Context) -> Q:
     if kind == "list":
         from rapport.segments.models import ListMember
 
-        q = Q(pk__in=ListMember.objects.filter(list__name_key=fold(name)).values("contact_id"))
+        q = Q(pk__in=ListMember.objects.filter(list_id=int(text)).values("contact_id"))
     else:
         from rapport.segments.query.parse import parse
 
@@ -557,8 +574,11 @@ def count_q(rows: Any, column: str, op: str, n: int, counted: str = "pk") -> Q:
 
 
 def aggregate_q(node: Agg, ctx: Context) -> Q:
-    if node.number > 1_000_000:
-        raise QueryError(f"{node.number:,} is more than a count can be compared with.", node.pos)
+    limit = 10**12 if node.name == "revenue" else 1_000_000
+    if node.number > limit:
+        raise QueryError(
+            f"{node.number:,} is more than {node.name}(…) can be compared with.", node.pos
+        )
     args = dict(node.args)
     if len(args) != len(node.args):
         raise QueryError(f"{node.name}(…) names an argument twice.", node.pos)

@@ -3,6 +3,7 @@ raises QueryError naming the position and what was expected there."""
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from rapport.segments.query.tree import Agg, And, Cond, Node, Not, Or
 
 MAX_QUERY = 10_000
 MAX_DEPTH = 40
+_NOT_RUN = re.compile(r"(?:(?:NOT\b|-)\s*){" + str(MAX_DEPTH + 1) + ",}")
 
 _WORDS = {
     "NAME": "a field name",
@@ -123,6 +125,9 @@ def parse(text: str) -> Node:
         raise QueryError(f"The query is longer than {MAX_QUERY:,} characters.", MAX_QUERY)
     if text.count("(") > MAX_DEPTH * 4:
         raise QueryError("The query has too many parentheses.", text.index("("))
+    run = _NOT_RUN.search(text)
+    if run is not None:
+        raise QueryError(f"The query nests deeper than {MAX_DEPTH} levels.", run.start())
     try:
         tree = _parser().parse(text)
     except UnexpectedEOF as exc:
@@ -143,7 +148,10 @@ def parse(text: str) -> Node:
         raise QueryError(
             f"“{exc.token}” cannot come here; expected {_expected(exc)}.", position
         ) from None
-    node = _Build().transform(tree)
+    try:
+        node = _Build().transform(tree)
+    except RecursionError:
+        raise QueryError(f"The query nests deeper than {MAX_DEPTH} levels.", 0) from None
     if _depth(node) > MAX_DEPTH:
         raise QueryError(f"The query nests deeper than {MAX_DEPTH} levels.", 0)
     return node

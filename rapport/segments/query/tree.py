@@ -81,8 +81,13 @@ class TreeError(ValueError):
         self.path, self.message = path, message
 
 
-def from_json(data: Any, path: str = "query") -> Node:
+MAX_TREE_DEPTH = 40
+
+
+def from_json(data: Any, path: str = "query", depth: int = 0) -> Node:
     """The tree from its JSON form; TreeError names the bad node by its path."""
+    if depth > MAX_TREE_DEPTH:
+        raise TreeError(path, f"the tree nests deeper than {MAX_TREE_DEPTH} levels")
     if not isinstance(data, dict):
         raise TreeError(path, "must be an object")
     kind = data.get("type")
@@ -111,12 +116,14 @@ def from_json(data: Any, path: str = "query") -> Node:
             raise TreeError(path, "a count's arguments are {name, value} objects")
         return Agg(name, tuple((a["name"], a["value"]) for a in args), op, number)
     if kind == "not":
-        return Not(from_json(data.get("part"), f"{path}.part"))
+        return Not(from_json(data.get("part"), f"{path}.part", depth + 1))
     if kind in ("and", "or"):
         parts = data.get("parts")
         if not isinstance(parts, list) or len(parts) < 2:
             raise TreeError(path, f"“{kind}” needs two parts or more")
-        built = tuple(from_json(p, f"{path}.parts[{i}]") for i, p in enumerate(parts))
+        if len(parts) > 1_000:
+            raise TreeError(path, "a group holds at most 1,000 parts")
+        built = tuple(from_json(p, f"{path}.parts[{i}]", depth + 1) for i, p in enumerate(parts))
         return And(built) if kind == "and" else Or(built)
     raise TreeError(path, "type must be condition, count, and, or, or not")
 

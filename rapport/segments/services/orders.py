@@ -86,17 +86,21 @@ def _amount(errors: list[FieldError], value: Any, status: str) -> Decimal:
         return Decimal(0)
     if abs(amount) > MAX_AMOUNT:
         errors.append(FieldError("amount", "The amount is too large."))
-    elif amount < 0 and status != Order.Status.REFUNDED:
+        return Decimal(0)
+    if amount < 0 and status != Order.Status.REFUNDED:
         errors.append(FieldError("amount", "Only a refunded order may have a negative amount."))
     return amount.quantize(Decimal("0.01"), rounding=decimal.ROUND_HALF_UP)
 
 
 def _moment(errors: list[FieldError], value: Any) -> dt.datetime:
     text = str(value or "").strip()
-    moment = parse_datetime(text) if "T" in text or " " in text else None
-    if moment is None:
-        day = parse_date(text) if text else None
-        moment = dt.datetime.combine(day, dt.time()) if day else None
+    try:
+        moment = parse_datetime(text) if "T" in text or " " in text else None
+        if moment is None:
+            day = parse_date(text) if text else None
+            moment = dt.datetime.combine(day, dt.time()) if day else None
+    except (ValueError, OverflowError):
+        moment = None
     if moment is None:
         errors.append(FieldError("ordered_at", f"“{text}” is not a date (2024-05-01 or ISO 8601)."))
         return timezone.now()
@@ -407,11 +411,16 @@ def orders_import(
     result = ImportResult(batch, 0, 0, 0, 0, [])
     for row_number, cells in table.rows:
         batch.rows += 1
+        if batch.rows % 500 == 0:  # what was written is on record, should the run die
+            batch.save(update_fields=["rows", "created_ids", "previous"])
         if cells is None:
             result.failed += 1
             _report(result, f"Row {row_number}: {table.take_problem(row_number) or 'unreadable'}")
             continue
         data = {field: cells[i] for i, field in targets.items() if i < len(cells)}
+        if len(result.errors) >= MAX_REPORTED and result.failed > 10 * MAX_REPORTED:
+            _report(result, "Too many refused rows: the rest of the file was not read.")
+            break
         try:
             with transaction.atomic():
                 before = (
@@ -422,6 +431,10 @@ def orders_import(
                     else None
                 )
                 written = order_write(actor=actor, data=data, via=via)
+        except (ValueError, ArithmeticError, OverflowError) as exc:
+            result.failed += 1
+            _report(result, f"Row {row_number}: cannot be read ({exc.__class__.__name__}).")
+            continue
         except InvalidInput as exc:
             result.failed += 1
             for error in exc.errors:

@@ -69,9 +69,13 @@ def _query_text(errors: list[FieldError], data: Mapping[str, Any], actor: Any, n
     """The canonical text of the query given as ``query`` (text) or ``tree`` (JSON)."""
     if data.get("tree") is not None:
         try:
-            tree = from_json(data["tree"], "tree")
+            # through its text: a tree holds nothing the text could not say
+            tree = query_tree(render(from_json(data["tree"], "tree")))
         except TreeError as exc:
             errors.append(FieldError("tree", str(exc)))
+            return ""
+        except InvalidInput as exc:
+            errors.extend(FieldError("tree", e.message) for e in exc.errors)
             return ""
     else:
         text = data.get("query")

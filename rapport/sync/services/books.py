@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, QuerySet, Sum
 from django.utils import timezone
 
@@ -126,6 +126,16 @@ def book_for_tag(*, user: Any, slug: str, name: str, tag_name: str = "") -> Addr
             raise BookRefused("need-privileges", "You may not add tags.") from None
         except InvalidInput as exc:
             raise BookRefused("valid-resourcetype", str(exc)) from None
+    try:
+        with transaction.atomic():
+            return _made(user, slug, name, tag)
+    except IntegrityError:
+        raise BookRefused(
+            "resource-must-be-null", f"There is already a book at “{slug}”."
+        ) from None
+
+
+def _made(user: Any, slug: str, name: str, tag: Tag) -> AddressBook:
     return AddressBook.objects.create(
         owner=user,
         slug=slug,

@@ -86,7 +86,7 @@ def decode(body: bytes, content_type: str) -> str:
     for charset in [*tried, "utf-8"]:
         try:
             return body.decode(charset).removeprefix("\ufeff")
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, UnicodeError, ValueError):
             continue
     return body.decode("cp1252", errors="replace")
 
@@ -138,6 +138,8 @@ def read(body: bytes, content_type: str = "") -> Incoming:
         raise CardRefused("valid-address-data", "The card has no UID.")
     if len(uids) > 1:
         raise CardRefused("valid-address-data", "The card has more than one UID.")
+    if len(uids[0]) > 255:
+        raise CardRefused("valid-address-data", "The card's UID is longer than 255 characters.")
     versions = [p.value.strip() for p in one.properties if p.name == "VERSION"]
     version = versions[0] if versions else "3.0"
     if version not in ("2.1", "3.0", "4.0"):

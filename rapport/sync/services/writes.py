@@ -32,6 +32,7 @@ from django.utils import timezone
 from rapport.access.models import AppPassword
 from rapport.contacts import services as contact_services
 from rapport.contacts.models import Affiliation, Contact, Organization, Tag
+from rapport.core import policy
 from rapport.core.errors import InvalidInput, NotPermitted
 from rapport.core.text import fold
 from rapport.duplicates import services as duplicates
@@ -132,16 +133,16 @@ def _saved(
     """``attempt(data)``; values the services refuse that a person can be kept without
     (a number, an address, a link, a date) are left out and kept verbatim on the card,
     as an import would; any other refusal refuses the card, naming the field."""
-    for _ in range(2):
+    for tries_left in (2, 1, 0):
         try:
             return attempt(data)
         except InvalidInput as exc:
-            dropped = _dropped(data, exc.errors)
+            dropped = _dropped(data, exc.errors) if tries_left else None
             if dropped is None:
                 raise CardRefused("valid-address-data", _explain(exc)) from None
             cards.keep_refused(incoming, dropped)
             incoming.notes += [f"{e.label}: {e.message}" for e in exc.errors]
-    return attempt(data)
+    raise AssertionError("unreachable")
 
 
 def _dropped(
@@ -290,9 +291,13 @@ def card_put(
     Raises CardRefused (403 with its precondition, nothing saved), PreconditionFailed
     (412), NotPermitted. ``if_match``/``if_none_match`` are the header's entity tags
     without quotes ("*" for any)."""
+    policy.require(actor, "contacts.view")
     incoming = cards.read(body, content_type)
     via = via_for(device)
     with transaction.atomic():
+        # one write at a time per book: two creates at one href cannot both pass
+        # If-None-Match, two cards cannot take one UID
+        AddressBook.objects.select_for_update().filter(pk=book.pk).first()
         entry = _entry(book, name)
         if entry is not None:
             # the contact's row locked: a second writer waits, then sees this one's etag
@@ -313,6 +318,9 @@ def card_put(
             raise PreconditionFailed(
                 "The card changed since you last read it." if etag else "There is no card here."
             )
+        # a client with no right to change contacts changes nothing, not even the
+        # lines only it keeps
+        policy.require(actor, "contacts.add" if entry is None else "contacts.change")
         holder = _uid_holder(book, incoming.uid, name)
         if holder is not None:
             raise CardRefused(
@@ -414,6 +422,16 @@ def _key(kind: str, item: Mapping[str, Any]) -> str:
     return "|".join(str(item.get(p, "")).strip().casefold() for p in parts)
 
 
+def _norm(kind: str, item: Any) -> Any:
+    """An item as compared for a change: its values, folded, the number by its digits."""
+    if not isinstance(item, dict):
+        return str(item).casefold()
+    values = {k: str(v).strip().casefold() for k, v in item.items() if v not in (None, "", False)}
+    if kind == "phones" and "number" in values:
+        values["number"] = re.sub(r"\D", "", values["number"])[-9:]
+    return sorted(values.items())
+
+
 def _card_data(text: str | bytes) -> dict[str, Any]:
     raw = text.encode() if isinstance(text, str) else text
     try:
@@ -460,9 +478,22 @@ def _merged(
         s_items = {_key(kind, i): i for i in server.get(kind) or []}
         added = [c_items[k] for k in c_items if k not in b_items and k not in s_items]
         removed = {k for k in b_items if k not in c_items}
-        if not added and not (removed & set(s_items)):
+        # an item the device changed in place (another country, another label)
+        edited = {
+            k for k in c_items
+            if k in b_items and k in s_items and _norm(kind, c_items[k]) != _norm(kind, b_items[k])
+        }  # fmt: skip
+        replaced: dict[str, Any] = {}
+        for k in edited:
+            if _norm(kind, s_items[k]) == _norm(kind, b_items[k]):
+                replaced[k] = c_items[k]
+            elif _norm(kind, s_items[k]) != _norm(kind, c_items[k]):
+                conflicts.append(
+                    _conflict(book, contact, device, kind, b_items[k], s_items[k], c_items[k])
+                )
+        if not added and not replaced and not (removed & set(s_items)):
             continue
-        result = [i for k, i in s_items.items() if k not in removed] + added
+        result = [replaced.get(k, i) for k, i in s_items.items() if k not in removed] + added
         out[kind] = result
     return out, conflicts
 
@@ -506,6 +537,7 @@ def card_delete(
     """Delete the contact behind card ``name`` through the contact services (its
     history stays). Returns False when there is no such card; raises
     PreconditionFailed, NotPermitted."""
+    policy.require(actor, "contacts.delete" if book.tag_id is None else "contacts.change")
     with transaction.atomic():
         entry = _entry(book, name)
         if entry is None:
@@ -551,9 +583,16 @@ def conflict_resolve(*, actor: Any, conflict: SyncConflict, take: bool) -> SyncC
             contact = Contact.objects.filter(pk=locked.contact_id).first()
             if contact is None:
                 raise InvalidInput.single("contact", "The contact no longer exists.")
+            value = locked.client_value
+            if locked.field in CARD_LISTS:  # the one item that clashed, the others kept
+                current = contact_services.contact_values(contact)[locked.field]
+                key = _key(locked.field, locked.server_value or {})
+                value = [
+                    locked.client_value if _key(locked.field, item) == key else item
+                    for item in current
+                ]
             contact_services.contact_update(
-                actor=actor, contact=contact, data={locked.field: locked.client_value},
-                partial=True, via="ui",
+                actor=actor, contact=contact, data={locked.field: value}, partial=True, via="ui",
             )  # fmt: skip
         locked.resolution = SyncConflict.Resolution.TAKEN if take else SyncConflict.Resolution.KEPT
         locked.resolved_at = timezone.now()

@@ -11,7 +11,7 @@ from rapport.core import jobs
 
 
 def _find(name: str) -> list[Mailbox]:
-    if name.isdigit():
+    if name.isdecimal():
         found = list(Mailbox.objects.filter(pk=int(name)).select_related("owner"))
         if found:
             return found

@@ -20,7 +20,7 @@ def parse_choices(pairs: list[str]) -> dict[str, int]:
     choices: dict[str, int] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
-        if not sep or not name.strip() or not value.strip().isdigit():
+        if not sep or not name.strip() or not value.strip().isdecimal():
             raise CommandError(f"--field {pair}: write it as NAME=ID, e.g. job_title=12.")
         choices[name.strip()] = int(value)
     return choices

@@ -1,0 +1,36 @@
+"""A saved view cannot be shared by a read-only user, nor fill everyone's menu."""
+
+import json
+
+import pytest
+from django.test import Client
+
+from rapport.contacts.models import SavedView
+
+pytestmark = pytest.mark.django_db
+
+
+def loose(user):
+    c = Client(raise_request_exception=False)
+    c.force_login(user)
+    return c
+
+
+def test_readonly_shared_view_with_huge_query_lands_in_everyones_menu(charlie, bob):
+    big = "q=x&zz=" + "a" * 5_000_000
+    r = loose(charlie).post(
+        "/api/v1/views",
+        json.dumps({"list_name": "contacts", "name": "Big", "query": big, "shared": True}),
+        content_type="application/json",
+    )
+    print(
+        "create",
+        r.status_code,
+        len(SavedView.objects.get().query) if SavedView.objects.exists() else None,
+    )
+    from rapport.contacts.tests.factories import make_contact
+
+    make_contact()
+    page = loose(bob).get("/contacts/")
+    print("bob page bytes", len(page.content))
+    assert r.status_code in (403, 422)
