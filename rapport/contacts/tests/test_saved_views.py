@@ -61,3 +61,10 @@ def test_views_through_the_api_and_bad_ones_refused(alice_client, charlie_client
     fields = {e["field"] for e in bad.json()["errors"]}
     assert fields == {"query", "columns"}
     assert alice_client.delete(f"/api/v1/views/{made.json()['id']}").status_code == 204
+
+
+def test_a_view_that_matches_nobody_can_still_be_left(alice_client):
+    make_contact(given_name="Ada", family_name="Lovelace")
+    answer = alice_client.post("/lists/contacts/views/", {"name": "Nobody", "query": "q=zzzz"})
+    page = alice_client.get(answer["Location"]).content.decode()
+    assert "No contacts match." in page and "View: Nobody" in page

@@ -49,8 +49,9 @@ def _name(errors: list[FieldError], data: Mapping[str, Any], current: Any) -> st
         errors.append(FieldError("name", "A name is required."))
         return ""
     name = name.strip()
-    if len(name) > MAX_NAME:
+    if len(name) > MAX_NAME or len(fold(name)) > MAX_NAME:
         errors.append(FieldError("name", f"At most {MAX_NAME} characters."))
+        return ""
     key = fold(name)
     taken = (
         Segment.objects.filter(name_key=key)
