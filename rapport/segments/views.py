@@ -164,6 +164,10 @@ def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "next_cursor": page.next_cursor if page else None,
         "error": error,
         "can_change": policy.can(request.user, "segments.change"),
+        "can_bulk": policy.can(request.user, "contacts.change"),
+        "lists": selectors.lists_visible(request.user),
+        "stages": Contact.Lifecycle.choices,
+        "purposes": _purposes(),
     }
     template = (
         "segments/_members.html"

@@ -91,6 +91,8 @@ def test_every_member_is_tagged_listed_exported_and_deleted_after_confirming(
     from rapport.contacts.models import Contact
 
     segment = services.segment_create(actor=alice, data={"name": "VIPs", "query": "tag:vip"})
+    page = alice_client.get(f"/segments/{segment.pk}/").content.decode()
+    assert "Apply to all members" in page and 'name="purpose"' in page
     tag_create(actor=alice, data={"name": "gold"})
     alice_client.post(f"/segments/{segment.pk}/bulk/", {"action": "tag", "value": "gold"})
     assert Contact.objects.filter(tags__name="gold").count() == 3
