@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from rapport.contacts.models import Contact
 from rapport.core import policy
 from rapport.core.errors import Conflict, InvalidInput, NotPermitted
 from rapport.segments import selectors, services
