@@ -197,11 +197,12 @@ def _privileges(user: Any) -> str:
     return "".join(granted)
 
 
-def _common(user: Any) -> dict[str, str]:
+def _common(user: Any, book: AddressBook | None = None) -> dict[str, str]:
+    granted = _READ_ONLY if book is not None and books.read_only(book) else _privileges(user)
     return {
         CURRENT_PRINCIPAL: x.element(CURRENT_PRINCIPAL, x.href(principal_path(user))),
         OWNER: x.element(OWNER, x.href(principal_path(user))),
-        PRIVILEGES: x.element(PRIVILEGES, _privileges(user)),
+        PRIVILEGES: x.element(PRIVILEGES, granted),
     }
 
 
@@ -227,7 +228,7 @@ def _collection_props(user: Any, target: Target) -> dict[str, str]:
 
 
 def _book_props(user: Any, book: AddressBook) -> dict[str, str]:
-    props = _common(user)
+    props = _common(user, book)
     props.update(
         {
             RESOURCETYPE: "<d:resourcetype><d:collection/><card:addressbook/></d:resourcetype>",
@@ -658,8 +659,8 @@ def _allowed(target: Target) -> tuple[str, ...]:
     if target.kind == "card":
         return ("OPTIONS", "GET", "HEAD", "PROPFIND", "PUT", "DELETE")
     if target.kind == "book":
-        tag_book = target.book is not None and target.book.tag_id is not None
-        return ("OPTIONS", "GET", "HEAD", "PROPFIND", "REPORT") + (("DELETE",) if tag_book else ())
+        removable = target.book is not None and not target.book.is_default
+        return ("OPTIONS", "GET", "HEAD", "PROPFIND", "REPORT") + (("DELETE",) if removable else ())
     if target.kind == "absent":
         return ("OPTIONS", "MKCOL")
     return ("OPTIONS", "GET", "HEAD", "PROPFIND")
@@ -726,8 +727,10 @@ def _put(request: HttpRequest, user: Any, device: Any, target: Target) -> HttpRe
         return HttpResponse(str(exc), status=412, content_type="text/plain; charset=utf-8")
     except writes.QuotaExceeded as exc:
         return _xml(x.error(DAV, "quota-not-exceeded", str(exc)), status=507)
-    except NotPermitted:
-        return _xml(x.error(DAV, "need-privileges", "You may not change contacts."), 403)
+    except NotPermitted as exc:
+        return _xml(
+            x.error(DAV, "need-privileges", str(exc) or "You may not change contacts."), 403
+        )
     response = HttpResponse(status=201 if written.created else 204)
     stored = ClientCard.objects.filter(contact_id=written.contact_id).first()
     # The ETag only when the card is now served as it was sent (RFC 6352 §6.3.2.3):
@@ -789,8 +792,10 @@ def _delete(request: HttpRequest, user: Any, device: Any, target: Target) -> Htt
         )
     except writes.PreconditionFailed as exc:
         return HttpResponse(str(exc), status=412, content_type="text/plain; charset=utf-8")
-    except NotPermitted:
-        return _xml(x.error(DAV, "need-privileges", "You may not delete contacts."), 403)
+    except NotPermitted as exc:
+        return _xml(
+            x.error(DAV, "need-privileges", str(exc) or "You may not delete contacts."), 403
+        )
     return HttpResponse(status=204 if found else 404)
 
 

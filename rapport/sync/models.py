@@ -32,6 +32,14 @@ class AddressBook(models.Model):
     tag = models.ForeignKey(
         "contacts.Tag", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    # or of a list's contacts (cards added and removed from a device join and leave the
+    # list), or of a segment's members (read-only: they follow its query)
+    contact_list = models.ForeignKey(
+        "segments.ContactList", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    segment = models.ForeignKey(
+        "segments.Segment", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     description = models.TextField(blank=True)
     epoch = models.CharField(max_length=16, default=new_epoch)
     seq = models.BigIntegerField(default=0)
@@ -49,6 +57,10 @@ class AddressBook(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.owner_id})"
+
+    @property
+    def is_default(self) -> bool:
+        return self.tag_id is None and self.contact_list_id is None and self.segment_id is None
 
 
 class BookEntry(models.Model):

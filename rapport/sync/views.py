@@ -35,6 +35,8 @@ def _require(request: HttpRequest, action: str) -> None:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     _require(request, "tokens.own")
+    from rapport.segments import selectors as segment_selectors
+
     server = f"{request.scheme}://{request.get_host()}/"
     user = request.user
     qr = segno.make(server, error="m").svg_inline(scale=4, dark="#111", light="#fff")
@@ -49,6 +51,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "devices": selectors.user_devices(user),
         "conflicts": list(selectors.open_conflicts(user)[:200]),
         "tags": Tag.objects.order_by("name_key"),
+        "lists": segment_selectors.lists_visible(user),
+        "segments": segment_selectors.segments_visible(user),
         "limit": settings.RAPPORT_CARDDAV_MAX_CARDS,
         "qr": qr,
     }
@@ -74,18 +78,30 @@ def conflict_resolve(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def book_add(request: HttpRequest) -> HttpResponse:
-    """A book of the contacts with a tag, for devices."""
+    """A book of a tag's contacts, a list's or a segment's members, for devices
+    (``source``: ``tag:ID``, ``list:ID``, ``segment:ID``)."""
+    from rapport.segments import selectors as segment_selectors
+
     _require(request, "tokens.own")
-    raw = request.POST.get("tag", "")
-    tag = Tag.objects.filter(pk=int(raw)).first() if raw.isdecimal() and len(raw) < 19 else None
-    if tag is None:
-        messages.error(request, "Choose a tag for the new book.")
-        return redirect("sync:home")
+    kind, _, raw = request.POST.get("source", "").partition(":")
+    pk = int(raw) if raw.isdecimal() and len(raw) < 19 else 0
     try:
-        book = book_services.book_for_tag(
-            user=request.user, slug=_slug_for(request.user, tag), name=tag.name,
-            tag_name=tag.name,
-        )  # fmt: skip
+        if kind == "tag" and (tag := Tag.objects.filter(pk=pk).first()) is not None:
+            book = book_services.book_for_tag(
+                user=request.user, slug=_slug_for(request.user, tag), name=tag.name,
+                tag_name=tag.name,
+            )  # fmt: skip
+        elif kind == "list" and (
+            found := segment_selectors.lists_visible(request.user).filter(pk=pk).first()
+        ):
+            book = book_services.book_for(user=request.user, kind="list", obj=found)
+        elif kind == "segment" and (
+            seg := segment_selectors.segments_visible(request.user).filter(pk=pk).first()
+        ):
+            book = book_services.book_for(user=request.user, kind="segment", obj=seg)
+        else:
+            messages.error(request, "Choose a tag, a list or a segment for the new book.")
+            return redirect("sync:home")
     except book_services.BookRefused as exc:
         messages.error(request, exc.message)
         return redirect("sync:home")

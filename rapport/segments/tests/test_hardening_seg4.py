@@ -32,9 +32,8 @@ def test_book_for_tag_named_contacts(alice):
     tag = tag_create(actor=alice, data={"name": "Contacts"})
     long = tag_create(actor=alice, data={"name": "Abcdefgh " * 6 + "Z"})
     c = loose(alice)
-    c.post("/address-books/new/", {"tag": tag.pk})
-    c.post("/address-books/new/", {"tag": long.pk})
-    print(list(AddressBook.objects.values_list("slug", "tag_id")))
+    c.post("/address-books/new/", {"source": f"tag:{tag.pk}"})
+    c.post("/address-books/new/", {"source": f"tag:{long.pk}"})
     assert AddressBook.objects.filter(tag=tag).exists()
     assert AddressBook.objects.filter(tag=long).exists()
 

@@ -64,18 +64,39 @@ def books_for(user: Any) -> list[AddressBook]:
     return list(AddressBook.objects.filter(owner=user).order_by("id"))
 
 
-def book_members(book: AddressBook) -> QuerySet[Contact]:
-    """The contacts a book serves: those its owner may see (with the book's tag, for a
-    tag's book). Past ``RAPPORT_CARDDAV_MAX_CARDS``, the default book holds the contacts
-    its owner owns, and any book its most recently changed cards up to the limit."""
-    if not book.owner.is_active or not policy.can(book.owner, "contacts.view"):
-        return Contact.objects.none()
+def _everyone(book: AddressBook) -> QuerySet[Contact]:
+    """The contacts a book is about, before the size limit."""
     members = Contact.objects.all()
     if book.tag_id is not None:
-        members = members.filter(tags=book.tag_id)
+        return members.filter(tags=book.tag_id)
+    if book.contact_list_id is not None:
+        from rapport.segments.models import ListMember
+
+        return members.filter(
+            pk__in=ListMember.objects.filter(list_id=book.contact_list_id).values("contact_id")
+        )
+    if book.segment_id is not None and book.segment is not None:
+        from rapport.core.errors import InvalidInput
+        from rapport.segments.selectors import query_matching
+
+        try:
+            return query_matching(book.owner, book.segment.query, own_name=book.segment.name)
+        except (InvalidInput, NotPermitted):
+            return Contact.objects.none()  # a query that no longer runs serves nobody
+    return members
+
+
+def book_members(book: AddressBook) -> QuerySet[Contact]:
+    """The contacts a book serves: those its owner may see (with the book's tag, in its
+    list, or in its segment). Past ``RAPPORT_CARDDAV_MAX_CARDS``, the default book holds
+    the contacts its owner owns, and any book its most recently changed cards up to the
+    limit."""
+    if not book.owner.is_active or not policy.can(book.owner, "contacts.view"):
+        return Contact.objects.none()
+    members = _everyone(book)
     limit = settings.RAPPORT_CARDDAV_MAX_CARDS
     if limit and members.count() > limit:
-        if book.tag_id is None:
+        if book.is_default:
             members = members.filter(owner=book.owner)
         ids = members.order_by("-updated_at", "-pk").values_list("pk", flat=True)[:limit]
         members = Contact.objects.filter(pk__in=list(ids))
@@ -85,12 +106,12 @@ def book_members(book: AddressBook) -> QuerySet[Contact]:
 def over_limit(book: AddressBook) -> bool:
     """True when the book holds fewer contacts than it would without the size limit."""
     limit = settings.RAPPORT_CARDDAV_MAX_CARDS
-    if not limit:
-        return False
-    everyone = Contact.objects.all()
-    if book.tag_id is not None:
-        everyone = everyone.filter(tags=book.tag_id)
-    return everyone.count() > limit
+    return bool(limit) and _everyone(book).count() > limit
+
+
+def read_only(book: AddressBook) -> bool:
+    """A segment's book: its members follow its query, a device cannot add or remove."""
+    return book.segment_id is not None
 
 
 def quota_used(book: AddressBook) -> int:
@@ -145,9 +166,30 @@ def _made(user: Any, slug: str, name: str, tag: Tag) -> AddressBook:
     )
 
 
+def book_for(*, user: Any, kind: str, obj: Any) -> AddressBook:
+    """A new book of a list's contacts or a segment's members (see ``book_for_tag``)."""
+    from django.utils.text import slugify
+
+    slug = slugify(obj.name)[:60]
+    if (
+        not slug
+        or slug == DEFAULT_SLUG
+        or AddressBook.objects.filter(owner=user, slug=slug).exists()
+    ):
+        slug = f"{kind}-{obj.pk}"
+    if AddressBook.objects.filter(owner=user, slug=slug).exists():
+        raise BookRefused("resource-must-be-null", f"You have a book of “{obj.name}” already.")
+    what = "the contacts in the list" if kind == "list" else "the members of the segment"
+    return AddressBook.objects.create(
+        owner=user, slug=slug, name=obj.name[:200], description=f"{what.capitalize()} “{obj.name}”.",
+        contact_list=obj if kind == "list" else None, segment=obj if kind == "segment" else None,
+    )  # fmt: skip
+
+
 def book_delete(*, user: Any, book: AddressBook) -> None:
-    """Forget a tag's book (its contacts and the tag stay); the default book stays."""
-    if book.tag_id is None:
+    """Forget a book of a tag, list or segment (its contacts stay); the default book
+    stays."""
+    if book.is_default:
         raise BookRefused("need-privileges", "“All contacts” cannot be deleted.")
     book.delete()
 
@@ -248,8 +290,15 @@ def source_stamp(book: AddressBook) -> str:
             "is_active", "role", "is_superuser"
         )),
         book.tag_id,
+        book.contact_list_id,
+        book.segment_id,
         settings.RAPPORT_CARDDAV_MAX_CARDS,
     ]  # fmt: skip
+    if book.contact_list_id is not None or book.segment_id is not None:
+        from rapport.segments.models import ListMember, Segment
+
+        parts.append(ListMember.objects.aggregate(n=Count("pk"), m=Max("pk")))
+        parts.append(Segment.objects.aggregate(t=Max("updated_at")))
     for model in (Email, Phone, Address, WebLink, ExternalId, Contact.tags.through):
         parts.append(model.objects.aggregate(n=Count("pk"), m=Max("pk")))
     return hashlib.sha256(repr(parts).encode()).hexdigest()

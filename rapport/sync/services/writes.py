@@ -292,6 +292,8 @@ def card_put(
     (412), NotPermitted. ``if_match``/``if_none_match`` are the header's entity tags
     without quotes ("*" for any)."""
     policy.require(actor, "contacts.view")
+    if books.read_only(book):
+        raise NotPermitted("A segment's book is read-only: its members follow its query.")
     incoming = cards.read(body, content_type)
     via = via_for(device)
     with transaction.atomic():
@@ -356,6 +358,11 @@ def _create(
             return contact_services.contact_create(actor=actor, data=values, via=via)
 
     contact = _saved(incoming, attempt, data)
+    if book.contact_list_id is not None:  # a card made in a list's book joins the list
+        from rapport.segments.services import list_add
+
+        assert book.contact_list is not None
+        list_add(actor=actor, contact_list=book.contact_list, contact_ids=[contact.pk], via=via)
     _affiliate(actor, contact, incoming, via)
     _photo(actor, contact, incoming, via)
     _remember(contact.pk, name, incoming, verbatim=True)
@@ -537,7 +544,9 @@ def card_delete(
     """Delete the contact behind card ``name`` through the contact services (its
     history stays). Returns False when there is no such card; raises
     PreconditionFailed, NotPermitted."""
-    policy.require(actor, "contacts.delete" if book.tag_id is None else "contacts.change")
+    if books.read_only(book):
+        raise NotPermitted("A segment's book is read-only: its members follow its query.")
+    policy.require(actor, "contacts.delete" if book.is_default else "contacts.change")
     with transaction.atomic():
         entry = _entry(book, name)
         if entry is None:
@@ -548,8 +557,16 @@ def card_delete(
             return False
         if if_match is not None and "*" not in if_match and served[0] not in if_match:
             raise PreconditionFailed("The card changed since you last read it.")
-        if book.tag_id is None:
+        if book.is_default:
             contact_services.contact_delete(actor=actor, contact=contact, via=via_for(device))
+        elif book.contact_list_id is not None:  # out of the list's book: out of the list
+            from rapport.segments.services import list_remove
+
+            assert book.contact_list is not None
+            list_remove(
+                actor=actor, contact_list=book.contact_list, contact_ids=[contact.pk],
+                via=via_for(device),
+            )  # fmt: skip
         else:  # out of the tag's book: the contact loses the tag, and stays
             kept = [t.name for t in contact.tags.all() if t.pk != book.tag_id]
             contact_services.contact_update(

@@ -87,7 +87,9 @@ def test_mkcol_long_displayname_and_odd(alice):
 def test_book_add_non_numeric_tag(alice_client, alice):
     c = Client(raise_request_exception=False)
     c.force_login(alice)
-    r = c.post("/address-books/new/", {"tag": "abc"})
+    r = c.post("/address-books/new/", {"source": "tag:abc"})
+    assert r.status_code < 500
+    r = c.post("/address-books/new/", {"source": "list:²"})
     assert r.status_code < 500, r.status_code
 
 

@@ -305,3 +305,31 @@ def test_a_read_only_user_s_device_reads_and_cannot_write(live_server, transacti
     ]
     assert as_charlie.request("DELETE", href)[0] == 403
     assert Contact.objects.count() == 1
+
+
+def test_books_of_a_list_and_of_a_segment(dav, alice, alice_client):
+    from rapport.segments import services as segments
+    from rapport.segments.models import ListMember
+
+    calls = segments.list_create(actor=alice, data={"name": "Call back"})
+    segments.segment_create(
+        actor=alice, data={"name": "Lovelaces", "query": "family_name:Lovelace"}
+    )
+    make_contact(given_name="Ada", family_name="Lovelace")
+    for source in (f"list:{calls.pk}", "segment:1"):
+        alice_client.post("/address-books/new/", {"source": source})
+    # a card made in the list's book joins the list; taken out, it leaves it
+    assert dav.request("PUT", HOME + "call-back/bob.vcf", IPHONE.replace("Ada", "Bob"),
+                       **{"Content-Type": "text/vcard"})[0] == 201  # fmt: skip
+    bob = Contact.objects.get(given_name="Bob")
+    assert list(ListMember.objects.values_list("contact_id", flat=True)) == [bob.pk]
+    assert dav.request("DELETE", HOME + "call-back/bob.vcf")[0] == 204
+    assert not ListMember.objects.exists() and Contact.objects.filter(pk=bob.pk).exists()
+    # the segment's book follows its query and is read-only
+    status, root = dav.xml("REPORT", HOME + "lovelaces/", SYNC.format("", ""))
+    assert len(_responses(root)) == 2  # Ada, and Bob (a Lovelace too, from the phone)
+    status, _, body = dav.request(
+        "PUT", HOME + "lovelaces/x.vcf", IPHONE.replace("6E4B", "9E4B"),
+        **{"Content-Type": "text/vcard"},
+    )  # fmt: skip
+    assert status == 403 and b"read-only" in body

@@ -93,7 +93,7 @@ def test_a_book_for_a_tag_is_added_and_removed_on_the_page(alice_client, alice):
 
     tag = Tag.objects.create(name="Golf partners", name_key="golf partners")
     make_contact(given_name="Ada", family_name="Lovelace", tags=["Golf partners"])
-    alice_client.post("/address-books/new/", {"tag": tag.pk})
+    alice_client.post("/address-books/new/", {"source": f"tag:{tag.pk}"})
     book = AddressBook.objects.get(owner=alice, tag=tag)
     assert book.slug == "golf-partners"
     assert list(books.book_members(book).values_list("family_name", flat=True)) == ["Lovelace"]
