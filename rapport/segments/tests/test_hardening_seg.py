@@ -75,11 +75,9 @@ def _nots(n):
 
 def test_tree_deeper_than_text_allows_is_saved_and_breaks_listing(alice, bob):
     c = loose(alice)
-    r = post(c, "/api/v1/segments", {"name": "deep", "tree": _nots(45)})
-    print("create", r.status_code, r.content[:200])
+    post(c, "/api/v1/segments", {"name": "deep", "tree": _nots(45)})
     saved = Segment.objects.filter(name="deep").exists()
     listing = loose(bob).get("/api/v1/segments")
-    print("list", listing.status_code, listing.content[:200])
     assert not saved or listing.status_code == 200
 
 
@@ -90,5 +88,4 @@ def test_custom_date_field(alice):
     )
     make_contact(custom_fields={"renewal": "2024-05-01"})
     r = post(loose(alice), "/api/v1/segments/preview", {"query": "custom.renewal:2024"})
-    print(r.status_code, r.content[:300])
     assert r.status_code == 200 and r.json()["count"] == 1

@@ -55,10 +55,9 @@ def test_custom_text_negation_drops_contacts_without_the_field(alice):
     c = make_contact()
     pos = set(selectors.query_matching(alice, "custom.team:red").values_list("pk", flat=True))
     neg = set(selectors.query_matching(alice, "NOT custom.team:red").values_list("pk", flat=True))
-    ne = set(selectors.query_matching(alice, "custom.team:!=red").values_list("pk", flat=True))
+    set(selectors.query_matching(alice, "custom.team:!=red").values_list("pk", flat=True))
     assert pos == {a.pk}
-    why = selectors.query_explain(alice, "NOT custom.team:red", c.pk)
-    print("neg", neg, "ne", ne, "explain holds for c:", why.holds)
+    selectors.query_explain(alice, "NOT custom.team:red", c.pk)
     assert neg == {b.pk, c.pk}  # complement of pos
 
 

@@ -39,7 +39,6 @@ def test_readonly_can_create_shared_saved_view(charlie, bob):
         json.dumps({"list_name": "contacts", "name": "Pinned", "query": "q=x", "shared": True}),
         content_type="application/json",
     )
-    print(r.status_code)
     names = [v["name"] for v in loose(bob).get("/api/v1/views").json()]
     assert r.status_code == 403 and names == []
 
@@ -64,6 +63,5 @@ def test_segment_refresh_of_saved_segment_that_crashes(alice):
     seg = services.segment_create(
         actor=alice, data={"name": "Renewals", "query": "custom.renewal:2024"}
     )
-    print("saved", seg.pk)
     r = loose(alice).get(f"/segments/{seg.pk}/")
     assert r.status_code == 200, r.status_code
