@@ -42,7 +42,7 @@ def test_preview_bad_values_are_4xx(alice, query):
     assert r.status_code < 500, (query, r.status_code)
 
 
-def test_private_list_leaks_through_in(alice, bob, charlie):
+def test_a_private_list_does_not_leak_through_in(alice, bob, charlie):
     tag_create(actor=alice, data={"name": "vip"})
     secret = [make_contact(given_name="Secret") for _ in range(3)]
     make_contact(given_name="Other")
@@ -56,7 +56,7 @@ def test_private_list_leaks_through_in(alice, bob, charlie):
     assert r.status_code == 422, r.json()
 
 
-def test_private_segment_leaks_through_in(alice, bob, charlie):
+def test_a_private_segment_does_not_leak_through_in(alice, bob, charlie):
     make_contact(given_name="Zed", family_name="Hidden")
     services.segment_create(
         actor=bob, data={"name": "bobseg", "query": "name:*Hidden*", "shared": False}
@@ -73,7 +73,7 @@ def _nots(n):
     return node
 
 
-def test_tree_deeper_than_text_allows_is_saved_and_breaks_listing(alice, bob):
+def test_a_tree_deeper_than_the_text_allows_is_refused(alice, bob):
     c = loose(alice)
     post(c, "/api/v1/segments", {"name": "deep", "tree": _nots(45)})
     saved = Segment.objects.filter(name="deep").exists()

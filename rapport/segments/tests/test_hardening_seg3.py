@@ -33,7 +33,7 @@ def test_huge_path_ids(alice, url):
     assert r.status_code == 404, (url, r.status_code)
 
 
-def test_readonly_can_create_shared_saved_view(charlie, bob):
+def test_a_reader_cannot_share_a_saved_view(charlie, bob):
     r = loose(charlie).post(
         "/api/v1/views",
         json.dumps({"list_name": "contacts", "name": "Pinned", "query": "q=x", "shared": True}),
@@ -52,7 +52,7 @@ def test_saved_view_query_unicode_digit(alice):
     assert r.status_code == 422, r.status_code
 
 
-def test_segment_refresh_of_saved_segment_that_crashes(alice):
+def test_a_saved_segment_that_no_longer_runs_is_refreshed_without_crashing(alice):
     from rapport.contacts.services import custom_field_create
 
     custom_field_create(

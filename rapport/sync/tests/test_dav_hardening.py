@@ -36,7 +36,7 @@ class D:
         return body.decode()
 
 
-def test_read_only_device_rewrites_a_card_everyone_is_served(alice, charlie):
+def test_a_read_only_device_cannot_change_the_card_others_are_served(alice, charlie):
     ada = make_contact(given_name="Ada", family_name="Lovelace")
     ro = D(charlie)
     book = "/dav/addressbooks/charlie/contacts/"
@@ -93,7 +93,7 @@ def _body(r):
     return (b"".join(r.streaming_content) if r.streaming else r.content).decode()
 
 
-def test_merge_drops_a_device_edit_to_an_existing_item(alice):
+def test_an_edit_in_place_sent_without_if_match_is_applied(alice):
     ada = make_contact(
         given_name="Ada",
         family_name="Lovelace",
