@@ -549,8 +549,8 @@ def _at_least(rows: Any, column: str, n: int, counted: str) -> Q:
     ``column``)."""
     if n <= 0:
         return Q()
-    if n == 1:
-        return Q(pk__in=rows.values(column))
+    if n == 1:  # a correlated EXISTS: the contacts' own index rows, not every row
+        return Q(Exists(rows.filter(**{column: OuterRef("pk")})))
     grouped = rows.values(column).annotate(n=Count(counted, distinct=True))
     return Q(pk__in=grouped.filter(n__gte=n).values(column))
 
