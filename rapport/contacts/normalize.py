@@ -292,8 +292,8 @@ def language(value: str) -> str:
     text = (value or "").strip()
     if not text:
         return ""
-    if not _LANGUAGE.match(text):
-        raise ValueError(f"“{text}” is not a language tag such as en or pt-BR.")
+    if not _LANGUAGE.match(text) or len(text) > 16:
+        raise ValueError(f"“{text[:40]}” is not a language tag such as en or pt-BR.")
     head, *rest = text.split("-")
     return "-".join([head.lower(), *[p.upper() if len(p) == 2 else p for p in rest]])
 

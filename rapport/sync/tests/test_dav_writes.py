@@ -312,11 +312,11 @@ def test_books_of_a_list_and_of_a_segment(dav, alice, alice_client):
     from rapport.segments.models import ListMember
 
     calls = segments.list_create(actor=alice, data={"name": "Call back"})
-    segments.segment_create(
+    lovelaces = segments.segment_create(
         actor=alice, data={"name": "Lovelaces", "query": "family_name:Lovelace"}
     )
     make_contact(given_name="Ada", family_name="Lovelace")
-    for source in (f"list:{calls.pk}", "segment:1"):
+    for source in (f"list:{calls.pk}", f"segment:{lovelaces.pk}"):
         alice_client.post("/address-books/new/", {"source": source})
     # a card made in the list's book joins the list; taken out, it leaves it
     assert dav.request("PUT", HOME + "call-back/bob.vcf", IPHONE.replace("Ada", "Bob"),
