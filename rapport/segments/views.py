@@ -9,15 +9,15 @@ import json
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from rapport.contacts.models import Contact
+from rapport.contacts.views._common import page
 from rapport.core import policy
-from rapport.core.errors import Conflict, InvalidInput, NotPermitted
+from rapport.core.errors import Conflict, InvalidInput
 from rapport.segments import selectors, services
 from rapport.segments.api import members_out
 from rapport.segments.models import ContactList, Segment
@@ -34,21 +34,15 @@ def _purposes() -> list[tuple[str, str]]:
     return list(Purpose.objects.filter(archived_at__isnull=True).values_list("key", "name"))
 
 
-def _require(request: HttpRequest, action: str) -> None:
-    try:
-        policy.require(request.user, action)
-    except NotPermitted as exc:
-        raise PermissionDenied(str(exc)) from exc
-
-
 def _segment(request: HttpRequest, pk: int) -> Segment:
-    _require(request, "segments.view")
+    policy.require(request.user, "segments.view")
     return get_object_or_404(selectors.segments_visible(request.user), pk=pk)
 
 
+@page
 @require_GET
 def segment_list(request: HttpRequest) -> HttpResponse:
-    _require(request, "segments.view")
+    policy.require(request.user, "segments.view")
     context = {
         "segments": selectors.segments_visible(request.user).select_related("owner"),
         "lists": selectors.lists_visible(request.user).select_related("owner"),
@@ -64,9 +58,10 @@ def _builder_fields() -> list[dict[str, Any]]:
     ]
 
 
+@page
 @require_http_methods(["GET", "POST"])
 def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    _require(request, "segments.change")
+    policy.require(request.user, "segments.change")
     segment = _segment(request, pk) if pk else None
     errors: dict[str, list[str]] = {}
     values = {
@@ -97,8 +92,6 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             errors = exc.by_field()
         except Conflict as exc:
             errors = {"query": [str(exc)]}
-        except NotPermitted as exc:
-            raise PermissionDenied(str(exc)) from exc
     context = {
         "segment": segment,
         "values": values,
@@ -109,11 +102,12 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     return render(request, "segments/segment_edit.html", context, status=422 if errors else 200)
 
 
+@page
 @require_POST
 def segment_preview(request: HttpRequest) -> HttpResponse:
     """The live count under the editor (htmx): exact, with the first members, or the
     error with its position."""
-    _require(request, "contacts.view")
+    policy.require(request.user, "contacts.view")
     text = request.POST.get("query", "")
     context: dict[str, Any] = {"query": text}
     if text.strip():
@@ -129,10 +123,11 @@ def segment_preview(request: HttpRequest) -> HttpResponse:
     return render(request, "segments/_preview.html", context)
 
 
+@page
 @require_POST
 def segment_parse(request: HttpRequest) -> JsonResponse:
     """Text to the builder's tree and back (what the builder and the text box exchange)."""
-    _require(request, "contacts.view")
+    policy.require(request.user, "contacts.view")
     try:
         if "tree" in request.POST:
             text = render_query(from_json(json.loads(request.POST["tree"]), "tree"))
@@ -147,6 +142,7 @@ def segment_parse(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"query": render_query(tree), "tree": to_json(tree)})
 
 
+@page
 @require_GET
 def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     segment = _segment(request, pk)
@@ -178,6 +174,7 @@ def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, template, context)
 
 
+@page
 @require_GET
 def segment_count(request: HttpRequest, pk: int) -> HttpResponse:
     segment = _segment(request, pk)
@@ -188,6 +185,7 @@ def segment_count(request: HttpRequest, pk: int) -> HttpResponse:
         return HttpResponse(f'<span class="field-error">{exc.errors[0].message}</span>')
 
 
+@page
 @require_GET
 def segment_why(request: HttpRequest, pk: int, contact_id: int) -> HttpResponse:
     segment = _segment(request, pk)
@@ -202,8 +200,6 @@ def _deleted(request: HttpRequest, delete: Any, back: str, pk: int, done: str) -
     """Run a delete service: back to the record with its reason when it refuses."""
     try:
         delete()
-    except NotPermitted as exc:
-        raise PermissionDenied(str(exc)) from exc
     except InvalidInput as exc:
         messages.error(request, exc.errors[0].message)
         return redirect(back, pk=pk)
@@ -211,6 +207,7 @@ def _deleted(request: HttpRequest, delete: Any, back: str, pk: int, done: str) -
     return redirect("segments:list")
 
 
+@page
 @require_POST
 def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
     segment = _segment(request, pk)
@@ -221,9 +218,10 @@ def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
     )  # fmt: skip
 
 
+@page
 @require_POST
 def list_new(request: HttpRequest) -> HttpResponse:
-    _require(request, "segments.change")
+    policy.require(request.user, "segments.change")
     try:
         found = services.list_create(
             actor=request.user,
@@ -240,15 +238,16 @@ def list_new(request: HttpRequest) -> HttpResponse:
 
 
 def _list(request: HttpRequest, pk: int) -> ContactList:
-    _require(request, "segments.view")
+    policy.require(request.user, "segments.view")
     return get_object_or_404(selectors.lists_visible(request.user), pk=pk)
 
 
+@page
 @require_http_methods(["GET", "POST"])
 def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
     found = _list(request, pk)
     if request.method == "POST":
-        _require(request, "segments.change")
+        policy.require(request.user, "segments.change")
         ids = [int(i) for i in request.POST.getlist("ids") if i.isdecimal() and len(i) < 19]
         try:
             if request.POST.get("action") == "remove":
@@ -261,8 +260,6 @@ def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, f"Added {changed} to the list.")
         except InvalidInput as exc:
             messages.error(request, " ".join(e.message for e in exc.errors))
-        except NotPermitted as exc:
-            raise PermissionDenied(str(exc)) from exc
         return redirect("segments:list_detail", pk=pk)
     from rapport.segments.query.tree import quote
 
@@ -276,6 +273,7 @@ def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "segments/list_detail.html", context)
 
 
+@page
 @require_POST
 def list_delete(request: HttpRequest, pk: int) -> HttpResponse:
     found = _list(request, pk)
@@ -286,6 +284,7 @@ def list_delete(request: HttpRequest, pk: int) -> HttpResponse:
     )  # fmt: skip
 
 
+@page
 @require_POST
 def segment_bulk(request: HttpRequest, pk: int) -> HttpResponse:
     """A bulk action on every member: tag, untag, owner, stage and list at once; delete
@@ -307,8 +306,6 @@ def segment_bulk(request: HttpRequest, pk: int) -> HttpResponse:
             actor=request.user, segment=segment, action=action, value=value,
             snapshot=request.POST.get("snapshot") or None,
         )  # fmt: skip
-    except NotPermitted as exc:
-        raise PermissionDenied(str(exc)) from exc
     except SelectionChanged as exc:
         messages.error(request, str(exc))
         return redirect("segments:detail", pk=pk)
@@ -324,6 +321,7 @@ def segment_bulk(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("segments:detail", pk=pk)
 
 
+@page
 @require_GET
 def segment_export(request: HttpRequest, pk: int) -> HttpResponse:
     """The members as a download (CSV, XLSX, vCard, JSON); with ``purpose``, only those
@@ -342,6 +340,4 @@ def segment_export(request: HttpRequest, pk: int) -> HttpResponse:
     except InvalidInput as exc:
         text = "Nothing was exported:\n" + "\n".join(f"{e.path}: {e.message}" for e in exc.errors)
         return HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")
-    except NotPermitted as exc:
-        raise PermissionDenied(str(exc)) from exc
     return streaming_download(export)  # type: ignore[return-value]

@@ -8,7 +8,6 @@ from typing import Any
 import segno
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
@@ -16,25 +15,20 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from rapport.contacts.models import Tag
+from rapport.contacts.views._common import page
 from rapport.core import policy
-from rapport.core.errors import InvalidInput, NotPermitted
+from rapport.core.errors import InvalidInput
 from rapport.sync import dav, selectors
 from rapport.sync.models import AddressBook, SyncConflict
 from rapport.sync.services import books as book_services
 from rapport.sync.services import writes
 
 
-def _require(request: HttpRequest, action: str) -> None:
-    try:
-        policy.require(request.user, action)
-    except NotPermitted as exc:
-        raise PermissionDenied(str(exc)) from exc
-
-
+@page
 @never_cache
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    _require(request, "tokens.own")
+    policy.require(request.user, "tokens.own")
     from rapport.segments import selectors as segment_selectors
 
     server = f"{request.scheme}://{request.get_host()}/"
@@ -59,15 +53,14 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "sync/home.html", context)
 
 
+@page
 @require_POST
 def conflict_resolve(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, "tokens.own")
+    policy.require(request.user, "tokens.own")
     conflict = get_object_or_404(SyncConflict, pk=pk, book__owner=request.user)
     take = request.POST.get("choice") == "device"
     try:
         writes.conflict_resolve(actor=request.user, conflict=conflict, take=take)
-    except NotPermitted as exc:
-        raise PermissionDenied(str(exc)) from exc
     except InvalidInput as exc:
         messages.error(request, " ".join(e.message for e in exc.errors))
         return redirect("sync:home")
@@ -76,13 +69,14 @@ def conflict_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("sync:home")
 
 
+@page
 @require_POST
 def book_add(request: HttpRequest) -> HttpResponse:
     """A book of a tag's contacts, a list's or a segment's members, for devices
     (``source``: ``tag:ID``, ``list:ID``, ``segment:ID``)."""
     from rapport.segments import selectors as segment_selectors
 
-    _require(request, "tokens.own")
+    policy.require(request.user, "tokens.own")
     kind, _, raw = request.POST.get("source", "").partition(":")
     pk = int(raw) if raw.isdecimal() and len(raw) < 19 else 0
     try:
@@ -109,9 +103,10 @@ def book_add(request: HttpRequest) -> HttpResponse:
     return redirect("sync:home")
 
 
+@page
 @require_POST
 def book_remove(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, "tokens.own")
+    policy.require(request.user, "tokens.own")
     book = get_object_or_404(AddressBook, pk=pk, owner=request.user)
     try:
         book_services.book_delete(user=request.user, book=book)
