@@ -3,14 +3,11 @@ devices that synced and when, and the conflicts to decide."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import segno
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -80,19 +77,14 @@ def book_add(request: HttpRequest) -> HttpResponse:
     kind, _, raw = request.POST.get("source", "").partition(":")
     pk = int(raw) if raw.isdecimal() and len(raw) < 19 else 0
     try:
-        if kind == "tag" and (tag := Tag.objects.filter(pk=pk).first()) is not None:
-            book = book_services.book_for_tag(
-                user=request.user, slug=_slug_for(request.user, tag), name=tag.name,
-                tag_name=tag.name,
-            )  # fmt: skip
-        elif kind == "list" and (
-            found := segment_selectors.lists_visible(request.user).filter(pk=pk).first()
-        ):
-            book = book_services.book_for(user=request.user, kind="list", obj=found)
-        elif kind == "segment" and (
-            seg := segment_selectors.segments_visible(request.user).filter(pk=pk).first()
-        ):
-            book = book_services.book_for(user=request.user, kind="segment", obj=seg)
+        sources = {
+            "tag": Tag.objects.all(),
+            "list": segment_selectors.lists_visible(request.user),
+            "segment": segment_selectors.segments_visible(request.user),
+        }
+        found = sources[kind].filter(pk=pk).first() if kind in sources else None
+        if found is not None:
+            book = book_services.book_for(user=request.user, kind=kind, obj=found)
         else:
             messages.error(request, "Choose a tag, a list or a segment for the new book.")
             return redirect("sync:home")
@@ -115,13 +107,3 @@ def book_remove(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("sync:home")
     messages.success(request, f"The book “{book.name}” was removed; its contacts stay.")
     return redirect("sync:home")
-
-
-def _slug_for(user: Any, tag: Tag) -> str:
-    """The tag's name as a book's address, or ``tag-<id>`` when that is taken or is the
-    default book's."""
-    slug = slugify(tag.name)[:60]
-    taken = AddressBook.objects.filter(owner=user, slug=slug).exists()
-    if not slug or slug == book_services.DEFAULT_SLUG or taken:
-        return f"tag-{tag.pk}"
-    return slug

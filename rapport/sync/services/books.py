@@ -147,27 +147,20 @@ def book_for_tag(*, user: Any, slug: str, name: str, tag_name: str = "") -> Addr
             raise BookRefused("need-privileges", "You may not add tags.") from None
         except InvalidInput as exc:
             raise BookRefused("valid-resourcetype", str(exc)) from None
-    try:
-        with transaction.atomic():
-            return _made(user, slug, name, tag)
-    except IntegrityError:
-        raise BookRefused(
-            "resource-must-be-null", f"There is already a book at “{slug}”."
-        ) from None
+    return _made(user, slug, name or tag.name, f"The contacts tagged “{tag.name}”.", tag=tag)
 
 
-def _made(user: Any, slug: str, name: str, tag: Tag) -> AddressBook:
-    return AddressBook.objects.create(
-        owner=user,
-        slug=slug,
-        name=(name or tag.name)[:200],
-        description=f"The contacts tagged “{tag.name}”.",
-        tag=tag,
-    )
+_ABOUT = {
+    "tag": "The contacts tagged “{}”.",
+    "list": "The contacts in the list “{}”.",
+    "segment": "The members of the segment “{}”.",
+}
 
 
 def book_for(*, user: Any, kind: str, obj: Any) -> AddressBook:
-    """A new book of a list's contacts or a segment's members (see ``book_for_tag``)."""
+    """A new book of a tag's contacts, a list's or a segment's members (``kind``), at
+    the address its name gives, or ``<kind>-<id>`` when that is taken. Raises
+    BookRefused when the user has that book already."""
     from django.utils.text import slugify
 
     slug = slugify(obj.name)[:60]
@@ -177,13 +170,21 @@ def book_for(*, user: Any, kind: str, obj: Any) -> AddressBook:
         or AddressBook.objects.filter(owner=user, slug=slug).exists()
     ):
         slug = f"{kind}-{obj.pk}"
-    if AddressBook.objects.filter(owner=user, slug=slug).exists():
-        raise BookRefused("resource-must-be-null", f"You have a book of “{obj.name}” already.")
-    what = "the contacts in the list" if kind == "list" else "the members of the segment"
-    return AddressBook.objects.create(
-        owner=user, slug=slug, name=obj.name[:200], description=f"{what.capitalize()} “{obj.name}”.",
-        contact_list=obj if kind == "list" else None, segment=obj if kind == "segment" else None,
-    )  # fmt: skip
+    return _made(user, slug, obj.name, _ABOUT[kind].format(obj.name), **{kind: obj})
+
+
+def _made(user: Any, slug: str, name: str, description: str, **source: Any) -> AddressBook:
+    field = {"list": "contact_list"}
+    try:
+        with transaction.atomic():
+            return AddressBook.objects.create(
+                owner=user, slug=slug, name=name[:200], description=description,
+                **{field.get(k, k): v for k, v in source.items()},
+            )  # fmt: skip
+    except IntegrityError:
+        raise BookRefused(
+            "resource-must-be-null", f"There is already a book at “{slug}”."
+        ) from None
 
 
 def book_delete(*, user: Any, book: AddressBook) -> None:
