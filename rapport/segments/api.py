@@ -12,10 +12,18 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import BaseModel
 
-from rapport.contacts.api._http import READ_ERRORS, VIA, WRITE_ERRORS, ObjectId, actor, aware
+from rapport.contacts.api._http import (
+    READ_ERRORS,
+    VIA,
+    WRITE_ERRORS,
+    ObjectId,
+    actor,
+    aware,
+    expected_version,
+)
 from rapport.contacts.models import Contact, Email
 from rapport.contacts.schemas import MAX_ID, InputSchema
-from rapport.core.errors import Conflict, InvalidInput
+from rapport.core.errors import InvalidInput
 from rapport.segments import selectors, services
 from rapport.segments.models import ContactList, ListMember, Segment
 from rapport.segments.query import TreeError, from_json, render, to_json
@@ -156,15 +164,6 @@ def _query_text(payload: InputSchema) -> str:
     return str(data["query"])
 
 
-def _if_match(request: HttpRequest, obj: Segment | ContactList) -> int | None:
-    header = request.headers.get("If-Match", "").strip()
-    if not header or header == "*":
-        return None
-    if _etag(obj) not in [t.strip() for t in header.split(",")]:
-        raise Conflict("This was changed by someone else since you loaded it.")
-    return obj.version
-
-
 @router.get("", response=list[SegmentOut], summary="The segments you may see")
 def segment_list(request: HttpRequest) -> list[dict[str, Any]]:
     return [
@@ -222,7 +221,7 @@ def segment_update(
         actor=actor(request),
         segment=segment,
         data=payload.model_dump(exclude_unset=True),
-        expected_version=_if_match(request, segment),
+        expected_version=expected_version(request, segment),
         via=VIA,
     )
     response["ETag"] = _etag(updated)
@@ -232,8 +231,10 @@ def segment_update(
 @router.delete("/{segment_id}", response={204: None, **WRITE_ERRORS})
 def segment_delete(request: HttpRequest, segment_id: ObjectId) -> Status:
     segment = _visible(request, segment_id)
-    _if_match(request, segment)
-    services.segment_delete(actor=actor(request), segment=segment, via=VIA)
+    services.segment_delete(
+        actor=actor(request), segment=segment,
+        expected_version=expected_version(request, segment), via=VIA,
+    )  # fmt: skip
     return Status(204, None)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from rapport.contacts.models import Contact
@@ -24,28 +24,23 @@ from rapport.segments.query.fields import Context
 MAX_PAGE = 200
 
 
+def _seen_by(model: Any, actor: Any) -> QuerySet[Any]:
+    """The rows of ``model`` (Segment or ContactList) ``actor`` may see: shared ones and
+    their own."""
+    return model.objects.filter(Q(shared=True) | Q(owner_id=getattr(actor, "pk", None)))
+
+
 def _lookup_for(actor: Any) -> Any:
     """How ``in:NAME`` finds a segment (its query) or a list (its id) among those
     ``actor`` may see: another user's private ones do not exist for them."""
-    me = getattr(actor, "pk", None)
 
     def lookup(name: str) -> tuple[str, str] | None:
         key = fold(name)
-        segments = Segment.objects.filter(name_key=key)
-        found = (
-            (segments.filter(shared=True) | segments.filter(owner_id=me))
-            .values_list("query", flat=True)
-            .first()
-        )
-        if found is not None:
-            return "segment", found
-        lists = ContactList.objects.filter(name_key=key)
-        list_id = (
-            (lists.filter(shared=True) | lists.filter(owner_id=me))
-            .values_list("pk", flat=True)
-            .first()
-        )
-        return ("list", str(list_id)) if list_id is not None else None
+        found = _seen_by(Segment, actor).filter(name_key=key).values_list("query", flat=True)
+        if query := found.first():
+            return "segment", query
+        list_id = _seen_by(ContactList, actor).filter(name_key=key).values_list("pk", flat=True)
+        return ("list", str(list_id.first())) if list_id.exists() else None
 
     return lookup
 
@@ -130,14 +125,12 @@ def query_explain(actor: Any, text: str, contact_id: int) -> Explained:
 def segments_visible(actor: Any) -> QuerySet[Segment]:
     """The segments ``actor`` may see: shared ones and their own."""
     policy.require(actor, "segments.view")
-    mine = Segment.objects.filter(owner_id=getattr(actor, "pk", None))
-    return (Segment.objects.filter(shared=True) | mine).distinct().order_by("name_key")
+    return _seen_by(Segment, actor).order_by("name_key")
 
 
 def lists_visible(actor: Any) -> QuerySet[ContactList]:
     policy.require(actor, "segments.view")
-    mine = ContactList.objects.filter(owner_id=getattr(actor, "pk", None))
-    return (ContactList.objects.filter(shared=True) | mine).distinct().order_by("name_key")
+    return _seen_by(ContactList, actor).order_by("name_key")
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ from ninja import Schema, Status
 from ninja.params import functions as param
 
 from rapport.contacts import selectors
-from rapport.contacts.models import Affiliation, Contact, Organization
 from rapport.contacts.schemas import MAX_ID
 from rapport.core.cursor import decode_cursor, encode_cursor
 from rapport.core.errors import Conflict, InvalidInput
+from rapport.core.models import TimeStamped
 
 VIA = "api"
 ObjectId = Annotated[int, param.Path(ge=1, le=MAX_ID, description="The object's id.")]
@@ -74,7 +74,7 @@ def _entity_tags(request: HttpRequest) -> list[str] | None:
     return [tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()]
 
 
-def expected_version(request: HttpRequest, obj: Contact | Organization | Affiliation) -> int | None:
+def expected_version(request: HttpRequest, obj: TimeStamped) -> int | None:
     """The version the client last saw, from If-Match; Conflict when it names another object."""
     tags = _entity_tags(request)
     if tags is None:

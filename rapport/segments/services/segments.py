@@ -197,7 +197,16 @@ def _referring(name: str) -> list[str]:
 
 
 @transaction.atomic
-def segment_delete(*, actor: Any, segment: Segment, via: str = "ui") -> None:
+def segment_delete(
+    *, actor: Any, segment: Segment, expected_version: int | None = None, via: str = "ui"
+) -> None:
+    """Delete a segment nobody else refers to. Raises Conflict when ``expected_version``
+    (the version the caller saw) is not the current one."""
+    current = Segment.objects.select_for_update().filter(pk=segment.pk).first()
+    if current is None:
+        raise Conflict("This segment has been deleted.")
+    if expected_version is not None and current.version != expected_version:
+        raise Conflict("This segment was changed by someone else since you loaded it.")
     _may_change(actor, segment)
     users = [n for n in _referring(segment.name) if fold(n) != segment.name_key]
     if users:

@@ -87,6 +87,8 @@ def test_a_change_needs_the_current_etag_and_bad_queries_name_the_position(alice
     assert alice_client.get(url + "/count").json() == {"count": 1}
     stale = patch(alice_client, url, {"query": "tag:vip"}, HTTP_IF_MATCH=etag)
     assert stale.status_code == 412
+    assert alice_client.delete(url, HTTP_IF_MATCH=etag).status_code == 412
+    assert Segment.objects.exists()
 
     bad = post(alice_client, "/api/v1/segments/preview", {"query": "tag:vip AND"})
     assert bad.status_code == 422
