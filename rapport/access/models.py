@@ -111,9 +111,33 @@ class ChangeRecord(models.Model):
     @property
     def via_display(self) -> str:
         """How the change came in, in words: "API", or "CardDAV (Alice's iPhone)" for
-        an address-book client signed in with that app password."""
+        an address-book client signed in with that app password (names read for a whole
+        list at once by ``with_device_names``)."""
         kind, _, device = self.via.partition(":")
         if kind != "carddav":
             return self.via.upper()
-        found = AppPassword.objects.filter(pk=device).first() if device.isdecimal() else None
-        return f"CardDAV ({found.name})" if found is not None and found.name else "CardDAV"
+        names = getattr(self, "_device_names", None)
+        if names is None:
+            names = device_names([self])
+        name = names.get(device, "")
+        return f"CardDAV ({name})" if name else "CardDAV"
+
+
+def device_names(records: list[ChangeRecord]) -> dict[str, str]:
+    """The app password names the ``carddav:<id>`` records name, in one query."""
+    ids = {r.via.partition(":")[2] for r in records if r.via.startswith("carddav:")} - {""}
+    wanted = [int(i) for i in ids if i.isdecimal() and len(i) < 19]
+    if not wanted:
+        return {}
+    return {
+        str(pk): name
+        for pk, name in AppPassword.objects.filter(pk__in=wanted).values_list("pk", "name")
+    }
+
+
+def with_device_names(records: list[ChangeRecord]) -> list[ChangeRecord]:
+    """``records``, each knowing the device names its ``via_display`` needs."""
+    names = device_names(records)
+    for record in records:
+        record._device_names = names  # type: ignore[attr-defined]
+    return records

@@ -19,7 +19,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils.dateparse import parse_datetime
 
-from rapport.access.models import ChangeRecord
+from rapport.access.models import ChangeRecord, with_device_names
 from rapport.activity.models import Interaction, Participant, Task
 from rapport.activity.selectors.interactions import with_details
 from rapport.activity.services.participants import organization_people
@@ -200,7 +200,7 @@ def _changes(object_type: str, object_id: int, after: _After | None, limit: int)
     query = ChangeRecord.objects.filter(object_type=object_type, object_id=object_id)
     if after is not None:
         query = query.filter(after.q("at", _RANK[CHANGE]))
-    rows = query.select_related("actor").order_by("-at", "-id")[:limit]
+    rows = with_device_names(list(query.select_related("actor").order_by("-at", "-id")[:limit]))
     return [Entry(CHANGE, c.at, c.pk, c) for c in rows]
 
 

@@ -22,7 +22,7 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from rapport.access.models import ChangeRecord
+from rapport.access.models import ChangeRecord, with_device_names
 from rapport.contacts.models import (
     Address,
     Affiliation,
@@ -356,8 +356,10 @@ def history_for(
     *, actor: Any, object_type: str, object_id: int, limit: int = 100
 ) -> list[ChangeRecord]:
     policy.require(actor, "contacts.view" if object_type == "contact" else "organizations.view")
-    return list(
-        ChangeRecord.objects.filter(object_type=object_type, object_id=object_id)
-        .select_related("actor")
-        .order_by("-at", "-id")[:limit]
+    return with_device_names(
+        list(
+            ChangeRecord.objects.filter(object_type=object_type, object_id=object_id)
+            .select_related("actor")
+            .order_by("-at", "-id")[:limit]
+        )
     )
