@@ -32,6 +32,7 @@ from typing import Any
 
 from vobject.base import ParseError, VObjectError, getLogicalLines
 
+from rapport.ingest.exporters.vcard import fold
 from rapport.ingest.parsers.vcard_parser import BrokenCard, OneCard, read_one_card
 from rapport.ingest.records import RowRecord, build_record, contact_data
 
@@ -235,22 +236,6 @@ def fingerprint(card: bytes) -> str:
     return hashlib.sha256(card).hexdigest()[:40]
 
 
-def _fold(line: str) -> str:
-    """A content line folded at 75 octets without splitting a UTF-8 character."""
-    data = line.encode()
-    if len(data) <= 75:
-        return line + "\r\n"
-    out: list[bytes] = []
-    start, limit = 0, 75
-    while start < len(data):
-        end = min(start + limit, len(data))
-        while end < len(data) and (data[end] & 0xC0) == 0x80:
-            end -= 1
-        out.append(data[start:end])
-        start, limit = end, 74
-    return b"\r\n ".join(out).decode() + "\r\n"
-
-
 _TEL = re.compile(r"(?im)^((?:[A-Za-z0-9-]+\.)?TEL(?:;[^:\r\n]*)?:)([^\r\n]*)")
 
 
@@ -328,6 +313,7 @@ def with_residual(card: bytes, uid: str, residual: str, body: str = "") -> bytes
                 renamed[group] = f"sync{n}"
                 used.add(f"sync{n}")
             line = renamed[group] + line[len(group) :]
-        extra.append(_fold(line))
+        extra.append(line + "\r\n")
     end = text.rfind("END:VCARD")
-    return (text[:end] + "".join(extra) + text[end:]).encode()
+    # folded at 75 octets as Rapport's own lines are (the exporter's folding)
+    return text[:end].encode() + fold("".join(extra).encode()) + text[end:].encode()
