@@ -86,13 +86,22 @@ def _uid_holder(book: AddressBook, uid: str, name: str) -> BookEntry | None:
     return found
 
 
+def _tags_of(categories: list[str]) -> tuple[list[str], list[str]]:
+    """The tags a card's categories name (as Rapport spells them), and the categories
+    that name none."""
+    wanted = {fold(c.strip()): c.strip() for c in categories if c.strip()}
+    known = dict(Tag.objects.filter(name_key__in=list(wanted)).values_list("name_key", "name"))
+    return [known[k] for k in wanted if k in known], [
+        c for k, c in wanted.items() if k not in known
+    ]
+
+
 def _split_categories(incoming: Incoming, book: AddressBook) -> list[str]:
     """Tags for the categories that name one; the others stay with the card. A card in
     a tag's book keeps that tag (it is what puts the card in the book)."""
-    wanted = {fold(c.strip()): c.strip() for c in incoming.categories if c.strip()}
-    known = dict(Tag.objects.filter(name_key__in=list(wanted)).values_list("name_key", "name"))
-    cards.keep_categories(incoming, [c for k, c in wanted.items() if k not in known])
-    tags = [known[k] for k in wanted if k in known]
+    tags, unknown = _tags_of(incoming.categories)
+    cards.keep_categories(incoming, unknown)
+    known = {fold(t) for t in tags}
     if book.tag_id is not None and book.tag is not None and fold(book.tag.name) not in known:
         tags.append(book.tag.name)
     return tags
@@ -446,13 +455,7 @@ def _card_data(text: str | bytes) -> dict[str, Any]:
     except CardRefused:
         return {}
     data = _full(parsed.data())
-    wanted = [c.strip() for c in parsed.categories if c.strip()]
-    known = set(
-        Tag.objects.filter(name_key__in=[fold(c) for c in wanted]).values_list(
-            "name_key", flat=True
-        )
-    )
-    data["tags"] = [c for c in wanted if fold(c) in known]
+    data["tags"] = _tags_of(parsed.categories)[0]
     return data
 
 
