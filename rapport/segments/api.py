@@ -21,7 +21,6 @@ from rapport.contacts.api._http import (
     aware,
     expected_version,
 )
-from rapport.contacts.models import Contact, Email
 from rapport.contacts.schemas import MAX_ID, InputSchema
 from rapport.core.errors import InvalidInput
 from rapport.segments import selectors, services
@@ -124,26 +123,6 @@ def _segment_out(segment: Segment) -> dict[str, Any]:
     }
 
 
-def members_out(contacts: list[Contact]) -> list[dict[str, Any]]:
-    emails: dict[int, str] = {}
-    for contact_id, address in (
-        Email.objects.filter(contact_id__in=[c.pk for c in contacts])
-        .order_by("contact_id", "-primary", "pk")
-        .values_list("contact_id", "address")
-    ):
-        emails.setdefault(contact_id, address)
-    return [
-        {
-            "id": c.pk,
-            "name": c.display_name,
-            "email": emails.get(c.pk),
-            "stage": c.lifecycle_stage,
-            "owner": c.owner.username if c.owner_id and c.owner else None,
-        }
-        for c in contacts
-    ]
-
-
 def _visible(request: HttpRequest, pk: int) -> Segment:
     return get_object_or_404(
         selectors.segments_visible(actor(request)).select_related("owner"), pk=pk
@@ -191,7 +170,7 @@ def segment_preview(request: HttpRequest, payload: QueryIn) -> dict[str, Any]:
         "query": render(tree),
         "tree": to_json(tree),
         "count": matching.count(),
-        "sample": members_out(sample),
+        "sample": selectors.members_out(sample),
     }
 
 
@@ -254,7 +233,7 @@ def segment_members(
     page = selectors.query_members(
         actor(request), segment.query, cursor=params.cursor, limit=params.limit
     )
-    return {"items": members_out(page.items), "next_cursor": page.next_cursor}
+    return {"items": selectors.members_out(page.items), "next_cursor": page.next_cursor}
 
 
 class ChangeOut(BaseModel):
@@ -372,7 +351,7 @@ def list_members(
     page = selectors.query_members(
         actor(request), f"in:{render_name(found.name)}", cursor=params.cursor, limit=params.limit
     )
-    return {"items": members_out(page.items), "next_cursor": page.next_cursor}
+    return {"items": selectors.members_out(page.items), "next_cursor": page.next_cursor}
 
 
 @lists_router.post("/{list_id}/members", response={200: ChangedOut, **WRITE_ERRORS})

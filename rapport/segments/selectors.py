@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from rapport.contacts.models import Contact
+from rapport.contacts.models import Contact, Email
 from rapport.core import policy
 from rapport.core.cursor import decode_cursor, encode_cursor
 from rapport.core.errors import InvalidInput
@@ -155,3 +155,24 @@ def segment_changes(segment: Segment, *, since: Any, limit: int = 200) -> list[C
     )
     rows.sort(key=lambda r: r[2], reverse=True)
     return [Change(c, names.get(c, f"#{c} (deleted)"), what, at) for c, what, at in rows[:limit]]
+
+
+def members_out(contacts: list[Contact]) -> list[dict[str, Any]]:
+    """Members as a list shows them: name, first email (the primary), stage, owner."""
+    emails: dict[int, str] = {}
+    for contact_id, address in (
+        Email.objects.filter(contact_id__in=[c.pk for c in contacts])
+        .order_by("contact_id", "-primary", "pk")
+        .values_list("contact_id", "address")
+    ):
+        emails.setdefault(contact_id, address)
+    return [
+        {
+            "id": c.pk,
+            "name": c.display_name,
+            "email": emails.get(c.pk),
+            "stage": c.lifecycle_stage,
+            "owner": c.owner.username if c.owner_id and c.owner else None,
+        }
+        for c in contacts
+    ]

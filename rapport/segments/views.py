@@ -19,7 +19,6 @@ from rapport.contacts.views._common import page
 from rapport.core import policy
 from rapport.core.errors import Conflict, InvalidInput
 from rapport.segments import selectors, services
-from rapport.segments.api import members_out
 from rapport.segments.models import ContactList, Segment
 from rapport.segments.query import TreeError, from_json, to_json
 from rapport.segments.query import render as render_query
@@ -117,7 +116,7 @@ def segment_preview(request: HttpRequest) -> HttpResponse:
             sample = list(
                 matching.select_related("owner").order_by("sort_name", "pk")[:PREVIEW_SAMPLE]
             )
-            context["sample"] = members_out(sample)
+            context["sample"] = selectors.members_out(sample)
         except InvalidInput as exc:
             context["error"] = exc.errors[0].message
     return render(request, "segments/_preview.html", context)
@@ -157,7 +156,7 @@ def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "changes": selectors.segment_changes(
             segment, since=timezone.now() - dt.timedelta(days=30), limit=20
         ),
-        "members": members_out(page.items) if page else [],
+        "members": selectors.members_out(page.items) if page else [],
         "next_cursor": page.next_cursor if page else None,
         "error": error,
         "can_change": policy.can(request.user, "segments.change"),
@@ -266,7 +265,7 @@ def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
     page = selectors.query_members(request.user, f"in:{quote(found.name)}", limit=200)
     context = {
         "contact_list": found,
-        "members": members_out(page.items),
+        "members": selectors.members_out(page.items),
         "more": page.next_cursor is not None,
         "can_change": policy.can(request.user, "segments.change"),
     }

@@ -29,7 +29,6 @@ from rapport.access.commands import RecordCommand
 from rapport.core.text import fold
 from rapport.ingest.exporters import FORMATS, contacts_export
 from rapport.segments import selectors, services
-from rapport.segments.api import members_out
 from rapport.segments.models import Segment
 from rapport.segments.query.compile import Explained
 
@@ -78,7 +77,7 @@ class Command(RecordCommand):
             page = self.call(
                 selectors.query_members, actor=actor, text=options["query"], limit=options["limit"]
             )
-            rows = members_out(page.items)
+            rows = selectors.members_out(page.items)
             if options["json"]:
                 self.stdout.write(json.dumps({"items": rows, "next_cursor": page.next_cursor}))
             for row in [] if options["json"] else rows:
