@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "rapport.privacy",
     "rapport.sync",
     "rapport.segments",
+    "rapport.insights",
 ]
 
 MIDDLEWARE = [
@@ -253,6 +254,10 @@ RAPPORT_CALL_PURPOSE = env_str("RAPPORT_CALL_PURPOSE", "sales")
 # without a rate are left out of it).
 RAPPORT_CURRENCY = env_str("RAPPORT_CURRENCY", "EUR").upper()
 RAPPORT_EXCHANGE_RATES = env_str("RAPPORT_EXCHANGE_RATES", "")
+
+# Insights (docs/insights.md): organizations with this tag are the key accounts whose
+# contact the relationship-health report follows.
+RAPPORT_KEY_ACCOUNT_TAG = env_str("RAPPORT_KEY_ACCOUNT_TAG", "Key account")
 
 # CardDAV (docs/carddav.md): the most cards a book serves to phones (0: no limit; past
 # it, "All contacts" holds the contacts the user owns, most recently changed first), and

@@ -124,7 +124,7 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
     ),
     NavItem("Segments", "segments:list", ("segments:*",), action="segments.view"),
     NavItem("Pipeline", ready=False),
-    NavItem("Insights", ready=False),
+    NavItem("Insights", "insights:dashboard", ("insights:*",), action="insights.view"),
     NavGroup(
         "data",
         "Data",

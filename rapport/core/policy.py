@@ -32,6 +32,7 @@ _READ = {
     "privacy.records",
     "segments.view",
     "orders.view",
+    "insights.view",
 }
 _WRITE = {
     "contacts.add",
@@ -77,6 +78,9 @@ _ADMIN = {
     "privacy.erase",
     "privacy.readmit",
     "privacy.retention",
+    # KPI goals are the workspace's strategy: admins set them
+    "kpis.manage",
+    "metrics.snapshot",
 }
 
 _RULES: dict[str, frozenset[str]] = {

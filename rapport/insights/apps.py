@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.apps import AppConfig
+
+
+def _enqueue_snapshot() -> None:
+    from rapport.insights.tasks import take_snapshot
+
+    take_snapshot.enqueue()
+
+
+def _enqueue_summary() -> None:
+    from rapport.insights.tasks import send_monthly_summary
+
+    send_monthly_summary.enqueue()
+
+
+class InsightsConfig(AppConfig):
+    name = "rapport.insights"
+    label = "insights"
+    verbose_name = "Insights"
+
+    def ready(self) -> None:
+        from rapport.core.schedule import register_duty
+
+        # today's figures every hour (yesterday's are finished by the first run of a day);
+        # the monthly KPI summary is looked at every hour and goes out once a month
+        register_duty("insights.snapshot", timedelta(hours=1), _enqueue_snapshot)
+        register_duty("insights.summary", timedelta(hours=1), _enqueue_summary)

@@ -1,0 +1,4 @@
+from rapport.insights.views.kpis import kpi_delete, kpi_edit, kpi_list, summary
+from rapport.insights.views.reports import dashboard, drill, report
+
+__all__ = ["dashboard", "drill", "kpi_delete", "kpi_edit", "kpi_list", "report", "summary"]
