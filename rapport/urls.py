@@ -1,8 +1,10 @@
 from django.urls import include, path
 
 from rapport.api import api
+from rapport.insights.views import home
 
 urlpatterns = [
+    path("", home, name="home"),
     path("api/v1/", api.urls),
     path("", include("rapport.access.urls")),
     path("", include("rapport.contacts.urls")),

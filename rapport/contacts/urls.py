@@ -5,7 +5,6 @@ from rapport.contacts.views import admin, contacts, lists, organizations
 app_name = "contacts"
 
 urlpatterns = [
-    path("", contacts.home, name="home"),
     path("search/", contacts.search, name="search"),
     path("contacts/", contacts.contact_list, name="list"),
     path("contacts/new/", contacts.contact_create, name="create"),

@@ -30,6 +30,12 @@ def _contact_panels(request: Any, contact: Any) -> Any:
     return contact_panels(request, contact)
 
 
+def _demo(first_contact_id: int) -> None:
+    from rapport.segments.demo import demo_orders_load
+
+    demo_orders_load(first_contact_id)
+
+
 class SegmentsConfig(AppConfig):
     name = "rapport.segments"
     label = "segments"
@@ -48,3 +54,5 @@ class SegmentsConfig(AppConfig):
         # customer value (RFM) from the orders, every hour
         register_duty("orders.customer_value", timedelta(hours=1), _enqueue_rfm)
         panels.register_panels("contact", _contact_panels)
+        # a new installation's demo gets orders, customer value and a few segments
+        hooks.on_demo_loaded(_demo)

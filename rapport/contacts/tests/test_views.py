@@ -35,10 +35,6 @@ def test_it_sends_signed_out_visitors_to_the_login_page(client, db):
     assert response.url.startswith("/login/?next=/contacts/")
 
 
-def test_the_home_page_is_the_contact_list(alice_client):
-    assert alice_client.get("/").url == "/contacts/"
-
-
 def test_the_list_shows_each_contact_with_primary_email_phone_and_organization(alice, alice_client):
     org = make_organization(alice, name="Analytical Engines")
     ada = make_contact(

@@ -332,11 +332,6 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 @page
-def home(request: HttpRequest) -> HttpResponse:
-    return redirect("contacts:list")
-
-
-@page
 @require_http_methods(["GET", "POST"])
 def contact_photo(request: HttpRequest, pk: int) -> HttpResponse:
     """GET serves the photo to signed-in readers; POST uploads or removes it."""

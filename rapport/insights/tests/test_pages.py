@@ -109,3 +109,8 @@ def test_every_report_page_opens_and_needs_a_login(alice_client, charlie_client,
         assert charlie_client.get(f"/insights/{name}/").status_code == 200  # read-only may look
     assert alice_client.get("/insights/nothing/").status_code == 404
     assert client.get("/insights/").status_code == 302  # to the login page
+
+
+def test_the_home_page_is_the_dashboard(alice_client, client):
+    assert alice_client.get("/").url == "/insights/"
+    assert client.get("/").url.startswith("/login/")
