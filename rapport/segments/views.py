@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from rapport.contacts.models import Contact
 from rapport.contacts.views._common import page
 from rapport.core import policy
+from rapport.core.counting import count_within
 from rapport.core.errors import Conflict, InvalidInput
 from rapport.segments import selectors, services
 from rapport.segments.models import ContactList, Segment
@@ -25,6 +26,7 @@ from rapport.segments.query import render as render_query
 from rapport.segments.query.fields import AGGREGATES, FIELDS
 
 PREVIEW_SAMPLE = 10
+PREVIEW_SECONDS = 1.0  # the live count answers within this, or says it is still counting
 
 
 def _purposes() -> list[tuple[str, str]]:
@@ -112,11 +114,16 @@ def segment_preview(request: HttpRequest) -> HttpResponse:
     if text.strip():
         try:
             matching = selectors.query_matching(request.user, text)
-            context["count"] = matching.count()
-            sample = list(
-                matching.select_related("owner").order_by("sort_name", "pk")[:PREVIEW_SAMPLE]
-            )
-            context["sample"] = selectors.members_out(sample)
+            # within a second, or say so and count in full with a second request
+            full = request.POST.get("full") == "1"
+            context["count"] = matching.count() if full else count_within(matching, PREVIEW_SECONDS)
+            if context["count"] is None:
+                context["counting"] = True
+            else:
+                sample = list(
+                    matching.select_related("owner").order_by("sort_name", "pk")[:PREVIEW_SAMPLE]
+                )
+                context["sample"] = selectors.members_out(sample)
         except InvalidInput as exc:
             context["error"] = exc.errors[0].message
     return render(request, "segments/_preview.html", context)

@@ -97,7 +97,9 @@ def headline(metric: str, key: str, days: int, label: str) -> dict[str, Any]:
 
 def home(request: HttpRequest) -> HttpResponse:
     """The home page: the dashboard for those who may see it, else the contacts."""
-    return redirect("insights:dashboard" if policy.can(request.user, "insights.view") else "contacts:list")
+    return redirect(
+        "insights:dashboard" if policy.can(request.user, "insights.view") else "contacts:list"
+    )
 
 
 @page

@@ -121,3 +121,18 @@ def test_every_member_is_tagged_listed_exported_and_deleted_after_confirming(
         {"action": "delete", "snapshot": confirm.context["preview"].snapshot},
     )
     assert Contact.objects.count() == 0
+
+
+def test_a_preview_that_takes_longer_than_a_second_says_it_is_still_counting(
+    alice_client, vips, monkeypatch
+):
+    from rapport.segments import views
+
+    monkeypatch.setattr(views, "count_within", lambda queryset, seconds: None)
+    quick = alice_client.post("/segments/preview/", {"query": "tag:vip"}).content.decode()
+    assert "Still counting" in quick and "data-preview-count>" not in quick
+    assert 'hx-vals=\'{"full": "1"}\'' in quick  # asks again for the full count
+    full = alice_client.post(
+        "/segments/preview/", {"query": "tag:vip", "full": "1"}
+    ).content.decode()
+    assert "<strong data-preview-count>3</strong>" in full
