@@ -293,6 +293,18 @@ class IdsIn(InputSchema):
     ids: list[int] = Field(..., max_length=services.MAX_LIST_ADD)
 
 
+class AddIn(InputSchema):
+    ids: list[int] | None = Field(
+        None, max_length=services.MAX_LIST_ADD, description="Contact ids."
+    )
+    query: str | None = Field(
+        None, max_length=10_000, description="Or every contact a segment query selects."
+    )
+    import_batch: int | None = Field(
+        None, description="Or every contact an import created or updated."
+    )
+
+
 class ChangedOut(BaseModel):
     changed: int
     size: int
@@ -355,12 +367,26 @@ def list_members(
 
 
 @lists_router.post("/{list_id}/members", response={200: ChangedOut, **WRITE_ERRORS})
-def list_add(request: HttpRequest, list_id: ObjectId, payload: IdsIn) -> dict[str, Any]:
-    """Add contacts by id (those already in it stay once)."""
+def list_add(request: HttpRequest, list_id: ObjectId, payload: AddIn) -> dict[str, Any]:
+    """Add contacts by id, every contact a query selects, or the contacts of an import
+    (one of ``ids``, ``query``, ``import_batch``); those already in it stay once."""
     found = _visible_list(request, list_id)
-    added = services.list_add(
-        actor=actor(request), contact_list=found, contact_ids=payload.ids, via=VIA
-    )
+    given = [k for k in ("ids", "query", "import_batch") if getattr(payload, k) is not None]
+    if len(given) != 1:
+        raise InvalidInput.single("ids", "Send one of ids, query or import_batch.")
+    if payload.ids is not None:
+        added = services.list_add(
+            actor=actor(request), contact_list=found, contact_ids=payload.ids, via=VIA
+        )
+    else:
+        contacts = (
+            selectors.query_matching(actor(request), payload.query)
+            if payload.query is not None
+            else selectors.import_contacts(actor(request), payload.import_batch)
+        )
+        added = services.list_add_matching(
+            actor=actor(request), contact_list=found, contacts=contacts, via=VIA
+        )
     return {"changed": added, "size": ListMember.objects.filter(list=found).count()}
 
 

@@ -42,7 +42,7 @@ class SegmentsConfig(AppConfig):
     verbose_name = "Segments"
 
     def ready(self) -> None:
-        from rapport.core import hooks, panels
+        from rapport.core import hooks, listing, panels
         from rapport.core.schedule import register_duty
 
         # who is in a segment is recorded again after contacts change, and every 15
@@ -54,5 +54,13 @@ class SegmentsConfig(AppConfig):
         # customer value (RFM) from the orders, every hour
         register_duty("orders.customer_value", timedelta(hours=1), _enqueue_rfm)
         panels.register_panels("contact", _contact_panels)
+        # the contact list's bulk bar: "Add to list…" (the ticked contacts or every match)
+        listing.register_bulk_action(
+            "contacts",
+            listing.ListBulkAction(
+                key="add_to_list", label="Add to list…", url="segments:list_add",
+                permission="segments.change",
+            ),
+        )  # fmt: skip
         # a new installation's demo gets orders, customer value and a few segments
         hooks.on_demo_loaded(_demo)

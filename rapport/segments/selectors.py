@@ -176,3 +176,22 @@ def members_out(contacts: list[Contact]) -> list[dict[str, Any]]:
         }
         for c in contacts
     ]
+
+
+def import_contacts(actor: Any, batch_id: Any) -> QuerySet[Contact]:
+    """The contacts an import created or changed (those that still exist)."""
+    from rapport.ingest.models import ImportBatch, ImportChange
+
+    policy.require(actor, "contacts.view")
+    if isinstance(batch_id, bool) or not isinstance(batch_id, int) or not 0 < batch_id < 2**63:
+        raise InvalidInput.single("import_batch", "Give the number of an import.")
+    if not ImportBatch.objects.filter(pk=batch_id).exists():
+        raise InvalidInput.single("import_batch", f"There is no import {batch_id}.")
+    changed = ImportChange.objects.filter(batch_id=batch_id).values("contact_id")
+    return Contact.objects.filter(pk__in=changed)
+
+
+def recent_imports(limit: int = 20) -> list[Any]:
+    from rapport.ingest.models import ImportBatch
+
+    return list(ImportBatch.objects.order_by("-pk")[:limit])

@@ -17,6 +17,7 @@ urlpatterns = [
     path("segments/<int:pk>/export/", views.segment_export, name="export"),
     path("segments/<int:pk>/why/<int:contact_id>/", views.segment_why, name="why"),
     path("lists/new/", views.list_new, name="list_new"),
+    path("lists/add/", views.list_add_selection, name="list_add"),
     path("lists/<int:pk>/", views.list_detail, name="list_detail"),
     path("lists/<int:pk>/delete/", views.list_delete, name="list_delete"),
 ]

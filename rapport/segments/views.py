@@ -256,7 +256,21 @@ def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
         policy.require(request.user, "segments.change")
         ids = [int(i) for i in request.POST.getlist("ids") if i.isdecimal() and len(i) < 19]
         try:
-            if request.POST.get("action") == "remove":
+            source = request.POST.get("source", "")
+            if source in ("query", "import"):
+                batch = request.POST.get("import_batch", "")
+                contacts = (
+                    selectors.query_matching(request.user, request.POST.get("query", ""))
+                    if source == "query"
+                    else selectors.import_contacts(
+                        request.user, int(batch) if batch.isdecimal() and len(batch) < 19 else None
+                    )
+                )
+                changed = services.list_add_matching(
+                    actor=request.user, contact_list=found, contacts=contacts
+                )
+                messages.success(request, f"Added {changed} to the list.")
+            elif request.POST.get("action") == "remove":
                 changed = services.list_remove(
                     actor=request.user, contact_list=found, contact_ids=ids
                 )
@@ -275,8 +289,73 @@ def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "members": selectors.members_out(page.items),
         "more": page.next_cursor is not None,
         "can_change": policy.can(request.user, "segments.change"),
+        "imports": selectors.recent_imports(),
     }
     return render(request, "segments/list_detail.html", context)
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def list_add_selection(request: HttpRequest) -> HttpResponse:
+    """The contact list's bulk bar "Add to list…": the ticked contacts, or all that the
+    list's search and filters match, into a list (an existing one or a new one), or out
+    of one."""
+    from django.http import QueryDict
+    from django.urls import reverse
+
+    from rapport.contacts import forms as contact_forms
+    from rapport.contacts.selectors import contacts_matching
+
+    policy.require(request.user, "segments.change")
+    params = request.POST if request.method == "POST" else request.GET
+    query = params.get("query", "")
+    listed = QueryDict(query)
+    back = reverse("contacts:list") + (f"?{query}" if query else "")
+    everything = params.get("scope") == "all"
+    ids = [int(i) for i in params.getlist("id") if i.isdecimal() and len(i) < 19]
+    if not everything and not ids:
+        messages.error(request, "Select at least one contact.")
+        return redirect(back)
+    errors: list[str] = []
+    if request.method == "POST":
+        try:
+            target = params.get("list", "")
+            if target == "new":
+                chosen = services.list_create(
+                    actor=request.user, data={"name": params.get("name", ""), "shared": True}
+                )
+            else:
+                chosen = get_object_or_404(
+                    selectors.lists_visible(request.user),
+                    pk=int(target) if target.isdecimal() and len(target) < 19 else 0,
+                )
+            contacts = (
+                contacts_matching(
+                    actor=request.user, q=listed.get("q", ""),
+                    filters=contact_forms.contact_filters(listed), sort="",
+                )
+                if everything
+                else Contact.objects.filter(pk__in=ids)
+            )  # fmt: skip
+            remove = params.get("action") == "remove"
+            changed = services.list_add_matching(
+                actor=request.user, contact_list=chosen, contacts=contacts, remove=remove
+            )
+            messages.success(
+                request,
+                f"Took {changed} out of “{chosen.name}”."
+                if remove
+                else f"Added {changed} to “{chosen.name}”.",
+            )
+            return redirect("segments:list_detail", pk=chosen.pk)
+        except InvalidInput as exc:
+            errors = [e.message for e in exc.errors]
+    context = {
+        "ids": ids, "scope": "all" if everything else "selected", "query": query, "back": back,
+        "count": None if everything else len(ids), "errors": errors, "values": params,
+        "lists": selectors.lists_visible(request.user).order_by("name_key"),
+    }  # fmt: skip
+    return render(request, "segments/list_add.html", context, status=422 if errors else 200)
 
 
 @page

@@ -22,6 +22,7 @@ from rapport.segments.services.segments import (
     REFRESH_EVERY,
     Refreshed,
     list_add,
+    list_add_matching,
     list_create,
     list_delete,
     list_remove,
@@ -37,7 +38,7 @@ from rapport.segments.services.segments import (
 
 __all__ = [
     "BULK_ACTIONS", "GROUP_NAMES", "ImportResult", "orders_import", "orders_import_undo", "MAX_LIST_ADD", "MAX_NAME", "REFRESH_CHUNK", "REFRESH_EVERY",
-    "Refreshed", "RfmResult", "Written", "group_of", "list_add", "list_create", "list_delete",
+    "Refreshed", "RfmResult", "Written", "group_of", "list_add", "list_add_matching", "list_create", "list_delete",
     "list_remove", "order_delete", "order_fields", "order_write", "rfm_refresh", "segment_bulk",
     "segment_bulk_preview", "segment_create", "segment_delete", "segment_refresh",
     "segment_update", "segments_due", "segments_mark_stale",

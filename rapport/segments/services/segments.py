@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from rapport.access.services import change_record
@@ -289,6 +289,21 @@ def list_add(
     if added:
         _record(actor, contact_list, "update", {"added": [None, added]}, via)
     return added
+
+
+def list_add_matching(
+    *, actor: Any, contact_list: ContactList, contacts: QuerySet[Contact], remove: bool = False,
+    via: str = "ui",
+) -> int:  # fmt: skip
+    """Add (or take out) every contact of ``contacts`` — a search, a query, an import's
+    contacts — at most MAX_LIST_ADD of them; refuses more, naming how to narrow."""
+    ids = list(contacts.order_by("pk").values_list("pk", flat=True)[: MAX_LIST_ADD + 1])
+    if len(ids) > MAX_LIST_ADD:
+        raise InvalidInput.single(
+            "ids", f"More than {MAX_LIST_ADD:,} contacts match; narrow the selection."
+        )
+    change = list_remove if remove else list_add
+    return change(actor=actor, contact_list=contact_list, contact_ids=ids, via=via)
 
 
 @transaction.atomic
