@@ -122,7 +122,14 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
             ),
         ),
     ),
-    NavItem("Segments", "segments:list", ("segments:*",), action="segments.view"),
+    NavItem(
+        "Segments",
+        "segments:list",
+        ("segments:list", "segments:list_*", "segments:new", "segments:preview", "segments:parse")
+        + ("segments:detail", "segments:edit", "segments:delete", "segments:count")
+        + ("segments:bulk", "segments:export", "segments:why"),
+        action="segments.view",
+    ),
     NavItem("Pipeline", ready=False),
     NavItem("Insights", "insights:dashboard", ("insights:*",), action="insights.view"),
     NavGroup(
@@ -130,6 +137,12 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
         "Data",
         (
             NavItem("Import", "ingest:imports", ("ingest:import*",), action="imports.run"),
+            NavItem(
+                "Import orders",
+                "segments:order_imports",
+                ("segments:order_import*",),
+                action="orders.change",
+            ),
             NavItem(
                 "Import mail",
                 "activity:mail_import",

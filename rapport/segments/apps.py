@@ -62,5 +62,14 @@ class SegmentsConfig(AppConfig):
                 permission="segments.change",
             ),
         )  # fmt: skip
+        from rapport.core.jobs import job_kind_register
+        from rapport.segments.models import OrderImport
+
+        # an order import whose worker died goes on where it stopped
+        job_kind_register(
+            OrderImport, running=OrderImport.Status.RUNNING, stopped=OrderImport.Status.FAILED,
+            message="rapport.segments.services.order_imports.order_import_stopped_message",
+            resume="rapport.segments.tasks.resume_order_import",
+        )  # fmt: skip
         # a new installation's demo gets orders, customer value and a few segments
         hooks.on_demo_loaded(_demo)

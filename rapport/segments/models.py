@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models
 
 from rapport.contacts.models import Contact
-from rapport.core.models import TimeStamped
+from rapport.core.models import BackgroundJob, TimeStamped
 
 
 class Segment(TimeStamped):
@@ -167,10 +167,26 @@ class CustomerValue(models.Model):
         return self.group.replace("_", " ").capitalize().replace("Cant", "Can't")
 
 
-class OrderImport(models.Model):
-    """One file of orders imported: which orders it created and what the ones it changed
-    held before, so the import can be undone."""
+class OrderImport(BackgroundJob):
+    """One file of orders imported: its columns and which order field each one fills,
+    how far it got, which orders it created and what the ones it changed held before, so
+    the import can be undone. A file uploaded on the page is kept (``file``) and read by
+    the worker; one given to the command line is read where it lies."""
 
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Waiting for its columns"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DONE)
+    file = models.FileField(upload_to="order-imports/%Y/%m/", blank=True)
+    headers = models.JSONField(default=list, blank=True)
+    mapping = models.JSONField(default=dict, blank=True)  # header -> order field ("" skips)
+    counts = models.JSONField(default=dict, blank=True)  # created, changed, unchanged, failed
+    error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
     file_name = models.CharField(max_length=255)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

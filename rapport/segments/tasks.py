@@ -28,3 +28,17 @@ def segments_enqueue_due() -> None:
 @jobs.job_task
 def refresh_customer_value() -> None:
     rfm_refresh()
+
+
+@task()
+@jobs.job_task
+def run_order_import(batch_id: int) -> None:
+    from rapport.segments.services import orders_import_run
+
+    orders_import_run(batch_id=batch_id)
+
+
+def resume_order_import(batch_id: int) -> None:
+    """A running import whose worker died is queued again; its run takes it over where
+    the last group of rows ended."""
+    run_order_import.enqueue(batch_id=batch_id)

@@ -182,8 +182,8 @@ def test_the_desktop_header_is_one_row_and_search_is_one_key_away(page):  # noqa
     page.keyboard.press("Shift+Tab")  # the Settings group
     settings = page.locator(".nav-group__toggle", has_text="Settings")
     expect(settings).to_be_focused()
-    for _ in range(4):
-        page.keyboard.press("Shift+Tab")  # Data, Segments, Activity, then Organizations
+    for _ in range(5):
+        page.keyboard.press("Shift+Tab")  # Data, Insights, Segments, Activity, then Organizations
     link = page.get_by_role("navigation", name="Main").get_by_role("link", name="Organizations")
     expect(link).to_be_focused()
     _shoot(page, "focus-ring-1280")
