@@ -26,6 +26,7 @@ from rapport.contacts.models import (
     Contact,
     CustomFieldDefinition,
     Email,
+    Organization,
     Phone,
     Tag,
 )
@@ -364,13 +365,23 @@ def _duplicate(cond: Cond, _ctx: Context) -> Q:
     return ~q if negate else q
 
 
-def _affiliation(path: str, kind: str = "text") -> Callable[[Cond, Context], Q]:
+def _affiliation(
+    path: str, kind: str = "text", choices: tuple[str, ...] = tuple(Affiliation.BuyingRole.values)
+) -> Callable[[Cond, Context], Q]:
+    """A field of the contact's current affiliation, or of the organization it is at
+    (``organization__…``): holds when some current affiliation matches."""
+
     def build(cond: Cond, ctx: Context) -> Q:
         if cond.op not in ("", "=", "!="):
             raise _error(cond, f"{cond.field} is compared with “:” or “!=”, not “{cond.op}”.")
         positive = Cond(cond.field, cond.value, "", pos=cond.pos, value_pos=cond.value_pos)
         if kind == "choice":
-            inner = _choice(path, tuple(Affiliation.BuyingRole.values))(positive, ctx)
+            inner = _choice(path, choices)(positive, ctx)
+        elif kind == "tag":
+            tag = Tag.objects.filter(name_key=fold(cond.value)).values_list("pk", flat=True).first()
+            if tag is None:
+                raise _error(cond, f"There is no tag “{cond.value}”.")
+            inner = Q(**{path: tag})
         else:
             inner = _text_q(path, positive)
         rows = Affiliation.objects.filter(inner, contact=OuterRef("pk"), is_current=True)
@@ -390,8 +401,12 @@ def _finite(cond: Cond) -> float:
     return number
 
 
-def _custom(key: str, definition: CustomFieldDefinition | None) -> Callable[[Cond, Context], Q]:
-    path = f"custom_fields__{key}"
+def _custom(
+    key: str, definition: CustomFieldDefinition | None, *, organization: bool = False
+) -> Callable[[Cond, Context], Q]:
+    """A custom field of the contact, or (``organization``) of the organization of a
+    current affiliation."""
+    path = f"{'organization__' if organization else ''}custom_fields__{key}"
     kind = getattr(definition, "field_type", "text")
 
     def inner(cond: Cond, ctx: Context) -> Q:
@@ -416,7 +431,11 @@ def _custom(key: str, definition: CustomFieldDefinition | None) -> Callable[[Con
             cond.field, cond.value, "" if negate else cond.op, pos=cond.pos,
             value_pos=cond.value_pos,
         )  # fmt: skip
-        q = Q(pk__in=Contact.objects.filter(inner(positive, ctx)).values("pk"))
+        if organization:
+            rows = Affiliation.objects.filter(inner(positive, ctx), is_current=True)
+            q = Q(pk__in=rows.values("contact_id"))
+        else:
+            q = Q(pk__in=Contact.objects.filter(inner(positive, ctx)).values("pk"))
         return ~q if negate else q
 
     return build
@@ -454,6 +473,7 @@ def _segment(cond: Cond, ctx: Context) -> Q:
 
 
 LIFECYCLE = tuple(Contact.Lifecycle.values)
+SIZE_BANDS = tuple(Organization.SizeBand.values)
 RFM_GROUPS = (
     "champions", "loyal", "potential_loyalists", "new_customers", "promising", "need_attention",
     "about_to_sleep", "cant_lose", "at_risk", "hibernating", "lost", "others",
@@ -496,6 +516,15 @@ FIELDS: dict[str, Field] = {
         Field("title", "text", "the title at the current organization", _affiliation("title")),
         Field("buying_role", "choice", "the buying role at the current organization",
               _affiliation("buying_role", "choice"), tuple(Affiliation.BuyingRole.values)),
+        Field("department", "text", "the department at the current organization", _affiliation("department")),
+        Field("org_tag", "tag", "a tag of the current organization", _affiliation("organization__tags", "tag")),
+        Field("org_size", "choice", "the current organization's size band",
+              _affiliation("organization__size_band", "choice", SIZE_BANDS), SIZE_BANDS),
+        Field("org_country", "text", "the country (ISO code) of an address of the current organization",
+              _affiliation("organization__addresses__country")),
+        Field("org_city", "text", "the city of an address of the current organization",
+              _affiliation("organization__addresses__locality")),
+        Field("org_website", "text", "the current organization's website", _affiliation("organization__website")),
         Field("has", "flag", "has a value", _has, tuple(sorted(_HAS))),
         Field("consent", "consent", "may be contacted for a purpose now (PURPOSE or PURPOSE:CHANNEL)",
               _consent),
@@ -520,9 +549,15 @@ ALIASES = {"lifecycle_stage": "stage", "company": "organization", "locality": "c
 
 def field_for(cond: Cond) -> Callable[[Cond, Context], Q]:
     name = ALIASES.get(cond.field, cond.field)
+    if name.startswith("org.custom."):
+        key = name.split(".", 2)[2]
+        definition = CustomFieldDefinition.objects.filter(key=key, target="organization").first()
+        if definition is None:
+            raise QueryError(f"There is no organization custom field “{key}”.", cond.pos)
+        return _custom(key, definition, organization=True)
     if name.startswith("custom."):
         key = name.split(".", 1)[1]
-        definition = CustomFieldDefinition.objects.filter(key=key).first()
+        definition = CustomFieldDefinition.objects.filter(key=key, target="contact").first()
         if definition is None:
             raise QueryError(f"There is no custom field “{key}”.", cond.pos)
         return _custom(key, definition)
