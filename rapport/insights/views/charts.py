@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -101,14 +100,12 @@ def build(chart: Chart, *, days: int, actor: Any, today: dt.date | None = None) 
         "columns": columns,
         "rows": rows,
         "empty": not keys or all(c["value"] is None for r in rows for c in r["cells"]),
-        "json": json.dumps(
-            {
-                "type": "bar" if metric.kind == "flow" else "line",
-                "unit": metric.unit,
-                "labels": labels,
-                "datasets": [{"label": c["label"], "data": data.lines[c["key"]]} for c in columns],
-            }
-        ),  # fmt: skip
+        "data": {
+            "type": "bar" if metric.kind == "flow" else "line",
+            "unit": metric.unit,
+            "labels": labels,
+            "datasets": [{"label": c["label"], "data": data.lines[c["key"]]} for c in columns],
+        },
         "csv": f"?{urlencode({'days': days, 'csv': slug})}",
     }
 
