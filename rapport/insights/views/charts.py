@@ -81,6 +81,7 @@ def build(chart: Chart, *, days: int, actor: Any, today: dt.date | None = None) 
     breakdown = sorted((k for k in keys if k), key=lambda k: -totals[k])[:MAX_LINES]
     keys = ([""] if "" in keys else []) + breakdown
     labels = [_label(s, e, data.grain) for s, e in data.buckets]
+    bars = metric.kind == "flow"
     columns = [{"key": k, "label": data.label(k)} for k in keys]
     rows = []
     for i, (s, e) in enumerate(data.buckets):
@@ -90,6 +91,18 @@ def build(chart: Chart, *, days: int, actor: Any, today: dt.date | None = None) 
             url = drill_url(metric.name, k, s, e) if metric.drill and value else ""
             cells.append({"value": value, "url": url})
         rows.append({"label": labels[i], "start": s, "end": e, "cells": cells})
+    filled = [
+        i for i in range(len(data.buckets)) if any(data.lines[k][i] is not None for k in keys)
+    ]
+    if metric.kind == "level" and breakdown and len(filled) == 1:
+        # a breakdown recorded on one day so far: its parts side by side, not dots
+        snapshot = {
+            "type": "bar", "unit": metric.unit, "stacked": False,
+            "labels": [c["label"] for c in columns if c["key"]],
+            "datasets": [{"label": labels[filled[0]], "data": [data.lines[c["key"]][filled[0]] for c in columns if c["key"]]}],
+        }  # fmt: skip
+    else:
+        snapshot = None
     slug = f"{metric.name}{'-' + chart.prefix.rstrip(':') if chart.prefix else ''}"
     return {
         "id": slug,
@@ -100,11 +113,18 @@ def build(chart: Chart, *, days: int, actor: Any, today: dt.date | None = None) 
         "columns": columns,
         "rows": rows,
         "empty": not keys or all(c["value"] is None for r in rows for c in r["cells"]),
-        "data": {
-            "type": "bar" if metric.kind == "flow" else "line",
+        "data": snapshot
+        or {
+            "type": "bar" if bars else "line",
             "unit": metric.unit,
             "labels": labels,
-            "datasets": [{"label": c["label"], "data": data.lines[c["key"]]} for c in columns],
+            # a flow by parts is drawn as stacks of its parts (their height is the total)
+            "stacked": bars and bool(breakdown),
+            "datasets": [
+                {"label": c["label"], "data": data.lines[c["key"]]}
+                for c in columns
+                if not (bars and breakdown and c["key"] == "")
+            ],
         },
         "csv": f"?{urlencode({'days': days, 'csv': slug})}",
     }

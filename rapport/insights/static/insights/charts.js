@@ -17,13 +17,16 @@
           labels: data.labels,
           datasets: data.datasets.map(function (d, i) {
             var color = COLORS[i % COLORS.length];
-            return { label: d.label, data: d.data, borderColor: color, backgroundColor: color, spanGaps: true, pointRadius: 2, stack: bar && i > 0 && data.datasets.length > 1 && data.datasets[0].label !== d.label ? "parts" : "total" };
+            return { label: d.label, data: d.data, borderColor: color, backgroundColor: color, spanGaps: true, pointRadius: 2 };
           }),
         },
         options: {
           animation: false, maintainAspectRatio: false,
           plugins: { legend: { display: data.datasets.length > 1 }, tooltip: { callbacks: { label: function (c) { return c.dataset.label + ": " + c.formattedValue + unit(data.unit); } } } },
-          scales: { y: { beginAtZero: true, max: data.unit === "percent" ? 100 : undefined } },
+          scales: {
+            x: { stacked: !!data.stacked },
+            y: { stacked: !!data.stacked, beginAtZero: true, max: data.unit === "percent" ? 100 : undefined },
+          },
         },
       });
     });
