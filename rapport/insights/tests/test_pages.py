@@ -114,3 +114,9 @@ def test_every_report_page_opens_and_needs_a_login(alice_client, charlie_client,
 def test_the_home_page_is_the_dashboard(alice_client, client):
     assert alice_client.get("/").url == "/insights/"
     assert client.get("/").url.startswith("/login/")
+
+
+def test_a_figure_recorded_on_one_day_so_far_is_shown_as_a_number_with_its_link(alice_client, world):
+    html = alice_client.get("/insights/relationships/?days=90").content.decode()
+    assert "Accounts with a single contact" in html
+    assert "its trend is drawn as the days add up" in html

@@ -103,6 +103,11 @@ def build(chart: Chart, *, days: int, actor: Any, today: dt.date | None = None) 
         }  # fmt: skip
     else:
         snapshot = None
+    single = None
+    if not breakdown and len(filled) == 1 and len(data.buckets) > 1:
+        # one day recorded so far (a metric without history): its figure, not a dot
+        cell = rows[filled[0]]["cells"][0]
+        single = {"value": cell["value"], "url": cell["url"], "day": data.buckets[filled[0]][1]}
     slug = f"{metric.name}{'-' + chart.prefix.rstrip(':') if chart.prefix else ''}"
     return {
         "id": slug,
@@ -112,6 +117,7 @@ def build(chart: Chart, *, days: int, actor: Any, today: dt.date | None = None) 
         "grain": data.grain,
         "columns": columns,
         "rows": rows,
+        "single": single,
         "empty": not keys or all(c["value"] is None for r in rows for c in r["cells"]),
         "data": snapshot
         or {
