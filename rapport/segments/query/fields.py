@@ -311,6 +311,36 @@ def _problem(cond: Cond, _ctx: Context) -> Q:
     return ~q if cond.op == "!=" else q
 
 
+def _quality_score(cond: Cond, _ctx: Context) -> Q:
+    """``quality_score:>=80``: the data audit's score (0–100, as of its last refresh, with
+    staleness as of now). The score follows from a contact's facts, of which there are
+    few distinct sets: each set's score is computed once, fresh and stale."""
+    from rapport.quality import rules
+    from rapport.quality.models import ContactQuality
+    from rapport.quality.selectors import stale_before
+
+    number = _finite(cond)
+    if not 0 <= number <= 100:
+        raise _error(cond, "quality_score is from 0 to 100.")
+    compare = {
+        "": float.__eq__, "=": float.__eq__, "!=": float.__eq__, ">": float.__gt__,
+        ">=": float.__ge__, "<": float.__lt__, "<=": float.__le__,
+    }[cond.op]  # fmt: skip
+    stale = int(rules.Fact.STALE)
+    fresh_ok, stale_ok = [], []
+    for facts in ContactQuality.objects.order_by().values_list("facts", flat=True).distinct():
+        if compare(float(rules.score(facts & ~stale)), number):
+            fresh_ok.append(facts)
+        if compare(float(rules.score(facts | stale)), number):
+            stale_ok.append(facts)
+    cut = stale_before()
+    rows = ContactQuality.objects.filter(
+        Q(facts__in=fresh_ok, last_touched__gte=cut) | Q(facts__in=stale_ok, last_touched__lt=cut)
+    )
+    q = Q(pk__in=rows.values("contact_id"))
+    return ~q if cond.op == "!=" else q
+
+
 def _value_number(
     column: str, lo: int | None = None, hi: int | None = None
 ) -> Callable[[Cond, Context], Q]:
@@ -530,6 +560,7 @@ FIELDS: dict[str, Field] = {
               _consent),
         Field("reachable", "consent",
               "the contact gate lets a message through now (PURPOSE or PURPOSE:CHANNEL)", _reachable),
+        Field("quality_score", "number", "the data audit's quality score, 0–100", _quality_score),
         Field("problem", "choice", "the data audit finds this problem", _problem,
               tuple(quality_rules.RULES_BY_CODE)),
         Field("rfm", "choice", "the RFM group of the contact's orders", _rfm, RFM_GROUPS),
