@@ -111,5 +111,12 @@ def cumulative(base: int, daily: dict, days: list[dt.date]) -> list[Point]:
     return points
 
 
+def running_total(rows: QuerySet, column: str, days: list[dt.date]) -> list[Point]:
+    """A level that only grows by rows dated by ``column``: those before the first day,
+    then each day's."""
+    base = rows.filter(**{f"{column}__lt": day_start(min(days))}).count()
+    return cumulative(base, per_day(rows, column, days), days)
+
+
 def share(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 2) if whole else 0.0

@@ -20,11 +20,11 @@ from rapport.insights.metrics import (
     Drill,
     Metric,
     Point,
-    cumulative,
     day_end,
     day_start,
     per_day,
     register,
+    running_total,
     share,
     zone,
 )
@@ -47,8 +47,7 @@ def created_between(start: dt.date, end: dt.date) -> str:
 
 
 def _contacts(days: list[dt.date]) -> Iterable[Point]:
-    base = Contact.objects.filter(created_at__lt=day_start(min(days))).count()
-    return cumulative(base, per_day(Contact.objects.all(), "created_at", days), days)
+    return running_total(Contact.objects.all(), "created_at", days)
 
 
 register(Metric(
@@ -60,8 +59,7 @@ register(Metric(
 
 
 def _organizations(days: list[dt.date]) -> Iterable[Point]:
-    base = Organization.objects.filter(created_at__lt=day_start(min(days))).count()
-    return cumulative(base, per_day(Organization.objects.all(), "created_at", days), days)
+    return running_total(Organization.objects.all(), "created_at", days)
 
 
 def _organizations_until(end: dt.date) -> Drill:

@@ -17,10 +17,10 @@ from rapport.insights.metrics import (
     Drill,
     Metric,
     Point,
-    cumulative,
     day_start,
     per_day,
     register,
+    running_total,
     share,
     zone,
 )
@@ -38,8 +38,7 @@ def counted_orders():  # type: ignore[no-untyped-def]
 
 
 def _customers(days: list[dt.date]) -> Iterable[Point]:
-    base = CustomerValue.objects.filter(first_order_at__lt=day_start(min(days))).count()
-    return cumulative(base, per_day(CustomerValue.objects.all(), "first_order_at", days), days)
+    return running_total(CustomerValue.objects.all(), "first_order_at", days)
 
 
 register(Metric(

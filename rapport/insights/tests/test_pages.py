@@ -116,7 +116,9 @@ def test_the_home_page_is_the_dashboard(alice_client, client):
     assert client.get("/").url.startswith("/login/")
 
 
-def test_a_figure_recorded_on_one_day_so_far_is_shown_as_a_number_with_its_link(alice_client, world):
+def test_a_figure_recorded_on_one_day_so_far_is_shown_as_a_number_with_its_link(
+    alice_client, world
+):
     html = alice_client.get("/insights/relationships/?days=90").content.decode()
     assert "Accounts with a single contact" in html
     assert "its trend is drawn as the days add up" in html
