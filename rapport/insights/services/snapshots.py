@@ -75,6 +75,8 @@ def snapshot(
     for metric in found.values():
         if metric.compute is None or (only and metric.name not in only):
             continue
+        if not metric.history and day != registry.today():
+            continue  # a state seen now is no figure of a day gone by
         days = [day]
         if metric.history:
             first = since or day - dt.timedelta(days=1)

@@ -122,3 +122,23 @@ def test_a_figure_recorded_on_one_day_so_far_is_shown_as_a_number_with_its_link(
     html = alice_client.get("/insights/relationships/?days=90").content.decode()
     assert "Accounts with a single contact" in html
     assert "its trend is drawn as the days add up" in html
+
+
+def test_another_users_private_segment_is_neither_charted_nor_drilled(alice_client, bob, world):
+    from rapport.segments.services import segment_create, segment_refresh
+
+    secret = segment_create(actor=bob, data={"name": "Bob secret", "query": "source:Referral", "shared": False})
+    segment_refresh(segment_id=secret.pk)
+    services.snapshot()
+    assert "Bob secret" not in alice_client.get("/insights/segments/").content.decode()
+    drill = alice_client.get(f"/insights/drill/segment_size/?key=segment:{secret.pk}")
+    assert drill.status_code == 404 and "Bob secret" not in drill.content.decode()
+
+
+def test_a_snapshot_of_a_past_day_leaves_out_what_cannot_be_known_for_it(world):
+    from rapport.insights.models import MetricPoint
+
+    past = today() - dt.timedelta(days=3)
+    services.snapshot(day=past)
+    assert MetricPoint.objects.filter(metric="contacts", date=past).exists()
+    assert not MetricPoint.objects.filter(metric="tasks_overdue", date=past).exists()

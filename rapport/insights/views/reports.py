@@ -16,7 +16,7 @@ from rapport.core.errors import InvalidInput
 from rapport.insights import metrics as registry
 from rapport.insights import services
 from rapport.insights.models import SummarySubscription
-from rapport.insights.views.charts import PERIODS, Chart, as_csv, build, period
+from rapport.insights.views.charts import PERIODS, Chart, as_csv, build, period, visible_segments
 
 REPORTS: dict[str, tuple[str, str, tuple[Chart, ...]]] = {
     "growth": ("Growth and data", "Contacts and organizations over time, where new contacts come "
@@ -185,6 +185,8 @@ def drill(request: HttpRequest, metric: str) -> HttpResponse:
     if found is None or found.drill is None:
         raise Http404("This figure has no records to show.")
     key = request.GET.get("key", "")[:120]
+    if key.startswith("segment:") and key not in visible_segments(request.user):
+        raise Http404("This figure has no records to show.")  # another user's private segment
     try:
         end = _day(request.GET.get("end", "") or registry.today().isoformat(), "end")
         start = _day(request.GET.get("start", "") or end.isoformat(), "start")
