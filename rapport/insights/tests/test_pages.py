@@ -127,7 +127,9 @@ def test_a_figure_recorded_on_one_day_so_far_is_shown_as_a_number_with_its_link(
 def test_another_users_private_segment_is_neither_charted_nor_drilled(alice_client, bob, world):
     from rapport.segments.services import segment_create, segment_refresh
 
-    secret = segment_create(actor=bob, data={"name": "Bob secret", "query": "source:Referral", "shared": False})
+    secret = segment_create(
+        actor=bob, data={"name": "Bob secret", "query": "source:Referral", "shared": False}
+    )
     segment_refresh(segment_id=secret.pk)
     services.snapshot()
     assert "Bob secret" not in alice_client.get("/insights/segments/").content.decode()
