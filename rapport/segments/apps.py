@@ -24,6 +24,12 @@ def _enqueue_rfm() -> None:
     refresh_customer_value.enqueue()
 
 
+def _enqueue_scores() -> None:
+    from rapport.segments.tasks import scores_enqueue_due
+
+    scores_enqueue_due()
+
+
 def _contact_panels(request: Any, contact: Any) -> Any:
     from rapport.segments.views_orders import contact_panels
 
@@ -47,4 +53,6 @@ class SegmentsConfig(AppConfig):
         register_duty("segments.refresh", timedelta(minutes=1), _enqueue_due)
         # customer value (RFM) from the orders, every hour
         register_duty("orders.customer_value", timedelta(hours=1), _enqueue_rfm)
+        # scores: within a minute of a change to their rules, and every hour (decay)
+        register_duty("scores.refresh", timedelta(minutes=1), _enqueue_scores)
         panels.register_panels("contact", _contact_panels)
