@@ -62,6 +62,8 @@ _SETTINGS: dict[str, tuple[str, ...]] = {
     ScoreRule.Kind.RECENCY: ("of", "half_life_days", "within_days"),
 }
 _ALL_SETTINGS = {name for names in _SETTINGS.values() for name in names}
+# what a rule read back also holds: sent back, it is ignored (the list's order decides)
+_READ_ONLY = ("position", "summary")
 _DIRECTIONS = {"in": "inbound", "out": "outbound", "inbound": "inbound",
                "outbound": "outbound", "internal": "internal"}  # fmt: skip
 RECENCY_OF = ("contacted", "ordered")
@@ -200,7 +202,7 @@ def _rule(errors: list[FieldError], index: int, data: Any, actor: Any) -> dict[s
         errors.append(FieldError(f"{path}.kind", f"One of: {', '.join(ScoreRule.Kind.values)}."))
         return None
     for name, value in data.items():
-        if name in ("kind", "label", "points", "position") or name in _SETTINGS[kind]:
+        if name in ("kind", "label", "points", *_READ_ONLY) or name in _SETTINGS[kind]:
             continue
         if name not in _ALL_SETTINGS:
             errors.append(FieldError(f"{path}.{name}", "Unknown setting."))
@@ -414,7 +416,7 @@ def score_delete(
     users = segments_using(current.key)
     if users:
         raise InvalidInput.single(
-            "score", f"{', '.join(users)} use score.{current.key}: change them first."
+            "score", f"Segments use score.{current.key} ({', '.join(users)}): change them first."
         )
     _record(actor, current, "delete", {"rules": [_summaries(current), None]}, via)
     current.delete()

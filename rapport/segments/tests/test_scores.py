@@ -212,9 +212,7 @@ def test_only_admins_define_scores(bob, charlie, alice):
         services.score_delete(actor=charlie, score=score)
 
 
-def test_the_worker_computes_a_score_after_its_rules_change_and_not_again_before_due(
-    alice, people
-):
+def test_the_worker_computes_a_score_after_its_rules_change_and_not_again_before_due(alice, people):
     from rapport.segments.tasks import scores_enqueue_due
 
     lead = services.score_create(actor=alice, data={"name": "Lead", "rules": RULES[:1]})
