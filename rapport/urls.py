@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("rapport.privacy.urls")),
     path("", include("rapport.sync.urls")),
     path("", include("rapport.segments.urls")),
+    path("", include("rapport.segments.urls_scores")),
 ]

@@ -36,6 +36,12 @@ def _contact_panels(request: Any, contact: Any) -> Any:
     return contact_panels(request, contact)
 
 
+def _score_panels(request: Any, contact: Any) -> Any:
+    from rapport.segments.views_scores import contact_panels
+
+    return contact_panels(request, contact)
+
+
 class SegmentsConfig(AppConfig):
     name = "rapport.segments"
     label = "segments"
@@ -56,3 +62,4 @@ class SegmentsConfig(AppConfig):
         # scores: within a minute of a change to their rules, and every hour (decay)
         register_duty("scores.refresh", timedelta(minutes=1), _enqueue_scores)
         panels.register_panels("contact", _contact_panels)
+        panels.register_panels("contact", _score_panels)
