@@ -67,3 +67,12 @@ def test_an_unknown_score_or_a_rule_that_cannot_run_exits_1(lead):
     lead.refresh_from_db()
     assert lead.problem == "Rule 1 cannot run: at 5: There is no tag “vip”."
     assert ContactScore.objects.filter(score=lead).count() == 1
+
+
+def test_segment_members_sort_by_a_score_on_the_command_line(lead):
+    services.scores_refresh(score=lead)
+    out = io.StringIO()
+    call_command("segment", "members", "has:email", "--sort=-score.lead", "--as", "alice",
+                 stdout=out)  # fmt: skip
+    lines = [line.split("\t") for line in out.getvalue().splitlines()]
+    assert [(line[1], line[-1]) for line in lines] == [("Ada Lovelace", "20"), ("Bob Miller", "0")]
