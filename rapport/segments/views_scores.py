@@ -66,6 +66,10 @@ class Input:
     errors: list[str] = field(default_factory=list)
     choices: list[tuple[str, str]] | None = None
 
+    @property
+    def wide(self) -> bool:
+        return self.name.endswith(".query")
+
 
 @dataclass
 class Row:
@@ -89,10 +93,11 @@ class Row:
                 self._input("label", "Label")]  # fmt: skip
 
     @property
-    def groups(self) -> list[tuple[str, list[Input], bool]]:
+    def groups(self) -> list[tuple[str, str, list[Input], bool]]:
         """Each kind's settings, and whether to show them open (the rule's kind)."""
         return [
-            (label, [self._input(f"{kind}.{s}", lbl, hint) for s, lbl, hint in _SETTINGS[kind]],
+            (kind, label,
+             [self._input(f"{kind}.{s}", lbl, hint) for s, lbl, hint in _SETTINGS[kind]],
              self.values.get("kind") == kind)
             for kind, label in ScoreRule.Kind.choices
         ]  # fmt: skip
