@@ -39,7 +39,7 @@ class ScoreIn(InputSchema):
     )
 
 
-class RuleOut(BaseModel):
+class ScoreRuleOut(BaseModel):
     position: int
     kind: str
     label: str
@@ -60,7 +60,7 @@ class ScoreOut(BaseModel):
     name: str
     key: str
     description: str
-    rules: list[RuleOut]
+    rules: list[ScoreRuleOut]
     computed_at: dt.datetime | None
     stale: bool
     problem: str
@@ -74,12 +74,12 @@ class ScoredOut(BaseModel):
     value: int
 
 
-class TopParams(Schema):
+class ScoreTopParams(Schema):
     limit: int = Field(20, ge=1, le=selectors.MAX_PAGE)
     lowest: bool = False
 
 
-class ContactValueOut(BaseModel):
+class ContactScoreOut(BaseModel):
     score: int
     key: str
     name: str
@@ -136,7 +136,7 @@ def score_create(request: HttpRequest, response: HttpResponse, payload: ScoreIn)
     return Status(201, _with_etag(response, score))
 
 
-@router.get("/of/{contact_id}", response={200: list[ContactValueOut], **READ_ERRORS})
+@router.get("/of/{contact_id}", response={200: list[ContactScoreOut], **READ_ERRORS})
 def contact_values(request: HttpRequest, contact_id: ObjectId) -> list[dict[str, Any]]:
     """One contact's value of every score (0 when it has none), as last computed."""
     from rapport.contacts.models import Contact
@@ -191,7 +191,7 @@ def score_refresh(request: HttpRequest, score_id: ObjectId) -> Status:
 
 @router.get("/{score_id}/top", response={200: list[ScoredOut], **READ_ERRORS})
 def score_top(
-    request: HttpRequest, score_id: ObjectId, params: Query[TopParams]
+    request: HttpRequest, score_id: ObjectId, params: Query[ScoreTopParams]
 ) -> list[dict[str, Any]]:
     """The contacts with the highest values (``lowest``: the lowest), as last computed.
     For every contact of a query by score, see the segments' members with ``sort``."""
