@@ -268,7 +268,8 @@ class ContactScore(models.Model):
     (rows are kept only for values other than 0); ``computed_at`` is when this value was
     written."""
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    # the unique (contact, score) index serves lookups by contact: no second index
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+", db_index=False)
     score = models.ForeignKey(Score, on_delete=models.CASCADE, related_name="values")
     value = models.IntegerField()
     computed_at = models.DateTimeField()

@@ -9,8 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 
 from rapport.contacts.models import Contact, Email
@@ -145,35 +144,76 @@ def _page_by_score(
     members: QuerySet[Contact], cursor: str | None, limit: int, sort: str, score_id: int,
     descending: bool,
 ) -> MembersPage:  # fmt: skip
-    value = ContactScore.objects.filter(contact_id=OuterRef("pk"), score_id=score_id)
-    members = members.annotate(score_value=Coalesce(Subquery(value.values("value")[:1]), Value(0)))
-    first = F("score_value").desc() if descending else F("score_value").asc()
+    """Members by a score's value, read in three runs so each page is a few index reads,
+    not a sort of every member: the values above 0 (from the score's (score, value)
+    index, each row asked whether its contact is a member), the members with no value
+    (0, by name), the values below 0. Highest first is above, none, below; lowest first
+    the reverse. The cursor holds the sort, the run and the last (value, name, id)."""
+    runs = ("above", "none", "below") if descending else ("below", "none", "above")
+    run, after = runs[0], None
     if cursor:
         # the sort is part of the cursor: one made for another order is refused
-        given, number, sort_name, pk = decode_cursor(cursor, 4)
+        given, run, number, sort_name, pk = decode_cursor(cursor, 5)
         if (
             given != sort
+            or run not in runs
             or not isinstance(number, int)
             or not isinstance(sort_name, str)
             or not isinstance(pk, int)
         ):
             raise InvalidInput.single("cursor", "This cursor is not valid.")
-        beyond = Q(score_value__lt=number) if descending else Q(score_value__gt=number)
-        members = members.filter(
-            beyond
-            | Q(score_value=number, sort_name__gt=sort_name)
-            | Q(score_value=number, sort_name=sort_name, pk__gt=pk)
-        )
-    page: list[Contact] = list(members.order_by(first, "sort_name", "pk")[: limit + 1])
+        after = (number, sort_name, pk)
+    page: list[Contact] = []
+    for name in runs[runs.index(run) :]:
+        page += _score_run(
+            members, score_id, name, descending, after if name == run else None,
+            limit + 1 - len(page),
+        )  # fmt: skip
+        if len(page) > limit:
+            break
     more = len(page) > limit
     page = page[:limit]
-    last = page[-1] if more and page else None
-    next_cursor = (
-        encode_cursor([sort, last.score_value, last.sort_name, last.pk])  # type: ignore[attr-defined]
-        if last is not None
-        else None
-    )
-    return MembersPage(page, next_cursor)
+    last: Any = page[-1] if more and page else None
+    if last is None:
+        return MembersPage(page, None)
+    value = last.score_value
+    last_run = "none" if value == 0 else "above" if value > 0 else "below"
+    return MembersPage(page, encode_cursor([sort, last_run, value, last.sort_name, last.pk]))
+
+
+def _score_run(
+    members: QuerySet[Contact], score_id: int, run: str, descending: bool,
+    after: tuple[int, str, int] | None, wanted: int,
+) -> list[Contact]:  # fmt: skip
+    """Up to ``wanted`` members of one run by a score (see ``_page_by_score``), after
+    the cursor's row, each carrying ``score_value``."""
+    values = ContactScore.objects.filter(score_id=score_id).exclude(value=0)
+    if run == "none":
+        unscored = members.filter(~Exists(values.filter(contact_id=OuterRef("pk"))))
+        if after is not None:
+            _number, sort_name, pk = after
+            unscored = unscored.filter(
+                Q(sort_name__gt=sort_name) | Q(sort_name=sort_name, pk__gt=pk)
+            )
+        return list(unscored.annotate(score_value=Value(0)).order_by("sort_name", "pk")[:wanted])
+    rows = values.filter(value__gt=0) if run == "above" else values.filter(value__lt=0)
+    rows = rows.filter(Exists(members.filter(pk=OuterRef("contact_id"))))
+    if after is not None:
+        number, sort_name, pk = after
+        beyond = Q(value__lt=number) if descending else Q(value__gt=number)
+        rows = rows.filter(
+            beyond
+            | Q(value=number, contact__sort_name__gt=sort_name)
+            | Q(value=number, contact__sort_name=sort_name, contact_id__gt=pk)
+        )
+    first = "-value" if descending else "value"
+    found = []
+    for row in rows.select_related("contact").order_by(first, "contact__sort_name", "contact_id")[
+        :wanted
+    ]:
+        row.contact.score_value = row.value  # type: ignore[attr-defined]
+        found.append(row.contact)
+    return found
 
 
 def query_explain(actor: Any, text: str, contact_id: int) -> Explained:

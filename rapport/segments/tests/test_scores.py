@@ -177,22 +177,32 @@ def test_score_in_queries_counts_a_missing_value_as_zero(alice, people):
 
 def test_members_sort_by_score_page_after_page(alice, people):
     lead = services.score_create(actor=alice, data={"name": "Lead", "rules": RULES})
+    make_contact(given_name="Eve", family_name="Zero")  # no value: 0
+    make_contact(given_name="Fay", family_name="Below", tags=["bounced"])  # -10
+    make_contact(given_name="Gus", family_name="Tied", tags=["vip"])  # 20
+    make_contact(given_name="Hal", family_name="Tied", tags=["vip"])  # 20
     services.scores_refresh(score=lead, now=NOW)
-    extra = make_contact(given_name="Eve", family_name="Zero")  # no value: 0
 
-    def all_pages(sort: str) -> list[tuple[str, int]]:
+    def all_pages(sort: str, query: str = "has:email") -> list[tuple[str, int]]:
         seen, cursor = [], None
         while True:
-            page = query_members(alice, "has:email", sort=sort, cursor=cursor, limit=2)
+            page = query_members(alice, query, sort=sort, cursor=cursor, limit=2)
             seen += [(c.given_name, c.score_value) for c in page.items]
             if not page.next_cursor:
                 return seen
             cursor = page.next_cursor
 
-    highest = all_pages("-score.lead")
-    assert highest == [("Ada", 35), ("Cy", 25), ("Bea", 13), ("Dee", 4), ("Eve", 0)]
-    assert all_pages("score.lead") == list(reversed(highest))
-    assert extra.pk
+    assert all_pages("-score.lead") == [
+        ("Ada", 35), ("Cy", 25), ("Gus", 20), ("Hal", 20), ("Bea", 13), ("Dee", 4), ("Eve", 0),
+        ("Fay", -10),
+    ]  # fmt: skip
+    assert all_pages("score.lead") == [
+        ("Fay", -10), ("Eve", 0), ("Dee", 4), ("Bea", 13), ("Gus", 20), ("Hal", 20), ("Cy", 25),
+        ("Ada", 35),
+    ]  # fmt: skip
+    assert all_pages("-score.lead", "NOT tag:vip") == [("Cy", 25), ("Dee", 4), ("Eve", 0),
+                                                       ("Fay", -10)]  # fmt: skip
+    assert all_pages("-score.lead", "given_name:Eve") == [("Eve", 0)]
     with pytest.raises(InvalidInput, match="There is no score “nope”"):
         query_members(alice, "has:email", sort="-score.nope")
     with pytest.raises(InvalidInput, match="Sort by name"):
