@@ -48,7 +48,7 @@ class SegmentsConfig(AppConfig):
     verbose_name = "Segments"
 
     def ready(self) -> None:
-        from rapport.core import hooks, panels
+        from rapport.core import hooks, panels, subjects
         from rapport.core.schedule import register_duty
 
         # who is in a segment is recorded again after contacts change, and every 15
@@ -63,3 +63,4 @@ class SegmentsConfig(AppConfig):
         register_duty("scores.refresh", timedelta(minutes=1), _enqueue_scores)
         panels.register_panels("contact", _contact_panels)
         panels.register_panels("contact", _score_panels)
+        subjects.register_provider("segments", "rapport.segments.subject_data:PROVIDER")

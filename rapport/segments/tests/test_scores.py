@@ -239,3 +239,17 @@ def test_the_worker_computes_a_score_after_its_rules_change_and_not_again_before
     assert services.scores_due() == [lead.pk]
     scores_enqueue_due()
     assert values(lead) == {"Bea": -10}
+
+
+def test_a_subject_access_export_holds_the_person_s_scores_and_how_they_were_reached(alice, people):
+    from rapport.core.subjects import Subject, provider
+
+    lead = services.score_create(actor=alice, data={"name": "Lead", "rules": RULES[:2]})
+    services.scores_refresh(score=lead, now=NOW)
+    bea = Subject(contact_id=people["bea"].pk, contact_ids=(people["bea"].pk,))
+    scores = provider("segments")
+    [found] = scores.export(bea).sections["Scores"]
+    assert (found["score"], found["value"]) == ("Lead", 10)
+    assert found["rules"] == ["+20 when tag:vip", "-10 when tag:bounced"]
+    assert scores.erase(bea) == {"score values": 1}
+    assert scores.preview(bea) == {"score values": 0}
