@@ -191,8 +191,8 @@ class Score(TimeStamped):
     contact points, computed in the background into ``ContactScore`` rows and asked for
     in queries as ``score.KEY``. ``key`` never changes once made (queries use it);
     ``stale`` is set when the rules change, so the worker computes it again soon;
-    ``problem`` says why the last computation could not run (a rule's query no longer
-    can), empty when it ran."""
+    ``computed_at`` is when it was last computed, or tried: ``problem`` then says why it
+    could not be (a rule's query no longer runs) and the values are from before."""
 
     name = models.CharField(max_length=100)
     name_key = models.CharField(max_length=100, unique=True, editable=False)

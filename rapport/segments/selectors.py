@@ -18,9 +18,9 @@ from rapport.core.cursor import decode_cursor, encode_cursor
 from rapport.core.errors import InvalidInput
 from rapport.core.text import fold
 from rapport.segments.models import ContactList, ContactScore, Score, Segment
-from rapport.segments.query import Node, QueryError, parse
+from rapport.segments.query import Cond, Node, QueryError, parse
 from rapport.segments.query.compile import Explained, compile_tree, explain
-from rapport.segments.query.fields import Context
+from rapport.segments.query.fields import Context, tree_fields
 
 MAX_PAGE = 200
 
@@ -375,3 +375,17 @@ def contact_scores(actor: Any, contact_id: int) -> list[ContactValue]:
         ContactScore.objects.filter(contact_id=contact_id).values_list("score_id", "value")
     )
     return [ContactValue(s, values.get(s.pk, 0)) for s in scores]
+
+
+def segments_using(key: str) -> list[str]:
+    """The names of the segments whose query uses ``score.KEY``."""
+    field = f"score.{key}"
+    found = []
+    for name, text in Segment.objects.filter(query__contains=field).values_list("name", "query"):
+        try:
+            leaves = tree_fields(parse(text))
+        except QueryError:
+            continue
+        if any(isinstance(leaf, Cond) and leaf.field == field for leaf in leaves):
+            found.append(name)
+    return found

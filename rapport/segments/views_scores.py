@@ -241,7 +241,7 @@ def score_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if distribution.bands and distribution.bands[0].low < 0
         else [],
         "distribution": distribution,
-        "segments": services.scores.segments_using(score.key),
+        "segments": selectors.segments_using(score.key),
         "can_manage": policy.can(request.user, "scores.manage"),
     }
     return render(request, "segments/score_detail.html", context)

@@ -42,11 +42,10 @@ from rapport.activity.models import Interaction
 from rapport.core import policy
 from rapport.core.errors import Conflict, FieldError, InvalidInput
 from rapport.core.text import fold
-from rapport.segments.models import Score, ScoreRule, Segment
+from rapport.segments.models import Score, ScoreRule
 from rapport.segments.query import QueryError, render
 from rapport.segments.query.compile import compile_tree
-from rapport.segments.query.parse import parse
-from rapport.segments.selectors import context_for, query_tree
+from rapport.segments.selectors import context_for, query_tree, segments_using
 
 MAX_NAME = 100
 MAX_RULES = 50
@@ -382,23 +381,6 @@ def score_update(
     if changes:
         _record(actor, current, "update", changes, via)
     return current
-
-
-def segments_using(key: str) -> list[str]:
-    """The names of the segments whose query uses ``score.KEY``."""
-    from rapport.segments.query import Cond
-    from rapport.segments.query.fields import tree_fields
-
-    field = f"score.{key}"
-    found = []
-    for name, text in Segment.objects.filter(query__contains=field).values_list("name", "query"):
-        try:
-            leaves = tree_fields(parse(text))
-        except QueryError:
-            continue
-        if any(isinstance(leaf, Cond) and leaf.field == field for leaf in leaves):
-            found.append(name)
-    return found
 
 
 @transaction.atomic

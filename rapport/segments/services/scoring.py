@@ -50,6 +50,7 @@ from rapport.segments.query.compile import compile_tree
 from rapport.segments.query.parse import parse
 from rapport.segments.selectors import context_for
 from rapport.segments.services.scores import DEFAULT_WINDOW
+from rapport.segments.services.segments import segments_mark_stale
 
 logger = logging.getLogger(__name__)
 MAX_VALUE = 1_000_000_000  # what one contact's total is held to
@@ -243,7 +244,8 @@ def _refresh(score: Score, now: dt.datetime) -> ScoreRefreshed:
         plans = _plans(score, now)
     except QueryError as exc:
         problem = str(exc)
-        Score.objects.filter(pk=score.pk).update(problem=problem)
+        # tried: again in an hour, or when the rules change (values are from before)
+        Score.objects.filter(pk=score.pk).update(problem=problem, computed_at=now)
         logger.warning("Score %s (%s) was not computed: %s", score.pk, score.key, problem)
         return ScoreRefreshed(score.key, ContactScore.objects.filter(score=score).count(), 0,
                               problem)  # fmt: skip
@@ -263,6 +265,8 @@ def _refresh(score: Score, now: dt.datetime) -> ScoreRefreshed:
             scored += len(values)
     Score.objects.filter(pk=score.pk).update(computed_at=now, problem="")
     if changed:
+        # segments asking for score.KEY record who entered and left at the next round
+        segments_mark_stale()
         logger.info("Score %s (%s): %s contacts scored, %s values changed",
                     score.pk, score.key, scored, changed)  # fmt: skip
     return ScoreRefreshed(score.key, scored, changed)

@@ -253,3 +253,17 @@ def test_a_subject_access_export_holds_the_person_s_scores_and_how_they_were_rea
     assert found["rules"] == ["+20 when tag:vip", "-10 when tag:bounced"]
     assert scores.erase(bea) == {"score values": 1}
     assert scores.preview(bea) == {"score values": 0}
+
+
+def test_segments_are_recorded_again_after_values_change(alice, people):
+    from rapport.segments.models import Segment
+
+    lead = services.score_create(actor=alice, data={"name": "Lead", "rules": RULES})
+    hot = services.segment_create(actor=alice, data={"name": "Hot", "query": "score.lead>20"})
+    Segment.objects.filter(pk=hot.pk).update(stale=False)
+    services.scores_refresh(score=lead, now=NOW)
+    assert Segment.objects.get(pk=hot.pk).stale
+    Segment.objects.filter(pk=hot.pk).update(stale=False)
+    services.scores_refresh(score=lead, now=NOW)  # nothing changed
+    assert not Segment.objects.get(pk=hot.pk).stale
+    assert services.segment_refresh(segment_id=hot.pk).count == 2  # Ada 35, Cy 25
