@@ -244,6 +244,21 @@ def _rules(errors: list[FieldError], data: Any, actor: Any) -> list[dict[str, An
     return [r for r in rules if r is not None]
 
 
+def _storable(data: Any, path: str = "") -> list[FieldError]:
+    """Text no database can store (NUL), wherever it is in what was sent."""
+    if isinstance(data, str):
+        return (
+            [FieldError(path or "body", "Text cannot contain NUL characters.")]
+            if "\x00" in data
+            else []
+        )
+    if isinstance(data, Mapping):
+        return [e for k, v in data.items() for e in _storable(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(data, list):
+        return [e for i, v in enumerate(data) for e in _storable(v, f"{path}[{i}]")]
+    return []
+
+
 def _name(errors: list[FieldError], data: Mapping[str, Any], current: Score | None) -> str:
     name = data.get("name", current.name if current else "")
     if not isinstance(name, str) or not name.strip():
@@ -324,6 +339,8 @@ def score_create(*, actor: Any, data: Mapping[str, Any], via: str = "ui") -> Sco
     when left out); the worker computes it within a minute or so. Raises NotPermitted,
     InvalidInput (every problem, each rule's by its index: ``rules[0].query``)."""
     policy.require(actor, "scores.manage")
+    if unstorable := _storable(data):
+        raise InvalidInput(unstorable)
     errors: list[FieldError] = []
     name = _name(errors, data, None)
     key = _key(errors, data, name)
@@ -358,6 +375,8 @@ def score_update(
         raise Conflict("This score has been deleted.")
     if expected_version is not None and current.version != expected_version:
         raise Conflict("This score was changed by someone else since you loaded it.")
+    if unstorable := _storable(data):
+        raise InvalidInput(unstorable)
     errors: list[FieldError] = []
     name = _name(errors, data, current)
     given_key = data.get("key")

@@ -132,3 +132,11 @@ def test_a_member_sees_scores_but_cannot_edit_their_rules(bob_client, alice, vip
     assert bob_client.post(f"/scores/{score.pk}/refresh/").status_code == 403
     nav = bob_client.get("/segments/").content.decode()
     assert ">Scores</a>" not in nav.split('aria-label="Main"', 1)[1].split("</nav>", 1)[0]
+
+
+def test_text_no_database_can_store_is_refused_not_crashed_on(alice_client):
+    page = alice_client.post(
+        "/scores/new/", form([{"kind": "match", "points": "1", "match.query": "tag:a\x00b"}])
+    )
+    assert page.status_code == 422 and "NUL" in page.content.decode()
+    assert not Score.objects.exists()
