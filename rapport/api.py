@@ -166,6 +166,7 @@ api.add_router("/lists", "rapport.segments.api.lists_router")
 api.add_router("/views", "rapport.contacts.api.saved_views.router")
 api.add_router("/orders", "rapport.segments.api_orders.router")
 api.add_router("/metrics", "rapport.insights.api.router")
+api.add_router("/scores", "rapport.segments.api_scores.router")
 
 
 def _errors(request: HttpRequest, errors: list[FieldError]) -> HttpResponse:

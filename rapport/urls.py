@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include("rapport.sync.urls")),
     path("", include("rapport.segments.urls")),
     path("", include("rapport.insights.urls")),
+    path("", include("rapport.segments.urls_scores")),
 ]

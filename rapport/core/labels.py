@@ -18,6 +18,7 @@ GROUP_TITLES = {
     "urls": "Link",
     "external_ids": "ID elsewhere",
     "contact_ids": "Contact",
+    "rules": "Rule",
 }
 LABELS = {
     "full_name": "Full name",

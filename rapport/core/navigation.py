@@ -205,6 +205,7 @@ NAVIGATION: tuple[NavItem | NavGroup, ...] = (
                 ("outreach:template*",),
                 action="templates.manage",
             ),
+            NavItem("Scores", "scores:list", ("scores:*",), action="scores.manage"),
             NavItem(
                 "Purposes and consent",
                 "consent:purposes",

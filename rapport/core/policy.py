@@ -72,6 +72,9 @@ _ADMIN = {
     "purposes.manage",
     "consent.maintain",
     "templates.manage",
+    # Scores are the workspace's shared yardstick (segments, sorting and automation rely
+    # on them): admins define their rules, everyone who sees segments sees the values.
+    "scores.manage",
     # Privacy requests are admins' work: an export holds everything about the person,
     # private notes included (which only admins see), and an erasure cannot be undone.
     "privacy.export",

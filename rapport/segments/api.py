@@ -63,6 +63,7 @@ class MemberOut(BaseModel):
     email: str | None
     stage: str
     owner: str | None
+    score: int | None = Field(None, description="The value of the score sorted by, if any.")
 
 
 class MembersOut(BaseModel):
@@ -95,6 +96,7 @@ class ExplainOut(BaseModel):
 class MembersParams(Schema):
     cursor: str | None = None
     limit: int = Field(50, ge=1, le=selectors.MAX_PAGE)
+    sort: str = Field("", max_length=60, description=f"Sort by {selectors.SORT_HELP}.")
 
 
 class ExplainParams(Schema):
@@ -228,11 +230,13 @@ def segment_count(request: HttpRequest, segment_id: ObjectId) -> dict[str, Any]:
 def segment_members(
     request: HttpRequest, segment_id: ObjectId, params: Query[MembersParams]
 ) -> dict[str, Any]:
-    """The members, by name, a page at a time: pass ``next_cursor`` back as ``cursor``."""
+    """The members, by name or by a score (``sort``), a page at a time: pass
+    ``next_cursor`` back as ``cursor`` (with the same ``sort``)."""
     segment = _visible(request, segment_id)
     page = selectors.query_members(
-        actor(request), segment.query, cursor=params.cursor, limit=params.limit
-    )
+        actor(request), segment.query, cursor=params.cursor, limit=params.limit,
+        sort=params.sort,
+    )  # fmt: skip
     return {"items": selectors.members_out(page.items), "next_cursor": page.next_cursor}
 
 
@@ -361,8 +365,9 @@ def list_members(
 ) -> dict[str, Any]:
     found = _visible_list(request, list_id)
     page = selectors.query_members(
-        actor(request), f"in:{render_name(found.name)}", cursor=params.cursor, limit=params.limit
-    )
+        actor(request), f"in:{render_name(found.name)}", cursor=params.cursor,
+        limit=params.limit, sort=params.sort,
+    )  # fmt: skip
     return {"items": selectors.members_out(page.items), "next_cursor": page.next_cursor}
 
 

@@ -24,6 +24,12 @@ def _enqueue_rfm() -> None:
     refresh_customer_value.enqueue()
 
 
+def _enqueue_scores() -> None:
+    from rapport.segments.tasks import scores_enqueue_due
+
+    scores_enqueue_due()
+
+
 def _contact_panels(request: Any, contact: Any) -> Any:
     from rapport.segments.views_orders import contact_panels
 
@@ -36,13 +42,19 @@ def _demo(first_contact_id: int) -> None:
     demo_orders_load(first_contact_id)
 
 
+def _score_panels(request: Any, contact: Any) -> Any:
+    from rapport.segments.views_scores import contact_panels
+
+    return contact_panels(request, contact)
+
+
 class SegmentsConfig(AppConfig):
     name = "rapport.segments"
     label = "segments"
     verbose_name = "Segments"
 
     def ready(self) -> None:
-        from rapport.core import hooks, listing, panels
+        from rapport.core import hooks, listing, panels, subjects
         from rapport.core.schedule import register_duty
 
         # who is in a segment is recorded again after contacts change, and every 15
@@ -53,6 +65,8 @@ class SegmentsConfig(AppConfig):
         register_duty("segments.refresh", timedelta(minutes=1), _enqueue_due)
         # customer value (RFM) from the orders, every hour
         register_duty("orders.customer_value", timedelta(hours=1), _enqueue_rfm)
+        # scores: within a minute of a change to their rules, and every hour (decay)
+        register_duty("scores.refresh", timedelta(minutes=1), _enqueue_scores)
         panels.register_panels("contact", _contact_panels)
         # the contact list's bulk bar: "Add to list…" (the ticked contacts or every match)
         listing.register_bulk_action(
@@ -73,3 +87,5 @@ class SegmentsConfig(AppConfig):
         )  # fmt: skip
         # a new installation's demo gets orders, customer value and a few segments
         hooks.on_demo_loaded(_demo)
+        panels.register_panels("contact", _score_panels)
+        subjects.register_provider("segments", "rapport.segments.subject_data:PROVIDER")

@@ -200,3 +200,101 @@ class OrderImport(BackgroundJob):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.created_at:%Y-%m-%d})"
+
+
+class Score(TimeStamped):
+    """A score admins define (a lead score, an engagement score): rules that give each
+    contact points, computed in the background into ``ContactScore`` rows and asked for
+    in queries as ``score.KEY``. ``key`` never changes once made (queries use it);
+    ``stale`` is set when the rules change, so the worker computes it again soon;
+    ``computed_at`` is when it was last computed, or tried: ``problem`` then says why it
+    could not be (a rule's query no longer runs) and the values are from before."""
+
+    name = models.CharField(max_length=100)
+    name_key = models.CharField(max_length=100, unique=True, editable=False)
+    key = models.CharField(max_length=40, unique=True)
+    description = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    computed_at = models.DateTimeField(null=True, blank=True)
+    stale = models.BooleanField(default=True)
+    problem = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name_key"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScoreRule(models.Model):
+    """One rule of a score: ``points`` for a contact that matches a query (``match``),
+    per interaction of a kind in a window, decayed by age (``activity``), or for being
+    contacted or ordering lately, decayed by the days since (``recency``). What each
+    kind takes is in ``parameters`` (see ``services.scores``)."""
+
+    class Kind(models.TextChoices):
+        MATCH = "match", "Matches a query"
+        ACTIVITY = "activity", "Per interaction"
+        RECENCY = "recency", "Recently contacted or ordered"
+
+    score = models.ForeignKey(Score, on_delete=models.CASCADE, related_name="rules")
+    position = models.PositiveSmallIntegerField()
+    label = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    points = models.IntegerField()
+    parameters = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["score", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["score", "position"], name="segments_score_rule_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score_id} #{self.position}: {self.summary}"
+
+    @property
+    def summary(self) -> str:
+        """The rule in words: "+20 when tag:vip", "+5 per inbound call in the last 90
+        days, halved every 30 days, at most 50"."""
+        p = self.parameters
+        points = f"{self.points:+d}"
+        if self.kind == self.Kind.MATCH:
+            return f"{points} when {p.get('query', '')}"
+        halved = f", halved every {p['half_life_days']:g} days" if p.get("half_life_days") else ""
+        if self.kind == self.Kind.ACTIVITY:
+            direction = {"inbound": "inbound ", "outbound": "outbound ", "internal": "internal "}
+            what = p.get("interaction") or "interaction"
+            cap = f", at most {p['cap']:,} in all" if p.get("cap") else ""
+            return (
+                f"{points} per {direction.get(p.get('direction', ''), '')}{what} in the last "
+                f"{p.get('window_days', 90)} days{halved}{cap}"
+            )
+        what = "ordering" if p.get("of") == "ordered" else "being contacted"
+        within = f", if within {p['within_days']} days" if p.get("within_days") else ""
+        return f"{points} for {what} lately{halved}{within}"
+
+
+class ContactScore(models.Model):
+    """A contact's value of one score, as last computed. A contact without a row has 0
+    (rows are kept only for values other than 0); ``computed_at`` is when this value was
+    written."""
+
+    # the unique (contact, score) index serves lookups by contact: no second index
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+", db_index=False)
+    score = models.ForeignKey(Score, on_delete=models.CASCADE, related_name="values")
+    value = models.IntegerField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "score"], name="segments_contact_score")
+        ]
+        indexes = [models.Index(fields=["score", "value"], name="segments_score_value")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.value} ({self.score_id})"

@@ -1,5 +1,6 @@
 """Background work of the segments area: the periodic duty finds the segments to record
-again, one task per segment records who entered and left."""
+again, one task per segment records who entered and left; customer value every hour;
+scores when their rules change and every hour."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ from django_tasks import task
 
 from rapport.core import jobs
 from rapport.core.schedule import routine
-from rapport.segments.services import rfm_refresh, segment_refresh, segments_due
+from rapport.segments.services import (
+    rfm_refresh,
+    score_refresh_due,
+    scores_due,
+    segment_refresh,
+    segments_due,
+)
 
 
 @routine
@@ -42,3 +49,17 @@ def resume_order_import(batch_id: int) -> None:
     """A running import whose worker died is queued again; its run takes it over where
     the last group of rows ended."""
     run_order_import.enqueue(batch_id=batch_id)
+
+
+@routine
+@task()
+@jobs.job_task
+def refresh_score(score_id: int) -> None:
+    score_refresh_due(score_id=score_id)
+
+
+def scores_enqueue_due() -> None:
+    """The periodic duty: a task for each score whose rules changed or that was not
+    computed for an hour."""
+    for score_id in scores_due():
+        refresh_score.enqueue(score_id=score_id)

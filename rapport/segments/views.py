@@ -53,10 +53,20 @@ def segment_list(request: HttpRequest) -> HttpResponse:
 
 
 def _builder_fields() -> list[dict[str, Any]]:
-    return [
+    """The fields the builder offers: the language's own, then each score
+    (``score.KEY``)."""
+    from rapport.segments.models import Score
+
+    fields = [
         {"name": f.name, "kind": f.kind, "help": f.help, "choices": list(f.choices)}
         for f in FIELDS.values()
     ]
+    scores = Score.objects.order_by("name_key").values_list("key", "name")
+    return fields + [
+        {"name": f"score.{key}", "kind": "number", "help": f"the score “{name}” (0 when none)",
+         "choices": []}
+        for key, name in scores
+    ]  # fmt: skip
 
 
 @page
@@ -153,8 +163,11 @@ def segment_parse(request: HttpRequest) -> JsonResponse:
 def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     segment = _segment(request, pk)
     cursor = request.GET.get("cursor") or None
+    sort = request.GET.get("sort", "")[:60]
     try:
-        page = selectors.query_members(request.user, segment.query, cursor=cursor, limit=50)
+        page = selectors.query_members(
+            request.user, segment.query, cursor=cursor, limit=50, sort=sort
+        )
         error = ""
     except InvalidInput as exc:
         page, error = None, exc.errors[0].message
@@ -171,6 +184,14 @@ def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "lists": selectors.lists_visible(request.user),
         "stages": Contact.Lifecycle.choices,
         "purposes": _purposes(),
+        "sort": sort,
+        "by_score": page is not None and sort not in ("", "name"),
+        "sorts": [("", "Name")]
+        + [
+            (f"{direction}score.{key}", f"{name}, {order}")
+            for key, name in selectors.scores_visible(request.user).values_list("key", "name")
+            for direction, order in (("-", "highest first"), ("", "lowest first"))
+        ],
     }
     template = (
         "segments/_members.html"

@@ -204,6 +204,17 @@ def world(alice, bob, django_capture_on_commit_callbacks) -> World:
     # an import that updates her (adds her phone) and creates Ada
     batch = run_import(bob, CSV)
     assert batch.updated_count == 1 and batch.created_count == 1, batch.log
+    # a score that gives her points (profiling)
+    from rapport.segments import services as segment_services
+
+    score = segment_services.score_create(
+        actor=alice,
+        data={
+            "name": "Engagement",
+            "rules": [{"kind": "match", "points": 5, "query": "has:email"}],
+        },
+    )
+    segment_services.scores_refresh(score=score)
     return World(
         zelda=Contact.objects.get(pk=zelda.pk),
         charles=charles,

@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import math
+import operator
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,13 +43,16 @@ MAX_REFERENCE_DEPTH = 10
 @dataclass
 class Context:
     """What a query is compiled against: the time, the workspace's zone, who asks (for
-    ``owner:me``), and how to find a saved segment by name (``in:``)."""
+    ``owner:me``), and how to find a saved segment by name (``in:``). A score's rules
+    are compiled with ``scores_allowed`` off: a score is computed from the data, never
+    from scores (which would make one depend on the order they are computed in)."""
 
     now: dt.datetime
     zone: ZoneInfo
     actor: Any = None
     segment_query: Callable[[str], tuple[str, str] | None] | None = None
     stack: tuple[str, ...] = field(default_factory=tuple)
+    scores_allowed: bool = True
 
 
 @dataclass(frozen=True)
@@ -471,6 +475,29 @@ def _custom(
     return build
 
 
+def _score(key: str, score_id: int) -> Callable[[Cond, Context], Q]:
+    """``score.KEY``: the contact's value of an admin-defined score, as last computed. A
+    contact without a value has 0 (``score.lead:<10`` includes them)."""
+
+    def build(cond: Cond, ctx: Context) -> Q:
+        from rapport.segments.models import ContactScore
+
+        if not ctx.scores_allowed:
+            raise _error(cond, f"A score's rule cannot use a score ({cond.field}).")
+        number = _finite(cond)
+        op = cond.op if cond.op not in ("", "!=") else "="
+        lookup = {"=": "exact", ">": "gt", ">=": "gte", "<": "lt", "<=": "lte"}[op]
+        rows = ContactScore.objects.filter(score_id=score_id)
+        q = Q(pk__in=rows.filter(**{f"value__{lookup}": number}).values("contact_id"))
+        compare = {"=": operator.eq, ">": operator.gt, ">=": operator.ge, "<": operator.lt,
+                   "<=": operator.le}[op]  # fmt: skip
+        if compare(0, number):  # no value is 0
+            q |= ~Q(pk__in=rows.values("contact_id"))
+        return ~q if cond.op == "!=" else q
+
+    return build
+
+
 def _segment(cond: Cond, ctx: Context) -> Q:
     from rapport.segments.query.compile import compile_tree
 
@@ -494,7 +521,7 @@ def _segment(cond: Cond, ctx: Context) -> Q:
     else:
         from rapport.segments.query.parse import parse
 
-        inner = Context(ctx.now, ctx.zone, ctx.actor, ctx.segment_query, (*ctx.stack, key))
+        inner = replace(ctx, stack=(*ctx.stack, key))
         try:
             q = compile_tree(parse(text), inner)
         except QueryError as exc:
@@ -592,6 +619,17 @@ def field_for(cond: Cond) -> Callable[[Cond, Context], Q]:
         if definition is None:
             raise QueryError(f"There is no custom field “{key}”.", cond.pos)
         return _custom(key, definition)
+    if name.startswith("score."):
+        from rapport.segments.models import Score
+
+        key = name.split(".", 1)[1]
+        score_id = Score.objects.filter(key=key).values_list("pk", flat=True).first()
+        if score_id is None:
+            keys = list(Score.objects.values_list("key", flat=True)[:500])
+            close = difflib.get_close_matches(key, keys, n=3)
+            hint = f" Did you mean {' or '.join(f'score.{k}' for k in close)}?" if close else ""
+            raise QueryError(f"There is no score “{key}”.{hint}", cond.pos)
+        return _score(key, score_id)
     found = FIELDS.get(name)
     if found is None:
         close = difflib.get_close_matches(name, [*FIELDS, *ALIASES], n=3)

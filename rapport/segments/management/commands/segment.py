@@ -3,7 +3,7 @@ and save segments, through the same selectors and services as the pages and the 
 (acting as ``--as USER``).
 
     rapport segment count 'tag:vip AND last_contacted:>90d'
-    rapport segment members 'in:"Big customers"' [--limit 50]
+    rapport segment members 'in:"Big customers"' [--limit 50] [--sort=-score.lead]
     rapport segment explain 'tag:vip AND city:Paris' 12
     rapport segment export 'tag:vip' [--format csv|xlsx|vcf|vcf3|json] [-o FILE]
                            [--purpose newsletter [--channel email]]
@@ -44,6 +44,7 @@ class Command(RecordCommand):
         members = sub.add_parser("members", parents=common, help="The members, by name.")
         members.add_argument("query")
         members.add_argument("--limit", type=int, default=50)
+        members.add_argument("--sort", default="", help=f"Sort by {selectors.SORT_HELP}.")
         explain = sub.add_parser("explain", parents=common, help="Why a contact is in, or not.")
         explain.add_argument("query")
         explain.add_argument("contact", type=int)
@@ -75,14 +76,16 @@ class Command(RecordCommand):
             self.stdout.write(json.dumps({"count": count}) if options["json"] else f"{count}")
         elif action == "members":
             page = self.call(
-                selectors.query_members, actor=actor, text=options["query"], limit=options["limit"]
-            )
+                selectors.query_members, actor=actor, text=options["query"],
+                limit=options["limit"], sort=options["sort"],
+            )  # fmt: skip
             rows = selectors.members_out(page.items)
             if options["json"]:
                 self.stdout.write(json.dumps({"items": rows, "next_cursor": page.next_cursor}))
             for row in [] if options["json"] else rows:
+                score = "" if row["score"] is None else f"\t{row['score']}"
                 self.stdout.write(
-                    f"{row['id']}\t{row['name']}\t{row['email'] or '-'}\t{row['stage']}"
+                    f"{row['id']}\t{row['name']}\t{row['email'] or '-'}\t{row['stage']}{score}"
                 )
         elif action == "explain":
             found = self.call(
