@@ -1,5 +1,6 @@
 """Background work of the segments area: the periodic duty finds the segments to record
-again, one task per segment records who entered and left."""
+again, one task per segment records who entered and left; the hourly one recomputes
+customer value, then predicted value."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ from django_tasks import task
 
 from rapport.core import jobs
 from rapport.core.schedule import routine
-from rapport.segments.services import rfm_refresh, segment_refresh, segments_due
+from rapport.segments.services import (
+    clv_available,
+    rfm_refresh,
+    segment_refresh,
+    segments_due,
+    value_model_fit,
+)
 
 
 @routine
@@ -28,3 +35,15 @@ def segments_enqueue_due() -> None:
 @jobs.job_task
 def refresh_customer_value() -> None:
     rfm_refresh()
+    refresh_predicted_value.enqueue()
+
+
+@routine
+@task()
+@jobs.job_task
+def refresh_predicted_value() -> None:
+    """Predicted value from the customer value just computed: a task of its own, so a
+    fit that fails leaves the historical value done. Skipped without the ``clv`` extra
+    (the page says what to install)."""
+    if clv_available():
+        value_model_fit()
