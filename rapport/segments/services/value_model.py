@@ -64,7 +64,7 @@ WEEKS_PER_MONTH = 365.25 / 7 / 12
 EXTRA_MESSAGE = (
     "Predictive value needs the optional `clv` extra (numpy and scipy): "
     "pip install -r requirements-clv.lock (or pip install 'rapport[clv]'), then restart "
-    "the worker."
+    "Rapport."
 )
 
 
