@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export RAPPORT_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint fmt bench fuzz install install-dev clean
+.PHONY: run test lint fmt bench fuzz install install-dev install-clv clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.lock requirements-vd
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+
+# Predicted customer value (numpy, scipy): optional, so `make run` works without it;
+# install-dev has it (its lock includes the extra), so the tests run it.
+install-clv: install
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements-clv.lock
 
 run: install
 	$(BIN)/rapport setup

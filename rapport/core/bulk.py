@@ -1,4 +1,5 @@
-"""Many new rows in few statements: COPY on PostgreSQL, executemany on SQLite.
+"""Many new rows in few statements: COPY on PostgreSQL, executemany on SQLite; and many
+rows changed by key the same way (``update_rows``).
 
 For bulk writes (imports) where building a model instance per row and per field
 costs more than the validation that came before it. Rows are plain mappings of
@@ -118,6 +119,41 @@ def write_rows(table: str, columns: Sequence[str], values: Sequence[Sequence[Any
         else:
             marks = ", ".join(["%s"] * len(columns))
             cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", values)
+
+
+def update_rows(
+    model: type[models.Model], key: str, columns: Sequence[str], values: Sequence[Sequence[Any]]
+) -> None:
+    """Set ``columns`` (attribute names) of ``model``'s rows by ``key``: each of ``values``
+    is the key, then the columns' values in order. PostgreSQL gets one statement (the
+    values as arrays, unnested); SQLite one prepared statement run per row. A key no row
+    has changes nothing. No signals, no ``save()``; Django's ``bulk_update`` builds a
+    CASE per row and field, about a millisecond a row.
+    """
+    if not values:
+        return
+    meta = model._meta
+    fields = [meta.get_field(name) for name in (key, *columns)]
+    name = connection.ops.quote_name
+    table = name(meta.db_table)
+    names = [name(str(f.column)) for f in fields]  # type: ignore[union-attr]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            arrays = [list(column) for column in zip(*values, strict=True)]
+            types = [f.db_type(connection) for f in fields]  # type: ignore[union-attr]
+            unnest = ", ".join(f"%s::{t}[]" for t in types)
+            sets = ", ".join(f"{n} = u.{n}" for n in names[1:])
+            cursor.execute(
+                f"UPDATE {table} SET {sets} FROM unnest({unnest}) AS u({', '.join(names)}) "
+                f"WHERE {table}.{names[0]} = u.{names[0]}",
+                arrays,
+            )
+            return
+        sets = ", ".join(f"{n} = %s" for n in names[1:])
+        cursor.executemany(
+            f"UPDATE {table} SET {sets} WHERE {names[0]} = %s",
+            [(*row[1:], row[0]) for row in values],
+        )
 
 
 def _converter(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:

@@ -1,6 +1,7 @@
 """/api/v1/orders: orders by id or by the shop's own ``external_id`` (a POST with an
 ``external_id`` already known changes that order: retries and re-sends are safe), a
-contact's orders a page at a time, and each contact's customer value."""
+contact's orders a page at a time, each contact's customer value, and the state of the
+predicted-value model."""
 
 from __future__ import annotations
 
@@ -76,6 +77,38 @@ class ValueOut(BaseModel):
     monetary: int
     group: str
     computed_at: dt.datetime
+    expected_orders: float | None = Field(
+        description="Orders expected over the model's horizon (empty without a fitted model)."
+    )
+    p_alive: float | None = Field(description="Chance the contact is still a customer.")
+    predicted_value: Decimal | None = Field(
+        description="Value of the expected orders over the horizon, base currency."
+    )
+
+
+class ValueModelOut(BaseModel):
+    status: str = Field(
+        description="fitted, too_thin, not_converged (the latest fit), unavailable (the "
+        "optional clv extra is not installed) or not_fitted."
+    )
+    message: str = Field(description="Why there are no predictions, or a warning.")
+    fitted_at: dt.datetime | None
+    customers: int | None
+    repeat_customers: int | None
+    horizon_months: int | None
+    annual_discount: float | None
+    correlation: float | None = Field(
+        description="Spend and frequency of repeat customers (Gamma-Gamma assumes none)."
+    )
+    params: dict[str, Any] = Field(
+        description="bgnbd {r, alpha, a, b} in weeks, gamma_gamma {p, q, gamma}, with the "
+        "log-likelihood of each."
+    )
+    summary: dict[str, Any] = Field(
+        description="Totals and percentiles of the predicted value and P(alive)."
+    )
+    seconds: float | None
+    thresholds: dict[str, float]
 
 
 def _out(order: Order) -> dict[str, Any]:
@@ -140,7 +173,21 @@ def customer_value(request: HttpRequest, contact_id: ObjectId) -> dict[str, Any]
         "first_order_at": value.first_order_at, "last_order_at": value.last_order_at,
         "recency": value.recency, "frequency": value.frequency, "monetary": value.monetary,
         "group": value.group, "computed_at": value.computed_at,
+        "expected_orders": value.expected_orders, "p_alive": value.p_alive,
+        "predicted_value": value.predicted_value,
     }  # fmt: skip
+
+
+@router.get(
+    "/value-model", response={200: ValueModelOut, **READ_ERRORS},
+    summary="The predicted-value model in force",
+)  # fmt: skip
+def value_model(request: HttpRequest) -> dict[str, Any]:
+    """The latest fit of BG/NBD and Gamma-Gamma: fitted (its parameters and what it
+    predicts) or refused (``too_thin``, ``not_converged``, with the reason and the
+    numbers), or ``unavailable`` when the optional extra is not installed."""
+    policy.require(actor(request), "orders.view")
+    return services.prediction_out(services.prediction_state())
 
 
 @router.get("/{order_id}", response={200: OrderOut, **READ_ERRORS})

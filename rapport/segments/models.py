@@ -141,7 +141,10 @@ class Order(TimeStamped):
 
 class CustomerValue(models.Model):
     """What a contact's orders say, computed in the background (``services.rfm_refresh``):
-    counts, revenue, first and last order, and the RFM scores (1–5) and group."""
+    counts, revenue, first and last order, and the RFM scores (1–5) and group. Then, from
+    the latest fitted ``ValueModel`` (``services.value_model_fit``), what they predict:
+    expected orders and value over the model's horizon, and the chance the contact is
+    still a customer; empty until a fit succeeds, and emptied when one is refused."""
 
     contact = models.OneToOneField(
         Contact, primary_key=True, on_delete=models.CASCADE, related_name="+"
@@ -155,6 +158,9 @@ class CustomerValue(models.Model):
     monetary = models.PositiveSmallIntegerField()
     group = models.CharField(max_length=24)
     computed_at = models.DateTimeField()
+    expected_orders = models.FloatField(null=True, blank=True)
+    p_alive = models.FloatField(null=True, blank=True)
+    predicted_value = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["group"], name="customer_value_group")]
@@ -165,6 +171,40 @@ class CustomerValue(models.Model):
     @property
     def group_label(self) -> str:
         return self.group.replace("_", " ").capitalize().replace("Cant", "Can't")
+
+
+class ValueModel(models.Model):
+    """One fit of the predicted-value models over every customer
+    (``services.value_model_fit``): when, on how many customers, over which horizon,
+    whether it was fitted or refused and why, the parameters, and a summary of what it
+    predicted. The latest row is the one in force; older ones are kept for comparison
+    (the newest 100)."""
+
+    class Status(models.TextChoices):
+        FITTED = "fitted", "Fitted"
+        TOO_THIN = "too_thin", "Too little data"
+        NOT_CONVERGED = "not_converged", "Did not converge"
+
+    fitted_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices)
+    reason = models.TextField(blank=True)
+    customers = models.PositiveIntegerField()
+    repeat_customers = models.PositiveIntegerField()
+    horizon_months = models.PositiveSmallIntegerField()
+    annual_discount = models.FloatField(default=0.0)
+    # {"bgnbd": {r, alpha, a, b, log_likelihood}, "gamma_gamma": {p, q, gamma, …}, "time_unit": "week"}
+    params = models.JSONField(default=dict)
+    # spend and frequency of the repeat customers: Gamma-Gamma assumes near 0
+    correlation = models.FloatField(null=True, blank=True)
+    # totals and quantiles of what was predicted
+    summary = models.JSONField(default=dict)
+    seconds = models.FloatField(default=0.0)
+
+    class Meta:
+        ordering = ["-fitted_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.fitted_at:%Y-%m-%d %H:%M}: {self.status}"
 
 
 class OrderImport(BackgroundJob):

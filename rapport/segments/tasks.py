@@ -1,6 +1,6 @@
 """Background work of the segments area: the periodic duty finds the segments to record
-again, one task per segment records who entered and left; customer value every hour;
-scores when their rules change and every hour."""
+again, one task per segment records who entered and left; customer value every hour,
+then predicted value; scores when their rules change and every hour; order imports."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from django_tasks import task
 from rapport.core import jobs
 from rapport.core.schedule import routine
 from rapport.segments.services import (
+    clv_available,
     rfm_refresh,
     score_refresh_due,
     scores_due,
     segment_refresh,
     segments_due,
+    value_model_fit,
 )
 
 
@@ -35,6 +37,7 @@ def segments_enqueue_due() -> None:
 @jobs.job_task
 def refresh_customer_value() -> None:
     rfm_refresh()
+    refresh_predicted_value.enqueue()
 
 
 @task()
@@ -63,3 +66,14 @@ def scores_enqueue_due() -> None:
     computed for an hour."""
     for score_id in scores_due():
         refresh_score.enqueue(score_id=score_id)
+
+
+@routine
+@task()
+@jobs.job_task
+def refresh_predicted_value() -> None:
+    """Predicted value from the customer value just computed: a task of its own, so a
+    fit that fails leaves the historical value done. Skipped without the ``clv`` extra
+    (the page says what to install)."""
+    if clv_available():
+        value_model_fit()

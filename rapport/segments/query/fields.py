@@ -346,9 +346,10 @@ def _quality_score(cond: Cond, _ctx: Context) -> Q:
 
 
 def _value_number(
-    column: str, lo: int | None = None, hi: int | None = None
+    column: str, lo: float | None = None, hi: float | None = None
 ) -> Callable[[Cond, Context], Q]:
-    """A number of the contact's customer value (``CustomerValue``): RFM scores, revenue."""
+    """A number of the contact's customer value (``CustomerValue``): RFM scores, revenue,
+    the predictions (a contact without one matches no comparison but ``!=``)."""
 
     def build(cond: Cond, _ctx: Context) -> Q:
         from rapport.segments.models import CustomerValue
@@ -596,6 +597,13 @@ FIELDS: dict[str, Field] = {
         Field("monetary_score", "number", "RFM monetary score, 1–5", _value_number("monetary", 1, 5)),
         Field("customer_value", "number", "revenue from the contact's orders so far (base currency)",
               _value_number("revenue")),
+        Field("predicted_value", "number",
+              "predicted value of the contact's orders over the model's horizon (base currency)",
+              _value_number("predicted_value")),
+        Field("p_alive", "number", "predicted chance the contact is still a customer, 0–1",
+              _value_number("p_alive", 0, 1)),
+        Field("expected_orders", "number", "orders predicted over the model's horizon",
+              _value_number("expected_orders")),
         Field("last_order", "date", "the last counted order (or never)", _last_order),
         Field("duplicate", "choice", "in a duplicate cluster to review (open) or not (none)",
               _duplicate, ("open", "none")),

@@ -52,6 +52,14 @@ from rapport.segments.services.segments import (
     segments_due,
     segments_mark_stale,
 )
+from rapport.segments.services.value_model import (
+    PredictionState,
+    PredictionUnavailable,
+    clv_available,
+    prediction_out,
+    prediction_state,
+    value_model_fit,
+)
 
 __all__ = [
     "BULK_ACTIONS", "GROUP_NAMES", "ImportResult", "orders_import", "orders_import_run", "orders_import_start", "orders_import_undo", "orders_upload", "MAX_LIST_ADD", "MAX_NAME", "REFRESH_CHUNK", "REFRESH_EVERY",
@@ -59,5 +67,7 @@ __all__ = [
     "score_refresh_due", "score_refresh_request", "score_update", "scores_due", "scores_refresh", "Written", "group_of", "list_add", "list_add_matching", "list_create", "list_delete",
     "list_remove", "order_delete", "order_fields", "order_write", "rfm_refresh", "segment_bulk",
     "segment_bulk_preview", "segment_create", "segment_delete", "segment_refresh",
-    "segment_update", "segments_due", "segments_mark_stale",
+    "segment_update", "segments_due", "segments_mark_stale", "PredictionState",
+    "PredictionUnavailable", "clv_available", "prediction_out", "prediction_state",
+    "value_model_fit",
 ]  # fmt: skip
