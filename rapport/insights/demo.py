@@ -27,14 +27,13 @@ def demo_insights_load(first_contact_id: int, *, seed: int = 17) -> int:
     rng = random.Random(seed)
     now = timezone.now()
     with transaction.atomic():
-        for contact_id in Contact.objects.filter(pk__gte=first_contact_id).values_list(
-            "id", flat=True
-        ):
-            # more contacts in recent months: a business that grows
-            age = int(540 * rng.random() ** 1.6)
-            Contact.objects.filter(pk=contact_id).update(
-                created_at=now - dt.timedelta(days=age, minutes=rng.randint(0, 1440))
-            )
+        rows = Contact.objects.filter(pk__gte=first_contact_id).values_list("id", "updated_at")
+        for contact_id, updated_at in rows:
+            # more contacts in recent months: a business that grows (never added after
+            # its last change)
+            age = dt.timedelta(days=int(540 * rng.random() ** 1.6), minutes=rng.randint(0, 1440))
+            created = min(now - age, updated_at)
+            Contact.objects.filter(pk=contact_id).update(created_at=created)
         tag, _ = Tag.objects.get_or_create(
             name_key=fold(key_account_tag()), defaults={"name": key_account_tag()}
         )
