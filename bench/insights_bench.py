@@ -5,8 +5,8 @@ from it.
     python bench/insights_bench.py [--contacts 1000000] [--interactions 5000000]
                                    [--engine postgresql|sqlite|both] [--rounds 10]
 
-Uses the benchmark databases of bench/segments_bench.py (contacts, interactions and
-orders), loaded the first time. Times:
+Uses the benchmark databases bench/segments_bench.py loads (contacts, interactions and
+orders; run it first). Times:
 
 - ``snapshot(since=a year ago)``: every metric, each day of the last year for those
   with history, and the cohort and value tables — the worker's first run;
@@ -60,9 +60,7 @@ def run_engine(engine: str, contacts: int, interactions: int, rounds: int) -> di
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.ALLOWED_HOSTS = ["localhost"]
-    import segments_bench
-
-    segments_bench.prepare_data(engine, contacts, interactions)
+    from django.core.management import call_command
     from django.test import Client
 
     from rapport.access.models import User
@@ -72,7 +70,14 @@ def run_engine(engine: str, contacts: int, interactions: int, rounds: int) -> di
     from rapport.insights.models import Kpi, MetricPoint
     from rapport.segments.models import Order
 
-    actor = User.objects.get(username="bench")
+    call_command("migrate", interactive=False, verbosity=0)
+    found = Contact.objects.count()
+    if found < contacts:
+        raise SystemExit(
+            f"{engine}: {found:,} contacts, not {contacts:,}: run bench/segments_bench.py first "
+            "(it loads the contacts, interactions and orders)."
+        )
+    actor, _ = User.objects.get_or_create(username="bench", defaults={"role": User.Role.ADMIN})
     MetricPoint.objects.all().delete()
     started = time.perf_counter()
     first = services.snapshot(since=today() - dt.timedelta(days=365))
