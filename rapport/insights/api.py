@@ -214,7 +214,7 @@ def snapshot(request: HttpRequest, payload: SnapshotIn) -> dict[str, Any]:
     """Compute every metric for the day (today by default) now; with ``since``, the days
     from then as well, for the metrics that can be computed for past days."""
     policy.require(actor(request), "metrics.snapshot")
-    result = services.snapshot(day=payload.date, since=payload.since)
+    result = services.snapshot(day=payload.date, since=payload.since, full=True)
     return {
         "date": result.day,
         "points": result.points,

@@ -56,10 +56,13 @@ def _write(name: str, days: list[dt.date], points: Iterable[registry.Point]) -> 
 
 
 def snapshot(
-    *, day: dt.date | None = None, since: dt.date | None = None, only: list[str] | None = None
-) -> SnapshotResult:
+    *, day: dt.date | None = None, since: dt.date | None = None, only: list[str] | None = None,
+    full: bool = False,
+) -> SnapshotResult:  # fmt: skip
     """Compute the figures of ``day`` (today by default); with ``since``, also every
-    day from then for the metrics that can be computed for past days."""
+    day from then for the metrics that can be computed for past days. The day's report
+    tables (cohorts, value distribution) are made by its first snapshot, or again with
+    ``full``."""
     day = day or registry.today()
     if day > registry.today():
         raise InvalidInput.single("date", "A snapshot cannot be taken for a day to come.")
@@ -92,6 +95,8 @@ def snapshot(
         result.seconds[metric.name] = round(time.perf_counter() - started, 3)
     if not only:
         for name, build in REPORTS.items():
+            if not full and ReportSnapshot.objects.filter(name=name, date=day).exists():
+                continue  # a day's tables are made once: its first snapshot (or a full one)
             started = time.perf_counter()
             try:
                 ReportSnapshot.objects.update_or_create(

@@ -70,7 +70,7 @@ class Command(RecordCommand):
             day = _day(options["date"]) if options["date"] else None
             since = _day(options["since"]) if options["since"] else None
             result = self.call(
-                services.snapshot, day=day, since=since, only=options["metric"] or None
+                services.snapshot, day=day, since=since, only=options["metric"] or None, full=True
             )
             if options["json"]:
                 out = {"date": result.day.isoformat(), "points": result.points, "seconds": result.seconds,
