@@ -9,8 +9,8 @@ Uses the benchmark databases bench/segments_bench.py loads (contacts, interactio
 orders; run it first). Times:
 
 - ``snapshot(since=a year ago)``: every metric, each day of the last year for those
-  with history, and the cohort and value tables — the worker's first run;
-- ``snapshot()``: today and yesterday — every later hourly run;
+  with history, and the day's cohort and value tables — the worker's first run;
+- ``snapshot()``: today and yesterday, the tables made already — every later hourly run;
 - the dashboard and each report page, through Django's full request handling (session,
   policy, template), median and worst of ``--rounds``.
 
@@ -67,7 +67,7 @@ def run_engine(engine: str, contacts: int, interactions: int, rounds: int) -> di
     from rapport.contacts.models import Contact
     from rapport.insights import services
     from rapport.insights.metrics import today
-    from rapport.insights.models import Kpi, MetricPoint
+    from rapport.insights.models import Kpi, MetricPoint, ReportSnapshot
     from rapport.segments.models import Order
 
     call_command("migrate", interactive=False, verbosity=0)
@@ -79,6 +79,7 @@ def run_engine(engine: str, contacts: int, interactions: int, rounds: int) -> di
         )
     actor, _ = User.objects.get_or_create(username="bench", defaults={"role": User.Role.ADMIN})
     MetricPoint.objects.all().delete()
+    ReportSnapshot.objects.all().delete()
     started = time.perf_counter()
     first = services.snapshot(since=today() - dt.timedelta(days=365))
     first_s = time.perf_counter() - started
