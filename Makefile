@@ -74,6 +74,7 @@ bench: install-dev
 	DATABASE_URL=sqlite:///$(CURDIR)/var/bench/rapport-1000000.sqlite3 $(BIN)/python bench/dedupe_bench.py --scan
 	$(BIN)/python bench/timeline_bench.py
 	$(BIN)/python bench/segments_bench.py
+	$(BIN)/python bench/insights_bench.py
 	$(BIN)/python bench/consent_bench.py
 	$(BIN)/python bench/imap_bench.py
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/rapport_imap_bench $(BIN)/python bench/imap_bench.py
