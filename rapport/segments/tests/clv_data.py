@@ -22,8 +22,8 @@ HOLDOUT_WEEKS = 39.0
 class Customers:
     """Per customer: repeat purchases ``x``, weeks from the first to the last ``t_x``,
     weeks observed ``T``, mean value of the repeat purchases ``mean`` (0 without one),
-    and repeat purchases in the holdout ``holdout`` and when the first purchase was
-    (``first``, weeks after the start)."""
+    repeat purchases in the holdout ``holdout``, when the first purchase was (``first``,
+    weeks after the start) and what it was worth (``first_value``)."""
 
     x: np.ndarray
     t_x: np.ndarray
@@ -31,6 +31,7 @@ class Customers:
     mean: np.ndarray
     holdout: np.ndarray
     first: np.ndarray
+    first_value: np.ndarray
 
 
 def cdnow() -> Customers:
@@ -52,6 +53,7 @@ def cdnow() -> Customers:
             float(np.mean(repeat)) if repeat else 0.0,
             sum(1 for d in bought if CALIBRATION_END < d <= HOLDOUT_END),
             (first - start).days / 7,
+            bought[first],
         ))  # fmt: skip
     columns = np.array(rows, dtype=np.float64).T
     return Customers(*columns)
@@ -92,4 +94,4 @@ def simulate(
         holdout += alive & (now > T) & (now <= T + weeks)
         alive &= now <= T + weeks
     mean = np.where(x > 0, spent / np.maximum(x, 1), 0.0)
-    return Customers(x, t_x, T, mean, holdout, first)
+    return Customers(x, t_x, T, mean, holdout, first, rng.gamma(p, 1 / nu))

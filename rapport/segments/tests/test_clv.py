@@ -148,7 +148,7 @@ def test_discounting_lowers_the_value_and_zero_leaves_it_undiscounted(cdnow):
 
 
 def _customers(count: int, *, repeat_every: int = 1, now: dt.datetime) -> list[int]:
-    """``count`` contacts with customer value as ``rfm_refresh`` leaves it, their histories
+    """``count`` contacts with customer value as ``rfm_refresh`` leaves it, their orders
     drawn from the published CDNOW parameters (every ``repeat_every``-th one kept as it
     was drawn; the others made one-time buyers)."""
     drawn = clv_data.simulate(customers=count, weeks=78, seed=3, **TRUE_BGNBD, **TRUE_GAMMA_GAMMA)
@@ -161,9 +161,9 @@ def _customers(count: int, *, repeat_every: int = 1, now: dt.datetime) -> list[i
         x = int(drawn.x[i]) if i % repeat_every == 0 else 0
         first = now - dt.timedelta(weeks=float(drawn.T[i]))
         last = first + dt.timedelta(weeks=float(drawn.t_x[i])) if x else first
-        mean = Decimal(f"{drawn.mean[i] if x else 20 + i % 30:.2f}")
+        revenue = Decimal(f"{drawn.first_value[i] + (drawn.mean[i] * x if x else 0):.2f}")
         rows.append(CustomerValue(
-            contact_id=contact_id, orders=x + 1, revenue=mean * (x + 1), first_order_at=first,
+            contact_id=contact_id, orders=x + 1, revenue=revenue, first_order_at=first,
             last_order_at=last, recency=3, frequency=3, monetary=3, group="need_attention",
             computed_at=now,
         ))  # fmt: skip
