@@ -75,6 +75,8 @@ bench: install-dev
 	$(BIN)/python bench/timeline_bench.py
 	$(BIN)/python bench/segments_bench.py
 	$(BIN)/python bench/insights_bench.py
+	$(BIN)/python bench/clv_accuracy.py
+	$(BIN)/python bench/clv_bench.py
 	$(BIN)/python bench/consent_bench.py
 	$(BIN)/python bench/imap_bench.py
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/rapport_imap_bench $(BIN)/python bench/imap_bench.py
