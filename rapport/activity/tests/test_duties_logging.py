@@ -66,7 +66,10 @@ def test_a_run_that_delivers_or_plans_says_so_at_info(bob, smtp: Inbox, caplog):
         actor=bob,
         data={"title": "Call Ann", "due_at": "2000-01-01T10:00:00Z", "remind_before": 0},
     )
-    contact(bob, "Ann Lee", birthday=f"1980-{timezone.now():%m-%d}", owner="bob")
+    # tomorrow's birthday: planned now, due at 09:00 tomorrow (today's would be due at
+    # once after 09:00, and the next run would deliver it)
+    tomorrow = timezone.now() + dt.timedelta(days=1)
+    contact(bob, "Ann Lee", birthday=f"1980-{tomorrow:%m-%d}", owner="bob")
     caplog.set_level(logging.DEBUG)
     schedule.run_due_duties()
     loud = _loud(caplog)
@@ -79,7 +82,7 @@ def test_a_run_that_delivers_or_plans_says_so_at_info(bob, smtp: Inbox, caplog):
     assert len(smtp.messages) == 1
     # nothing else is loud, not even the task queue's lines about the runs
     assert all(name == "rapport.activity.services.reminders" for _, name, _ in loud)
-    # the next minute is idle again (the birthday's reminder is not due until 09:00)
+    # the next minute is idle again (the birthday's reminder is not due until tomorrow)
     caplog.clear()
     _next_minute()
     schedule.run_due_duties()
