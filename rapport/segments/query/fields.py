@@ -379,14 +379,19 @@ def _rfm(cond: Cond, _ctx: Context) -> Q:
     return ~q if cond.op == "!=" else q
 
 
-def _last_order(cond: Cond, ctx: Context) -> Q:
-    from rapport.segments.models import CustomerValue
+def _order_date(column: str) -> Callable[[Cond, Context], Q]:
+    """The first or last counted order's date (customer value), or ``never``."""
 
-    if cond.value.lower() in ("never", "none"):
-        q = ~Q(pk__in=CustomerValue.objects.values("contact_id"))
-        return ~q if cond.op == "!=" else q
-    rows = CustomerValue.objects.filter(_date_q("last_order_at", cond, ctx))
-    return Q(pk__in=rows.values("contact_id"))
+    def build(cond: Cond, ctx: Context) -> Q:
+        from rapport.segments.models import CustomerValue
+
+        if cond.value.lower() in ("never", "none"):
+            q = ~Q(pk__in=CustomerValue.objects.values("contact_id"))
+            return ~q if cond.op == "!=" else q
+        rows = CustomerValue.objects.filter(_date_q(column, cond, ctx))
+        return Q(pk__in=rows.values("contact_id"))
+
+    return build
 
 
 def _duplicate(cond: Cond, _ctx: Context) -> Q:
@@ -604,7 +609,8 @@ FIELDS: dict[str, Field] = {
               _value_number("p_alive", 0, 1)),
         Field("expected_orders", "number", "orders predicted over the model's horizon",
               _value_number("expected_orders")),
-        Field("last_order", "date", "the last counted order (or never)", _last_order),
+        Field("last_order", "date", "the last counted order (or never)", _order_date("last_order_at")),
+        Field("first_order", "date", "the first counted order (or never)", _order_date("first_order_at")),
         Field("duplicate", "choice", "in a duplicate cluster to review (open) or not (none)",
               _duplicate, ("open", "none")),
         Field("in", "ref", "a member of a saved segment or list (by name)", _segment),
