@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
 from rapport.contacts.tests.factories import make_contact
 from rapport.insights import services
 from rapport.insights.metrics import today
