@@ -138,10 +138,11 @@ def test_customer_value_scores_by_quintile_with_ties_and_names_groups(alice):
     assert ids("monetary_score:5 AND frequency_score:>=5") == {people[9].pk, people[8].pk}
 
 
-def test_customer_value_follows_the_rule_with_ties_rates_and_statuses(settings):
+def test_customer_value_follows_the_rule_with_ties_rates_and_statuses(alice, settings):
     """What the database computes is what the documented rule gives, row for row: every
     score by ``_scores`` (ties included), the group by ``group_of``, USD and GBP converted,
-    CHF (no rate) and uncounted statuses left out, a former customer's row removed."""
+    CHF (no rate) and uncounted statuses left out, a former customer's row removed; and
+    order counts in queries agree."""
     settings.RAPPORT_EXCHANGE_RATES = "USD=0.9,GBP=1.2"
     rates = {"EUR": Decimal(1), "USD": Decimal("0.9"), "GBP": Decimal("1.2")}
     rng = random.Random(4)
@@ -186,6 +187,17 @@ def test_customer_value_follows_the_rule_with_ties_rates_and_statuses(settings):
         assert value.computed_at == now
     assert result.customers == len(buyers) and result.left_out_currencies == ["CHF"]
     assert result.groups == dict(Counter(v.group for v in stored.values()))
+    paid = Counter(o.contact_id for o in orders if o.status in Order.COUNTED)
+    expected = {
+        "orders()>=3": lambda n: n >= 3,
+        "orders()=2": lambda n: n == 2,
+        "orders()<2": lambda n: n < 2,
+    }
+    for text, holds in expected.items():
+        found = set(
+            query_matching(alice, text).filter(family_name="Buyer").values_list("pk", flat=True)
+        )
+        assert found == {p.pk for p in people if holds(paid[p.pk])}, text
 
     gone = next(iter(buyers))
     Order.objects.filter(contact_id=gone).update(status="cancelled")
