@@ -130,7 +130,13 @@ class Order(TimeStamped):
     class Meta:
         ordering = ["-ordered_at", "-id"]
         indexes = [
-            models.Index(fields=["contact", "ordered_at"], name="order_contact_time"),
+            # a contact's orders by time, with what counting them and their value reads
+            # (status, currency, amount): order counts in segments and customer value never
+            # visit the table
+            models.Index(
+                fields=["contact", "ordered_at", "status", "currency", "amount"],
+                name="order_contact_value",
+            ),
             models.Index(fields=["organization", "ordered_at"], name="order_org_time"),
             models.Index(fields=["ordered_at"], name="order_time"),
         ]

@@ -662,22 +662,28 @@ _DIRECTIONS = {"in": "inbound", "out": "outbound", "inbound": "inbound",
 AGGREGATES = ("interactions", *_SHORTHAND, "tasks", "orders", "revenue")
 
 
-def _at_least(rows: Any, column: str, n: int, counted: str) -> Q:
+def _at_least(rows: Any, column: str, n: int, counted: str, *, probe: bool = False) -> Q:
     """The contacts with at least ``n`` distinct ``counted`` of ``rows`` (grouped by
-    ``column``)."""
+    ``column``). ``probe``: each contact's own rows are looked up and the lookup stops at
+    the n-th, rather than every row grouped — for rows counted once each, few per
+    contact, under an index that leads with the contact and covers the filters."""
     if n <= 0:
         return Q()
     if n == 1:  # a correlated EXISTS: the contacts' own index rows, not every row
         return Q(Exists(rows.filter(**{column: OuterRef("pk")})))
+    if probe:  # EXISTS (… OFFSET n - 1 LIMIT 1)
+        return Q(Exists(rows.filter(**{column: OuterRef("pk")}).order_by()[n - 1 : n]))
     grouped = rows.values(column).annotate(n=Count(counted, distinct=True))
     return Q(pk__in=grouped.filter(n__gte=n).values(column))
 
 
-def count_q(rows: Any, column: str, op: str, n: int, counted: str = "pk") -> Q:
+def count_q(
+    rows: Any, column: str, op: str, n: int, counted: str = "pk", *, probe: bool = False
+) -> Q:
     """``count op n`` as set membership: at least n, or not at least n."""
 
     def at_least(k: int) -> Q:
-        return _at_least(rows, column, k, counted)
+        return _at_least(rows, column, k, counted, probe=probe)
 
     if op == ">=":
         return at_least(n)
@@ -796,7 +802,9 @@ def _orders_q(node: Agg, args: dict[str, str], ctx: Context) -> Q:
             node.pos,
         )
     if node.name == "orders":
-        return count_q(rows, "contact_id", node.op, node.number)
+        # a contact's orders in the window, from the (contact, time, status…) index: those
+        # of the contacts the other clauses leave, rather than every order of the window
+        return count_q(rows, "contact_id", node.op, node.number, probe=True)
     summed = (
         rows.filter(currency=settings.RAPPORT_CURRENCY)
         .values("contact_id")

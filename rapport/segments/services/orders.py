@@ -10,7 +10,9 @@ orders that count as revenue (paid, fulfilled) in the base currency
 ``RAPPORT_EXCHANGE_RATES`` when it names the rate, and left out otherwise), scores each
 1–5 by quintile and names the group (champions, loyal, at risk…). Ties: a score is the
 quintile of the value's first position among the sorted values, so equal values always
-get the same score (and a value shared by many may leave a quintile empty).
+get the same score (and a value shared by many may leave a quintile empty). Revenue is
+kept and ranked to the cent (a half cent away from zero; on SQLite, where amounts are
+floating point, a converted total on a half cent may round either way).
 """
 
 from __future__ import annotations
@@ -25,8 +27,23 @@ from typing import Any
 
 import pycountry
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, Max, Min, Sum
+from django.db import connection, transaction
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Rank, Round
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -258,13 +275,66 @@ def _rates() -> dict[str, Decimal]:
 
 def _scores(values: dict[int, Any], *, reverse: bool = False) -> dict[int, int]:
     """A 1–5 score per key by quintile of its value (higher is better; ``reverse``
-    when lower is better). Equal values get the score of their first position."""
+    when lower is better). Equal values get the score of their first position. The rule
+    as ``rfm_refresh`` applies it in the database (``_customer_values``)."""
     ordered = sorted(values.values(), reverse=reverse)
     n = len(ordered)
     first: dict[Any, int] = {}
     for position, value in enumerate(ordered):
         first.setdefault(value, position)
     return {key: 1 + (5 * first[value]) // n for key, value in values.items()} if n else {}
+
+
+def _counted(rates: Mapping[str, Decimal]) -> QuerySet[Order]:
+    """A contact's orders that count as revenue, in a currency with a rate."""
+    return Order.objects.filter(
+        contact__isnull=False, status__in=Order.COUNTED, currency__in=list(rates)
+    )
+
+
+def _customer_values(rates: Mapping[str, Decimal]) -> QuerySet[Order, Any]:
+    """One row per contact with counted orders in a currency with a rate: the orders,
+    the revenue in the base currency (to the cent), the first and last order, the rank
+    of each of the three among all customers and how many customers there are; the
+    database computes it in one grouped pass over the orders. A rank is one more than
+    the first position of its value among the sorted values (equal values share it), so
+    ``1 + 5 * (rank - 1) // customers`` is the score ``_scores`` gives."""
+    converted = Case(
+        *(
+            When(currency=code, then=F("amount") if rate == 1 else F("amount") * Value(rate))
+            for code, rate in rates.items()
+        ),
+        output_field=DecimalField(max_digits=30, decimal_places=10),
+    )
+    return (
+        _counted(rates)
+        .order_by()
+        .values("contact_id")
+        .annotate(
+            n=Count("pk"),
+            # ranked to the cent, as it is kept: equal revenues tie on every database
+            total=Round(Sum(converted), 2),
+            first_at=Min("ordered_at"),
+            last_at=Max("ordered_at"),
+        )
+        .annotate(
+            recency_rank=Window(Rank(), order_by=F("last_at").asc()),
+            frequency_rank=Window(Rank(), order_by=F("n").asc()),
+            monetary_rank=Window(Rank(), order_by=F("total").asc()),
+            customers=Window(Count("*")),
+        )
+        .values_list(
+            "contact_id",
+            "n",
+            "total",
+            "first_at",
+            "last_at",
+            "recency_rank",
+            "frequency_rank",
+            "monetary_rank",
+            "customers",
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -274,63 +344,62 @@ class RfmResult:
     left_out_currencies: list[str]
 
 
+# what rfm_refresh writes, from the columns of _customer_values and the group
+_WRITTEN = ("contact_id", "orders", "revenue", "first_order_at", "last_order_at", "recency",
+            "frequency", "monetary", "group", "computed_at")  # fmt: skip
+
+
 def rfm_refresh(*, now: dt.datetime | None = None) -> RfmResult:
     """Recompute every contact's order figures and RFM scores (see the module's
-    docstring): one grouped read of the orders, the scores in memory, the table
-    rewritten in one transaction."""
+    docstring), in one transaction. The database does the work in one statement (a
+    grouped pass over the orders, ranked, written with its group): no row comes to
+    Python. Rows are written over rather than deleted and added again, so the database
+    checks a row's contact when a customer first appears, not on every refresh; the rows
+    of contacts with no counted order left are deleted."""
     now = now or timezone.now()
     rates = _rates()
-    rows = (
+    left_out = sorted(
         Order.objects.filter(contact__isnull=False, status__in=Order.COUNTED)
-        .values("contact_id", "currency")
-        .annotate(
-            n=Count("pk"), total=Sum("amount"), first=Min("ordered_at"), last=Max("ordered_at")
-        )
+        .exclude(currency__in=list(rates))
+        .order_by()
+        .values_list("currency", flat=True)
+        .distinct()
     )
-    per: dict[int, dict[str, Any]] = {}
-    left_out: set[str] = set()
-    for row in rows.iterator(chunk_size=20_000):
-        rate = rates.get(row["currency"])
-        if rate is None:
-            left_out.add(row["currency"])
-            continue
-        found = per.setdefault(
-            row["contact_id"],
-            {"n": 0, "total": Decimal(0), "first": row["first"], "last": row["last"]},
+    sql, params = _customer_values(rates).query.sql_with_params()
+    quote = connection.ops.quote_name
+    scores = ", ".join(
+        f"1 + (5 * ({quote(f'{name}_rank')} - 1)) / {quote('customers')} AS {quote(name)}"
+        for name in ("recency", "frequency", "monetary")
+    )
+    groups = " ".join(
+        f"WHEN {quote('recency')} IN ({', '.join(map(str, sorted(rs)))}) "
+        f"AND {quote('frequency')} IN ({', '.join(map(str, sorted(fs)))}) THEN %s"
+        for _name, rs, fs in GROUPS
+    )
+    kept = ", ".join(quote(c) for c in ("contact_id", "n", "total", "first_at", "last_at"))
+    columns = [quote(c) for c in _WRITTEN]
+    computed_at = CustomerValue._meta.get_field("computed_at").get_db_prep_value(now, connection)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # the grouping and the three sorts of every customer, in memory rather than on disk
+            cursor.execute("SET LOCAL work_mem = '128MB'")
+        CustomerValue.objects.filter(
+            ~Exists(_counted(rates).filter(contact_id=OuterRef("contact_id")))
+        ).delete()
+        # "WHERE true": SQLite would read ON CONFLICT as the join's ON otherwise
+        cursor.execute(
+            f"INSERT INTO {quote(CustomerValue._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608 - names from the model and GROUPS, values as params
+            f"SELECT {kept}, {quote('recency')}, {quote('frequency')}, {quote('monetary')}, "
+            f"CASE {groups} ELSE %s END, %s "
+            f"FROM (SELECT {kept}, {scores} FROM ({sql}) ranked) scored WHERE true "
+            f"ON CONFLICT ({columns[0]}) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in columns[1:]),
+            [*GROUP_NAMES, "others", computed_at, *params],
         )
-        found["n"] += row["n"]
-        found["total"] += (row["total"] or Decimal(0)) * rate
-        found["first"] = min(found["first"], row["first"])
-        found["last"] = max(found["last"], row["last"])
-    recency = _scores({c: v["last"] for c, v in per.items()})
-    frequency = _scores({c: v["n"] for c, v in per.items()})
-    monetary = _scores({c: v["total"] for c, v in per.items()})
-    made = [
-        CustomerValue(
-            contact_id=c,
-            orders=v["n"],
-            revenue=v["total"].quantize(Decimal("0.01")),
-            first_order_at=v["first"],
-            last_order_at=v["last"],
-            recency=recency[c],
-            frequency=frequency[c],
-            monetary=monetary[c],
-            group=group_of(recency[c], frequency[c]),
-            computed_at=now,
-        )
-        for c, v in per.items()
-    ]
-    with transaction.atomic():
-        CustomerValue.objects.all().delete()
-        CustomerValue.objects.bulk_create(made, batch_size=5_000)
-    groups: dict[str, int] = {}
-    for value in made:
-        groups[value.group] = groups.get(value.group, 0) + 1
+    per_group = dict(CustomerValue.objects.order_by().values_list("group").annotate(n=Count("pk")))
     if left_out:
-        logger.warning(
-            "Orders in %s left out of customer value: no exchange rate", sorted(left_out)
-        )
-    return RfmResult(len(made), groups, sorted(left_out))
+        logger.warning("Orders in %s left out of customer value: no exchange rate", left_out)
+    return RfmResult(sum(per_group.values()), per_group, left_out)
 
 
 def orders_of(contact_ids: Iterable[int]) -> dict[int, CustomerValue]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
+from collections import Counter
 from decimal import Decimal
 
 import pytest
@@ -134,6 +136,73 @@ def test_customer_value_scores_by_quintile_with_ties_and_names_groups(alice):
     assert ids("revenue()>=800") == {people[9].pk, people[8].pk}  # 10×100, 9×90 (8×80 = 640)
     assert people[0].pk in ids("revenue(last:7d)=0")
     assert ids("monetary_score:5 AND frequency_score:>=5") == {people[9].pk, people[8].pk}
+
+
+def test_customer_value_follows_the_rule_with_ties_rates_and_statuses(alice, settings):
+    """What the database computes is what the documented rule gives, row for row: every
+    score by ``_scores`` (ties included), the group by ``group_of``, USD and GBP converted,
+    CHF (no rate) and uncounted statuses left out, a former customer's row removed; and
+    order counts in queries agree."""
+    settings.RAPPORT_EXCHANGE_RATES = "USD=0.9,GBP=1.2"
+    rates = {"EUR": Decimal(1), "USD": Decimal("0.9"), "GBP": Decimal("1.2")}
+    rng = random.Random(4)
+    now = timezone.now().replace(microsecond=0)
+    people = [make_contact(given_name=f"R{n}", family_name="Buyer") for n in range(30)]
+    orders = [
+        Order(
+            contact=person,
+            external_id=f"{n}-{k}",
+            ordered_at=now - dt.timedelta(days=rng.choice([3, 30, 30, 200, 400])),
+            amount=Decimal(rng.choice(["10.00", "19.90", "25.50", "100.00"])),
+            currency=rng.choice(["EUR", "EUR", "USD", "GBP", "CHF"]),
+            status=rng.choice(
+                ["paid", "fulfilled", "fulfilled", "cancelled", "refunded", "pending"]
+            ),
+        )
+        for n, person in enumerate(people[:27])  # three never buy
+        for k in range(rng.choice([1, 1, 2, 3, 3, 5]))
+    ]
+    Order.objects.bulk_create(orders)
+    result = services.rfm_refresh(now=now)
+
+    counted = [o for o in orders if o.status in Order.COUNTED and o.currency in rates]
+    buyers = {o.contact_id for o in counted}
+    mine = {c: [o for o in counted if o.contact_id == c] for c in buyers}
+    revenue = {c: sum(o.amount * rates[o.currency] for o in mine[c]) for c in buyers}
+    recency = services.orders._scores({c: max(o.ordered_at for o in mine[c]) for c in buyers})
+    frequency = services.orders._scores({c: len(mine[c]) for c in buyers})
+    monetary = services.orders._scores(revenue)
+    stored = {v.contact_id: v for v in CustomerValue.objects.all()}
+    assert set(stored) == buyers and len(set(frequency.values())) > 1
+    for c, value in stored.items():
+        assert (value.orders, value.revenue) == (len(mine[c]), revenue[c])
+        assert value.first_order_at == min(o.ordered_at for o in mine[c])
+        assert value.last_order_at == max(o.ordered_at for o in mine[c])
+        assert (value.recency, value.frequency, value.monetary) == (
+            recency[c],
+            frequency[c],
+            monetary[c],
+        )
+        assert value.group == services.group_of(value.recency, value.frequency)
+        assert value.computed_at == now
+    assert result.customers == len(buyers) and result.left_out_currencies == ["CHF"]
+    assert result.groups == dict(Counter(v.group for v in stored.values()))
+    paid = Counter(o.contact_id for o in orders if o.status in Order.COUNTED)
+    expected = {
+        "orders()>=3": lambda n: n >= 3,
+        "orders()=2": lambda n: n == 2,
+        "orders()<2": lambda n: n < 2,
+    }
+    for text, holds in expected.items():
+        found = set(
+            query_matching(alice, text).filter(family_name="Buyer").values_list("pk", flat=True)
+        )
+        assert found == {p.pk for p in people if holds(paid[p.pk])}, text
+
+    gone = next(iter(buyers))
+    Order.objects.filter(contact_id=gone).update(status="cancelled")
+    assert services.rfm_refresh(now=now).customers == len(buyers) - 1
+    assert not CustomerValue.objects.filter(contact_id=gone).exists()
 
 
 def test_orders_by_category_and_the_box_on_the_contact_page(alice, alice_client):
