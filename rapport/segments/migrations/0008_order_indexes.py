@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contacts', '0011_saved_views'),
-        ('segments', '0004_order_imports'),
+        ('segments', '0007_predicted_value'),
     ]
 
     operations = [
