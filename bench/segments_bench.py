@@ -235,7 +235,7 @@ def run_engine(
     from rapport.access.models import User
     from rapport.activity.models import Participant
     from rapport.contacts.models import Contact
-    from rapport.segments.models import Order
+    from rapport.segments.models import CustomerValue, Order
     from rapport.segments.selectors import query_count, query_members
     from rapport.segments.services.orders import rfm_refresh
 
@@ -248,7 +248,8 @@ def run_engine(
         "rfm": {"seconds": []},
         "queries": {},
     }
-    for _ in range(2):  # into an empty table (or last run's rows), then replacing every row
+    CustomerValue.objects.all().delete()  # the first recompute, then the hourly one
+    for _ in range(2):
         started = time.perf_counter()
         refreshed = rfm_refresh()
         results["rfm"]["seconds"].append(round(time.perf_counter() - started, 1))
