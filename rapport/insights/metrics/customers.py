@@ -45,7 +45,7 @@ register(Metric(
     "customers", "Customers", "customers", "level", "count",
     "Contacts with at least one paid or fulfilled order, by the day of their first order.",
     _customers, history=True,
-    drill=lambda key, start, end: Drill(query=f"customer_value:>0 AND last_order:<={end.isoformat()}"),
+    drill=lambda key, start, end: Drill(query=f"first_order:<={end.isoformat()}"),
 ))  # fmt: skip
 
 
