@@ -99,6 +99,20 @@ def _table(path: Path, file_name: str) -> Any:
         raise InvalidInput.single("file", str(exc)) from None
 
 
+def stored_table(batch: OrderImport) -> Any:
+    """The rows of an uploaded file kept for an import; InvalidInput if unreadable."""
+    return _table(Path(batch.file.path), batch.file_name)
+
+
+def _forget_file(batch: OrderImport) -> None:
+    """An import that ended keeps no copy of its file (it holds people's addresses):
+    its report, the orders it created and the values it changed are what undo needs."""
+    name, storage = str(batch.file.name), batch.file.storage
+    if name:
+        OrderImport.objects.filter(pk=batch.pk).update(file="")
+        transaction.on_commit(lambda: storage.delete(name))
+
+
 def orders_upload(*, actor: Any, upload: IO[bytes], file_name: str) -> OrderImport:
     """Keep an uploaded file of orders and match its columns to order fields; nothing is
     kept when it cannot be read."""
@@ -164,17 +178,19 @@ def orders_import_run(*, batch_id: int) -> None:
     batch = OrderImport.objects.get(pk=batch_id)
     with jobs.job_heartbeat(claim):
         try:
-            table = _table(Path(batch.file.path), batch.file_name)
+            table = stored_table(batch)
             targets = _targets(list(table.headers), batch.mapping)
         except (InvalidInput, OSError) as exc:
             message = exc.errors[0].message if isinstance(exc, InvalidInput) else str(exc)
             claim.update(
                 status=OrderImport.Status.FAILED, error=message[:500], finished_at=timezone.now()
             )
+            _forget_file(batch)
             return
         actor = batch.created_by
         _read(batch, table, targets, actor=actor, via="ui", claim=claim)
         claim.update(status=OrderImport.Status.DONE, finished_at=timezone.now())
+        _forget_file(batch)
 
 
 def order_import_stopped_message(batch: OrderImport) -> str:
