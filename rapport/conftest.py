@@ -20,8 +20,10 @@ def django_db_modify_db_settings() -> None:
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path) -> None:
-    """Tests render pages without collectstatic, run background tasks inline and keep
-    uploaded files in a temporary folder."""
+    """Tests render pages without collectstatic, run background tasks inline, keep
+    uploaded files in a temporary folder and hash passwords with a fast hasher (the
+    default one is slow on purpose: a second per user made or signed in)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
