@@ -23,6 +23,8 @@ from rapport.segments.query.compile import Explained, compile_tree, explain
 from rapport.segments.query.fields import Context, tree_fields
 
 MAX_PAGE = 200
+# up to this many members without a score's value are read by id, then sorted
+FEW_UNSCORED = 5_000
 
 
 def _seen_by(model: Any, actor: Any) -> QuerySet[Any]:
@@ -190,6 +192,12 @@ def _score_run(
     values = ContactScore.objects.filter(score_id=score_id).exclude(value=0)
     if run == "none":
         unscored = members.filter(~Exists(values.filter(contact_id=OuterRef("pk"))))
+        # When few members have no value (every member of the segment scored, say),
+        # walking every contact by name to find them would read the whole table: find
+        # them first in whatever order is cheapest, then sort those few.
+        few = list(unscored.order_by().values_list("pk", flat=True)[: FEW_UNSCORED + 1])
+        if len(few) <= FEW_UNSCORED:
+            unscored = Contact.objects.filter(pk__in=few)
         if after is not None:
             _number, sort_name, pk = after
             unscored = unscored.filter(

@@ -175,7 +175,11 @@ def test_score_in_queries_counts_a_missing_value_as_zero(alice, people):
         query_matching(alice, "score.lead:>high")
 
 
-def test_members_sort_by_score_page_after_page(alice, people):
+@pytest.mark.parametrize("few_unscored", [5_000, 0])  # read by id then sorted; walked by name
+def test_members_sort_by_score_page_after_page(alice, people, few_unscored, monkeypatch):
+    from rapport.segments import selectors
+
+    monkeypatch.setattr(selectors, "FEW_UNSCORED", few_unscored)
     lead = services.score_create(actor=alice, data={"name": "Lead", "rules": RULES})
     make_contact(given_name="Eve", family_name="Zero")  # no value: 0
     make_contact(given_name="Fay", family_name="Below", tags=["bounced"])  # -10
