@@ -122,6 +122,13 @@ else:
     # planning costs more than their work). Django's own queries bind on the client and
     # are never prepared, whatever this number.
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2**31 - 1
+    # No just-in-time compilation: it costs 15-30 ms to compile each query whose
+    # estimated cost passes jit_above_cost (a segment's count or first page at a million
+    # contacts), more than it saves on anything Rapport runs (docs/benchmarks.md). An
+    # ``options`` in DATABASE_URL that sets jit itself wins.
+    server_options = str(DATABASES["default"]["OPTIONS"].get("options", ""))
+    if "jit" not in server_options:
+        DATABASES["default"]["OPTIONS"]["options"] = f"{server_options} -c jit=off".strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "access.User"
