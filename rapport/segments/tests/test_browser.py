@@ -55,6 +55,14 @@ def test_the_builder_and_the_text_are_one_query(page):  # noqa: F811
     expect(builder.get_by_label("Value").nth(2)).to_have_value("Lyon")
     expect(page.locator("[data-preview-count]")).to_have_text("1")
 
+    # every kind of count reads back as itself: orders and revenue too
+    text.fill("orders(last:365d)>=2 OR revenue(last:90d)>100")
+    text.press("End")
+    expect(builder.get_by_label("Count of").first).to_have_value("orders")
+    expect(builder.get_by_label("Count of").nth(1)).to_have_value("revenue")
+    builder.get_by_label("Number").first.fill("3")
+    expect(text).to_have_value("orders(last:365d)>=3 OR revenue(last:90d)>100")
+
     # a mistake names its place, the builder keeps the last query it could read
     text.fill("tag:vip AND")
     text.press("End")

@@ -17,7 +17,8 @@
   var fields = JSON.parse(fieldsNode.textContent);
   var OPS = [["", ":"], ["!=", "is not"], [">", ">"], [">=", "≥"], ["<", "<"], ["<=", "≤"], ["=", "="]];
   var COUNT_OPS = [">=", ">", "=", "!=", "<", "<="];
-  var AGGREGATES = ["interactions", "calls", "meetings", "emails", "notes", "messages", "letters", "tasks"];
+  // what can be counted, as the server's language has it (orders and revenue included)
+  var AGGREGATES = JSON.parse(document.getElementById("segment-aggregates").textContent);
   var model = null;
   var serial = 0;
 
@@ -74,6 +75,9 @@
 
   function select(options, value, label, onChange) {
     var s = el("select", { "aria-label": label });
+    // a value the list does not know stays as it is, never silently another one
+    var known = options.some(function (o) { return (Array.isArray(o) ? o[0] : o) === value; });
+    if (!known && value) options = options.concat([value]);
     options.forEach(function (o) {
       var pair = Array.isArray(o) ? o : [o, o];
       var opt = el("option", { value: pair[0], text: pair[1] });
