@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, Exists, OuterRef, Q
 
 from rapport.activity.models import Interaction, Participant, Task
+from rapport.contacts import normalize
 from rapport.contacts.models import (
     Address,
     Affiliation,
@@ -92,6 +93,29 @@ def _text_q(path: str, cond: Cond) -> Q:
 
 def _text(path: str) -> Callable[[Cond, Context], Q]:
     return lambda cond, _ctx: _text_q(path, cond)
+
+
+def _country_q(path: str, cond: Cond) -> Q:
+    """A country as stored: its ISO code, upper case. A code or a name as written
+    (``de``, ``DEU``, ``Germany``, ``Deutschland``) compares equal to the code, so the
+    index on it serves; a pattern (``D*``) matches the code as text."""
+    if "*" in cond.value:
+        return _text_q(path, cond)
+    try:
+        code = normalize.country(cond.value)
+    except ValueError as exc:
+        raise _error(cond, str(exc)) from None
+    q = Q(**{path: code})
+    return ~q if cond.op == "!=" else q
+
+
+def _country(cond: Cond, _ctx: Context) -> Q:
+    """The country of any of the contact's addresses; ``!=`` none is."""
+    if cond.op not in ("", "=", "!="):
+        raise _error(cond, f"{cond.field} is text: compare it with “:” or “!=”, not “{cond.op}”.")
+    positive = Cond(cond.field, cond.value, "", pos=cond.pos, value_pos=cond.value_pos)
+    q = Q(Exists(Address.objects.filter(_country_q("country", positive), contact=OuterRef("pk"))))
+    return ~q if cond.op == "!=" else q
 
 
 def _related_text(model: type, path: str, extra: Q | None = None) -> Callable[[Cond, Context], Q]:
@@ -422,6 +446,8 @@ def _affiliation(
             if tag is None:
                 raise _error(cond, f"There is no tag “{cond.value}”.")
             inner = Q(**{path: tag})
+        elif kind == "country":
+            inner = _country_q(path, positive)
         else:
             inner = _text_q(path, positive)
         rows = Affiliation.objects.filter(inner, contact=OuterRef("pk"), is_current=True)
@@ -560,7 +586,7 @@ FIELDS: dict[str, Field] = {
         Field("city", "text", "the city (locality) of any address", _related_text(Address, "locality")),
         Field("region", "text", "the region of any address", _related_text(Address, "region")),
         Field("postcode", "text", "the postcode of any address", _related_text(Address, "postcode")),
-        Field("country", "text", "the country (ISO code) of any address", _related_text(Address, "country")),
+        Field("country", "text", "the country of any address (ISO code or name)", _country),
         Field("stage", "choice", "lifecycle stage", _choice("lifecycle_stage", LIFECYCLE), LIFECYCLE),
         Field("tag", "tag", "a tag", _tag),
         Field("owner", "user", "the owner: a user name, me or none", _owner),
@@ -583,8 +609,8 @@ FIELDS: dict[str, Field] = {
         Field("org_tag", "tag", "a tag of the current organization", _affiliation("organization__tags", "tag")),
         Field("org_size", "choice", "the current organization's size band",
               _affiliation("organization__size_band", "choice", SIZE_BANDS), SIZE_BANDS),
-        Field("org_country", "text", "the country (ISO code) of an address of the current organization",
-              _affiliation("organization__addresses__country")),
+        Field("org_country", "text", "the country (ISO code or name) of an address of the current organization",
+              _affiliation("organization__addresses__country", "country")),
         Field("org_city", "text", "the city of an address of the current organization",
               _affiliation("organization__addresses__locality")),
         Field("org_website", "text", "the current organization's website", _affiliation("organization__website")),

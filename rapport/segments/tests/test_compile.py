@@ -120,6 +120,11 @@ CASES = {
         not ({"vip", "golf"} & p.tags) and p.stage == "customer"
     ),
     "city:paris": lambda p: p.city == "Paris",
+    # a country as a code in any case or as a name, in English or as written locally
+    "country:de": lambda p: p.country == "DE",
+    "country:Germany OR country:États-Unis": lambda p: p.country in ("DE", "US"),
+    "country:!=FRA": lambda p: p.country != "FR",
+    "country:F*": lambda p: p.country.startswith("F"),
     "city:*": lambda p: bool(p.city),
     "city:new*": lambda p: p.city.startswith("New"),
     "city:*lin": lambda p: p.city.endswith("lin"),
@@ -208,6 +213,8 @@ def test_why_a_contact_is_in_a_segment(people, alice):
         ("stage:boss", "stage is one of"),
         ("owner:nobody", "There is no user “nobody”"),
         ("city:>Paris", "city is text"),
+        ("country:Atlantis", "“Atlantis” is not a country name or ISO 3166 code"),
+        ("org_country:Atlantis", "“Atlantis” is not a country name or ISO 3166 code"),
         ("calls(last:banana)>1", "is not a date"),
         ("calls(colour:red)>1", "not colour"),
         ("gizmos()>1", "There is no count “gizmos(…)”"),
