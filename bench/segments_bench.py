@@ -222,6 +222,27 @@ def load_orders(orders: int, engine: str, contacts: int) -> dict[str, Any]:
 # -- one engine ---------------------------------------------------------------------------
 
 
+def server_settings() -> str:
+    """What the figures depend on besides the code: PostgreSQL's cache size and
+    just-in-time compilation (Rapport's connections turn it off)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return ""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW shared_buffers")
+        buffers = cursor.fetchone()[0]
+        cursor.execute("SHOW jit")
+        jit = cursor.fetchone()[0]
+    note = f"shared_buffers {buffers}, jit {jit}"
+    if buffers.endswith("kB") or buffers in ("128MB", "256MB"):
+        note += (
+            " (PostgreSQL's stock cache: the contacts table alone is larger, so pages"
+            " read it from the operating system; see README, Deployment with PostgreSQL)"
+        )
+    return note
+
+
 def run_engine(
     engine: str, contacts: int, interactions: int, orders: int, rounds: int
 ) -> dict[str, Any]:
@@ -241,6 +262,7 @@ def run_engine(
 
     actor = User.objects.get(username="bench")
     results: dict[str, Any] = {
+        "server": server_settings(),
         "contacts": Contact.objects.count(),
         "participants": Participant.objects.count(),
         "orders": Order.objects.count(),
@@ -315,6 +337,8 @@ def main() -> int:
             f"participants, {result['orders']:,} orders ({load['buyers']:,} buyers; loaded in "
             f"{load['seconds']} s)"
         )
+        if result["server"]:
+            print(f"server: {result['server']}")
         flag = ""
         if max(rfm["seconds"]) > RFM_TARGET_SECONDS:
             flag, failed = "  over target", True
