@@ -22,7 +22,7 @@ def django_db_modify_db_settings() -> None:
 def _test_settings(settings, tmp_path) -> None:
     """Tests render pages without collectstatic, run background tasks inline, keep
     uploaded files in a temporary folder and hash passwords with a fast hasher (the
-    default one is slow on purpose: a second per user made or signed in)."""
+    default one is slow on purpose: a third of a second per user made or signed in)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,

@@ -124,7 +124,8 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2**31 - 1
     # No just-in-time compilation: it costs 15-30 ms to compile each query whose
     # estimated cost passes jit_above_cost (a segment's count or first page at a million
-    # contacts), more than it saves on anything Rapport runs (docs/benchmarks.md). An
+    # contacts), and the long statements (customer value, snapshots) were no slower
+    # without it (docs/benchmarks.md). An
     # ``options`` in DATABASE_URL that sets jit itself wins.
     server_options = str(DATABASES["default"]["OPTIONS"].get("options", ""))
     if "jit" not in server_options:
