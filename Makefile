@@ -75,6 +75,7 @@ bench: install-dev
 	$(BIN)/python bench/timeline_bench.py
 	$(BIN)/python bench/segments_bench.py
 	$(BIN)/python bench/insights_bench.py
+	$(BIN)/python bench/scores_bench.py
 	$(BIN)/python bench/clv_accuracy.py
 	$(BIN)/python bench/clv_bench.py
 	$(BIN)/python bench/consent_bench.py
