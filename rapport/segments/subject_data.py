@@ -167,7 +167,9 @@ def _reports(subject: Subject) -> list[OrderImport]:
     return named
 
 
-def _counts(subject: Subject, files: list[OrderImport], running: int) -> Counts:
+def _counts(
+    subject: Subject, files: list[OrderImport], running: int, reports: list[OrderImport]
+) -> Counts:
     ids = _ids(subject)
     return {
         "orders": Order.objects.filter(contact_id__in=ids).count(),
@@ -177,22 +179,23 @@ def _counts(subject: Subject, files: list[OrderImport], running: int) -> Counts:
         "score values": ContactScore.objects.filter(contact_id__in=ids).count(),
         "list memberships": ListMember.objects.filter(contact_id__in=ids).count(),
         "segment stays": SegmentMember.objects.filter(contact_id__in=ids).count(),
-        "order imports naming them": len(_reports(subject)),
+        "order imports naming them": len(reports),
         "order files waiting for their columns (discarded)": len(files),
         "order imports running now (left as they are)": running,
     }
 
 
 def preview(subject: Subject) -> Counts:
-    return _counts(subject, *_waiting_files(subject))
+    return _counts(subject, *_waiting_files(subject), _reports(subject))
 
 
 def erase(subject: Subject) -> Counts:
     files, running = _waiting_files(subject)
-    counts = _counts(subject, files, running)
+    reports = _reports(subject)
+    counts = _counts(subject, files, running, reports)
     ids = _ids(subject)
     set_ids = set(ids)
-    for batch in _reports(subject):
+    for batch in reports:
         previous = {k: v for k, v in batch.previous.items() if v.get("contact_id") not in set_ids}
         errors = [subject.redact(line) for line in batch.errors]
         OrderImport.objects.filter(pk=batch.pk).update(previous=previous, errors=errors)

@@ -109,18 +109,11 @@ def _country_q(path: str, cond: Cond) -> Q:
     return ~q if cond.op == "!=" else q
 
 
-def _country(cond: Cond, _ctx: Context) -> Q:
-    """The country of any of the contact's addresses; ``!=`` none is."""
-    if cond.op not in ("", "=", "!="):
-        raise _error(cond, f"{cond.field} is text: compare it with “:” or “!=”, not “{cond.op}”.")
-    positive = Cond(cond.field, cond.value, "", pos=cond.pos, value_pos=cond.value_pos)
-    q = Q(Exists(Address.objects.filter(_country_q("country", positive), contact=OuterRef("pk"))))
-    return ~q if cond.op == "!=" else q
-
-
-def _related_text(model: type, path: str, extra: Q | None = None) -> Callable[[Cond, Context], Q]:
-    """Text of a related row (an email address, a city): the contact has one that
-    matches; ``!=`` has none that matches."""
+def _related_text(
+    model: type, path: str, extra: Q | None = None, match: Callable[[str, Cond], Q] = _text_q
+) -> Callable[[Cond, Context], Q]:
+    """Text of a related row (an email address, a city; a country with ``match``
+    ``_country_q``): the contact has one that matches; ``!=`` has none that matches."""
 
     def build(cond: Cond, _ctx: Context) -> Q:
         if cond.op not in ("", "=", "!="):
@@ -128,7 +121,7 @@ def _related_text(model: type, path: str, extra: Q | None = None) -> Callable[[C
                 cond, f"{cond.field} is text: compare it with “:” or “!=”, not “{cond.op}”."
             )
         positive = Cond(cond.field, cond.value, "", pos=cond.pos, value_pos=cond.value_pos)
-        rows = model.objects.filter(_text_q(path, positive), contact=OuterRef("pk"))  # type: ignore[attr-defined]
+        rows = model.objects.filter(match(path, positive), contact=OuterRef("pk"))  # type: ignore[attr-defined]
         if extra is not None:
             rows = rows.filter(extra)
         q = Q(Exists(rows))
@@ -586,7 +579,8 @@ FIELDS: dict[str, Field] = {
         Field("city", "text", "the city (locality) of any address", _related_text(Address, "locality")),
         Field("region", "text", "the region of any address", _related_text(Address, "region")),
         Field("postcode", "text", "the postcode of any address", _related_text(Address, "postcode")),
-        Field("country", "text", "the country of any address (ISO code or name)", _country),
+        Field("country", "text", "the country of any address (ISO code or name)",
+              _related_text(Address, "country", match=_country_q)),
         Field("stage", "choice", "lifecycle stage", _choice("lifecycle_stage", LIFECYCLE), LIFECYCLE),
         Field("tag", "tag", "a tag", _tag),
         Field("owner", "user", "the owner: a user name, me or none", _owner),
