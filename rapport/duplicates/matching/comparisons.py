@@ -95,8 +95,10 @@ NAME_LEVELS = (
     "typo",
     "initial",
     "family, a given name missing",
+    "given, a family name missing",
     "family only",
     "given only",
+    "one name, in the other field",
     "different",
 )
 
@@ -120,10 +122,20 @@ def compare_name(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
         if _initial_of(first_a, first_b) or _initial_of(first_b, first_a):
             return 4
     if family:
-        return 6 if a.given and b.given else 5
+        return 7 if a.given and b.given else 5
+    one_family_missing = (not a.family) != (not b.family)
+    if (
+        one_family_missing
+        and a.given
+        and b.given
+        and (normal.nickname_equivalent(a.given, b.given) or _alike(a.given, b.given))
+    ):
+        return 6  # one record has no family name: the given names are all there is
     if a.given and b.given and normal.nickname_equivalent(a.given, b.given):
-        return 7
-    return 8
+        return 8
+    if _alike(a.given, b.family) or _alike(a.family, b.given):
+        return 9  # one name written in the other field, the other name replaced
+    return 10
 
 
 EMAIL_LEVELS = ("same", "same local part", "different")

@@ -34,7 +34,7 @@ from rapport.duplicates.matching.features import PersonFeatures
 
 # Levels as listed in comparisons.py; the last (disagreement) takes what the others leave.
 _DEFAULT_M: dict[str, tuple[float, ...]] = {
-    "name": (0.70, 0.02, 0.05, 0.10, 0.03, 0.02, 0.01, 0.04, 0.03),
+    "name": (0.70, 0.02, 0.05, 0.10, 0.03, 0.02, 0.01, 0.01, 0.04, 0.005, 0.015),
     "email": (0.55, 0.10, 0.35),
     "phone": (0.30, 0.20, 0.03, 0.02, 0.45),
     "address": (0.60, 0.05, 0.12, 0.23),
@@ -46,7 +46,7 @@ _DEFAULT_M: dict[str, tuple[float, ...]] = {
 # Different people share an address or a line mostly as a household or an office does:
 # those levels are set for that, not for strangers.
 _DEFAULT_U: dict[str, tuple[float, ...]] = {
-    "name": (2e-5, 1e-6, 2e-5, 2e-4, 1e-4, 1e-3, 4e-3, 4e-3, 0.0),
+    "name": (2e-5, 1e-6, 2e-5, 2e-4, 1e-4, 1e-3, 1e-3, 4e-3, 4e-3, 1e-3, 0.0),
     "email": (1e-7, 1e-3, 0.0),
     "phone": (1e-7, 1e-3, 1e-3, 2e-5, 0.0),
     "address": (1e-4, 3e-4, 5e-3, 0.0),

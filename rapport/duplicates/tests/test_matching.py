@@ -57,6 +57,25 @@ def test_different_given_names_in_one_family_say_family_only():
     assert name_level(("", ""), ("Peter", "Novak")) == "missing"
 
 
+def test_a_given_name_alone_is_compared_with_the_full_name():
+    # "Dominic" with no family name is not a different person from Dominic Dixon...
+    assert name_level(("Dominmic", ""), ("Dominic", "Dixon")) == "given, a family name missing"
+    assert name_level(("Bob", ""), ("Robert", "Dixon")) == "given, a family name missing"
+    # ...but another family name does say something against
+    assert name_level(("Dominic", "Novak"), ("Dominic", "Dixon")) == "given only"
+    assert name_level(("Anna", ""), ("Peter", "Dixon")) == "different"
+
+
+def test_a_name_written_in_the_other_field_is_found_when_the_other_is_replaced():
+    assert name_level(("Pulfrd", "Cassandra"), ("Victoria", "Pulford")) == (
+        "one name, in the other field"
+    )
+    assert name_level(("Charlotte", "Mazurek"), ("Coulason", "Charlotte")) == (
+        "one name, in the other field"
+    )
+    assert name_level(("Charlotte", "Mazurek"), ("Grace", "Novak")) == "different"
+
+
 def test_emails_compare_as_the_provider_delivers_them():
     a = person(emails=["Jane.Doe+news@GMail.com"])
     b = person(emails=["janedoe@gmail.com"])
