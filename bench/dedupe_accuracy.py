@@ -4,11 +4,12 @@
 
 Generates synthetic people with labelled duplicates and hard negatives (bench/dedupe/
 generate.py), links the CSV with Splink, imports it into a new, empty Rapport database
-(every record its own contact, its record id as external id ``bench:<id>``), runs
-``rapport dedupe --pairs-out``, and scores both with bench/dedupe/evaluate.py at each
-system's review and auto-merge thresholds. Prints one table and writes it, with the
-false positives by hard-negative kind and the misses by corruption, to
-var/bench/dedupe-accuracy.json. See docs/dedupe-benchmark.md.
+(every record its own contact, its record id as external id ``bench:<id>``), measures the
+blocking recall of the duplicate finder's candidate pairs (the share of true pairs it
+compares at all), runs ``rapport dedupe --pairs-out``, and scores both with
+bench/dedupe/evaluate.py at each system's review and auto-merge thresholds. Prints one
+table and writes it, with the false positives by hard-negative kind and the misses by
+corruption, to var/bench/dedupe-accuracy.json. See docs/dedupe-benchmark.md.
 """
 
 from __future__ import annotations
@@ -126,6 +127,11 @@ def main() -> int:
         )
 
     if rapport_run.dedupe_available():
+        blocking_started = time.perf_counter()
+        candidates = rapport_run.candidate_record_pairs()
+        blocking = evaluate.blocking_recall(labels, candidates, loaded).as_dict()
+        blocking["seconds"] = round(time.perf_counter() - blocking_started, 1)
+        result["blocking"] = blocking
         pairs_csv = work / "rapport-pairs.csv"
         seconds = rapport_run.run_dedupe(pairs_csv)
         for level, decisions in (
@@ -150,6 +156,13 @@ def main() -> int:
     _print_table(rows)
     if "rapport" in result:
         print(f"Rapport: not measured ({result['rapport']}).")
+    else:
+        b = result["blocking"]
+        print(
+            f"Rapport blocking: {b['candidate_pairs']:,} candidate pairs "
+            f"({b['pairs_per_record']} per record), recall {b['recall']:.4f} "
+            f"({b['true_pairs_found']:,} of {b['true_pairs']:,} true pairs)"
+        )
     print()
     for row in rows:
         _print_errors(row)
