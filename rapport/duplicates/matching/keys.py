@@ -94,6 +94,14 @@ def person_keys(f: PersonFeatures) -> set[str]:
 STORED_KINDS = frozenset({"e", "l", "p", "n", "i", "g", "b", "d", "az", "at"})
 
 
+# The field each stored kind comes from: holders of two keys of one field (the same
+# house by its postcode and by its locality) share one thing, not two.
+KEY_FIELDS = {
+    "e": "email", "l": "email", "p": "phone", "n": "name", "i": "name", "g": "name",
+    "b": "birthday", "d": "birthday", "az": "address", "at": "address",
+}  # fmt: skip
+
+
 # Of those, the kinds whose blocks stay useful when large (a common name, a shared
 # switchboard): the bulk scan compares each of their holders with its neighbours by
 # name. A large block of any other kind (every number 12 in a city) gives no pairs.

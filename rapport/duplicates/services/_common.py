@@ -12,6 +12,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from rapport.contacts.models import Contact
+from rapport.duplicates.matching.keys import KEY_FIELDS
 from rapport.duplicates.matching.model import MatchModel, default_model
 from rapport.duplicates.models import (
     DuplicateCluster,
@@ -87,6 +88,33 @@ def key_holders(keys: Collection[str]) -> dict[str, list[int]]:
         for key, cid in cursor.fetchall():
             holders.setdefault(key, []).append(cid)
     return holders
+
+
+def key_sharers(keys: Collection[str], limit: int) -> list[int]:
+    """Up to ``limit`` contacts holding keys of at least two of the fields ``keys`` come
+    from (a name and an address, say: two keys of one address count once), those
+    sharing the most fields first. One query over the keys' index entries, however many
+    contacts hold each."""
+    fields: dict[str, list[str]] = {}
+    for key in keys:
+        fields.setdefault(KEY_FIELDS.get(key.split(":", 1)[0], key), []).append(key)
+    if len(fields) < 2:
+        return []
+    table = connection.ops.quote_name(MatchKey._meta.db_table)
+    parts, params = [], []
+    for field, members in fields.items():
+        marks = ", ".join(["%s"] * len(members))
+        parts.append(f"SELECT contact_id, %s AS field FROM {table} WHERE key IN ({marks})")
+        params += [field, *members]
+    union = " UNION ALL ".join(parts)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT contact_id FROM ({union}) shared GROUP BY contact_id"
+            " HAVING COUNT(DISTINCT field) >= 2"
+            " ORDER BY COUNT(DISTINCT field) DESC, contact_id LIMIT %s",
+            [*params, limit],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def key_count(key: str, cap: int) -> int:

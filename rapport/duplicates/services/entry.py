@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +36,7 @@ from rapport.duplicates.services._common import (
     current_model,
     key_count,
     key_holders,
+    key_sharers,
     review_threshold,
 )
 
@@ -96,19 +96,16 @@ def duplicate_check(
     keys = stored_keys(features)
     holders = key_holders(keys)
     # Everyone sharing a rare key is a candidate; of a key shared by many (a common
-    # name, a switchboard) only those who share another key too: sharing that key
-    # alone could not reach the threshold.
-    shared: Counter[int] = Counter()
-    for members in holders.values():
-        shared.update(members)
+    # name, a switchboard, a block of flats) only those who share another field's key
+    # too: sharing that key alone could not reach the threshold. They are sought among
+    # all of its holders, not only the few fetched here.
     ids: dict[int, None] = {}
     for key in sorted(holders, key=lambda k: len(holders[k])):  # rare keys first
-        common = len(holders[key]) > PER_KEY
-        for cid in holders[key]:
-            if cid not in exclude and (not common or shared[cid] > 1):
-                ids[cid] = None
-        if len(ids) >= MAX_CANDIDATES:
-            break
+        if len(holders[key]) <= PER_KEY:
+            ids.update((cid, None) for cid in holders[key] if cid not in exclude)
+    if len(ids) < MAX_CANDIDATES and any(len(m) > PER_KEY for m in holders.values()):
+        sharers = key_sharers(list(holders), MAX_CANDIDATES + len(exclude))
+        ids.update((cid, None) for cid in sharers if cid not in exclude)
     if not ids:
         return []
     if features.id:

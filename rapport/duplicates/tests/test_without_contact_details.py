@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from rapport.conftest import bearer
+from rapport.contacts import services as contacts
 from rapport.contacts.tests.factories import make_contact
 from rapport.duplicates import services
 from rapport.duplicates.matching import comparisons as cmp
@@ -215,3 +216,32 @@ def test_the_model_in_use_is_shown_by_the_cli_the_api_and_the_ui(alice, alice_cl
     html = alice_client.get("/duplicates/model/").content.decode()
     assert "How duplicates are weighed" in html and "One part differs" in html
     assert 'href="/duplicates/model/"' in alice_client.get("/duplicates/").content.decode()
+
+
+def test_the_check_at_entry_finds_a_person_whose_name_and_house_are_both_common(
+    alice, alice_client
+):
+    house = {"street": "Gartenweg 12", "locality": "Celle", "postcode": "29221", "country": "DE"}
+    drafts = [
+        contacts.contact_draft(actor=alice, data={
+            "given_name": f"Nachbar{n}", "family_name": f"Haus{n}", "addresses": [house]})
+        for n in range(45)
+    ] + [
+        contacts.contact_draft(actor=alice, data={
+            "given_name": "Lotte", "family_name": "Brinkmann", "addresses": [
+                {"street": f"Ring {n + 1}", "locality": "Verden", "postcode": "27283",
+                 "country": "DE"}]})
+        for n in range(45)
+    ]  # fmt: skip
+    contacts.contacts_create(actor=alice, drafts=drafts)
+    # saved last: the first rows of each key (name, house) hold none of her
+    lotte = make_contact(alice, given_name="Lotte", family_name="Brinkmann", emails=[],
+                         addresses=[house])  # fmt: skip
+    answer = alice_client.post(
+        "/api/v1/duplicates/check",
+        {"given_name": "Lotte", "family_name": "Brinkmann", "addresses": [house]},
+        content_type="application/json",
+    )
+    assert answer.status_code == 200, answer.content
+    ids = [c["contact_id"] for c in answer.json()["candidates"]]
+    assert ids[:1] == [lotte.pk]
