@@ -128,9 +128,16 @@ class MatchModel:
 
     def _exact_name_adjustment(self, holders: int) -> float:
         """The exact-name weight for a name this many contacts have, minus the average
-        one the levels hold."""
-        u = max(holders / max(self.population, 1), 1 / max(self.population, 1), _FLOOR)
-        return math.log2(self._exact_name_m / u) - self._weights[_NAME][0]
+        one the levels hold.
+
+        Two records sharing a name hold it twice, so no name is weighed as commoner than
+        the average for that alone: the average is the level's u or two records' share
+        of the database, whichever is larger. In a database of a few thousand, a name
+        only the pair holds would otherwise count bits against them."""
+        population = max(self.population, 1)
+        u = max(holders, 2) / population
+        usual = max(self.u["name"][0], 2 / population)
+        return math.log2(usual / u)
 
     def _same_area_adjustment(self, holders: int) -> float:
         """The same-area weight for a postcode or locality this many contacts share,
@@ -202,6 +209,32 @@ class MatchModel:
             population=int(data["population"]),
             learned=dict(data.get("learned") or {}),
         )
+
+
+# Levels that contradict one person: a pair showing one may be proposed for review, but is
+# never merged without a person deciding, however likely the rest makes it.
+CONTRADICTIONS = {
+    "birthday": frozenset({"different", "far apart", "another generation"}),
+    "generation": frozenset({"conflict"}),
+}
+
+
+def contradicted(
+    levels: Sequence[int], comparisons: Sequence[Comparison] = PERSON_COMPARISONS
+) -> bool:
+    """Whether a pair's levels hold a contradiction (CONTRADICTIONS)."""
+    return any(
+        level != MISSING and c.levels[level] in CONTRADICTIONS.get(c.name, ())
+        for c, level in zip(comparisons, levels, strict=True)
+    )
+
+
+def explanation_contradicted(explanation: Sequence[dict[str, Any]]) -> bool:
+    """The same for a stored explanation (``MatchModel.explain``'s entries)."""
+    return any(
+        entry.get("level") in CONTRADICTIONS.get(entry.get("field", ""), ())
+        for entry in explanation
+    )
 
 
 def probability_of(bits: float) -> float:

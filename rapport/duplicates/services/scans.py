@@ -17,7 +17,13 @@ from rapport.core import jobs, policy
 from rapport.core.errors import InvalidInput
 from rapport.duplicates import records
 from rapport.duplicates.matching.features import PersonFeatures
-from rapport.duplicates.matching.model import MatchModel, default_model, model_source
+from rapport.duplicates.matching.model import (
+    MatchModel,
+    contradicted,
+    default_model,
+    explanation_contradicted,
+    model_source,
+)
 from rapport.duplicates.matching.organizations import (
     organization_keys,
     organization_score,
@@ -259,6 +265,8 @@ def _auto_merge(claim: jobs.Claim, scan_row: DuplicateScan) -> int:
     for cluster in scan_row.clusters.filter(status=DuplicateCluster.Status.OPEN):
         if cluster.pairs.filter(probability__lt=threshold).exists():
             continue
+        if any(map(explanation_contradicted, cluster.pairs.values_list("explanation", flat=True))):
+            continue  # a birthday or Jr./Sr. that disagrees: for a person to decide
         members = sorted(cluster_members(cluster))
         try:
             with transaction.atomic():
@@ -376,7 +384,8 @@ def write_pairs(
 ) -> None:
     """Every pair as CSV: both contacts' ids and external ids (``source:value`` joined
     with "; "), the match probability and the decision (``auto_merge`` at or above the
-    auto-merge threshold, else ``review``)."""
+    auto-merge threshold with no contradiction, see model.CONTRADICTIONS; else
+    ``review``)."""
     ids = sorted({people[i].id for p in found for i in (p.a, p.b)})
     external: dict[int, list[str]] = {}
     for start in range(0, len(ids), 1000):
@@ -396,7 +405,7 @@ def write_pairs(
                 "; ".join(sorted(external.get(a, []))),
                 "; ".join(sorted(external.get(b, []))),
                 f"{p.probability:.6f}",
-                "auto_merge" if p.probability >= auto else "review",
+                "auto_merge" if p.probability >= auto and not contradicted(p.levels) else "review",
             ]
         )
 

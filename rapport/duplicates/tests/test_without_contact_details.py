@@ -72,6 +72,21 @@ def test_a_shared_village_weighs_more_than_a_shared_city():
     assert village - model.bits(levels) <= 4.0
 
 
+def test_a_name_only_the_pair_holds_never_counts_against_them_in_a_small_database():
+    levels = [cmp.MISSING] * len(cmp.PERSON_COMPARISONS)
+    levels[0] = cmp.NAME_LEVELS.index("exact")
+    small = default_model(1_000)
+    # two records of one person hold a rare name twice: that is not a common name
+    assert small.bits(levels, name_holders=2) == small.bits(levels)
+    assert small.bits(levels, name_holders=40) < small.bits(levels)
+    large = default_model(1_000_000)
+    assert (
+        large.bits(levels, name_holders=2)
+        > large.bits(levels)
+        > large.bits(levels, name_holders=500)
+    )
+
+
 # -- a population without emails or phones -------------------------------------------
 
 GIVEN = ["anna", "paul", "maria", "hans", "julia", "peter", "sofia", "jonas", "lena",

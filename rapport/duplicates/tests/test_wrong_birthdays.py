@@ -13,7 +13,7 @@ from rapport.contacts.tests.factories import make_contact
 from rapport.duplicates import services
 from rapport.duplicates.matching import comparisons as cmp
 from rapport.duplicates.matching.features import person_features
-from rapport.duplicates.matching.model import default_model, estimate_u
+from rapport.duplicates.matching.model import contradicted, default_model, estimate_u
 from rapport.duplicates.models import DuplicateCluster
 from rapport.duplicates.scanning import scan
 
@@ -95,10 +95,11 @@ def test_a_wrong_birthday_is_found_and_parents_children_and_households_are_not()
         rows.append({"given_name": g2, "family_name": f2, "birthday": b2, "addresses": address})
     records = [person_features(id=i + 1, **row) for i, row in enumerate(rows)]
     result = scan(records, model=default_model(len(records)), threshold=0.5)
-    found = {(p.a, p.b): p.probability for p in result.pairs}
+    found = {(p.a, p.b): p for p in result.pairs}
     assert positions["year slip"] in found
     assert positions["wrong date"] in found
-    assert found[positions["wrong date"]] < 0.999, "a wrong date is left for a person"
+    assert contradicted(found[positions["wrong date"]].levels), "left for a person"
+    assert not contradicted(found[positions["year slip"]].levels)
     for case in ("household", "parent and child", "grandparent"):
         assert positions[case] not in found, case
 
@@ -134,3 +135,20 @@ def test_the_scan_proposes_a_year_slip_and_leaves_a_household_alone(alice):
     clusters = [sorted(services.cluster_members(c)) for c in DuplicateCluster.objects.all()]
     assert clusters == [sorted([mother.pk, slip.pk])]
     assert son.pk not in clusters[0]
+
+
+def test_a_wrong_birthday_is_proposed_but_never_merged_without_a_person(alice, settings, tmp_path):
+    address = [{"street": "Am Markt 3", "locality": "Verden", "postcode": "27283", "country": "DE"}]
+    first = make_contact(alice, given_name="Gesine", family_name="Vogt", emails=[],
+                         birthday="1921-02-08", addresses=address)  # fmt: skip
+    second = make_contact(alice, given_name="Gesine", family_name="Vogt", emails=[],
+                          birthday="1982-06-20", addresses=address)  # fmt: skip
+    settings.RAPPORT_DUPLICATE_AUTO_MERGE = True
+    settings.RAPPORT_DUPLICATE_AUTO_MERGE_THRESHOLD = 0.5
+    scan = services.duplicates_scan_run(scan_id=services.duplicates_scan_create(actor=alice).pk)
+    [cluster] = DuplicateCluster.objects.filter(scan=scan)
+    assert services.cluster_members(cluster) == {first.pk, second.pk}
+    assert cluster.status == DuplicateCluster.Status.OPEN and scan.auto_merged == 0
+    pairs = tmp_path / "pairs.csv"
+    call_command("dedupe", "--quiet", "--as", "alice", "--pairs-out", str(pairs), stdout=StringIO())
+    assert pairs.read_text().strip().splitlines()[-1].endswith(",review")
