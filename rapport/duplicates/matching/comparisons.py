@@ -191,16 +191,33 @@ def one_edit(x: str, y: str) -> bool:
     return len(diff) == 2 and j == i + 1 and x[i] == y[j] and x[j] == y[i]
 
 
+def _same_town(town_a: str, town_b: str) -> bool:
+    """The same locality, however its words are spaced ("Birmingham Gardens",
+    "Birminghamgardens")."""
+    return bool(town_a) and town_a.replace(" ", "") == town_b.replace(" ", "")
+
+
+def _similar_town(town_a: str, town_b: str) -> bool:
+    return bool(town_a and town_b) and _similar(
+        town_a.replace(" ", ""), town_b.replace(" ", ""), 0.9
+    )
+
+
+def _mistyped_town(town_a: str, town_b: str) -> bool:
+    """One letter of a locality's name wrong, missing, added, or two swapped ("New Farm",
+    "New Fam"); never a number ("Town 12", "Town 13")."""
+    x, y = town_a.replace(" ", ""), town_b.replace(" ", "")
+    if min(len(x), len(y)) < 5 or any(c.isdigit() for c in x + y):
+        return False
+    return OSA.distance(x, y, score_cutoff=1) <= 1
+
+
 def same_area(post_a: str, town_a: str, post_b: str, town_b: str) -> bool:
     """The same postcode or locality; or, each mistyped, a postcode one slip apart and a
     similar locality name."""
-    if (post_a and post_a == post_b) or (town_a and town_a == town_b):
+    if (post_a and post_a == post_b) or _same_town(town_a, town_b):
         return True
-    return bool(
-        post_a and post_b and town_a and town_b
-        and one_edit(post_a, post_b)
-        and _similar(town_a.replace(" ", ""), town_b.replace(" ", ""), 0.9)
-    )  # fmt: skip
+    return bool(post_a and post_b and one_edit(post_a, post_b) and _similar_town(town_a, town_b))
 
 
 def same_street(a: str, b: str) -> bool:
@@ -221,9 +238,9 @@ def same_street(a: str, b: str) -> bool:
 
 
 def compare_address(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
-    """Same (the house: number and street, in the same area or with a postcode one slip
-    off); same street (in the same area, another house number or none on one side);
-    same area (postcode or locality); different."""
+    """Same (the house: number and street, in the same area, or with a postcode one slip
+    off or a locality mistyped); same street (in the same area, another house number or
+    none on one side); same area (postcode or locality); different."""
     if not a.addresses or not b.addresses:
         return MISSING
     best = 3
@@ -240,10 +257,13 @@ def compare_address(a: PersonFeatures, b: PersonFeatures, ctx: Context) -> int:
                 else:
                     best = min(best, 2)
             elif (
-                number and post_a and post_b and one_edit(post_a, post_b)
-                and same_street(street_a, street_b)
+                number and same_street(street_a, street_b)
+                and (
+                    (post_a and post_b and one_edit(post_a, post_b))
+                    or _mistyped_town(town_a, town_b)
+                )
             ):  # fmt: skip
-                return 0  # the same house, its postcode mistyped
+                return 0  # the same house, its postcode mistyped (or its town)
     return best
 
 

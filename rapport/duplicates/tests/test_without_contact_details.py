@@ -60,6 +60,20 @@ def test_an_address_with_a_mistyped_postcode_and_locality_is_still_the_same():
     assert cmp.ADDRESS_LEVELS[cmp.compare_address(a, b, cmp.NO_CONTEXT)] == "same"
 
 
+def test_a_locality_spaced_or_mistyped_keeps_the_house():
+    def level(x: tuple[str, str, str], y: tuple[str, str, str]) -> str:
+        a, b = person(addresses=[(*x, "AU")]), person(addresses=[(*y, "AU")])
+        return cmp.ADDRESS_LEVELS[cmp.compare_address(a, b, cmp.NO_CONTEXT)]
+
+    spaced = ("24 Copland Drive", "Birmingham Gardens", "4365")
+    assert level(spaced, ("11 Copland Drive", "Birminghamgardens", "4350")) == "same street"
+    typo = ("49 Daintree Crescent", "New Farm", "4016")
+    assert level(typo, ("49 Daintree Crxescent", "New Fam", "4071")) == "same"
+    # a number in the locality is never a typo: Town 12 is not Town 13
+    assert level(("7 Hauptstrasse", "Town 12", "10000"),
+                 ("7 Hauptstrasse", "Town 13", "23456")) == "different"  # fmt: skip
+
+
 def test_a_shared_village_weighs_more_than_a_shared_city():
     model = default_model(100_000)
     levels = [cmp.MISSING] * len(cmp.PERSON_COMPARISONS)
