@@ -52,6 +52,15 @@ class Candidate:
     probability: float
     explanation: list[dict[str, Any]]
 
+    @property
+    def agreement(self) -> str:
+        """What agreed, as a reviewer reads it: "name: typo; birthday: same"."""
+        return "; ".join(
+            f"{e['label'].lower()}: {e['level']}"
+            for e in self.explanation
+            if e["outcome"] == "agree"
+        )
+
 
 def draft_features(
     *, fields: Mapping[str, Any], children: Mapping[str, Sequence[Mapping[str, Any]]],
@@ -218,6 +227,15 @@ class OrganizationCandidate:
     name: str
     probability: float
     explanation: list[dict[str, Any]]
+
+    @property
+    def agreement(self) -> str:
+        """What agreed, as a reviewer reads it: "name: typo; birthday: same"."""
+        return "; ".join(
+            f"{e['label'].lower()}: {e['level']}"
+            for e in self.explanation
+            if e["outcome"] == "agree"
+        )
 
 
 def organization_duplicate_check(

@@ -125,6 +125,7 @@ def test_creating_a_likely_duplicate_shows_it_first_and_saves_nothing(alice_clie
     body = response.content.decode()
     assert response.status_code == 200
     assert "This may be someone you already have" in body
+    assert "name: exact; email: same</span>" in body  # what agreed, nothing after the last
     assert f'name="merge_into" value="{grace.pk}"' in body and 'name="create_anyway"' in body
     assert Contact.objects.count() == 1
 
