@@ -43,13 +43,9 @@ from rapport.duplicates.services._common import (
 # -- the check at entry ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A saved contact that may be the same person, with why."""
+class _Explained:
+    """A candidate's explanation (``MatchModel.explain``'s entries), read as a sentence."""
 
-    contact_id: int
-    display_name: str
-    probability: float
     explanation: list[dict[str, Any]]
 
     @property
@@ -60,6 +56,16 @@ class Candidate:
             for e in self.explanation
             if e["outcome"] == "agree"
         )
+
+
+@dataclass(frozen=True)
+class Candidate(_Explained):
+    """A saved contact that may be the same person, with why."""
+
+    contact_id: int
+    display_name: str
+    probability: float
+    explanation: list[dict[str, Any]]
 
 
 def draft_features(
@@ -220,22 +226,13 @@ def contact_create_into(
 
 
 @dataclass(frozen=True)
-class OrganizationCandidate:
+class OrganizationCandidate(_Explained):
     """A saved organization that may be the same one, with why."""
 
     organization_id: int
     name: str
     probability: float
     explanation: list[dict[str, Any]]
-
-    @property
-    def agreement(self) -> str:
-        """What agreed, as a reviewer reads it: "name: typo; birthday: same"."""
-        return "; ".join(
-            f"{e['label'].lower()}: {e['level']}"
-            for e in self.explanation
-            if e["outcome"] == "agree"
-        )
 
 
 def organization_duplicate_check(
